@@ -1,0 +1,137 @@
+//! Infrastructure as code other than Terraform: Pulumi, CloudFormation/SAM,
+//! CDK, Helm, Kustomize, raw Kubernetes manifests, Ansible and Bicep.
+
+use super::{Fact, malformed, strings};
+use crate::discover::Document;
+use crate::evidence::*;
+use crate::yaml::{Node, Value};
+
+pub fn pulumi(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    out.push(Fact::Pulumi(PulumiProject {
+        location: Location::at(&doc.path, node.pos),
+        name: node.scalar_text_at("name"),
+        runtime: node
+            .get("runtime")
+            .and_then(|r| r.scalar_text().or_else(|| r.scalar_text_at("name"))),
+        stacks: Vec::new(),
+    }));
+}
+
+pub fn cdk(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    out.push(Fact::Cdk(CdkApp {
+        location: Location::at(&doc.path, node.pos),
+        app: node.scalar_text_at("app"),
+    }));
+}
+
+pub fn helm(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    if !node.is_map() {
+        out.push(malformed(doc, node, "Chart.yaml must be a mapping with `name` and `version`"));
+        return;
+    }
+    let dependencies = node
+        .get("dependencies")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.scalar_text_at("name"))
+        .collect();
+    out.push(Fact::Helm(HelmChart {
+        location: Location::at(&doc.path, node.pos),
+        name: node.scalar_text_at("name"),
+        version: node.scalar_text_at("version"),
+        api_version: node.scalar_text_at("apiVersion"),
+        dependencies,
+    }));
+}
+
+pub fn kustomize(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    let mut resources = strings(node.get("resources"));
+    // `bases` is the pre-v2.1 spelling of `resources`.
+    resources.extend(strings(node.get("bases")));
+    out.push(Fact::Kustomize(Kustomization {
+        location: Location::at(&doc.path, node.pos),
+        resources,
+    }));
+}
+
+/// Every object in a multi-document manifest, and every item of a `List`.
+pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    if matches!(node.value, Value::Null) {
+        return; // an empty document between `---` separators
+    }
+    let (Some(api_version), Some(kind)) = (node.scalar_text_at("apiVersion"), node.scalar_text_at("kind")) else {
+        return; // a non-object document beside objects (e.g. values); not an error
+    };
+    if kind.ends_with("List") {
+        for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            kubernetes(doc, item, out);
+        }
+        return;
+    }
+    let metadata = node.get("metadata");
+    out.push(Fact::Kubernetes(KubernetesObject {
+        location: Location::at(&doc.path, node.pos),
+        api_version,
+        kind,
+        name: metadata.and_then(|m| m.scalar_text_at("name")),
+        namespace: metadata.and_then(|m| m.scalar_text_at("namespace")),
+    }));
+}
+
+pub fn ansible(doc: &Document, node: &Node, out: &mut Vec<Fact>, kind: &str) {
+    let Some(items) = node.as_seq() else {
+        if !matches!(node.value, Value::Null) {
+            out.push(malformed(doc, node, format!("an Ansible {kind} file must be a list")));
+        }
+        return;
+    };
+    let plays = items.iter().filter(|p| p.get("hosts").is_some() || p.get("import_playbook").is_some()).count();
+    out.push(Fact::Ansible(AnsiblePlaybook {
+        location: Location::at(&doc.path, node.pos),
+        kind: kind.to_string(),
+        plays: plays as u32,
+    }));
+}
+
+pub fn bicep(doc: &Document) -> BicepFile {
+    let resources = doc
+        .text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("resource ") || l.trim_start().starts_with("module "))
+        .count();
+    BicepFile {
+        location: Location::file(&doc.path),
+        resources: resources as u32,
+    }
+}
+
+pub fn cloudformation(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+    let Some(resources) = node.get("Resources") else {
+        return;
+    };
+    let Some(entries) = resources.as_map() else {
+        out.push(malformed(doc, resources, "`Resources` must be a mapping of logical IDs to resources"));
+        return;
+    };
+    let transforms = match node.get("Transform").map(|t| &t.untagged().value) {
+        Some(Value::Str(s)) => vec![s.clone()],
+        Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
+        _ => Vec::new(),
+    };
+    let format = if doc.text.trim_start().starts_with('{') { "json" } else { "yaml" };
+    out.push(Fact::CloudFormation(CloudFormationTemplate {
+        location: Location::at(&doc.path, node.pos),
+        format: format.into(),
+        synthesized: node.get("AWSTemplateFormatVersion").is_none(),
+        transforms,
+        resources: entries
+            .iter()
+            .map(|(key, res)| CloudFormationResource {
+                logical_id: key.name.clone(),
+                resource_type: res.scalar_text_at("Type").unwrap_or_default(),
+                location: Location::at(&doc.path, key.pos),
+            })
+            .collect(),
+    }));
+}

@@ -1,0 +1,257 @@
+//! Terraform / OpenTofu: per-file blocks (via hcl-edit, which keeps byte
+//! spans so every block has a line), joined per directory into modules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hcl_edit::Span;
+use hcl_edit::expr::{Expression, ObjectKey};
+use hcl_edit::structure::{Block, BlockLabel, Body};
+
+use super::{Fact, parent_dir, unparseable};
+use crate::discover::Document;
+use crate::evidence::*;
+use crate::yaml::Pos;
+
+/// What one `.tf` file declares.
+#[derive(Debug)]
+pub struct TerraformFile {
+    pub path: String,
+    pub backend: Option<TerraformBackend>,
+    pub has_provider_block: bool,
+    pub required_providers: Vec<TerraformProvider>,
+    pub resources: Vec<TerraformResource>,
+    pub module_calls: Vec<TerraformModuleCall>,
+}
+
+/// Byte offset → 1-based line and column.
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        Self(std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let line = self.0.partition_point(|&start| start <= offset);
+        Pos {
+            line: line as u32,
+            column: (offset - self.0[line - 1]) as u32 + 1,
+        }
+    }
+}
+
+pub fn file(doc: &Document, out: &mut Vec<Fact>) {
+    let body = match hcl_edit::parser::parse_body(&doc.text) {
+        Ok(body) => body,
+        Err(err) => {
+            let loc = err.location();
+            let pos = Pos {
+                line: loc.line() as u32,
+                column: loc.column() as u32,
+            };
+            out.push(unparseable(doc, pos, err.message()));
+            return;
+        }
+    };
+    let lines = Lines::new(&doc.text);
+    let at = |block: &Block| Location::at(&doc.path, block.span().map_or(Pos { line: 1, column: 1 }, |s| lines.pos(s.start)));
+    let mut tf = TerraformFile {
+        path: doc.path.clone(),
+        backend: None,
+        has_provider_block: false,
+        required_providers: Vec::new(),
+        resources: Vec::new(),
+        module_calls: Vec::new(),
+    };
+    for block in body.blocks() {
+        match block.ident.as_str() {
+            "terraform" => {
+                for inner in block.body.blocks() {
+                    match inner.ident.as_str() {
+                        "backend" => {
+                            tf.backend = Some(TerraformBackend {
+                                backend_type: label(inner, 0).unwrap_or_default(),
+                                location: at(inner),
+                            })
+                        }
+                        "cloud" => {
+                            tf.backend = Some(TerraformBackend {
+                                backend_type: "cloud".into(),
+                                location: at(inner),
+                            })
+                        }
+                        "required_providers" => tf.required_providers.extend(required_providers(&inner.body, at(inner))),
+                        _ => {}
+                    }
+                }
+            }
+            "provider" => tf.has_provider_block = true,
+            mode @ ("resource" | "data") => tf.resources.push(TerraformResource {
+                mode: mode.to_string(),
+                resource_type: label(block, 0).unwrap_or_default(),
+                name: label(block, 1).unwrap_or_default(),
+                location: at(block),
+            }),
+            "module" => tf.module_calls.push(TerraformModuleCall {
+                name: label(block, 0).unwrap_or_default(),
+                source: block
+                    .body
+                    .get_attribute("source")
+                    .and_then(|a| a.value.as_str())
+                    .map(str::to_string),
+                location: at(block),
+            }),
+            _ => {}
+        }
+    }
+    out.push(Fact::TerraformFile(tf));
+}
+
+fn label(block: &Block, i: usize) -> Option<String> {
+    block.labels.get(i).map(|l| match l {
+        BlockLabel::Ident(id) => id.as_str().to_string(),
+        BlockLabel::String(s) => s.as_str().to_string(),
+    })
+}
+
+fn required_providers(body: &Body, location: Location) -> Vec<TerraformProvider> {
+    body.attributes()
+        .map(|attr| {
+            let (mut source, mut version) = (None, None);
+            match &attr.value {
+                Expression::Object(obj) => {
+                    for (key, value) in obj.iter() {
+                        let key = match key {
+                            ObjectKey::Ident(id) => id.as_str().to_string(),
+                            ObjectKey::Expression(e) => e.as_str().unwrap_or_default().to_string(),
+                        };
+                        let value = value.expr().as_str().map(str::to_string);
+                        match key.as_str() {
+                            "source" => source = value,
+                            "version" => version = value,
+                            _ => {}
+                        }
+                    }
+                }
+                // Terraform 0.12 shorthand: `aws = "~> 3.0"`.
+                other => version = other.as_str().map(str::to_string),
+            }
+            TerraformProvider {
+                name: attr.key.as_str().to_string(),
+                source,
+                version,
+                location: location.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Resolve `base/../x/./y` into a clean relative path (`.` for the root).
+fn normalize(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if base == "." { Vec::new() } else { base.split('/').collect() };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() { ".".into() } else { parts.join("/") }
+}
+
+pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Vec<TerraformModule> {
+    let mut by_dir: BTreeMap<String, Vec<TerraformFile>> = BTreeMap::new();
+    for f in files {
+        by_dir.entry(parent_dir(&f.path)).or_default().push(f);
+    }
+    let called: BTreeSet<String> = by_dir
+        .iter()
+        .flat_map(|(dir, files)| {
+            files.iter().flat_map(|f| &f.module_calls).filter_map(move |call| {
+                let source = call.source.as_deref()?;
+                (source.starts_with("./") || source.starts_with("../")).then(|| normalize(dir, source))
+            })
+        })
+        .collect();
+    by_dir
+        .into_iter()
+        .map(|(dir, mut files)| {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            let backend = files.iter().find_map(|f| f.backend.clone());
+            let configures = backend.is_some() || files.iter().any(|f| f.has_provider_block);
+            let under_modules = dir.split('/').any(|p| p == "modules");
+            let is_root = !called.contains(&dir) && (configures || !under_modules);
+            TerraformModule {
+                lock_file: locks.get(&dir).cloned(),
+                is_root,
+                backend,
+                files: files.iter().map(|f| f.path.clone()).collect(),
+                required_providers: files.iter().flat_map(|f| f.required_providers.clone()).collect(),
+                resources: files.iter().flat_map(|f| f.resources.clone()).collect(),
+                module_calls: files.iter().flat_map(|f| f.module_calls.clone()).collect(),
+                dir,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::DocKind;
+
+    fn parse(path: &str, text: &str) -> Vec<Fact> {
+        let mut out = Vec::new();
+        file(
+            &Document {
+                path: path.into(),
+                kind: DocKind::Terraform,
+                text: text.into(),
+            },
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn blocks_have_lines_and_modules_join() {
+        let main = parse(
+            "envs/prod/main.tf",
+            "terraform {\n  backend \"s3\" {\n    bucket = \"x\"\n  }\n  required_providers {\n    aws = { source = \"hashicorp/aws\", version = \"~> 5.0\" }\n  }\n}\n\nmodule \"net\" {\n  source = \"../../modules/net\"\n}\n\nresource \"aws_s3_bucket\" \"logs\" {}\n",
+        );
+        let child = parse("modules/net/main.tf", "resource \"aws_vpc\" \"this\" {}\n");
+        let files: Vec<TerraformFile> = main
+            .into_iter()
+            .chain(child)
+            .map(|f| match f {
+                Fact::TerraformFile(f) => f,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(files[0].backend.as_ref().unwrap().location.line, 2);
+        assert_eq!(files[0].resources[0].location.line, 14);
+        assert_eq!(files[0].required_providers[0].version.as_deref(), Some("~> 5.0"));
+        let mods = modules(files, BTreeMap::from([("envs/prod".to_string(), "envs/prod/.terraform.lock.hcl".to_string())]));
+        let prod = mods.iter().find(|m| m.dir == "envs/prod").unwrap();
+        let net = mods.iter().find(|m| m.dir == "modules/net").unwrap();
+        assert!(prod.is_root && prod.lock_file.is_some());
+        assert!(!net.is_root);
+    }
+
+    #[test]
+    fn syntax_error_is_a_problem_with_a_line() {
+        let facts = parse("bad.tf", "resource \"x\" \"y\" {\n  a = \n}\n");
+        match &facts[0] {
+            Fact::Problem(p) => assert_eq!(p.location.line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn normalize_paths() {
+        assert_eq!(normalize("envs/prod", "../../modules/net"), "modules/net");
+        assert_eq!(normalize(".", "./modules/a/"), "modules/a");
+    }
+}

@@ -1,0 +1,112 @@
+//! Configuration errors: a bad policy, manifest or command line. They stop the
+//! gate with exit code 2 and always say where and what to do.
+
+use std::fmt;
+
+use crate::yaml::Pos;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The file at fault (as the user named it), if any.
+    pub file: Option<String>,
+    pub pos: Option<Pos>,
+    /// The offending key, when one is to blame.
+    pub key: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    /// Further errors found in the same pass, so one run shows them all.
+    pub more: Vec<ConfigError>,
+}
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            file: None,
+            pos: None,
+            key: None,
+            message: message.into(),
+            hint: None,
+            more: Vec::new(),
+        }
+    }
+
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    pub fn at(mut self, pos: Pos) -> Self {
+        self.pos = Some(pos);
+        self
+    }
+
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Combine several errors into one report (the first leads).
+    pub fn many(mut errors: Vec<ConfigError>) -> Option<Self> {
+        if errors.is_empty() {
+            return None;
+        }
+        let mut first = errors.remove(0);
+        first.more.extend(errors);
+        Some(first)
+    }
+
+    fn fmt_one(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: ")?;
+        if let Some(file) = &self.file {
+            write!(f, "{file}")?;
+            if let Some(pos) = self.pos {
+                write!(f, ":{}:{}", pos.line, pos.column)?;
+            }
+            write!(f, ": ")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, "`{key}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_one(f)?;
+        for more in &self.more {
+            writeln!(f)?;
+            more.fmt_one(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_key_and_hint() {
+        let err = ConfigError::new("unknown level `platinum`")
+            .in_file("policy.yaml")
+            .at(Pos { line: 12, column: 5 })
+            .key("rules[2].level")
+            .hint("use one of: bronze, silver, gold");
+        assert_eq!(
+            err.to_string(),
+            "error: policy.yaml:12:5: `rules[2].level`: unknown level `platinum`\n  hint: use one of: bronze, silver, gold"
+        );
+    }
+}

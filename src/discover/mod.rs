@@ -1,0 +1,363 @@
+//! One parallel, `.gitignore`-aware walk that classifies each file once into
+//! a [`DocKind`] and hands the document to a sink. Files whose path matches
+//! no kind are never opened, which keeps the walk close to `rg --files`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::{WalkBuilder, WalkState};
+
+use crate::evidence::{Location, Problem, ProblemKind};
+
+pub mod kinds;
+
+pub use kinds::{DocKind, KINDS};
+
+/// Default per-file size cap.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
+/// How much of a file the content sniff and binary check look at.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// Directories never worth descending into, ignored or not: VCS data and
+/// vendored dependency trees hold no evidence about this service.
+const PRUNED_DIRS: &[&str] = &[".git", ".hg", ".svn", ".terraform", "node_modules"];
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub max_file_size: u64,
+    pub threads: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// A classified file with its text.
+#[derive(Debug)]
+pub struct Document {
+    /// Relative to the root, `/`-separated.
+    pub path: String,
+    pub kind: DocKind,
+    pub text: String,
+}
+
+/// What the walk saw besides the documents it handed over.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub visited: u64,
+    pub binary: u64,
+    pub problems: Vec<Problem>,
+}
+
+pub struct Classifier {
+    set: GlobSet,
+    /// Glob index in `set` → index in [`KINDS`].
+    owner: Vec<usize>,
+}
+
+impl Classifier {
+    pub fn new() -> Self {
+        let mut builder = GlobSetBuilder::new();
+        let mut owner = Vec::new();
+        for (i, spec) in KINDS.iter().enumerate() {
+            for glob in spec.globs {
+                let glob = GlobBuilder::new(glob)
+                    .literal_separator(true)
+                    .build()
+                    .expect("registry globs are valid");
+                builder.add(glob);
+                owner.push(i);
+            }
+        }
+        Self {
+            set: builder.build().expect("registry globs build"),
+            owner,
+        }
+    }
+
+    /// Registry entries whose globs match `path`, in registry order.
+    pub fn candidates(&self, path: &str) -> Vec<usize> {
+        let mut specs: Vec<usize> = self.set.matches(path).into_iter().map(|g| self.owner[g]).collect();
+        specs.sort_unstable();
+        specs.dedup();
+        specs
+    }
+
+    /// The first candidate whose sniff (if any) accepts `head`.
+    pub fn classify(&self, candidates: &[usize], head: &str) -> Option<DocKind> {
+        candidates
+            .iter()
+            .map(|&i| &KINDS[i])
+            .find(|spec| spec.sniff.is_none_or(|sniff| sniff(head)))
+            .map(|spec| spec.kind)
+    }
+}
+
+impl Default for Classifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Walk `root`, calling `sink` for every classified document (from several
+/// threads). Problems with evidence-looking files are returned, not skipped.
+pub fn walk(root: &Path, opts: &Options, sink: &(dyn Fn(Document) + Sync)) -> Walk {
+    let classifier = Classifier::new();
+    let root_canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let visited = AtomicU64::new(0);
+    let binary = AtomicU64::new(0);
+    let problems = Mutex::new(Vec::new());
+
+    let walker = WalkBuilder::new(root)
+        .hidden(false) // .github/ holds workflows and CODEOWNERS
+        .git_global(false) // results must not depend on the runner's config
+        .require_git(false)
+        .follow_links(false)
+        .threads(opts.threads)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir()) && PRUNED_DIRS.iter().any(|d| e.file_name() == *d))
+        })
+        .build_parallel();
+
+    walker.run(|| {
+        let ctx = FileContext {
+            root,
+            root_canonical: &root_canonical,
+            classifier: &classifier,
+            opts,
+        };
+        let (visited, binary, problems) = (&visited, &binary, &problems);
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let path = error_path(&err).map(|p| ctx.relative(&p)).unwrap_or_default();
+                    problems.lock().unwrap().push(problem(
+                        ProblemKind::Unreadable,
+                        None,
+                        &path,
+                        format!("cannot read: {}", root_cause(&err)),
+                    ));
+                    return WalkState::Continue;
+                }
+            };
+            let Some(file_type) = entry.file_type() else {
+                return WalkState::Continue;
+            };
+            if file_type.is_dir() {
+                return WalkState::Continue;
+            }
+            visited.fetch_add(1, Ordering::Relaxed);
+            match ctx.visit(entry.path(), file_type.is_symlink()) {
+                Visit::Document(doc) => sink(doc),
+                Visit::Problem(p) => problems.lock().unwrap().push(p),
+                Visit::Binary => {
+                    binary.fetch_add(1, Ordering::Relaxed);
+                }
+                Visit::Nothing => {}
+            }
+            WalkState::Continue
+        })
+    });
+
+    let mut problems = problems.into_inner().unwrap();
+    problems.sort();
+    Walk {
+        visited: visited.into_inner(),
+        binary: binary.into_inner(),
+        problems,
+    }
+}
+
+enum Visit {
+    Document(Document),
+    Problem(Problem),
+    Binary,
+    Nothing,
+}
+
+struct FileContext<'a> {
+    root: &'a Path,
+    root_canonical: &'a Path,
+    classifier: &'a Classifier,
+    opts: &'a Options,
+}
+
+impl FileContext<'_> {
+    fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(self.root).unwrap_or(path);
+        let text = rel.to_string_lossy().replace('\\', "/");
+        if text.is_empty() { ".".into() } else { text }
+    }
+
+    fn visit(&self, path: &Path, is_symlink: bool) -> Visit {
+        let rel = self.relative(path);
+        let candidates = self.classifier.candidates(&rel);
+        if candidates.is_empty() {
+            return Visit::Nothing;
+        }
+        // Only path-decided kinds can be named before the content is read.
+        let by_path = || self.classifier.classify(&candidates, "").map(|k| k.name().to_string());
+
+        if is_symlink {
+            match path.canonicalize() {
+                Ok(target) if !target.starts_with(self.root_canonical) => {
+                    return Visit::Problem(problem(
+                        ProblemKind::SymlinkOutsideRoot,
+                        by_path(),
+                        &rel,
+                        format!("symlink points outside the repository ({}); not followed", target.display()),
+                    ));
+                }
+                Ok(target) if target.is_dir() => return Visit::Nothing,
+                Ok(_) => {}
+                Err(err) => {
+                    return Visit::Problem(problem(
+                        ProblemKind::Unreadable,
+                        by_path(),
+                        &rel,
+                        format!("dangling symlink: {err}"),
+                    ));
+                }
+            }
+        }
+
+        let unreadable = |err: std::io::Error| {
+            Visit::Problem(problem(ProblemKind::Unreadable, by_path(), &rel, format!("cannot read: {err}")))
+        };
+        let size = match std::fs::metadata(path) {
+            Ok(meta) => meta.len(),
+            Err(err) => return unreadable(err),
+        };
+        if size > self.opts.max_file_size {
+            // Only an evidence-looking file over the cap is worth a finding;
+            // a huge package-lock.json is not evidence of anything.
+            let head = match read_head(path) {
+                Ok(head) => head,
+                Err(err) => return unreadable(err),
+            };
+            let text = String::from_utf8_lossy(&head);
+            return match self.classifier.classify(&candidates, &text) {
+                Some(kind) => Visit::Problem(problem(
+                    ProblemKind::Oversize,
+                    Some(kind.name().into()),
+                    &rel,
+                    format!(
+                        "{} bytes is over the {}-byte limit; not read. Raise --max-file-size or split the file",
+                        size, self.opts.max_file_size
+                    ),
+                )),
+                None => Visit::Nothing,
+            };
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) => return unreadable(err),
+        };
+        let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
+        if head.contains(&0) {
+            return Visit::Binary;
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => {
+                let valid = err.utf8_error().valid_up_to();
+                let bytes = err.into_bytes();
+                let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
+                return match self.classifier.classify(&candidates, &lossy) {
+                    Some(kind) => {
+                        let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u32;
+                        Visit::Problem(Problem {
+                            kind: ProblemKind::NotUtf8,
+                            document_kind: Some(kind.name().into()),
+                            location: Location::new(rel, line, 0),
+                            message: format!("invalid UTF-8 at byte {valid}; save the file as UTF-8"),
+                        })
+                    }
+                    None => Visit::Nothing,
+                };
+            }
+        };
+        let head = floor_char_boundary(&text, SNIFF_BYTES);
+        match self.classifier.classify(&candidates, head) {
+            Some(kind) => Visit::Document(Document { path: rel, kind, text }),
+            None => Visit::Nothing,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    std::fs::File::open(path)?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn problem(kind: ProblemKind, document_kind: Option<String>, path: &str, message: String) -> Problem {
+    Problem {
+        kind,
+        document_kind,
+        location: Location::file(path),
+        message,
+    }
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+fn root_cause(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => root_cause(err),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(path: &str, text: &str) -> Option<DocKind> {
+        let c = Classifier::new();
+        c.classify(&c.candidates(path), text)
+    }
+
+    #[test]
+    fn paths_and_sniffs_pick_kinds() {
+        assert_eq!(classify("infra/main.tf", ""), Some(DocKind::Terraform));
+        assert_eq!(classify(".github/workflows/ci.yml", "on: push"), Some(DocKind::GithubWorkflow));
+        assert_eq!(classify("readygate.yaml", "service: x"), Some(DocKind::ReadygateManifest));
+        assert_eq!(classify("sub/readygate.yaml", "service: x"), None);
+        assert_eq!(classify("k8s/app.yaml", "apiVersion: v1\nkind: Service\n"), Some(DocKind::KubernetesManifest));
+        assert_eq!(
+            classify("chart/templates/svc.yaml", "apiVersion: v1\nkind: Service\nname: {{ .Release.Name }}\n"),
+            Some(DocKind::HelmTemplate)
+        );
+        assert_eq!(classify("notes/random.yaml", "a: 1\n"), None);
+        assert_eq!(classify("README.md", "# hi"), None);
+        assert_eq!(classify("slo/api.yaml", "apiVersion: openslo/v1\nkind: SLO\n"), Some(DocKind::Openslo));
+    }
+}

@@ -1,0 +1,71 @@
+//! `readygate.yaml`: what a service says about itself. The same types are the
+//! file format (validated against `schemas/manifest.schema.json`, generated
+//! from them) and the evidence the manifest contributes.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A service's readiness manifest (`readygate.yaml` at the repository root).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The service's name, as the catalog and dashboards know it.
+    pub service: String,
+    /// Business criticality: 1 is the most critical. The policy maps a tier
+    /// to the readiness level a release needs.
+    #[schemars(range(min = 1, max = 5))]
+    pub tier: Option<u8>,
+    /// Teams or people accountable for it (`@org/team`, emails).
+    #[serde(default)]
+    pub owners: Vec<String>,
+    pub lifecycle: Option<Lifecycle>,
+    pub description: Option<String>,
+    /// Endpoints the service exposes; live probes use them.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    #[serde(default)]
+    pub slos: Vec<ManifestSlo>,
+    pub oncall: Option<Oncall>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lifecycle {
+    Experimental,
+    Development,
+    Production,
+    Deprecated,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub name: String,
+    /// `https://host/path` for HTTP(S) endpoints, `host:port` for raw TLS.
+    pub url: String,
+    /// Whether live probes may check it (default true).
+    pub probe: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSlo {
+    pub name: String,
+    /// Target as a fraction, e.g. 0.999.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub objective: f64,
+    /// Rolling window, e.g. `30d`.
+    pub window: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Oncall {
+    /// `pagerduty`, `opsgenie`, `incident-io`, `grafana-oncall`, `other`.
+    pub provider: String,
+    /// Schedule, escalation policy or rotation identifier at the provider.
+    pub schedule: Option<String>,
+    pub escalation_policy: Option<String>,
+    pub url: Option<String>,
+}

@@ -1,0 +1,112 @@
+//! JSON Schemas generated from the Rust types, and validation of a loaded
+//! YAML document against them with errors that point at the offending key.
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value as Json;
+
+use crate::diag::ConfigError;
+use crate::yaml::Node;
+
+/// The schemas readygate publishes, by file name under `schemas/`.
+pub fn all() -> Vec<(&'static str, Json)> {
+    vec![
+        ("evidence.schema.json", evidence()),
+        ("manifest.schema.json", manifest()),
+        ("policy.schema.json", policy()),
+    ]
+}
+
+fn generate<T: schemars::JsonSchema>(id: &str) -> Json {
+    let mut schema = serde_json::to_value(schemars::schema_for!(T)).expect("schema serializes");
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("$id".into(), Json::String(format!("https://readygate.dev/schemas/{id}")));
+    }
+    schema
+}
+
+pub fn evidence() -> Json {
+    generate::<crate::evidence::Evidence>("evidence.schema.json")
+}
+
+pub fn manifest() -> Json {
+    generate::<crate::evidence::Manifest>("manifest.schema.json")
+}
+
+pub fn policy() -> Json {
+    generate::<crate::policy::model::PackFile>("policy.schema.json")
+}
+
+/// Validate `doc` (loaded from `file`) against `schema`; every violation
+/// becomes an error at the line of the key or item it concerns.
+pub fn validate(schema: &Json, doc: &Node, file: &str) -> Result<Json, ConfigError> {
+    let validator = jsonschema::validator_for(schema).expect("generated schemas compile");
+    let json = doc.to_json();
+    let errors: Vec<ConfigError> = validator
+        .iter_errors(&json)
+        .map(|err| {
+            let mut pointer = err.instance_path().as_str().to_string();
+            let message = match err.kind() {
+                // Point at the unexpected key itself, not at its parent.
+                ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
+                    pointer = format!("{pointer}/{}", unexpected[0].replace('~', "~0").replace('/', "~1"));
+                    "unknown key".to_string()
+                }
+                _ => err.masked().to_string(),
+            };
+            let key = pointer_to_key(&pointer);
+            let mut e = ConfigError::new(message).in_file(file).at(doc.pointer_pos(&pointer));
+            if !key.is_empty() {
+                e = e.key(key);
+            }
+            e.hint("see schemas/ for the accepted keys and types, or run `readygate policy lint`")
+        })
+        .collect();
+    match ConfigError::many(errors) {
+        Some(err) => Err(err),
+        None => Ok(json),
+    }
+}
+
+/// `/rules/2/level` → `rules[2].level`.
+pub fn pointer_to_key(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_keys_read_like_paths() {
+        assert_eq!(pointer_to_key("/rules/2/level"), "rules[2].level");
+        assert_eq!(pointer_to_key(""), "");
+    }
+
+    #[test]
+    fn unknown_key_points_at_the_key() {
+        let doc = crate::yaml::parse_single("service: api\ntier: 1\nownerz: [a]\n").unwrap();
+        let err = validate(&manifest(), &doc, "readygate.yaml").unwrap_err();
+        assert_eq!(err.pos.unwrap().line, 3);
+        assert_eq!(err.key.as_deref(), Some("ownerz"));
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let doc = crate::yaml::parse_single("service: api\ntier: high\n").unwrap();
+        let err = validate(&manifest(), &doc, "readygate.yaml").unwrap_err();
+        assert_eq!(err.pos.unwrap().line, 2);
+        assert_eq!(err.key.as_deref(), Some("tier"));
+    }
+}

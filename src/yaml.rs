@@ -1,0 +1,324 @@
+//! YAML (and JSON, which is YAML 1.2 flow syntax) loaded into a small tree in
+//! which every node and every mapping key knows its line and column.
+//!
+//! Why saphyr: findings must point at the offending key, so the parser has to
+//! keep positions on every node (serde_yaml's successors such as `yaml_serde`
+//! only report positions in errors), and it must bound alias expansion so a
+//! "billion laughs" document cannot exhaust memory (saphyr caps alias-produced
+//! nodes at 100 000 and rejects duplicate keys). We convert its tree once into
+//! [`Node`] so collectors and the policy loader navigate plain Rust data.
+
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use serde_json::Value as Json;
+
+/// A 1-based line and column in a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+    /// A node with an application tag such as CloudFormation's `!Ref`.
+    Tagged(String, Box<Node>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub pos: Pos,
+}
+
+/// Why a document could not be loaded, with where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.pos.line, self.pos.column, self.message)
+    }
+}
+
+/// Parse every document of a (possibly multi-document) YAML or JSON text.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| ParseError {
+        pos: Pos {
+            line: e.marker().line() as u32,
+            column: e.marker().col() as u32 + 1,
+        },
+        message: e.info().to_string(),
+    })?;
+    Ok(docs.iter().map(convert).collect())
+}
+
+/// Parse a text that must hold exactly one document (empty counts as null).
+pub fn parse_single(text: &str) -> Result<Node, ParseError> {
+    let mut docs = parse_documents(text)?;
+    match docs.len() {
+        0 => Ok(Node {
+            pos: Pos { line: 1, column: 1 },
+            value: Value::Null,
+        }),
+        1 => Ok(docs.remove(0)),
+        _ => Err(ParseError {
+            pos: docs[1].pos,
+            message: "expected a single YAML document, found several".into(),
+        }),
+    }
+}
+
+fn pos_of(m: &saphyr::Marker) -> Pos {
+    Pos {
+        line: m.line() as u32,
+        column: m.col() as u32 + 1,
+    }
+}
+
+fn convert(node: &MarkedYaml<'_>) -> Node {
+    let pos = pos_of(&node.span.start);
+    let value = match &node.data {
+        YamlData::Value(s) => scalar(s),
+        YamlData::Representation(raw, _, _) => Value::Str(raw.to_string()),
+        YamlData::Sequence(items) => Value::Seq(items.iter().map(convert).collect()),
+        YamlData::Mapping(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = Key {
+                        name: key_text(k),
+                        pos: pos_of(&k.span.start),
+                    };
+                    (key, convert(v))
+                })
+                .collect(),
+        ),
+        YamlData::Tagged(tag, inner) => {
+            let inner = convert(inner);
+            // Core-schema tags (`!!str`) are not application data; keep the value.
+            if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+                return inner;
+            }
+            Value::Tagged(format!("{}{}", tag.handle, tag.suffix), Box::new(inner))
+        }
+        YamlData::Alias(_) | YamlData::BadValue => Value::Null,
+    };
+    Node { pos, value }
+}
+
+fn scalar(s: &Scalar<'_>) -> Value {
+    match s {
+        Scalar::Null => Value::Null,
+        Scalar::Boolean(b) => Value::Bool(*b),
+        Scalar::Integer(i) => Value::Int(*i),
+        Scalar::FloatingPoint(f) => Value::Float(f.into_inner()),
+        Scalar::String(s) => Value::Str(s.to_string()),
+    }
+}
+
+fn key_text(k: &MarkedYaml<'_>) -> String {
+    match convert(k).value {
+        Value::Str(s) => s,
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Node {
+    /// The value under `key` when this node is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key and value under `key` when this node is a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
+        match &self.untagged().value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Follow a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// Strip application tags (`!Sub "x"` reads as `"x"`).
+    pub fn untagged(&self) -> &Node {
+        match &self.value {
+            Value::Tagged(_, inner) => inner.untagged(),
+            _ => self,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.untagged().value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A scalar rendered as text (numbers and booleans included).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.untagged().value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.untagged().value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Key, Node)]> {
+        match &self.untagged().value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        self.as_map().is_some()
+    }
+
+    /// The string under `key`, if it is one.
+    pub fn str_at(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+
+    /// The scalar under `key` rendered as text.
+    pub fn scalar_text_at(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(Node::scalar_text)
+    }
+
+    /// Convert to JSON for schema validation and expressions. Application
+    /// tags become `{"!Tag": value}` so no information is lost.
+    pub fn to_json(&self) -> Json {
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or(Json::Null),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+            Value::Tagged(tag, inner) => {
+                let mut map = serde_json::Map::new();
+                map.insert(tag.clone(), inner.to_json());
+                Json::Object(map)
+            }
+        }
+    }
+
+    /// The position a JSON pointer (`/rules/3/level`) designates: the key for
+    /// a mapping member, the item for a sequence element. Falls back to the
+    /// deepest node reached, so an error always has a useful line.
+    pub fn pointer_pos(&self, pointer: &str) -> Pos {
+        let mut node = self;
+        let mut pos = self.pos;
+        for raw in pointer.split('/').skip(1) {
+            let part = raw.replace("~1", "/").replace("~0", "~");
+            let next = match &node.untagged().value {
+                Value::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _)| k.name == part)
+                    .map(|(k, v)| (k.pos, v)),
+                Value::Seq(items) => part
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|v| (v.pos, v)),
+                _ => None,
+            };
+            match next {
+                Some((p, v)) => {
+                    pos = p;
+                    node = v;
+                }
+                None => break,
+            }
+        }
+        pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_values_carry_lines() {
+        let doc = parse_single("a: 1\nb:\n  c: [x, y]\n").unwrap();
+        let (key, value) = doc.entry("b").unwrap();
+        assert_eq!(key.pos, Pos { line: 2, column: 1 });
+        assert_eq!(value.get("c").unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(doc.pointer_pos("/b/c/1").line, 3);
+    }
+
+    #[test]
+    fn multi_document_and_json() {
+        let docs = parse_documents("a: 1\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].pos.line, 3);
+        let json = parse_single("{\n  \"x\": {\"y\": [1, 2]}\n}").unwrap();
+        assert_eq!(json.pointer_pos("/x/y").line, 2);
+    }
+
+    #[test]
+    fn application_tags_are_kept() {
+        let doc = parse_single("Value: !Ref Bucket\nOther: !!str 12\n").unwrap();
+        assert_eq!(doc.get("Value").unwrap().as_str(), Some("Bucket"));
+        assert!(matches!(doc.get("Value").unwrap().value, Value::Tagged(ref t, _) if t == "!Ref"));
+        assert_eq!(doc.get("Other").unwrap().as_str(), Some("12"));
+    }
+
+    #[test]
+    fn duplicate_keys_and_tabs_are_errors_with_lines() {
+        let err = parse_single("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.pos.line, 3);
+        let err = parse_single("a:\n\tb: 1\n").unwrap_err();
+        assert_eq!(err.pos.line, 2);
+    }
+
+    #[test]
+    fn alias_bomb_is_rejected() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 9].join(", ")));
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("alias"), "{}", err.message);
+    }
+}
