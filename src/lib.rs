@@ -11,3 +11,5 @@ pub mod policy;
 pub mod scan;
 pub mod schema;
 pub mod yaml;
+pub mod findings;
+pub mod report;

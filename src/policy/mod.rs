@@ -1,1 +1,124 @@
+//! Policy: packs are loaded and resolved into one [`Policy`] (levels, tier
+//! requirements, enforcement, rules, waivers), which [`engine`] evaluates
+//! against the evidence. Rules never read files; they read evidence.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+use globset::{GlobMatcher, GlobSet};
+use serde_json::Value as Json;
+
+use crate::findings::PackRef;
+use crate::yaml::Pos;
+
+pub mod builtin;
+pub mod checks;
+pub mod engine;
+pub mod expr;
+pub mod load;
 pub mod model;
+
+pub use load::load;
+use model::{AppliesTo, Mode, OnUnknown, Severity};
+
+/// Where a rule, override or waiver was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub file: String,
+    pub pos: Pos,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)
+    }
+}
+
+pub enum Logic {
+    Check {
+        check: &'static dyn checks::Check,
+        params: Json,
+    },
+    Expr(expr::Expr),
+}
+
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub area: String,
+    pub level: String,
+    pub severity: Severity,
+    pub logic: Logic,
+    pub message: Option<String>,
+    pub why: String,
+    pub remediation: String,
+    pub docs: Option<String>,
+    pub applies_to: AppliesTo,
+    pub enable_on: Option<NaiveDate>,
+    pub on_unknown: OnUnknown,
+    pub locked: bool,
+    pub enabled: bool,
+    /// Where the rule was defined.
+    pub origin: Origin,
+    /// Name of the pack that defined it.
+    pub pack: String,
+}
+
+pub struct Waiver {
+    pub rule: String,
+    pub target: Option<String>,
+    pub matcher: Option<GlobMatcher>,
+    pub reason: String,
+    pub owner: String,
+    pub expires: NaiveDate,
+    pub origin: Origin,
+}
+
+pub struct Enforcement {
+    pub branches: Vec<String>,
+    pub branch_set: GlobSet,
+    pub events: Vec<String>,
+    pub mode: Mode,
+}
+
+impl Enforcement {
+    pub fn matches(&self, branch: Option<&str>, event: &str) -> bool {
+        let branch_ok = self.branches.is_empty() || branch.is_some_and(|b| self.branch_set.is_match(b));
+        let event_ok = self.events.is_empty() || self.events.iter().any(|e| e == event);
+        branch_ok && event_ok
+    }
+}
+
+pub struct Policy {
+    pub packs: Vec<PackRef>,
+    pub levels: Vec<String>,
+    pub tiers: BTreeMap<String, String>,
+    pub enforcement: Vec<Enforcement>,
+    pub rules: Vec<Rule>,
+    pub waivers: Vec<Waiver>,
+}
+
+impl Policy {
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The level a release of a service of `tier` needs.
+    pub fn required_level(&self, tier: Option<u8>) -> String {
+        tier.and_then(|t| self.tiers.get(&t.to_string()))
+            .or_else(|| self.tiers.get("default"))
+            .cloned()
+            .or_else(|| self.levels.first().cloned())
+            .unwrap_or_default()
+    }
+
+    /// Enforcement for this branch and event: the first matching entry, or
+    /// `warn` when none matches.
+    pub fn mode(&self, branch: Option<&str>, event: &str) -> Mode {
+        self.enforcement
+            .iter()
+            .find(|e| e.matches(branch, event))
+            .map_or(Mode::Warn, |e| e.mode)
+    }
+}

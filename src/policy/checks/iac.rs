@@ -1,0 +1,117 @@
+//! Checks about infrastructure as code.
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Check, Outcome, no_params, params};
+use crate::evidence::{Evidence, Location, TerraformModule};
+
+pub struct IacPresent;
+
+impl Check for IacPresent {
+    fn id(&self) -> &'static str {
+        "iac-present"
+    }
+    fn summary(&self) -> &'static str {
+        "Infrastructure is described as code (Terraform/OpenTofu, Pulumi, CloudFormation/SAM, CDK, Helm, Kustomize, Kubernetes manifests, Ansible or Bicep)."
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        no_params(p)
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        let tools = ev.iac.tools();
+        vec![Outcome::when(
+            !tools.is_empty(),
+            format!("infrastructure as code: {}", tools.join(", ")),
+            "no infrastructure as code found",
+        )]
+    }
+}
+
+fn root_modules(ev: &Evidence) -> impl Iterator<Item = &TerraformModule> {
+    ev.iac.terraform.iter().filter(|m| m.is_root)
+}
+
+fn module_location(m: &TerraformModule) -> Location {
+    Location::file(m.files.first().cloned().unwrap_or_else(|| m.dir.clone()))
+}
+
+pub struct TerraformLockfile;
+
+impl Check for TerraformLockfile {
+    fn id(&self) -> &'static str {
+        "terraform-lockfile"
+    }
+    fn summary(&self) -> &'static str {
+        "Every Terraform/OpenTofu root module commits its .terraform.lock.hcl."
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        no_params(p)
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        let out: Vec<Outcome> = root_modules(ev)
+            .map(|m| {
+                let o = Outcome::when(
+                    m.lock_file.is_some(),
+                    "lock file committed",
+                    format!("root module `{}` has no .terraform.lock.hcl", m.dir),
+                );
+                o.target(&m.dir).at(module_location(m))
+            })
+            .collect();
+        if out.is_empty() { vec![Outcome::skip("no Terraform root modules")] } else { out }
+    }
+}
+
+pub struct TerraformBackend;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendParams {
+    /// Backend types that do not count (state on a laptop is not shared).
+    #[serde(default = "local_backends")]
+    forbid: Vec<String>,
+}
+
+fn local_backends() -> Vec<String> {
+    vec!["local".into()]
+}
+
+impl Default for BackendParams {
+    fn default() -> Self {
+        Self { forbid: local_backends() }
+    }
+}
+
+impl Check for TerraformBackend {
+    fn id(&self) -> &'static str {
+        "terraform-backend"
+    }
+    fn summary(&self) -> &'static str {
+        "Every Terraform/OpenTofu root module keeps state in a remote backend (`backend` or `cloud` block)."
+    }
+    fn params_help(&self) -> &'static str {
+        "`forbid` (list, default [local]): backend types that do not count"
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        params::<BackendParams>(p).map(|_| ())
+    }
+    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
+        let p: BackendParams = params(p).unwrap_or_default();
+        let out: Vec<Outcome> = root_modules(ev)
+            .map(|m| {
+                let o = match &m.backend {
+                    Some(b) if p.forbid.contains(&b.backend_type) => {
+                        Outcome::fail(format!("root module `{}` uses the `{}` backend", m.dir, b.backend_type))
+                            .at(b.location.clone())
+                    }
+                    Some(b) => Outcome::pass(format!("`{}` backend", b.backend_type)).at(b.location.clone()),
+                    None => Outcome::fail(format!("root module `{}` has no backend: state stays local", m.dir))
+                        .at(module_location(m)),
+                };
+                o.target(&m.dir)
+            })
+            .collect();
+        if out.is_empty() { vec![Outcome::skip("no Terraform root modules")] } else { out }
+    }
+}

@@ -1,0 +1,212 @@
+//! Checks about what the service says of itself: description, owners,
+//! on-call, SLOs.
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Check, Outcome, no_params, params};
+use crate::evidence::{Evidence, Location};
+
+/// Catalog annotations that name an on-call/paging integration.
+const ONCALL_ANNOTATIONS: &[&str] = &[
+    "pagerduty.com/service-id",
+    "pagerduty.com/integration-key",
+    "opsgenie.com/component-selector",
+    "opsgenie.com/team",
+    "splunk.com/on-call-routing-key",
+    "incident.io/service",
+    "grafana.com/oncall-team",
+];
+
+fn manifest_location(ev: &Evidence) -> Option<Location> {
+    ev.service.manifest.as_ref().map(|m| m.location.clone())
+}
+
+pub struct ServiceDescribed;
+
+impl Check for ServiceDescribed {
+    fn id(&self) -> &'static str {
+        "service-described"
+    }
+    fn summary(&self) -> &'static str {
+        "The service describes itself: a readygate.yaml manifest or a Backstage catalog Component."
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        no_params(p)
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        if let Some(m) = &ev.service.manifest {
+            return vec![Outcome::pass(format!("manifest for `{}`", m.manifest.service)).at(m.location.clone())];
+        }
+        if let Some(c) = ev.service.catalog.iter().find(|c| c.kind == "Component") {
+            return vec![Outcome::pass("Backstage catalog Component").at(c.location.clone())];
+        }
+        vec![Outcome::fail("no readygate.yaml and no Backstage catalog-info.yaml Component")]
+    }
+}
+
+pub struct OwnersDefined;
+
+impl Check for OwnersDefined {
+    fn id(&self) -> &'static str {
+        "owners-defined"
+    }
+    fn summary(&self) -> &'static str {
+        "Someone owns the service: manifest `owners`, a catalog `spec.owner`, or a CODEOWNERS default owner."
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        no_params(p)
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        if let Some(m) = ev.service.manifest.as_ref().filter(|m| !m.manifest.owners.is_empty()) {
+            return vec![Outcome::pass(format!("owners: {}", m.manifest.owners.join(", "))).at(m.location.clone())];
+        }
+        if let Some(c) = ev.service.catalog.iter().find(|c| c.owner.is_some()) {
+            let owner = c.owner.as_deref().unwrap_or_default();
+            return vec![Outcome::pass(format!("catalog owner: {owner}")).at(c.location.clone())];
+        }
+        if let Some(c) = ev.service.codeowners.as_ref().filter(|c| c.has_default_owner) {
+            return vec![Outcome::pass("CODEOWNERS gives every file an owner").at(c.location.clone())];
+        }
+        let out = Outcome::fail("no owner: manifest `owners` is empty, no catalog owner, no CODEOWNERS `*` rule");
+        vec![match manifest_location(ev) {
+            Some(loc) => out.at(loc),
+            None => out,
+        }]
+    }
+}
+
+pub struct CodeownersPresent;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeownersParams {
+    #[serde(default = "yes")]
+    require_default_owner: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for CodeownersParams {
+    fn default() -> Self {
+        Self {
+            require_default_owner: true,
+        }
+    }
+}
+
+impl Check for CodeownersPresent {
+    fn id(&self) -> &'static str {
+        "codeowners-present"
+    }
+    fn summary(&self) -> &'static str {
+        "A CODEOWNERS file routes reviews (in .github/, the root or docs/), by default with a `*` rule."
+    }
+    fn params_help(&self) -> &'static str {
+        "`require_default_owner` (bool, default true): require a `*` rule with owners"
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        params::<CodeownersParams>(p).map(|_| ())
+    }
+    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
+        let p: CodeownersParams = params(p).unwrap_or_default();
+        let Some(c) = &ev.service.codeowners else {
+            return vec![Outcome::fail("no CODEOWNERS in .github/, the root or docs/")];
+        };
+        let ok = c.has_default_owner || !p.require_default_owner;
+        vec![
+            Outcome::when(
+                ok,
+                format!("{} ownership rule(s)", c.rules.len()),
+                "CODEOWNERS has no `*` rule, so some files have no reviewer",
+            )
+            .at(c.location.clone()),
+        ]
+    }
+}
+
+pub struct OncallDefined;
+
+impl Check for OncallDefined {
+    fn id(&self) -> &'static str {
+        "oncall-defined"
+    }
+    fn summary(&self) -> &'static str {
+        "Someone is paged: manifest `oncall`, or a PagerDuty/Opsgenie/incident.io annotation in the catalog."
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        no_params(p)
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        if let Some(m) = &ev.service.manifest
+            && let Some(oncall) = &m.manifest.oncall
+        {
+            return vec![Outcome::pass(format!("on-call via {}", oncall.provider)).at(m.location.clone())];
+        }
+        for c in &ev.service.catalog {
+            if let Some(a) = ONCALL_ANNOTATIONS.iter().find(|a| c.annotations.contains_key(**a)) {
+                return vec![Outcome::pass(format!("catalog annotation {a}")).at(c.location.clone())];
+            }
+        }
+        let out = Outcome::fail("no on-call: no manifest `oncall` and no paging annotation in catalog-info.yaml");
+        vec![match manifest_location(ev) {
+            Some(loc) => out.at(loc),
+            None => out,
+        }]
+    }
+}
+
+pub struct SloDefined;
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SloParams {
+    /// Every SLO with a stated objective must be at least this (fraction).
+    min_objective: Option<f64>,
+}
+
+impl Check for SloDefined {
+    fn id(&self) -> &'static str {
+        "slo-defined"
+    }
+    fn summary(&self) -> &'static str {
+        "At least one SLO is defined (manifest, OpenSLO, Sloth or Pyrra), optionally with a minimum objective."
+    }
+    fn params_help(&self) -> &'static str {
+        "`min_objective` (fraction, e.g. 0.99): each SLO's stated objective must reach it"
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        let p: SloParams = params(p)?;
+        match p.min_objective {
+            Some(m) if !(0.0..=1.0).contains(&m) => Err("`min_objective` is a fraction between 0 and 1".into()),
+            _ => Ok(()),
+        }
+    }
+    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
+        let p: SloParams = params(p).unwrap_or_default();
+        if ev.service.slos.is_empty() {
+            return vec![Outcome::fail("no SLO defined")];
+        }
+        let Some(min) = p.min_objective else {
+            let first = &ev.service.slos[0];
+            return vec![Outcome::pass(format!("{} SLO(s)", ev.service.slos.len())).at(first.location.clone())];
+        };
+        ev.service
+            .slos
+            .iter()
+            .map(|slo| {
+                let out = match slo.objective {
+                    Some(o) => Outcome::when(
+                        o >= min,
+                        format!("objective {o} ≥ {min}"),
+                        format!("objective {o} is below the required {min}"),
+                    ),
+                    None => Outcome::new(super::Status::Unknown, "the SLO states no objective"),
+                };
+                out.target(&slo.name).at(slo.location.clone())
+            })
+            .collect()
+    }
+}

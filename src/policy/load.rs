@@ -1,0 +1,431 @@
+//! Loading a pack chain: resolve `extends` (parents first), validate each file
+//! against the policy schema, merge rules, apply overrides, and enforce
+//! locks. Every error names the file, line and column, and says what to do.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use globset::{Glob, GlobBuilder, GlobSetBuilder};
+
+use super::model::*;
+use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, builtin, checks, expr::Expr};
+use crate::diag::ConfigError;
+use crate::findings::PackRef;
+use crate::schema;
+use crate::yaml::{self, Node, Pos};
+
+/// Load the pack `spec` (`builtin:NAME` or a path, relative to `cwd`) and
+/// everything it extends.
+pub fn load(spec: &str, cwd: &Path) -> Result<Policy, ConfigError> {
+    let mut loader = Loader::default();
+    loader.load_spec(spec, cwd, None)?;
+    loader.finish()
+}
+
+/// A pack file that has been read and validated.
+pub struct LoadedPack {
+    pub display: String,
+    pub pack: PackFile,
+    pub node: Node,
+}
+
+/// Read and validate one pack file without resolving `extends`.
+pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> {
+    let node = yaml::parse_single(text).map_err(|e| {
+        ConfigError::new(format!("not valid YAML: {}", e.message))
+            .in_file(display)
+            .at(e.pos)
+            .hint("fix the YAML syntax (indent with spaces, quote values containing `: `)")
+    })?;
+    if !node.is_map() {
+        return Err(ConfigError::new("a policy pack must be a mapping with at least `name`")
+            .in_file(display)
+            .at(node.pos)
+            .hint("start from `readygate explain --pack builtin:baseline` or policies/baseline.yaml"));
+    }
+    let json = schema::validate(&schema::policy(), &node, display)?;
+    let pack = serde_json::from_value(json).map_err(|e| {
+        ConfigError::new(e.to_string())
+            .in_file(display)
+            .at(node.pos)
+            .hint("see schemas/policy.schema.json")
+    })?;
+    Ok(LoadedPack {
+        display: display.to_string(),
+        pack,
+        node,
+    })
+}
+
+#[derive(Default)]
+struct Loader {
+    packs: Vec<PackRef>,
+    applied: HashSet<String>,
+    stack: Vec<String>,
+    levels: Option<(Vec<String>, Origin)>,
+    tiers: BTreeMap<String, (String, Origin)>,
+    enforcement: Option<Vec<Enforcement>>,
+    rules: Vec<Rule>,
+    waivers: Vec<(WaiverDef, Origin)>,
+    /// The file loaded first (the repository's own pack).
+    top: Option<String>,
+}
+
+fn origin(pack: &LoadedPack, pointer: &str) -> Origin {
+    Origin {
+        file: pack.display.clone(),
+        pos: pack.node.pointer_pos(pointer),
+    }
+}
+
+fn err_at(origin: &Origin, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(message).in_file(&origin.file).at(origin.pos)
+}
+
+fn parse_date(text: &str, origin: &Origin, key: &str) -> Result<NaiveDate, ConfigError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| err_at(origin, format!("`{text}` is not a date")).key(key).hint("write dates as YYYY-MM-DD"))
+}
+
+impl Loader {
+    fn load_spec(&mut self, spec: &str, base: &Path, referrer: Option<Origin>) -> Result<(), ConfigError> {
+        let not_found = |message: String, hint: String| match &referrer {
+            Some(o) => err_at(o, message).key("extends").hint(hint),
+            None => ConfigError::new(message).hint(hint),
+        };
+        let (display, text, dir) = if let Some(name) = spec.strip_prefix("builtin:") {
+            let text = builtin::get(name).ok_or_else(|| {
+                not_found(
+                    format!("no built-in pack `{name}`"),
+                    format!("built-in packs: {}", builtin::names().join(", ")),
+                )
+            })?;
+            (spec.to_string(), text.to_string(), base.to_path_buf())
+        } else if spec.starts_with("https://") || spec.starts_with("git+") || spec.starts_with("http://") {
+            return Err(not_found(
+                format!("remote pack `{spec}` is not supported by this version"),
+                "vendor the pack into the repository and extend it by path".into(),
+            ));
+        } else {
+            let path: PathBuf = base.join(spec);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                not_found(
+                    format!("cannot read policy pack {}: {e}", path.display()),
+                    "check the path; relative paths are resolved from the file that names them".into(),
+                )
+            })?;
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (path.display().to_string(), text, dir)
+        };
+        let key = match spec.strip_prefix("builtin:") {
+            Some(_) => display.clone(),
+            None => Path::new(&display)
+                .canonicalize()
+                .map_or(display.clone(), |p| p.display().to_string()),
+        };
+        if self.stack.contains(&key) {
+            return Err(not_found(
+                format!("`{spec}` extends itself (cycle: {} → {spec})", self.stack.join(" → ")),
+                "remove one of the `extends` entries that form the cycle".into(),
+            ));
+        }
+        if self.applied.contains(&key) {
+            return Ok(()); // diamond: already applied through another path
+        }
+        self.top.get_or_insert_with(|| display.clone());
+        let pack = parse_pack(&display, &text)?;
+        self.stack.push(key.clone());
+        for (i, parent) in pack.pack.extends.iter().enumerate() {
+            let at = origin(&pack, &format!("/extends/{i}"));
+            self.load_spec(parent, &dir, Some(at))?;
+        }
+        self.stack.pop();
+        self.apply(&pack)?;
+        self.packs.push(PackRef {
+            name: pack.pack.name.clone(),
+            version: pack.pack.version.clone(),
+            source: display,
+        });
+        self.applied.insert(key);
+        Ok(())
+    }
+
+    fn apply(&mut self, lp: &LoadedPack) -> Result<(), ConfigError> {
+        let pack = &lp.pack;
+        let mut errors = Vec::new();
+        if let Some(levels) = &pack.levels {
+            if levels.is_empty() {
+                errors.push(err_at(&origin(lp, "/levels"), "the level ladder is empty").hint("list levels lowest first, e.g. [bronze, silver, gold]"));
+            }
+            self.levels = Some((levels.clone(), origin(lp, "/levels")));
+        }
+        for (tier, level) in pack.tiers.iter().flatten() {
+            if tier != "default" && tier.parse::<u8>().is_err() {
+                errors.push(err_at(&origin(lp, &format!("/tiers/{tier}")), format!("`{tier}` is not a tier")).hint("tiers are numbers (1 is most critical) or `default`"));
+            }
+            self.tiers.insert(tier.clone(), (level.clone(), origin(lp, &format!("/tiers/{tier}"))));
+        }
+        if let Some(entries) = &pack.enforcement {
+            let mut out = Vec::new();
+            for (i, e) in entries.iter().enumerate() {
+                let mut set = GlobSetBuilder::new();
+                for (j, b) in e.branches.iter().enumerate() {
+                    match Glob::new(b) {
+                        Ok(g) => {
+                            set.add(g);
+                        }
+                        Err(err) => errors.push(err_at(&origin(lp, &format!("/enforcement/{i}/branches/{j}")), format!("bad branch glob: {err}"))),
+                    }
+                }
+                out.push(Enforcement {
+                    branches: e.branches.clone(),
+                    branch_set: set.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+                    events: e.events.clone(),
+                    mode: e.mode,
+                });
+            }
+            self.enforcement = Some(out);
+        }
+        for (i, def) in pack.rules.iter().enumerate() {
+            match self.build_rule(lp, i, def) {
+                Ok(rule) => self.rules.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+        for (i, o) in pack.overrides.iter().enumerate() {
+            if let Err(e) = self.apply_override(lp, i, o) {
+                errors.push(e);
+            }
+        }
+        for (i, w) in pack.waivers.iter().enumerate() {
+            self.waivers.push((w.clone(), origin(lp, &format!("/waivers/{i}"))));
+        }
+        match ConfigError::many(errors) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn build_rule(&self, lp: &LoadedPack, i: usize, def: &RuleDef) -> Result<Rule, ConfigError> {
+        let at = origin(lp, &format!("/rules/{i}"));
+        let key = |k: &str| format!("rules[{i}].{k}");
+        if let Some(prev) = self.rules.iter().find(|r| r.id == def.id) {
+            return Err(err_at(&origin(lp, &format!("/rules/{i}/id")), format!("rule `{}` is already defined at {}", def.id, prev.origin))
+                .key(key("id"))
+                .hint("pick a new id, or change the inherited rule under `overrides:`"));
+        }
+        let logic = match (&def.check, &def.expr) {
+            (Some(name), None) => {
+                let check = checks::find(name).ok_or_else(|| {
+                    let names: Vec<_> = checks::CHECKS.iter().map(|c| c.id()).collect();
+                    err_at(&origin(lp, &format!("/rules/{i}/check")), format!("unknown check `{name}`"))
+                        .key(key("check"))
+                        .hint(format!("built-in checks: {}", names.join(", ")))
+                })?;
+                let params = def.params.clone().unwrap_or(serde_json::Value::Null);
+                check.validate(&params).map_err(|e| {
+                    err_at(&origin(lp, &format!("/rules/{i}/params")), format!("bad params for `{name}`: {e}"))
+                        .key(key("params"))
+                        .hint(format!("`{name}` params: {}", check.params_help()))
+                })?;
+                Logic::Check { check, params }
+            }
+            (None, Some(source)) => {
+                if def.params.is_some() {
+                    return Err(err_at(&origin(lp, &format!("/rules/{i}/params")), "`params` goes with `check`, not `expr`").key(key("params")));
+                }
+                let expr = Expr::compile(source).map_err(|e| {
+                    err_at(&origin(lp, &format!("/rules/{i}/expr")), format!("invalid CEL expression: {e}"))
+                        .key(key("expr"))
+                        .hint("expressions see the evidence document as `evidence`; see `readygate evidence --format json`")
+                })?;
+                Logic::Expr(expr)
+            }
+            _ => {
+                return Err(err_at(&at, format!("rule `{}` needs exactly one of `check` and `expr`", def.id))
+                    .key(format!("rules[{i}]"))
+                    .hint("use `check: NAME` (with optional `params:`) for a built-in check, or `expr:` for a CEL expression"));
+            }
+        };
+        let enable_on = match &def.enable_on {
+            Some(d) => Some(parse_date(d, &origin(lp, &format!("/rules/{i}/enable_on")), &key("enable_on"))?),
+            None => None,
+        };
+        Ok(Rule {
+            id: def.id.clone(),
+            title: def.title.clone(),
+            area: def.area.clone().unwrap_or_else(|| def.id.split('.').next().unwrap_or("general").to_string()),
+            level: def.level.clone(),
+            severity: def.severity.unwrap_or(Severity::Error),
+            logic,
+            message: def.message.clone(),
+            why: def.why.trim().to_string(),
+            remediation: def.remediation.trim().to_string(),
+            docs: def.docs.clone(),
+            applies_to: def.applies_to.clone().unwrap_or_default(),
+            enable_on,
+            on_unknown: def.on_unknown.unwrap_or(OnUnknown::Fail),
+            locked: def.locked,
+            enabled: true,
+            origin: at,
+            pack: lp.pack.name.clone(),
+        })
+    }
+
+    fn level_index(&self, level: &str) -> Option<usize> {
+        self.levels.as_ref().and_then(|(l, _)| l.iter().position(|x| x == level))
+    }
+
+    fn apply_override(&mut self, lp: &LoadedPack, i: usize, o: &OverrideDef) -> Result<(), ConfigError> {
+        let at = origin(lp, &format!("/overrides/{i}"));
+        let Some(idx) = self.rules.iter().position(|r| r.id == o.rule) else {
+            return Err(err_at(&origin(lp, &format!("/overrides/{i}/rule")), format!("override of unknown rule `{}`", o.rule))
+                .key(format!("overrides[{i}].rule"))
+                .hint("overrides change rules from extended packs; check the id with `readygate explain`"));
+        };
+        let rule = &self.rules[idx];
+        if rule.locked {
+            let mut weakens = Vec::new();
+            if o.enabled == Some(false) {
+                weakens.push("disable it");
+            }
+            if o.severity.is_some_and(|s| s < rule.severity) {
+                weakens.push("lower its severity");
+            }
+            if let Some(l) = &o.level
+                && self.level_index(l) > self.level_index(&rule.level)
+            {
+                weakens.push("move it to a higher level");
+            }
+            if o.params.is_some() {
+                weakens.push("change its params");
+            }
+            if o.enable_on.is_some() {
+                weakens.push("postpone it with enable_on");
+            }
+            if o.on_unknown.is_some_and(|u| u < rule.on_unknown) {
+                weakens.push("relax on_unknown");
+            }
+            if o.applies_to.is_some() {
+                weakens.push("change where it applies");
+            }
+            if !weakens.is_empty() {
+                return Err(err_at(&at, format!("rule `{}` is locked by {}; this override tries to {}", o.rule, rule.origin, weakens.join(", ")))
+                    .key(format!("overrides[{i}]"))
+                    .hint("a locked rule can only be made stricter; ask the pack's owners, or fix what the rule finds"));
+            }
+        }
+        let rule_pos = |k: &str| origin(lp, &format!("/overrides/{i}/{k}"));
+        let new_logic = match (&o.params, &rule.logic) {
+            (Some(params), Logic::Check { check, .. }) => {
+                check.validate(params).map_err(|e| {
+                    err_at(&rule_pos("params"), format!("bad params for `{}`: {e}", check.id())).hint(format!("`{}` params: {}", check.id(), check.params_help()))
+                })?;
+                Some(Logic::Check { check: *check, params: params.clone() })
+            }
+            (Some(_), Logic::Expr(_)) => return Err(err_at(&rule_pos("params"), format!("rule `{}` is an expression and takes no params", o.rule))),
+            (None, _) => None,
+        };
+        let enable_on = match &o.enable_on {
+            Some(d) => Some(parse_date(d, &rule_pos("enable_on"), &format!("overrides[{i}].enable_on"))?),
+            None => None,
+        };
+        let rule = &mut self.rules[idx];
+        if let Some(logic) = new_logic {
+            rule.logic = logic;
+        }
+        if let Some(e) = o.enabled {
+            rule.enabled = e;
+        }
+        if let Some(s) = o.severity {
+            rule.severity = s;
+        }
+        if let Some(l) = &o.level {
+            rule.level = l.clone();
+        }
+        if enable_on.is_some() {
+            rule.enable_on = enable_on;
+        }
+        if let Some(u) = o.on_unknown {
+            rule.on_unknown = u;
+        }
+        if let Some(a) = &o.applies_to {
+            rule.applies_to = a.clone();
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Policy, ConfigError> {
+        let top = self.top.clone().unwrap_or_default();
+        let Some((levels, levels_at)) = self.levels else {
+            return Err(ConfigError::new("no level ladder: no pack in the chain defines `levels`")
+                .in_file(top)
+                .hint("add `levels: [bronze, silver, gold]` or extend builtin:baseline"));
+        };
+        let mut errors = Vec::new();
+        let level_hint = format!("levels: {}", levels.join(", "));
+        for rule in &self.rules {
+            if !levels.contains(&rule.level) {
+                errors.push(err_at(&rule.origin, format!("rule `{}` has unknown level `{}`", rule.id, rule.level)).hint(level_hint.clone()));
+            }
+        }
+        for (tier, (level, at)) in &self.tiers {
+            if !levels.contains(level) {
+                errors.push(err_at(at, format!("tier {tier} requires unknown level `{level}`")).hint(level_hint.clone()));
+            }
+        }
+        let _ = levels_at;
+        let mut waivers = Vec::new();
+        for (w, at) in self.waivers {
+            let Some(rule) = self.rules.iter().find(|r| r.id == w.rule) else {
+                errors.push(err_at(&at, format!("waiver for unknown rule `{}`", w.rule)).key("rule").hint("waive a rule id that exists; list them with `readygate explain --all`"));
+                continue;
+            };
+            if rule.locked {
+                errors.push(err_at(&at, format!("rule `{}` is locked by {} and cannot be waived", w.rule, rule.origin)).hint("fix what the rule finds, or ask the pack's owners to unlock it"));
+                continue;
+            }
+            let expires = match parse_date(&w.expires, &at, "expires") {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let matcher = match &w.target {
+                Some(t) => match GlobBuilder::new(t).literal_separator(false).build() {
+                    Ok(g) => Some(g.compile_matcher()),
+                    Err(e) => {
+                        errors.push(err_at(&at, format!("bad target glob: {e}")).key("target"));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            waivers.push(Waiver {
+                rule: w.rule,
+                target: w.target,
+                matcher,
+                reason: w.reason,
+                owner: w.owner,
+                expires,
+                origin: at,
+            });
+        }
+        if let Some(e) = ConfigError::many(errors) {
+            return Err(e);
+        }
+        Ok(Policy {
+            packs: self.packs,
+            levels,
+            tiers: self.tiers.into_iter().map(|(t, (l, _))| (t, l)).collect(),
+            enforcement: self.enforcement.unwrap_or_default(),
+            rules: self.rules,
+            waivers,
+        })
+    }
+}
+
+/// Pos of the first byte; for errors without a better place.
+pub const START: Pos = Pos { line: 1, column: 1 };

@@ -1,0 +1,92 @@
+//! Human output: grouped by area, each problem with its location, why and
+//! fix, then the verdict. Colour only when asked (a TTY without NO_COLOR).
+
+use std::fmt::Write;
+
+use super::{areas, verdict_line};
+use crate::findings::{Finding, Report, State};
+
+struct Paint(bool);
+
+impl Paint {
+    fn code(&self, code: &str, text: &str) -> String {
+        if self.0 { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn state(&self, state: State) -> String {
+        let (code, label) = match state {
+            State::Fail => ("1;31", "FAIL"),
+            State::Unknown => ("1;35", "UNKNOWN"),
+            State::Warn => ("1;33", "WARN"),
+            State::Waived => ("36", "WAIVED"),
+            State::Pass => ("32", "PASS"),
+            State::Skip => ("2", "SKIP"),
+        };
+        self.code(code, &format!("{label:<7}"))
+    }
+    fn dim(&self, text: &str) -> String {
+        self.code("2", text)
+    }
+    fn bold(&self, text: &str) -> String {
+        self.code("1", text)
+    }
+}
+
+/// Terminal control characters from the repository must not reach the TTY.
+fn clean(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\n' { '\u{FFFD}' } else { c }).collect()
+}
+
+fn indent(text: &str, pad: &str) -> String {
+    clean(text).lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+pub fn render(report: &Report, colour: bool) -> String {
+    let p = Paint(colour);
+    let mut out = String::new();
+    let packs: Vec<String> = report
+        .policy
+        .iter()
+        .rev()
+        .map(|pk| match &pk.version {
+            Some(v) => format!("{} {v}", pk.name),
+            None => pk.name.clone(),
+        })
+        .collect();
+    let service = report.service.as_deref().map_or("(unnamed service)".to_string(), clean);
+    let _ = writeln!(out, "{} {}  {}", p.bold("readygate"), p.bold(&service), p.dim(&format!("policy: {}", packs.join(" ← "))));
+
+    for area in areas(report.findings.iter()) {
+        let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
+        let _ = writeln!(out, "\n{}", p.bold(&area));
+        for f in in_area.iter().filter(|f| f.needs_attention()) {
+            let _ = writeln!(out, "  {} {}  {} {}", p.state(f.state), f.rule, f.title, p.dim(&format!("[{}]", f.level)));
+            let _ = writeln!(out, "{}", indent(&f.message, "          "));
+            if let Some(loc) = &f.location {
+                let _ = writeln!(out, "          at {}", clean(&loc.to_string()));
+            }
+            let _ = writeln!(out, "{}", p.dim(&indent(&format!("why: {}", f.why), "          ")));
+            let _ = writeln!(out, "{}", indent(&format!("fix: {}", f.remediation), "          "));
+        }
+        for f in in_area.iter().filter(|f| f.state == State::Waived) {
+            let w = f.waiver.as_ref().expect("waived findings carry their waiver");
+            let target = f.target.as_deref().map(|t| format!(" ({})", clean(t))).unwrap_or_default();
+            let _ = writeln!(out, "  {} {}{target}  by {} until {}: {}", p.state(f.state), f.rule, clean(&w.owner), w.expires, clean(&w.reason));
+        }
+        let passed = in_area.iter().filter(|f| f.state == State::Pass).count();
+        let skipped = in_area.iter().filter(|f| f.state == State::Skip).count();
+        if passed + skipped > 0 {
+            let _ = writeln!(out, "  {}", p.dim(&format!("{passed} passed, {skipped} skipped")));
+        }
+    }
+
+    let c = &report.verdict.counts;
+    let _ = writeln!(
+        out,
+        "\n{} pass, {} fail, {} warn, {} unknown, {} waived, {} skipped",
+        c.pass, c.fail, c.warn, c.unknown, c.waived, c.skip
+    );
+    let line = verdict_line(report);
+    let line = if report.verdict.blocked { p.code("1;31", &line) } else if report.verdict.level_reached_meets() { p.code("1;32", &line) } else { p.code("1;33", &line) };
+    let _ = writeln!(out, "{} {line}", p.bold("verdict:"));
+    out
+}
