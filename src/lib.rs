@@ -13,3 +13,5 @@ pub mod schema;
 pub mod yaml;
 pub mod findings;
 pub mod report;
+pub mod docs;
+pub mod init;

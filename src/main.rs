@@ -1,3 +1,298 @@
-fn main() {
-    println!("Hello, world!");
+//! The readygate command line. Exit codes: 0 pass, 1 the policy blocks,
+//! 2 usage, configuration or input error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use readygate::diag::ConfigError;
+use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
+use readygate::evidence::Evidence;
+use readygate::policy::{self, Policy, engine};
+use readygate::report::{self, Format};
+use readygate::{docs, init, scan, schema, yaml};
+
+/// Policy used when neither --policy nor .readygate/policy.yaml is given.
+const DEFAULT_POLICY: &str = "builtin:production";
+const REPO_POLICY: &str = ".readygate/policy.yaml";
+
+#[derive(Parser)]
+#[command(name = "readygate", version, about = "Production-readiness gate: evidence from the repository, policy packs, a verdict.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Collect evidence, evaluate the policy and decide (exit 1 when blocked).
+    Check(CheckArgs),
+    /// Print the evidence document the policy is evaluated against.
+    Evidence(EvidenceArgs),
+    /// Explain a rule: why it exists and how to fix it.
+    Explain(ExplainArgs),
+    /// Work with policy packs.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Write a starter readygate.yaml from what the repository shows.
+    Init {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Overwrite an existing readygate.yaml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print or write the JSON Schemas (evidence, manifest, policy).
+    Schema {
+        /// Write every schema into this directory instead of printing.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a pack and everything it extends.
+    Lint { file: String },
+}
+
+#[derive(Args)]
+struct WalkArgs {
+    /// Repository root.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Files larger than this (bytes) are reported, not read.
+    #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE)]
+    max_file_size: u64,
+}
+
+impl WalkArgs {
+    fn scan(&self) -> Result<Evidence, ConfigError> {
+        let opts = Options {
+            max_file_size: self.max_file_size,
+            ..Options::default()
+        };
+        scan::scan(&self.path, &opts)
+    }
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    walk: WalkArgs,
+    /// Policy pack: `builtin:NAME` or a file. Default: .readygate/policy.yaml
+    /// in the repository, else builtin:production.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Service tier, overriding the manifest.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+    tier: Option<u8>,
+    /// Branch the result is for (for a pull request: its base branch).
+    /// Default: GITHUB_BASE_REF / GITHUB_REF_NAME, else the checked-out branch.
+    #[arg(long)]
+    branch: Option<String>,
+    /// Event: push, pull_request, local, ... Default: GITHUB_EVENT_NAME, else local.
+    #[arg(long)]
+    event: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Terminal)]
+    format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
+    #[arg(long, value_parser = parse_now)]
+    now: Option<NaiveDate>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DataFormat {
+    Json,
+    Yaml,
+}
+
+#[derive(Args)]
+struct EvidenceArgs {
+    #[command(flatten)]
+    walk: WalkArgs,
+    #[arg(long, value_enum, default_value_t = DataFormat::Json)]
+    format: DataFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocFormat {
+    Terminal,
+    Markdown,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// Rule id, e.g. iac.terraform-lockfile.
+    #[arg(required_unless_present = "all")]
+    rule: Option<String>,
+    /// Every rule of the policy.
+    #[arg(long)]
+    all: bool,
+    /// Policy whose rules to explain (default: builtin:production).
+    #[arg(long, default_value = DEFAULT_POLICY)]
+    policy: String,
+    #[arg(long, value_enum, default_value_t = DocFormat::Terminal)]
+    format: DocFormat,
+}
+
+fn parse_now(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(text).map(|d| d.date_naive()))
+        .map_err(|_| format!("`{text}` is not a date; use YYYY-MM-DD or RFC 3339"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Evidence(args) => {
+            let ev = args.walk.scan()?;
+            let json = serde_json::to_value(&ev).expect("evidence serializes");
+            match args.format {
+                DataFormat::Json => println!("{}", serde_json::to_string_pretty(&json).expect("json")),
+                DataFormat::Yaml => print!("{}", yaml::emit(&json)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain(args) => explain(args),
+        Command::Policy {
+            command: PolicyCommand::Lint { file },
+        } => {
+            let policy = policy::load(&file, &cwd())?;
+            let enabled = policy.rules.iter().filter(|r| r.enabled).count();
+            let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
+            println!(
+                "ok: {file}: {} rules ({enabled} enabled), {} waivers, levels {}; chain: {}",
+                policy.rules.len(),
+                policy.waivers.len(),
+                policy.levels.join(" < "),
+                chain.join(" → ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { path, force } => {
+            let target = path.join("readygate.yaml");
+            if target.exists() && !force {
+                return Err(ConfigError::new(format!("{} already exists", target.display())).hint("pass --force to overwrite it"));
+            }
+            let ev = scan::scan(&path, &Options::default())?;
+            let text = init::starter_manifest(&path, &ev);
+            std::fs::write(&target, text).map_err(|e| ConfigError::new(format!("cannot write {}: {e}", target.display())))?;
+            println!("wrote {}; set the tier and owners, then run `readygate check`", target.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { write } => {
+            for (name, value) in schema::all() {
+                let text = format!("{}\n", serde_json::to_string_pretty(&value).expect("json"));
+                match &write {
+                    Some(dir) => std::fs::write(dir.join(name), text).map_err(|e| ConfigError::new(format!("cannot write {name}: {e}")))?,
+                    None => print!("{text}"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
+    match spec {
+        Some(spec) => policy::load(spec, &cwd()),
+        None if root.join(REPO_POLICY).is_file() => policy::load(REPO_POLICY, root),
+        None => policy::load(DEFAULT_POLICY, &cwd()),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The branch a run is judged for: explicit, then the runner's, then git's.
+fn detect_branch(root: &Path, event: &str) -> Option<String> {
+    if event == "pull_request" || event == "pull_request_target" {
+        if let Some(base) = env("GITHUB_BASE_REF") {
+            return Some(base);
+        }
+    }
+    if let Some(name) = env("GITHUB_REF_NAME") {
+        return Some(name);
+    }
+    let head = std::fs::read_to_string(root.join(".git/HEAD")).ok()?;
+    head.trim().strip_prefix("ref: refs/heads/").map(str::to_string)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
+    let root = &args.walk.path;
+    let evidence = args.walk.scan()?;
+    let policy = load_policy(args.policy.as_deref(), root)?;
+    let event = args.event.or_else(|| env("GITHUB_EVENT_NAME")).unwrap_or_else(|| "local".into());
+    let branch = args.branch.or_else(|| detect_branch(root, &event));
+    let ctx = engine::Context {
+        tier: args.tier,
+        branch,
+        event,
+        today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    let report = engine::evaluate(&policy, &evidence, &ctx);
+    match &args.output {
+        Some(path) => {
+            let text = report::render(&report, args.format, false);
+            std::fs::write(path, text).map_err(|e| ConfigError::new(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("verdict: {}", report::verdict_line(&report));
+        }
+        None => {
+            let colour = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
+            print!("{}", report::render(&report, args.format, colour));
+        }
+    }
+    Ok(ExitCode::from(report.exit_code() as u8))
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode, ConfigError> {
+    let policy = policy::load(&args.policy, &cwd())?;
+    if args.all {
+        match args.format {
+            DocFormat::Markdown => print!("{}", docs::rules_markdown(&policy)),
+            DocFormat::Terminal => {
+                for rule in &policy.rules {
+                    println!("{}", docs::explain(rule));
+                }
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = args.rule.unwrap_or_default();
+    match policy.rule(&id) {
+        Some(rule) => {
+            print!("{}", docs::explain(rule));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+            Err(ConfigError::new(format!("no rule `{id}` in {}", args.policy)).hint(format!("rules: {}", ids.join(", "))))
+        }
+    }
 }

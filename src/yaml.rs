@@ -273,6 +273,33 @@ impl Node {
     }
 }
 
+/// Render JSON as a YAML document (for `readygate evidence --format yaml`).
+pub fn emit(json: &Json) -> String {
+    fn to_yaml(json: &Json) -> saphyr::Yaml<'static> {
+        use saphyr::Yaml;
+        match json {
+            Json::Null => Yaml::Value(Scalar::Null),
+            Json::Bool(b) => Yaml::Value(Scalar::Boolean(*b)),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Yaml::Value(Scalar::Integer(i)),
+                None => Yaml::Value(Scalar::FloatingPoint(n.as_f64().unwrap_or_default().into())),
+            },
+            Json::String(s) => Yaml::Value(Scalar::String(s.clone().into())),
+            Json::Array(items) => Yaml::Sequence(items.iter().map(to_yaml).collect()),
+            Json::Object(map) => Yaml::Mapping(
+                map.iter()
+                    .map(|(k, v)| (Yaml::Value(Scalar::String(k.clone().into())), to_yaml(v)))
+                    .collect(),
+            ),
+        }
+    }
+    let mut out = String::new();
+    let mut emitter = saphyr::YamlEmitter::new(&mut out);
+    emitter.dump(&to_yaml(json)).expect("writing to a String cannot fail");
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +336,12 @@ mod tests {
         assert_eq!(err.pos.line, 3);
         let err = parse_single("a:\n\tb: 1\n").unwrap_err();
         assert_eq!(err.pos.line, 2);
+    }
+
+    #[test]
+    fn emitted_yaml_reads_back() {
+        let json = serde_json::json!({"a": [1, "two: x", null], "b": {"c": true, "d": "multi\nline"}});
+        assert_eq!(parse_single(&emit(&json)).unwrap().to_json(), json);
     }
 
     #[test]
