@@ -162,8 +162,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn cwd() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+/// Paths the user typed are resolved from the working directory as written.
+fn cwd() -> &'static Path {
+    Path::new("")
 }
 
 fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
@@ -182,7 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
         Command::Policy {
             command: PolicyCommand::Lint { file },
         } => {
-            let policy = policy::load(&file, &cwd())?;
+            let policy = policy::load(&file, cwd())?;
             let enabled = policy.rules.iter().filter(|r| r.enabled).count();
             let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
             println!(
@@ -220,9 +221,9 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
 
 fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
     match spec {
-        Some(spec) => policy::load(spec, &cwd()),
+        Some(spec) => policy::load(spec, cwd()),
         None if root.join(REPO_POLICY).is_file() => policy::load(REPO_POLICY, root),
-        None => policy::load(DEFAULT_POLICY, &cwd()),
+        None => policy::load(DEFAULT_POLICY, cwd()),
     }
 }
 
@@ -272,7 +273,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, ConfigError> {
-    let policy = policy::load(&args.policy, &cwd())?;
+    let policy = policy::load(&args.policy, cwd())?;
     if args.all {
         match args.format {
             DocFormat::Markdown => print!("{}", docs::rules_markdown(&policy)),

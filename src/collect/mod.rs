@@ -46,7 +46,7 @@ pub fn collect(doc: &Document) -> Vec<Fact> {
     let mut facts = Vec::new();
     let out = &mut facts;
     match doc.kind {
-        DocKind::ReadygateManifest => out.push(Fact::Manifest(service::manifest(doc))),
+        DocKind::ReadygateManifest => service::manifest(doc, out),
         DocKind::ReadygatePolicy | DocKind::HelmTemplate => {}
         DocKind::BackstageCatalog => with_yaml(doc, out, service::catalog),
         DocKind::Codeowners => out.push(Fact::Codeowners(service::codeowners(doc))),
@@ -182,16 +182,6 @@ pub fn assemble(facts: Vec<Fact>, walk: Walk, by_kind: BTreeMap<String, u64>) ->
     });
     if let Some(first) = manifests.into_iter().next() {
         let mut manifest = first?;
-        for slo in &manifest.manifest.slos {
-            ev.service.slos.push(Slo {
-                location: manifest.location.clone(),
-                source: SloSource::Manifest,
-                name: slo.name.clone(),
-                service: Some(manifest.manifest.service.clone()),
-                objective: Some(slo.objective),
-                window: slo.window.clone(),
-            });
-        }
         manifest.manifest.owners.sort();
         ev.service.manifest = Some(manifest);
     }

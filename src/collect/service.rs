@@ -10,8 +10,27 @@ use crate::evidence::*;
 use crate::yaml::{self, Node};
 
 /// The manifest is configuration as much as evidence: a broken one stops the
-/// gate (exit 2) instead of becoming a finding.
-pub fn manifest(doc: &Document) -> Result<ManifestFact, ConfigError> {
+/// gate (exit 2) instead of becoming a finding. Its SLOs join the others.
+pub fn manifest(doc: &Document, out: &mut Vec<Fact>) {
+    match parse_manifest(doc) {
+        Ok((fact, node)) => {
+            for (i, slo) in fact.manifest.slos.iter().enumerate() {
+                out.push(Fact::Slo(Slo {
+                    location: Location::at(&doc.path, node.pointer_pos(&format!("/slos/{i}"))),
+                    source: SloSource::Manifest,
+                    name: slo.name.clone(),
+                    service: Some(fact.manifest.service.clone()),
+                    objective: Some(slo.objective),
+                    window: slo.window.clone(),
+                }));
+            }
+            out.push(Fact::Manifest(Ok(fact)));
+        }
+        Err(err) => out.push(Fact::Manifest(Err(err))),
+    }
+}
+
+fn parse_manifest(doc: &Document) -> Result<(ManifestFact, Node), ConfigError> {
     let node = yaml::parse_single(&doc.text).map_err(|e| {
         ConfigError::new(format!("not valid YAML: {}", e.message))
             .in_file(&doc.path)
@@ -25,10 +44,11 @@ pub fn manifest(doc: &Document) -> Result<ManifestFact, ConfigError> {
             .at(node.pos)
             .hint("see schemas/manifest.schema.json")
     })?;
-    Ok(ManifestFact {
+    let fact = ManifestFact {
         location: Location::at(&doc.path, node.pos),
         manifest,
-    })
+    };
+    Ok((fact, node))
 }
 
 pub fn catalog(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
@@ -131,9 +151,9 @@ mod tests {
 
     #[test]
     fn manifest_errors_name_the_key() {
-        let err = manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: a\ntier: 0\n")).unwrap_err();
+        let err = parse_manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: a\ntier: 0\n")).unwrap_err();
         assert_eq!(err.pos.unwrap().line, 2);
-        let err = manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: [\n")).unwrap_err();
+        let err = parse_manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: [\n")).unwrap_err();
         assert!(err.message.contains("not valid YAML"));
     }
 }

@@ -8,7 +8,9 @@ use crate::yaml::Node;
 /// A number or numeric string; values above 1 are percentages.
 fn fraction(node: Option<&Node>) -> Option<f64> {
     let value: f64 = node?.scalar_text()?.trim_end_matches('%').parse().ok()?;
-    Some(if value > 1.0 { value / 100.0 } else { value })
+    let value = if value > 1.0 { value / 100.0 } else { value };
+    // 99.9 / 100 is 0.9990000000000001 in binary; objectives have few digits.
+    Some((value * 1e9).round() / 1e9)
 }
 
 fn slo(doc: &Document, node: &Node, source: SloSource, name: Option<String>, service: Option<String>) -> Slo {
@@ -76,7 +78,7 @@ mod tests {
     #[test]
     fn percentages_become_fractions() {
         let node = crate::yaml::parse_single("a: 99.9\nb: \"99.5\"\nc: 0.995\n").unwrap();
-        assert_eq!(fraction(node.get("a")), Some(99.9 / 100.0));
+        assert_eq!(fraction(node.get("a")), Some(0.999));
         assert_eq!(fraction(node.get("b")), Some(0.995));
         assert_eq!(fraction(node.get("c")), Some(0.995));
     }

@@ -13,13 +13,14 @@ use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, builtin, checks, e
 use crate::diag::ConfigError;
 use crate::findings::PackRef;
 use crate::schema;
-use crate::yaml::{self, Node, Pos};
+use crate::yaml::{self, Node};
 
-/// Load the pack `spec` (`builtin:NAME` or a path, relative to `cwd`) and
-/// everything it extends.
-pub fn load(spec: &str, cwd: &Path) -> Result<Policy, ConfigError> {
+/// Load the pack `spec` (`builtin:NAME`, or a path relative to `base`) and
+/// everything it extends. Paths stay as written (joined to the directory of
+/// the file naming them), so messages show what the user typed.
+pub fn load(spec: &str, base: &Path) -> Result<Policy, ConfigError> {
     let mut loader = Loader::default();
-    loader.load_spec(spec, cwd, None)?;
+    loader.load_spec(spec, base, None)?;
     loader.finish()
 }
 
@@ -62,12 +63,14 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
 struct Loader {
     packs: Vec<PackRef>,
     applied: HashSet<String>,
-    stack: Vec<String>,
+    /// Packs being loaded: (canonical key, path as displayed).
+    stack: Vec<(String, String)>,
     levels: Option<(Vec<String>, Origin)>,
     tiers: BTreeMap<String, (String, Origin)>,
     enforcement: Option<Vec<Enforcement>>,
     rules: Vec<Rule>,
-    waivers: Vec<(WaiverDef, Origin)>,
+    /// Each waiver with where it is and where its `rule` key is.
+    waivers: Vec<(WaiverDef, Origin, Origin)>,
     /// The file loaded first (the repository's own pack).
     top: Option<String>,
 }
@@ -124,9 +127,10 @@ impl Loader {
                 .canonicalize()
                 .map_or(display.clone(), |p| p.display().to_string()),
         };
-        if self.stack.contains(&key) {
+        if self.stack.iter().any(|(k, _)| *k == key) {
+            let chain: Vec<&str> = self.stack.iter().map(|(_, d)| d.as_str()).collect();
             return Err(not_found(
-                format!("`{spec}` extends itself (cycle: {} → {spec})", self.stack.join(" → ")),
+                format!("`{spec}` extends itself (cycle: {} → {display})", chain.join(" → ")),
                 "remove one of the `extends` entries that form the cycle".into(),
             ));
         }
@@ -135,7 +139,7 @@ impl Loader {
         }
         self.top.get_or_insert_with(|| display.clone());
         let pack = parse_pack(&display, &text)?;
-        self.stack.push(key.clone());
+        self.stack.push((key.clone(), display.clone()));
         for (i, parent) in pack.pack.extends.iter().enumerate() {
             let at = origin(&pack, &format!("/extends/{i}"));
             self.load_spec(parent, &dir, Some(at))?;
@@ -199,7 +203,7 @@ impl Loader {
             }
         }
         for (i, w) in pack.waivers.iter().enumerate() {
-            self.waivers.push((w.clone(), origin(lp, &format!("/waivers/{i}"))));
+            self.waivers.push((w.clone(), origin(lp, &format!("/waivers/{i}")), origin(lp, &format!("/waivers/{i}/rule"))));
         }
         match ConfigError::many(errors) {
             Some(e) => Err(e),
@@ -358,7 +362,7 @@ impl Loader {
 
     fn finish(self) -> Result<Policy, ConfigError> {
         let top = self.top.clone().unwrap_or_default();
-        let Some((levels, levels_at)) = self.levels else {
+        let Some((levels, _)) = self.levels else {
             return Err(ConfigError::new("no level ladder: no pack in the chain defines `levels`")
                 .in_file(top)
                 .hint("add `levels: [bronze, silver, gold]` or extend builtin:baseline"));
@@ -375,15 +379,14 @@ impl Loader {
                 errors.push(err_at(at, format!("tier {tier} requires unknown level `{level}`")).hint(level_hint.clone()));
             }
         }
-        let _ = levels_at;
         let mut waivers = Vec::new();
-        for (w, at) in self.waivers {
+        for (w, at, rule_at) in self.waivers {
             let Some(rule) = self.rules.iter().find(|r| r.id == w.rule) else {
-                errors.push(err_at(&at, format!("waiver for unknown rule `{}`", w.rule)).key("rule").hint("waive a rule id that exists; list them with `readygate explain --all`"));
+                errors.push(err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint("waive a rule id that exists; list them with `readygate explain --all`"));
                 continue;
             };
             if rule.locked {
-                errors.push(err_at(&at, format!("rule `{}` is locked by {} and cannot be waived", w.rule, rule.origin)).hint("fix what the rule finds, or ask the pack's owners to unlock it"));
+                errors.push(err_at(&rule_at, format!("rule `{}` is locked by {} and cannot be waived", w.rule, rule.origin)).hint("fix what the rule finds, or ask the pack's owners to unlock it"));
                 continue;
             }
             let expires = match parse_date(&w.expires, &at, "expires") {
@@ -426,6 +429,3 @@ impl Loader {
         })
     }
 }
-
-/// Pos of the first byte; for errors without a better place.
-pub const START: Pos = Pos { line: 1, column: 1 };
