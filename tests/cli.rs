@@ -1,0 +1,444 @@
+//! The real binary on fixture repositories: evidence, verdicts, exit codes,
+//! policy errors with spans, waivers against an injected clock.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const SAMPLE: &str = "examples/sample-service";
+const ZOO: &str = "tests/fixtures/iac-zoo";
+const FACTS: &str = "tests/fixtures/service-facts";
+const POLICIES: &str = "tests/fixtures/policies";
+
+/// The binary with no runner context leaking in from the environment.
+fn readygate() -> Command {
+    let mut cmd = Command::cargo_bin("readygate").unwrap();
+    for var in ["GITHUB_EVENT_NAME", "GITHUB_REF_NAME", "GITHUB_BASE_REF", "NO_COLOR"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    readygate().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+fn policy(name: &str) -> String {
+    format!("{POLICIES}/{name}.yaml")
+}
+
+/// Findings of `rule` in a JSON report.
+fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
+    report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).collect()
+}
+
+fn states(report: &Value, rule: &str) -> Vec<String> {
+    findings(report, rule).iter().map(|f| f["state"].as_str().unwrap().to_string()).collect()
+}
+
+// ------------------------------------------------------------- evidence --
+
+#[test]
+fn evidence_for_every_iac_kind() {
+    let out = run(&["evidence", ZOO]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    insta::assert_snapshot!("evidence_iac_zoo", stdout(&out));
+}
+
+#[test]
+fn evidence_for_service_facts() {
+    let out = run(&["evidence", FACTS]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    insta::assert_snapshot!("evidence_service_facts", stdout(&out));
+}
+
+#[test]
+fn evidence_yaml_is_the_same_document() {
+    let from_json = json(&run(&["evidence", FACTS]));
+    let yaml = stdout(&run(&["evidence", FACTS, "--format", "yaml"]));
+    let from_yaml = readygate::yaml::parse_single(&yaml).unwrap().to_json();
+    assert_eq!(from_json, from_yaml);
+}
+
+#[test]
+fn evidence_validates_against_its_schema() {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string("schemas/evidence.schema.json").unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for dir in [SAMPLE, ZOO, FACTS] {
+        let doc = json(&run(&["evidence", dir]));
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{dir}: {errors:?}");
+    }
+}
+
+#[test]
+fn unparseable_evidence_is_a_finding_and_the_gate_goes_on() {
+    let out = run(&["check", ZOO, "--format", "json", "--now", "2026-11-21"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let bad: Vec<_> = findings(&report, "evidence.readable");
+    let locations: Vec<String> = bad
+        .iter()
+        .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+        .collect();
+    assert_eq!(locations, ["broken/deployment.yaml:6", "broken/dup.tf:2"]);
+    assert!(bad.iter().all(|f| f["state"] == "fail"));
+    // The rest of the repository was still evaluated.
+    assert_eq!(states(&report, "iac.present"), ["pass"]);
+}
+
+// -------------------------------------------------------------- verdicts --
+
+#[test]
+fn sample_service_terminal_report() {
+    let out = run(&["check", SAMPLE, "--now", "2026-11-21"]);
+    assert_eq!(code(&out), 0, "a local run only warns: {}", stderr(&out));
+    insta::assert_snapshot!("check_sample_terminal", stdout(&out));
+}
+
+#[test]
+fn sample_service_markdown_and_json() {
+    let md = run(&["check", SAMPLE, "--now", "2026-11-21", "--format", "markdown"]);
+    insta::assert_snapshot!("check_sample_markdown", stdout(&md));
+    let report = json(&run(&["check", SAMPLE, "--now", "2026-11-21", "--format", "json"]));
+    assert_eq!(report["report_version"], 1);
+    assert_eq!(report["verdict"]["level_reached"], "bronze");
+    assert_eq!(report["verdict"]["level_required"], "silver");
+    assert_eq!(states(&report, "iac.terraform-remote-backend"), ["waived", "pass"]);
+    let lock = findings(&report, "iac.terraform-lockfile");
+    let failed: Vec<_> = lock.iter().filter(|f| f["state"] == "fail").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["target"], "infra/envs/prod");
+}
+
+#[test]
+fn release_branches_block_feature_pull_requests_warn() {
+    let release = run(&["check", SAMPLE, "--branch", "release/2.8", "--event", "push"]);
+    assert_eq!(code(&release), 1);
+    assert!(stdout(&release).contains("BLOCKED"));
+    let pr = run(&["check", SAMPLE, "--branch", "feature/faster-checkout", "--event", "pull_request"]);
+    assert_eq!(code(&pr), 0);
+    assert!(stdout(&pr).contains("not ready (enforcement: warn, not blocking)"));
+}
+
+#[test]
+fn enforcement_by_branch_and_event() {
+    let p = policy("enforcement");
+    let cases = [
+        ("release/1.0", "push", 1),
+        ("release/1.0", "pull_request", 1),
+        ("main", "push", 1),
+        ("main", "pull_request", 0),
+        ("experiments/x", "push", 0),
+        ("feature/y", "push", 0),
+    ];
+    for (branch, event, expected) in cases {
+        let out = run(&["check", ZOO, "--policy", &p, "--branch", branch, "--event", event, "--format", "json"]);
+        assert_eq!(code(&out), expected, "{branch} {event}: {}", stderr(&out));
+        let mode = json(&out)["verdict"]["mode"].clone();
+        let want = match (branch, expected) {
+            ("experiments/x", _) => "off",
+            (_, 1) => "block",
+            _ => "warn",
+        };
+        assert_eq!(mode, want, "{branch} {event}");
+    }
+}
+
+#[test]
+fn github_runner_environment_picks_branch_and_event() {
+    let out = readygate()
+        .args(["check", SAMPLE, "--format", "json"])
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_BASE_REF", "release/3.0")
+        .env("GITHUB_REF_NAME", "42/merge")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["verdict"]["branch"], "release/3.0");
+    assert_eq!(report["verdict"]["event"], "pull_request");
+}
+
+#[test]
+fn tier_flag_overrides_the_manifest() {
+    let report = json(&run(&["check", SAMPLE, "--format", "json", "--tier", "3"]));
+    assert_eq!(report["verdict"]["tier"], 3);
+    assert_eq!(report["verdict"]["level_required"], "bronze");
+    assert_eq!(states(&report, "service.oncall"), ["skip"]);
+}
+
+#[test]
+fn output_file_gets_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let out = run(&["check", SAMPLE, "--format", "json", "--output", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("verdict: level bronze reached"));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(report["service"], "checkout-api");
+}
+
+// --------------------------------------------------------------- waivers --
+
+#[test]
+fn waivers_expire_against_the_injected_clock() {
+    let p = policy("waivers");
+    let report = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--now", "2026-11-21"]));
+    // Expired on 2026-11-01: the failure counts again, and the waiver itself fails.
+    assert_eq!(states(&report, "iac.terraform-lockfile"), ["fail", "pass"]);
+    let expired = findings(&report, "readygate.waiver-expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["state"], "fail");
+    assert_eq!(expired[0]["location"]["path"], p.as_str());
+    assert_eq!(expired[0]["location"]["line"], 7);
+    // Expires 2026-11-30, nine days away: still waives, and warns.
+    assert_eq!(states(&report, "iac.terraform-remote-backend"), ["waived", "pass"]);
+    let expiring = findings(&report, "readygate.waiver-expiring");
+    assert_eq!(expiring.len(), 1);
+    assert!(expiring[0]["message"].as_str().unwrap().contains("(9 days)"));
+    // A waiver without a target covers the rule wherever it fails.
+    assert_eq!(states(&report, "repo.codeowners"), ["waived"]);
+
+    // A month later both have expired.
+    let later = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--now", "2026-12-21"]));
+    assert_eq!(findings(&later, "readygate.waiver-expired").len(), 2);
+    assert!(findings(&later, "readygate.waiver-expiring").is_empty());
+}
+
+#[test]
+fn enable_on_warns_until_the_date() {
+    let p = policy("waivers");
+    let before = json(&run(&["check", ZOO, "--policy", &p, "--tier", "1", "--format", "json", "--now", "2026-12-14"]));
+    let slo = findings(&before, "service.slo");
+    assert_eq!(slo[0]["state"], "warn");
+    assert!(slo[0]["message"].as_str().unwrap().ends_with("(enforced from 2026-12-15)"));
+    let after = json(&run(&["check", ZOO, "--policy", &p, "--tier", "1", "--format", "json", "--now", "2026-12-15"]));
+    assert_eq!(states(&after, "service.slo"), ["fail"]);
+}
+
+// ------------------------------------------------------------------- CEL --
+
+#[test]
+fn cel_rules_read_the_evidence() {
+    let p = policy("cel-rules");
+    let facts = json(&run(&["check", FACTS, "--policy", &p, "--format", "json"]));
+    assert_eq!(states(&facts, "team.slo-three-nines"), ["pass"]);
+    let zoo = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--tier", "1"]));
+    let ns = findings(&zoo, "team.k8s-namespaced");
+    assert_eq!(ns[0]["state"], "fail");
+    assert_eq!(ns[0]["message"], "some Kubernetes objects have no namespace and land in whatever the kubectl context says");
+    // An expression over evidence that does not exist is unknown, never a crash.
+    let missing = findings(&zoo, "team.uses-missing-key");
+    assert_eq!(missing[0]["state"], "unknown");
+    assert_eq!(missing[0]["counts_against_level"], false);
+}
+
+// --------------------------------------------------------- policy errors --
+
+#[test]
+fn policy_errors_point_at_file_line_and_key() {
+    let cases = [
+        ("unknown-level", "unknown-level.yaml:4:5: rule `team.iac` has unknown level `platinum`"),
+        ("unknown-key", "unknown-key.yaml:9:5: `rules[0].remedation`: unknown key"),
+        ("bad-yaml", "bad-yaml.yaml:4:12: not valid YAML"),
+        ("waiver-unknown-rule", "waiver-unknown-rule.yaml:4:5: waiver for unknown rule `iac.terraform-lockfiles`"),
+        ("bad-cel", "bad-cel.yaml:7:5: `rules[0].expr`: invalid CEL expression"),
+        ("cycle-a", "cycle-b.yaml:2:11: `extends`: `cycle-a.yaml` extends itself"),
+    ];
+    for (name, expected) in cases {
+        let out = run(&["policy", "lint", &policy(name)]);
+        assert_eq!(code(&out), 2, "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(err.contains("hint: "), "{name} has no hint: {err}");
+        // The same error stops `check` too.
+        let out = run(&["check", SAMPLE, "--policy", &policy(name)]);
+        assert_eq!(code(&out), 2, "check with {name}");
+    }
+}
+
+#[test]
+fn locked_rules_cannot_be_weakened_or_waived() {
+    for name in ["weaken-locked", "waive-locked"] {
+        let out = run(&["policy", "lint", &policy(name)]);
+        assert_eq!(code(&out), 2, "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{name}.yaml:4:5")), "{err}");
+        assert!(err.contains("is locked by tests/fixtures/policies/org-locked.yaml:6:5"), "{err}");
+    }
+    insta::assert_snapshot!("locked_weaken_error", stderr(&run(&["policy", "lint", &policy("weaken-locked")])));
+    // Making a locked rule stricter is allowed.
+    let out = run(&["policy", "lint", &policy("strengthen-locked")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn builtin_packs_lint_clean() {
+    for pack in ["builtin:baseline", "builtin:production"] {
+        let out = run(&["policy", "lint", pack]);
+        assert_eq!(code(&out), 0, "{pack}: {}", stderr(&out));
+    }
+    let out = run(&["policy", "lint", "builtin:nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("built-in packs: baseline, production"));
+}
+
+// ------------------------------------------------------------- bad input --
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let out = run(&["check", "does/not/exist"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot read does/not/exist"));
+    let out = run(&["check", "--tier", "9", SAMPLE]);
+    assert_eq!(code(&out), 2);
+    let out = run(&["check", SAMPLE, "--now", "yesterday"]);
+    assert_eq!(code(&out), 2);
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn malformed_manifest_stops_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "readygate.yaml", "service: api\ntier: critical\nowners: [\"@a/b\"]\n");
+    let out = run(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("readygate.yaml:2:1: `tier`: value is not of types"), "{err}");
+    write(dir.path(), "readygate.yaml", "service: api\n  tier: 1\n");
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("readygate.yaml:2:"), "{}", stderr(&out));
+}
+
+#[test]
+fn hostile_and_odd_files_are_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // Over the size cap, but it looks like a Kubernetes manifest.
+    write(root, "k8s/huge.yaml", &format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  blob: \"{}\"\n", "x".repeat(4096)));
+    // Not UTF-8, second line.
+    std::fs::write(root.join("k8s/latin1.yaml"), b"apiVersion: v1\nkind: ConfigMap # caf\xe9\n").unwrap();
+    // A billion-laughs document must be rejected, not expanded.
+    let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 9].join(", ")));
+    }
+    write(root, "k8s/bomb.yaml", &bomb);
+    // Binary, ignored, and an empty file.
+    std::fs::write(root.join("k8s/image.yaml"), b"apiVersion: v1\0\0kind").unwrap();
+    write(root, ".gitignore", "generated/\n");
+    write(root, "generated/main.tf", "this is { not hcl");
+    write(root, "k8s/empty.yaml", "");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc/hostname", root.join("escape.tf")).unwrap();
+        std::os::unix::fs::symlink(root.join("nowhere.tf"), root.join("dangling.tf")).unwrap();
+    }
+    let out = run(&["evidence", root.to_str().unwrap(), "--max-file-size", "2048"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let problems: Vec<String> = ev["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {}:{}", p["kind"].as_str().unwrap(), p["location"]["path"].as_str().unwrap(), p["location"]["line"]))
+        .collect();
+    let mut expected = vec!["oversize k8s/huge.yaml:0", "not-utf8 k8s/latin1.yaml:2", "unparseable k8s/bomb.yaml:8"];
+    if cfg!(unix) {
+        expected.extend(["unreadable dangling.tf:0", "symlink-outside-root escape.tf:0"]);
+    }
+    let mut got = problems.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{problems:?}");
+    assert_eq!(ev["files"]["binary"], 1);
+    assert!(ev["iac"]["terraform"].as_array().unwrap().is_empty(), "gitignored files are not evidence");
+}
+
+// ------------------------------------------------ explain, init, schemas --
+
+#[test]
+fn explain_prints_why_and_fix() {
+    let out = run(&["explain", "iac.terraform-lockfile"]);
+    assert_eq!(code(&out), 0);
+    insta::assert_snapshot!("explain_lockfile", stdout(&out));
+    let out = run(&["explain", "no.such-rule"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("rules: evidence.readable"));
+}
+
+#[test]
+fn init_writes_a_manifest_that_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "catalog-info.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\nspec:\n  owner: group:finance\n  lifecycle: production\n");
+    write(root, "infra/main.tf", "resource \"aws_s3_bucket\" \"b\" {}\n");
+    let out = run(&["init", root.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(root.join("readygate.yaml")).unwrap();
+    assert!(text.contains("service: \"ledger\""), "{text}");
+    assert!(text.contains("owners: [\"group:finance\"]"), "{text}");
+    assert!(text.contains("# Infrastructure as code found: terraform"), "{text}");
+    let ev = json(&run(&["evidence", root.to_str().unwrap()]));
+    assert_eq!(ev["service"]["manifest"]["service"], "ledger");
+    assert_eq!(ev["service"]["manifest"]["lifecycle"], "production");
+    // A second run refuses to overwrite.
+    let again = run(&["init", root.to_str().unwrap()]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("--force"));
+}
+
+#[test]
+fn committed_schemas_are_current() {
+    for (name, schema) in readygate::schema::all() {
+        let committed = std::fs::read_to_string(format!("schemas/{name}")).unwrap_or_default();
+        let current = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
+        assert!(committed == current, "schemas/{name} is stale: run `cargo run -- schema --write schemas`");
+    }
+}
+
+#[test]
+fn rule_docs_are_current() {
+    let out = run(&["explain", "--all", "--format", "markdown"]);
+    let committed = std::fs::read_to_string("docs/rules.md").unwrap_or_default();
+    assert!(committed == stdout(&out), "docs/rules.md is stale: run `cargo run -- explain --all --format markdown > docs/rules.md`");
+}
+
+#[test]
+fn every_builtin_rule_has_why_remediation_and_docs() {
+    let policy = readygate::policy::load("builtin:production", Path::new("")).unwrap();
+    let docs = std::fs::read_to_string("docs/rules.md").unwrap();
+    for rule in &policy.rules {
+        assert!(rule.why.len() > 40, "{}: why is too thin", rule.id);
+        assert!(rule.remediation.len() > 20, "{}: remediation is too thin", rule.id);
+        let anchor = rule.docs.as_deref().unwrap_or_else(|| panic!("{} has no docs link", rule.id));
+        assert_eq!(anchor, format!("docs/rules.md#{}", rule.id.replace('.', "")));
+        assert!(docs.contains(&format!("### {}\n", rule.id)), "{} missing from docs/rules.md", rule.id);
+    }
+}
