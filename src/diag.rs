@@ -5,8 +5,12 @@ use std::fmt;
 
 use crate::yaml::Pos;
 
+/// Boxed so `Result<T, ConfigError>` stays small on the happy path.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError {
+pub struct ConfigError(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
     /// The file at fault (as the user named it), if any.
     pub file: Option<String>,
     pub pos: Option<Pos>,
@@ -18,35 +22,43 @@ pub struct ConfigError {
     pub more: Vec<ConfigError>,
 }
 
+impl std::ops::Deref for ConfigError {
+    type Target = Details;
+
+    fn deref(&self) -> &Details {
+        &self.0
+    }
+}
+
 impl ConfigError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Details {
             file: None,
             pos: None,
             key: None,
             message: message.into(),
             hint: None,
             more: Vec::new(),
-        }
+        }))
     }
 
     pub fn in_file(mut self, file: impl Into<String>) -> Self {
-        self.file = Some(file.into());
+        self.0.file = Some(file.into());
         self
     }
 
     pub fn at(mut self, pos: Pos) -> Self {
-        self.pos = Some(pos);
+        self.0.pos = Some(pos);
         self
     }
 
     pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
+        self.0.key = Some(key.into());
         self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.0.hint = Some(hint.into());
         self
     }
 
@@ -56,7 +68,7 @@ impl ConfigError {
             return None;
         }
         let mut first = errors.remove(0);
-        first.more.extend(errors);
+        first.0.more.extend(errors);
         Some(first)
     }
 
@@ -101,7 +113,10 @@ mod tests {
     fn renders_location_key_and_hint() {
         let err = ConfigError::new("unknown level `platinum`")
             .in_file("policy.yaml")
-            .at(Pos { line: 12, column: 5 })
+            .at(Pos {
+                line: 12,
+                column: 5,
+            })
             .key("rules[2].level")
             .hint("use one of: bronze, silver, gold");
         assert_eq!(

@@ -8,10 +8,10 @@ pub mod evidence;
 
 pub mod policy;
 
+pub mod docs;
+pub mod findings;
+pub mod init;
+pub mod report;
 pub mod scan;
 pub mod schema;
 pub mod yaml;
-pub mod findings;
-pub mod report;
-pub mod docs;
-pub mod init;

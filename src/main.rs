@@ -20,7 +20,11 @@ const DEFAULT_POLICY: &str = "builtin:production";
 const REPO_POLICY: &str = ".readygate/policy.yaml";
 
 #[derive(Parser)]
-#[command(name = "readygate", version, about = "Production-readiness gate: evidence from the repository, policy packs, a verdict.")]
+#[command(
+    name = "readygate",
+    version,
+    about = "Production-readiness gate: evidence from the repository, policy packs, a verdict."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -174,7 +178,9 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
             let ev = args.walk.scan()?;
             let json = serde_json::to_value(&ev).expect("evidence serializes");
             match args.format {
-                DataFormat::Json => println!("{}", serde_json::to_string_pretty(&json).expect("json")),
+                DataFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&json).expect("json"))
+                }
                 DataFormat::Yaml => print!("{}", yaml::emit(&json)),
             }
             Ok(ExitCode::SUCCESS)
@@ -198,19 +204,27 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
         Command::Init { path, force } => {
             let target = path.join("readygate.yaml");
             if target.exists() && !force {
-                return Err(ConfigError::new(format!("{} already exists", target.display())).hint("pass --force to overwrite it"));
+                return Err(
+                    ConfigError::new(format!("{} already exists", target.display()))
+                        .hint("pass --force to overwrite it"),
+                );
             }
             let ev = scan::scan(&path, &Options::default())?;
             let text = init::starter_manifest(&path, &ev);
-            std::fs::write(&target, text).map_err(|e| ConfigError::new(format!("cannot write {}: {e}", target.display())))?;
-            println!("wrote {}; set the tier and owners, then run `readygate check`", target.display());
+            std::fs::write(&target, text)
+                .map_err(|e| ConfigError::new(format!("cannot write {}: {e}", target.display())))?;
+            println!(
+                "wrote {}; set the tier and owners, then run `readygate check`",
+                target.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { write } => {
             for (name, value) in schema::all() {
                 let text = format!("{}\n", serde_json::to_string_pretty(&value).expect("json"));
                 match &write {
-                    Some(dir) => std::fs::write(dir.join(name), text).map_err(|e| ConfigError::new(format!("cannot write {name}: {e}")))?,
+                    Some(dir) => std::fs::write(dir.join(name), text)
+                        .map_err(|e| ConfigError::new(format!("cannot write {name}: {e}")))?,
                     None => print!("{text}"),
                 }
             }
@@ -233,23 +247,28 @@ fn env(name: &str) -> Option<String> {
 
 /// The branch a run is judged for: explicit, then the runner's, then git's.
 fn detect_branch(root: &Path, event: &str) -> Option<String> {
-    if event == "pull_request" || event == "pull_request_target" {
-        if let Some(base) = env("GITHUB_BASE_REF") {
-            return Some(base);
-        }
+    if matches!(event, "pull_request" | "pull_request_target")
+        && let Some(base) = env("GITHUB_BASE_REF")
+    {
+        return Some(base);
     }
     if let Some(name) = env("GITHUB_REF_NAME") {
         return Some(name);
     }
     let head = std::fs::read_to_string(root.join(".git/HEAD")).ok()?;
-    head.trim().strip_prefix("ref: refs/heads/").map(str::to_string)
+    head.trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_string)
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
     let root = &args.walk.path;
     let evidence = args.walk.scan()?;
     let policy = load_policy(args.policy.as_deref(), root)?;
-    let event = args.event.or_else(|| env("GITHUB_EVENT_NAME")).unwrap_or_else(|| "local".into());
+    let event = args
+        .event
+        .or_else(|| env("GITHUB_EVENT_NAME"))
+        .unwrap_or_else(|| "local".into());
     let branch = args.branch.or_else(|| detect_branch(root, &event));
     let ctx = engine::Context {
         tier: args.tier,
@@ -261,7 +280,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
     match &args.output {
         Some(path) => {
             let text = report::render(&report, args.format, false);
-            std::fs::write(path, text).map_err(|e| ConfigError::new(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, text)
+                .map_err(|e| ConfigError::new(format!("cannot write {}: {e}", path.display())))?;
             eprintln!("verdict: {}", report::verdict_line(&report));
         }
         None => {
@@ -293,7 +313,10 @@ fn explain(args: ExplainArgs) -> Result<ExitCode, ConfigError> {
         }
         None => {
             let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-            Err(ConfigError::new(format!("no rule `{id}` in {}", args.policy)).hint(format!("rules: {}", ids.join(", "))))
+            Err(
+                ConfigError::new(format!("no rule `{id}` in {}", args.policy))
+                    .hint(format!("rules: {}", ids.join(", "))),
+            )
         }
     }
 }

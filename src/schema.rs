@@ -19,7 +19,10 @@ pub fn all() -> Vec<(&'static str, Json)> {
 fn generate<T: schemars::JsonSchema>(id: &str) -> Json {
     let mut schema = serde_json::to_value(schemars::schema_for!(T)).expect("schema serializes");
     if let Some(obj) = schema.as_object_mut() {
-        obj.insert("$id".into(), Json::String(format!("https://readygate.dev/schemas/{id}")));
+        obj.insert(
+            "$id".into(),
+            Json::String(format!("https://readygate.dev/schemas/{id}")),
+        );
     }
     schema
 }
@@ -47,14 +50,21 @@ pub fn validate(schema: &Json, doc: &Node, file: &str) -> Result<Json, ConfigErr
             let mut pointer = err.instance_path().as_str().to_string();
             let message = match err.kind() {
                 // Point at the unexpected key itself, not at its parent.
-                ValidationErrorKind::AdditionalProperties { unexpected } if unexpected.len() == 1 => {
-                    pointer = format!("{pointer}/{}", unexpected[0].replace('~', "~0").replace('/', "~1"));
+                ValidationErrorKind::AdditionalProperties { unexpected }
+                    if unexpected.len() == 1 =>
+                {
+                    pointer = format!(
+                        "{pointer}/{}",
+                        unexpected[0].replace('~', "~0").replace('/', "~1")
+                    );
                     "unknown key".to_string()
                 }
                 _ => err.masked().to_string(),
             };
             let key = pointer_to_key(&pointer);
-            let mut e = ConfigError::new(message).in_file(file).at(doc.pointer_pos(&pointer));
+            let mut e = ConfigError::new(message)
+                .in_file(file)
+                .at(doc.pointer_pos(&pointer));
             if !key.is_empty() {
                 e = e.key(key);
             }

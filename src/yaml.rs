@@ -151,7 +151,10 @@ impl Node {
     /// The key and value under `key` when this node is a mapping.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         match &self.untagged().value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -295,7 +298,9 @@ pub fn emit(json: &Json) -> String {
     }
     let mut out = String::new();
     let mut emitter = saphyr::YamlEmitter::new(&mut out);
-    emitter.dump(&to_yaml(json)).expect("writing to a String cannot fail");
+    emitter
+        .dump(&to_yaml(json))
+        .expect("writing to a String cannot fail");
     out.push('\n');
     out
 }
@@ -340,7 +345,8 @@ mod tests {
 
     #[test]
     fn emitted_yaml_reads_back() {
-        let json = serde_json::json!({"a": [1, "two: x", null], "b": {"c": true, "d": "multi\nline"}});
+        let json =
+            serde_json::json!({"a": [1, "two: x", null], "b": {"c": true, "d": "multi\nline"}});
         assert_eq!(parse_single(&emit(&json)).unwrap().to_json(), json);
     }
 

@@ -15,7 +15,12 @@ const POLICIES: &str = "tests/fixtures/policies";
 /// The binary with no runner context leaking in from the environment.
 fn readygate() -> Command {
     let mut cmd = Command::cargo_bin("readygate").unwrap();
-    for var in ["GITHUB_EVENT_NAME", "GITHUB_REF_NAME", "GITHUB_BASE_REF", "NO_COLOR"] {
+    for var in [
+        "GITHUB_EVENT_NAME",
+        "GITHUB_REF_NAME",
+        "GITHUB_BASE_REF",
+        "NO_COLOR",
+    ] {
         cmd.env_remove(var);
     }
     cmd
@@ -47,11 +52,19 @@ fn policy(name: &str) -> String {
 
 /// Findings of `rule` in a JSON report.
 fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
-    report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == rule).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
 }
 
 fn states(report: &Value, rule: &str) -> Vec<String> {
-    findings(report, rule).iter().map(|f| f["state"].as_str().unwrap().to_string()).collect()
+    findings(report, rule)
+        .iter()
+        .map(|f| f["state"].as_str().unwrap().to_string())
+        .collect()
 }
 
 // ------------------------------------------------------------- evidence --
@@ -80,7 +93,9 @@ fn evidence_yaml_is_the_same_document() {
 
 #[test]
 fn evidence_validates_against_its_schema() {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string("schemas/evidence.schema.json").unwrap()).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/evidence.schema.json").unwrap())
+            .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for dir in [SAMPLE, ZOO, FACTS] {
         let doc = json(&run(&["evidence", dir]));
@@ -97,7 +112,13 @@ fn unparseable_evidence_is_a_finding_and_the_gate_goes_on() {
     let bad: Vec<_> = findings(&report, "evidence.readable");
     let locations: Vec<String> = bad
         .iter()
-        .map(|f| format!("{}:{}", f["location"]["path"].as_str().unwrap(), f["location"]["line"]))
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f["location"]["path"].as_str().unwrap(),
+                f["location"]["line"]
+            )
+        })
         .collect();
     assert_eq!(locations, ["broken/deployment.yaml:6", "broken/dup.tf:2"]);
     assert!(bad.iter().all(|f| f["state"] == "fail"));
@@ -116,13 +137,30 @@ fn sample_service_terminal_report() {
 
 #[test]
 fn sample_service_markdown_and_json() {
-    let md = run(&["check", SAMPLE, "--now", "2026-11-21", "--format", "markdown"]);
+    let md = run(&[
+        "check",
+        SAMPLE,
+        "--now",
+        "2026-11-21",
+        "--format",
+        "markdown",
+    ]);
     insta::assert_snapshot!("check_sample_markdown", stdout(&md));
-    let report = json(&run(&["check", SAMPLE, "--now", "2026-11-21", "--format", "json"]));
+    let report = json(&run(&[
+        "check",
+        SAMPLE,
+        "--now",
+        "2026-11-21",
+        "--format",
+        "json",
+    ]));
     assert_eq!(report["report_version"], 1);
     assert_eq!(report["verdict"]["level_reached"], "bronze");
     assert_eq!(report["verdict"]["level_required"], "silver");
-    assert_eq!(states(&report, "iac.terraform-remote-backend"), ["waived", "pass"]);
+    assert_eq!(
+        states(&report, "iac.terraform-remote-backend"),
+        ["waived", "pass"]
+    );
     let lock = findings(&report, "iac.terraform-lockfile");
     let failed: Vec<_> = lock.iter().filter(|f| f["state"] == "fail").collect();
     assert_eq!(failed.len(), 1);
@@ -131,10 +169,24 @@ fn sample_service_markdown_and_json() {
 
 #[test]
 fn release_branches_block_feature_pull_requests_warn() {
-    let release = run(&["check", SAMPLE, "--branch", "release/2.8", "--event", "push"]);
+    let release = run(&[
+        "check",
+        SAMPLE,
+        "--branch",
+        "release/2.8",
+        "--event",
+        "push",
+    ]);
     assert_eq!(code(&release), 1);
     assert!(stdout(&release).contains("BLOCKED"));
-    let pr = run(&["check", SAMPLE, "--branch", "feature/faster-checkout", "--event", "pull_request"]);
+    let pr = run(&[
+        "check",
+        SAMPLE,
+        "--branch",
+        "feature/faster-checkout",
+        "--event",
+        "pull_request",
+    ]);
     assert_eq!(code(&pr), 0);
     assert!(stdout(&pr).contains("not ready (enforcement: warn, not blocking)"));
 }
@@ -151,7 +203,9 @@ fn enforcement_by_branch_and_event() {
         ("feature/y", "push", 0),
     ];
     for (branch, event, expected) in cases {
-        let out = run(&["check", ZOO, "--policy", &p, "--branch", branch, "--event", event, "--format", "json"]);
+        let out = run(&[
+            "check", ZOO, "--policy", &p, "--branch", branch, "--event", event, "--format", "json",
+        ]);
         assert_eq!(code(&out), expected, "{branch} {event}: {}", stderr(&out));
         let mode = json(&out)["verdict"]["mode"].clone();
         let want = match (branch, expected) {
@@ -190,7 +244,14 @@ fn tier_flag_overrides_the_manifest() {
 fn output_file_gets_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.json");
-    let out = run(&["check", SAMPLE, "--format", "json", "--output", path.to_str().unwrap()]);
+    let out = run(&[
+        "check",
+        SAMPLE,
+        "--format",
+        "json",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).is_empty());
     assert!(stderr(&out).contains("verdict: level bronze reached"));
@@ -203,7 +264,16 @@ fn output_file_gets_the_report() {
 #[test]
 fn waivers_expire_against_the_injected_clock() {
     let p = policy("waivers");
-    let report = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--now", "2026-11-21"]));
+    let report = json(&run(&[
+        "check",
+        ZOO,
+        "--policy",
+        &p,
+        "--format",
+        "json",
+        "--now",
+        "2026-11-21",
+    ]));
     // Expired on 2026-11-01: the failure counts again, and the waiver itself fails.
     assert_eq!(states(&report, "iac.terraform-lockfile"), ["fail", "pass"]);
     let expired = findings(&report, "readygate.waiver-expired");
@@ -212,15 +282,32 @@ fn waivers_expire_against_the_injected_clock() {
     assert_eq!(expired[0]["location"]["path"], p.as_str());
     assert_eq!(expired[0]["location"]["line"], 7);
     // Expires 2026-11-30, nine days away: still waives, and warns.
-    assert_eq!(states(&report, "iac.terraform-remote-backend"), ["waived", "pass"]);
+    assert_eq!(
+        states(&report, "iac.terraform-remote-backend"),
+        ["waived", "pass"]
+    );
     let expiring = findings(&report, "readygate.waiver-expiring");
     assert_eq!(expiring.len(), 1);
-    assert!(expiring[0]["message"].as_str().unwrap().contains("(9 days)"));
+    assert!(
+        expiring[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(9 days)")
+    );
     // A waiver without a target covers the rule wherever it fails.
     assert_eq!(states(&report, "repo.codeowners"), ["waived"]);
 
     // A month later both have expired.
-    let later = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--now", "2026-12-21"]));
+    let later = json(&run(&[
+        "check",
+        ZOO,
+        "--policy",
+        &p,
+        "--format",
+        "json",
+        "--now",
+        "2026-12-21",
+    ]));
     assert_eq!(findings(&later, "readygate.waiver-expired").len(), 2);
     assert!(findings(&later, "readygate.waiver-expiring").is_empty());
 }
@@ -228,11 +315,38 @@ fn waivers_expire_against_the_injected_clock() {
 #[test]
 fn enable_on_warns_until_the_date() {
     let p = policy("waivers");
-    let before = json(&run(&["check", ZOO, "--policy", &p, "--tier", "1", "--format", "json", "--now", "2026-12-14"]));
+    let before = json(&run(&[
+        "check",
+        ZOO,
+        "--policy",
+        &p,
+        "--tier",
+        "1",
+        "--format",
+        "json",
+        "--now",
+        "2026-12-14",
+    ]));
     let slo = findings(&before, "service.slo");
     assert_eq!(slo[0]["state"], "warn");
-    assert!(slo[0]["message"].as_str().unwrap().ends_with("(enforced from 2026-12-15)"));
-    let after = json(&run(&["check", ZOO, "--policy", &p, "--tier", "1", "--format", "json", "--now", "2026-12-15"]));
+    assert!(
+        slo[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(enforced from 2026-12-15)")
+    );
+    let after = json(&run(&[
+        "check",
+        ZOO,
+        "--policy",
+        &p,
+        "--tier",
+        "1",
+        "--format",
+        "json",
+        "--now",
+        "2026-12-15",
+    ]));
     assert_eq!(states(&after, "service.slo"), ["fail"]);
 }
 
@@ -243,10 +357,15 @@ fn cel_rules_read_the_evidence() {
     let p = policy("cel-rules");
     let facts = json(&run(&["check", FACTS, "--policy", &p, "--format", "json"]));
     assert_eq!(states(&facts, "team.slo-three-nines"), ["pass"]);
-    let zoo = json(&run(&["check", ZOO, "--policy", &p, "--format", "json", "--tier", "1"]));
+    let zoo = json(&run(&[
+        "check", ZOO, "--policy", &p, "--format", "json", "--tier", "1",
+    ]));
     let ns = findings(&zoo, "team.k8s-namespaced");
     assert_eq!(ns[0]["state"], "fail");
-    assert_eq!(ns[0]["message"], "some Kubernetes objects have no namespace and land in whatever the kubectl context says");
+    assert_eq!(
+        ns[0]["message"],
+        "some Kubernetes objects have no namespace and land in whatever the kubectl context says"
+    );
     // An expression over evidence that does not exist is unknown, never a crash.
     let missing = findings(&zoo, "team.uses-missing-key");
     assert_eq!(missing[0]["state"], "unknown");
@@ -258,12 +377,27 @@ fn cel_rules_read_the_evidence() {
 #[test]
 fn policy_errors_point_at_file_line_and_key() {
     let cases = [
-        ("unknown-level", "unknown-level.yaml:4:5: rule `team.iac` has unknown level `platinum`"),
-        ("unknown-key", "unknown-key.yaml:9:5: `rules[0].remedation`: unknown key"),
+        (
+            "unknown-level",
+            "unknown-level.yaml:4:5: rule `team.iac` has unknown level `platinum`",
+        ),
+        (
+            "unknown-key",
+            "unknown-key.yaml:9:5: `rules[0].remedation`: unknown key",
+        ),
         ("bad-yaml", "bad-yaml.yaml:4:12: not valid YAML"),
-        ("waiver-unknown-rule", "waiver-unknown-rule.yaml:4:5: waiver for unknown rule `iac.terraform-lockfiles`"),
-        ("bad-cel", "bad-cel.yaml:7:5: `rules[0].expr`: invalid CEL expression"),
-        ("cycle-a", "cycle-b.yaml:2:11: `extends`: `cycle-a.yaml` extends itself"),
+        (
+            "waiver-unknown-rule",
+            "waiver-unknown-rule.yaml:4:5: waiver for unknown rule `iac.terraform-lockfiles`",
+        ),
+        (
+            "bad-cel",
+            "bad-cel.yaml:7:5: `rules[0].expr`: invalid CEL expression",
+        ),
+        (
+            "cycle-a",
+            "cycle-b.yaml:2:11: `extends`: `cycle-a.yaml` extends itself",
+        ),
     ];
     for (name, expected) in cases {
         let out = run(&["policy", "lint", &policy(name)]);
@@ -284,9 +418,15 @@ fn locked_rules_cannot_be_weakened_or_waived() {
         assert_eq!(code(&out), 2, "{name}");
         let err = stderr(&out);
         assert!(err.contains(&format!("{name}.yaml:4:5")), "{err}");
-        assert!(err.contains("is locked by tests/fixtures/policies/org-locked.yaml:6:5"), "{err}");
+        assert!(
+            err.contains("is locked by tests/fixtures/policies/org-locked.yaml:6:5"),
+            "{err}"
+        );
     }
-    insta::assert_snapshot!("locked_weaken_error", stderr(&run(&["policy", "lint", &policy("weaken-locked")])));
+    insta::assert_snapshot!(
+        "locked_weaken_error",
+        stderr(&run(&["policy", "lint", &policy("weaken-locked")]))
+    );
     // Making a locked rule stricter is allowed.
     let out = run(&["policy", "lint", &policy("strengthen-locked")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -325,15 +465,26 @@ fn write(dir: &Path, rel: &str, text: &str) {
 #[test]
 fn malformed_manifest_stops_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "readygate.yaml", "service: api\ntier: critical\nowners: [\"@a/b\"]\n");
+    write(
+        dir.path(),
+        "readygate.yaml",
+        "service: api\ntier: critical\nowners: [\"@a/b\"]\n",
+    );
     let out = run(&["check", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
-    assert!(err.contains("readygate.yaml:2:1: `tier`: value is not of types"), "{err}");
+    assert!(
+        err.contains("readygate.yaml:2:1: `tier`: value is not of types"),
+        "{err}"
+    );
     write(dir.path(), "readygate.yaml", "service: api\n  tier: 1\n");
     let out = run(&["evidence", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("readygate.yaml:2:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("readygate.yaml:2:"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -341,13 +492,28 @@ fn hostile_and_odd_files_are_reported_not_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     // Over the size cap, but it looks like a Kubernetes manifest.
-    write(root, "k8s/huge.yaml", &format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  blob: \"{}\"\n", "x".repeat(4096)));
+    write(
+        root,
+        "k8s/huge.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  blob: \"{}\"\n",
+            "x".repeat(4096)
+        ),
+    );
     // Not UTF-8, second line.
-    std::fs::write(root.join("k8s/latin1.yaml"), b"apiVersion: v1\nkind: ConfigMap # caf\xe9\n").unwrap();
+    std::fs::write(
+        root.join("k8s/latin1.yaml"),
+        b"apiVersion: v1\nkind: ConfigMap # caf\xe9\n",
+    )
+    .unwrap();
     // A billion-laughs document must be rejected, not expanded.
-    let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    let mut bomb =
+        String::from("apiVersion: v1\nkind: ConfigMap\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
-        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 9].join(", ")));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(", ")
+        ));
     }
     write(root, "k8s/bomb.yaml", &bomb);
     // Binary, ignored, and an empty file.
@@ -360,25 +526,47 @@ fn hostile_and_odd_files_are_reported_not_skipped() {
         std::os::unix::fs::symlink("/etc/hostname", root.join("escape.tf")).unwrap();
         std::os::unix::fs::symlink(root.join("nowhere.tf"), root.join("dangling.tf")).unwrap();
     }
-    let out = run(&["evidence", root.to_str().unwrap(), "--max-file-size", "2048"]);
+    let out = run(&[
+        "evidence",
+        root.to_str().unwrap(),
+        "--max-file-size",
+        "2048",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let ev = json(&out);
     let problems: Vec<String> = ev["problems"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| format!("{} {}:{}", p["kind"].as_str().unwrap(), p["location"]["path"].as_str().unwrap(), p["location"]["line"]))
+        .map(|p| {
+            format!(
+                "{} {}:{}",
+                p["kind"].as_str().unwrap(),
+                p["location"]["path"].as_str().unwrap(),
+                p["location"]["line"]
+            )
+        })
         .collect();
-    let mut expected = vec!["oversize k8s/huge.yaml:0", "not-utf8 k8s/latin1.yaml:2", "unparseable k8s/bomb.yaml:8"];
+    let mut expected = vec![
+        "oversize k8s/huge.yaml:0",
+        "not-utf8 k8s/latin1.yaml:2",
+        "unparseable k8s/bomb.yaml:8",
+    ];
     if cfg!(unix) {
-        expected.extend(["unreadable dangling.tf:0", "symlink-outside-root escape.tf:0"]);
+        expected.extend([
+            "unreadable dangling.tf:0",
+            "symlink-outside-root escape.tf:0",
+        ]);
     }
     let mut got = problems.clone();
     got.sort();
     expected.sort();
     assert_eq!(got, expected, "{problems:?}");
     assert_eq!(ev["files"]["binary"], 1);
-    assert!(ev["iac"]["terraform"].as_array().unwrap().is_empty(), "gitignored files are not evidence");
+    assert!(
+        ev["iac"]["terraform"].as_array().unwrap().is_empty(),
+        "gitignored files are not evidence"
+    );
 }
 
 // ------------------------------------------------ explain, init, schemas --
@@ -397,14 +585,25 @@ fn explain_prints_why_and_fix() {
 fn init_writes_a_manifest_that_validates() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "catalog-info.yaml", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\nspec:\n  owner: group:finance\n  lifecycle: production\n");
-    write(root, "infra/main.tf", "resource \"aws_s3_bucket\" \"b\" {}\n");
+    write(
+        root,
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\nspec:\n  owner: group:finance\n  lifecycle: production\n",
+    );
+    write(
+        root,
+        "infra/main.tf",
+        "resource \"aws_s3_bucket\" \"b\" {}\n",
+    );
     let out = run(&["init", root.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = std::fs::read_to_string(root.join("readygate.yaml")).unwrap();
     assert!(text.contains("service: \"ledger\""), "{text}");
     assert!(text.contains("owners: [\"group:finance\"]"), "{text}");
-    assert!(text.contains("# Infrastructure as code found: terraform"), "{text}");
+    assert!(
+        text.contains("# Infrastructure as code found: terraform"),
+        "{text}"
+    );
     let ev = json(&run(&["evidence", root.to_str().unwrap()]));
     assert_eq!(ev["service"]["manifest"]["service"], "ledger");
     assert_eq!(ev["service"]["manifest"]["lifecycle"], "production");
@@ -419,7 +618,10 @@ fn committed_schemas_are_current() {
     for (name, schema) in readygate::schema::all() {
         let committed = std::fs::read_to_string(format!("schemas/{name}")).unwrap_or_default();
         let current = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
-        assert!(committed == current, "schemas/{name} is stale: run `cargo run -- schema --write schemas`");
+        assert!(
+            committed == current,
+            "schemas/{name} is stale: run `cargo run -- schema --write schemas`"
+        );
     }
 }
 
@@ -427,7 +629,10 @@ fn committed_schemas_are_current() {
 fn rule_docs_are_current() {
     let out = run(&["explain", "--all", "--format", "markdown"]);
     let committed = std::fs::read_to_string("docs/rules.md").unwrap_or_default();
-    assert!(committed == stdout(&out), "docs/rules.md is stale: run `cargo run -- explain --all --format markdown > docs/rules.md`");
+    assert!(
+        committed == stdout(&out),
+        "docs/rules.md is stale: run `cargo run -- explain --all --format markdown > docs/rules.md`"
+    );
 }
 
 #[test]
@@ -436,9 +641,23 @@ fn every_builtin_rule_has_why_remediation_and_docs() {
     let docs = std::fs::read_to_string("docs/rules.md").unwrap();
     for rule in &policy.rules {
         assert!(rule.why.len() > 40, "{}: why is too thin", rule.id);
-        assert!(rule.remediation.len() > 20, "{}: remediation is too thin", rule.id);
-        let anchor = rule.docs.as_deref().unwrap_or_else(|| panic!("{} has no docs link", rule.id));
-        assert_eq!(anchor, format!("docs/rules.md#{}", rule.id.replace('.', "")));
-        assert!(docs.contains(&format!("### {}\n", rule.id)), "{} missing from docs/rules.md", rule.id);
+        assert!(
+            rule.remediation.len() > 20,
+            "{}: remediation is too thin",
+            rule.id
+        );
+        let anchor = rule
+            .docs
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no docs link", rule.id));
+        assert_eq!(
+            anchor,
+            format!("docs/rules.md#{}", rule.id.replace('.', ""))
+        );
+        assert!(
+            docs.contains(&format!("### {}\n", rule.id)),
+            "{} missing from docs/rules.md",
+            rule.id
+        );
     }
 }

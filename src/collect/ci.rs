@@ -7,13 +7,26 @@ use crate::yaml::{Node, Value};
 
 /// GitLab top-level keys that are settings, not jobs.
 const GITLAB_RESERVED: &[&str] = &[
-    "default", "include", "stages", "variables", "workflow", "image", "services", "cache", "before_script",
-    "after_script", "spec",
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
 ];
 
 pub fn github_workflow(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     if !node.is_map() {
-        out.push(malformed(doc, node, "a workflow must be a mapping with `on` and `jobs`"));
+        out.push(malformed(
+            doc,
+            node,
+            "a workflow must be a mapping with `on` and `jobs`",
+        ));
         return;
     }
     // YAML 1.1 readers turn a bare `on` into `true`; saphyr (YAML 1.2) keeps
@@ -35,12 +48,18 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 
 pub fn gitlab(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     let Some(entries) = node.as_map() else {
-        out.push(malformed(doc, node, "`.gitlab-ci.yml` must be a mapping of jobs"));
+        out.push(malformed(
+            doc,
+            node,
+            "`.gitlab-ci.yml` must be a mapping of jobs",
+        ));
         return;
     };
     let jobs = entries
         .iter()
-        .filter(|(k, v)| !GITLAB_RESERVED.contains(&k.name.as_str()) && !k.name.starts_with('.') && v.is_map())
+        .filter(|(k, v)| {
+            !GITLAB_RESERVED.contains(&k.name.as_str()) && !k.name.starts_with('.') && v.is_map()
+        })
         .map(|(k, _)| k.name.clone())
         .collect();
     out.push(Fact::Gitlab(CiPipeline {

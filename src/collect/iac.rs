@@ -26,7 +26,11 @@ pub fn cdk(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 
 pub fn helm(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     if !node.is_map() {
-        out.push(malformed(doc, node, "Chart.yaml must be a mapping with `name` and `version`"));
+        out.push(malformed(
+            doc,
+            node,
+            "Chart.yaml must be a mapping with `name` and `version`",
+        ));
         return;
     }
     let dependencies = node
@@ -60,7 +64,10 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     if matches!(node.value, Value::Null) {
         return; // an empty document between `---` separators
     }
-    let (Some(api_version), Some(kind)) = (node.scalar_text_at("apiVersion"), node.scalar_text_at("kind")) else {
+    let (Some(api_version), Some(kind)) = (
+        node.scalar_text_at("apiVersion"),
+        node.scalar_text_at("kind"),
+    ) else {
         return; // a non-object document beside objects (e.g. values); not an error
     };
     if kind.ends_with("List") {
@@ -82,11 +89,18 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 pub fn ansible(doc: &Document, node: &Node, out: &mut Vec<Fact>, kind: &str) {
     let Some(items) = node.as_seq() else {
         if !matches!(node.value, Value::Null) {
-            out.push(malformed(doc, node, format!("an Ansible {kind} file must be a list")));
+            out.push(malformed(
+                doc,
+                node,
+                format!("an Ansible {kind} file must be a list"),
+            ));
         }
         return;
     };
-    let plays = items.iter().filter(|p| p.get("hosts").is_some() || p.get("import_playbook").is_some()).count();
+    let plays = items
+        .iter()
+        .filter(|p| p.get("hosts").is_some() || p.get("import_playbook").is_some())
+        .count();
     out.push(Fact::Ansible(AnsiblePlaybook {
         location: Location::at(&doc.path, node.pos),
         kind: kind.to_string(),
@@ -98,7 +112,9 @@ pub fn bicep(doc: &Document) -> BicepFile {
     let resources = doc
         .text
         .lines()
-        .filter(|l| l.trim_start().starts_with("resource ") || l.trim_start().starts_with("module "))
+        .filter(|l| {
+            l.trim_start().starts_with("resource ") || l.trim_start().starts_with("module ")
+        })
         .count();
     BicepFile {
         location: Location::file(&doc.path),
@@ -111,7 +127,11 @@ pub fn cloudformation(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
         return;
     };
     let Some(entries) = resources.as_map() else {
-        out.push(malformed(doc, resources, "`Resources` must be a mapping of logical IDs to resources"));
+        out.push(malformed(
+            doc,
+            resources,
+            "`Resources` must be a mapping of logical IDs to resources",
+        ));
         return;
     };
     let transforms = match node.get("Transform").map(|t| &t.untagged().value) {
@@ -119,7 +139,11 @@ pub fn cloudformation(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
         Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
         _ => Vec::new(),
     };
-    let format = if doc.text.trim_start().starts_with('{') { "json" } else { "yaml" };
+    let format = if doc.text.trim_start().starts_with('{') {
+        "json"
+    } else {
+        "yaml"
+    };
     out.push(Fact::CloudFormation(CloudFormationTemplate {
         location: Location::at(&doc.path, node.pos),
         format: format.into(),

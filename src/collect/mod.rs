@@ -71,8 +71,12 @@ pub fn collect(doc: &Document) -> Vec<Fact> {
             kind: "config".into(),
             plays: 0,
         })),
-        DocKind::AnsiblePlaybook => with_yaml(doc, out, |d, n, o| iac::ansible(d, n, o, "playbook")),
-        DocKind::AnsibleRoleTasks => with_yaml(doc, out, |d, n, o| iac::ansible(d, n, o, "role-tasks")),
+        DocKind::AnsiblePlaybook => {
+            with_yaml(doc, out, |d, n, o| iac::ansible(d, n, o, "playbook"))
+        }
+        DocKind::AnsibleRoleTasks => {
+            with_yaml(doc, out, |d, n, o| iac::ansible(d, n, o, "role-tasks"))
+        }
         DocKind::CloudFormation => with_yaml(doc, out, iac::cloudformation),
         DocKind::Openslo => with_yaml(doc, out, slo::openslo),
         DocKind::Sloth => with_yaml(doc, out, slo::sloth),
@@ -121,7 +125,11 @@ pub(crate) fn strings(node: Option<&Node>) -> Vec<String> {
 
 /// Join facts into the evidence document. Fails only for a broken manifest,
 /// which is configuration, not evidence.
-pub fn assemble(facts: Vec<Fact>, walk: Walk, by_kind: BTreeMap<String, u64>) -> Result<Evidence, ConfigError> {
+pub fn assemble(
+    facts: Vec<Fact>,
+    walk: Walk,
+    by_kind: BTreeMap<String, u64>,
+) -> Result<Evidence, ConfigError> {
     let mut ev = Evidence {
         evidence_version: EVIDENCE_VERSION,
         generator: format!("readygate {}", env!("CARGO_PKG_VERSION")),
@@ -186,7 +194,9 @@ pub fn assemble(facts: Vec<Fact>, walk: Walk, by_kind: BTreeMap<String, u64>) ->
         ev.service.manifest = Some(manifest);
     }
     for p in &mut ev.iac.pulumi {
-        p.stacks = stacks.remove(&parent_dir(&p.location.path)).unwrap_or_default();
+        p.stacks = stacks
+            .remove(&parent_dir(&p.location.path))
+            .unwrap_or_default();
         p.stacks.sort();
     }
     ev.iac.terraform = terraform::modules(tf_files, tf_locks);
@@ -197,13 +207,20 @@ pub fn assemble(facts: Vec<Fact>, walk: Walk, by_kind: BTreeMap<String, u64>) ->
 /// The walk is parallel; sort so output never depends on thread timing.
 fn sort_evidence(ev: &mut Evidence) {
     ev.problems.sort();
-    ev.service.catalog.sort_by(|a, b| a.location.cmp(&b.location));
-    ev.service.slos.sort_by(|a, b| a.location.cmp(&b.location).then(a.name.cmp(&b.name)));
-    ev.ci.github_workflows.sort_by(|a, b| a.location.cmp(&b.location));
+    ev.service
+        .catalog
+        .sort_by(|a, b| a.location.cmp(&b.location));
+    ev.service
+        .slos
+        .sort_by(|a, b| a.location.cmp(&b.location).then(a.name.cmp(&b.name)));
+    ev.ci
+        .github_workflows
+        .sort_by(|a, b| a.location.cmp(&b.location));
     ev.ci.gitlab.sort_by(|a, b| a.location.cmp(&b.location));
     let iac = &mut ev.iac;
     iac.pulumi.sort_by(|a, b| a.location.cmp(&b.location));
-    iac.cloudformation.sort_by(|a, b| a.location.cmp(&b.location));
+    iac.cloudformation
+        .sort_by(|a, b| a.location.cmp(&b.location));
     iac.cdk.sort_by(|a, b| a.location.cmp(&b.location));
     iac.helm.sort_by(|a, b| a.location.cmp(&b.location));
     iac.kustomize.sort_by(|a, b| a.location.cmp(&b.location));

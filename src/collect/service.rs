@@ -55,7 +55,10 @@ pub fn catalog(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     let Some(kind) = node.str_at("kind") else {
         return;
     };
-    if !node.str_at("apiVersion").is_some_and(|v| v.starts_with("backstage.io/")) {
+    if !node
+        .str_at("apiVersion")
+        .is_some_and(|v| v.starts_with("backstage.io/"))
+    {
         return;
     }
     let metadata = node.get("metadata");
@@ -107,14 +110,18 @@ pub fn codeowners(doc: &Document) -> Codeowners {
             continue;
         }
         let mut parts = line.split_whitespace();
-        let Some(pattern) = parts.next() else { continue };
+        let Some(pattern) = parts.next() else {
+            continue;
+        };
         rules.push(CodeownersRule {
             line: i as u32 + 1,
             pattern: pattern.to_string(),
             owners: parts.map(str::to_string).collect(),
         });
     }
-    let has_default_owner = rules.iter().any(|r| (r.pattern == "*" || r.pattern == "/*" || r.pattern == "/**") && !r.owners.is_empty());
+    let has_default_owner = rules.iter().any(|r| {
+        (r.pattern == "*" || r.pattern == "/*" || r.pattern == "/**") && !r.owners.is_empty()
+    });
     Codeowners {
         location: Location::file(&doc.path),
         rules,
@@ -151,9 +158,19 @@ mod tests {
 
     #[test]
     fn manifest_errors_name_the_key() {
-        let err = parse_manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: a\ntier: 0\n")).unwrap_err();
+        let err = parse_manifest(&doc(
+            "readygate.yaml",
+            DocKind::ReadygateManifest,
+            "service: a\ntier: 0\n",
+        ))
+        .unwrap_err();
         assert_eq!(err.pos.unwrap().line, 2);
-        let err = parse_manifest(&doc("readygate.yaml", DocKind::ReadygateManifest, "service: [\n")).unwrap_err();
+        let err = parse_manifest(&doc(
+            "readygate.yaml",
+            DocKind::ReadygateManifest,
+            "service: [\n",
+        ))
+        .unwrap_err();
         assert!(err.message.contains("not valid YAML"));
     }
 }

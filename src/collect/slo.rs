@@ -13,7 +13,13 @@ fn fraction(node: Option<&Node>) -> Option<f64> {
     Some((value * 1e9).round() / 1e9)
 }
 
-fn slo(doc: &Document, node: &Node, source: SloSource, name: Option<String>, service: Option<String>) -> Slo {
+fn slo(
+    doc: &Document,
+    node: &Node,
+    source: SloSource,
+    name: Option<String>,
+    service: Option<String>,
+) -> Slo {
     Slo {
         location: Location::at(&doc.path, node.pos),
         source,
@@ -32,8 +38,12 @@ pub fn openslo(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     let name = node.path(&["metadata", "name"]).and_then(Node::scalar_text);
     let service = spec.and_then(|s| s.str_at("service")).map(str::to_string);
     let mut fact = slo(doc, node, SloSource::Openslo, name, service);
-    let first_objective = spec.and_then(|s| s.get("objectives")).and_then(Node::as_seq).and_then(|o| o.first());
-    fact.objective = first_objective.and_then(|o| fraction(o.get("target")).or_else(|| fraction(o.get("targetPercent"))));
+    let first_objective = spec
+        .and_then(|s| s.get("objectives"))
+        .and_then(Node::as_seq)
+        .and_then(|o| o.first());
+    fact.objective = first_objective
+        .and_then(|o| fraction(o.get("target")).or_else(|| fraction(o.get("targetPercent"))));
     fact.window = spec
         .and_then(|s| s.get("timeWindow"))
         .and_then(Node::as_seq)
@@ -45,11 +55,21 @@ pub fn openslo(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 
 /// Sloth's own format (`version: prometheus/v1`) and its Kubernetes CRD.
 pub fn sloth(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
-    let body = if node.str_at("kind") == Some("PrometheusServiceLevel") { node.get("spec") } else { Some(node) };
+    let body = if node.str_at("kind") == Some("PrometheusServiceLevel") {
+        node.get("spec")
+    } else {
+        Some(node)
+    };
     let Some(body) = body else { return };
     let service = body.str_at("service").map(str::to_string);
     for item in body.get("slos").and_then(Node::as_seq).unwrap_or_default() {
-        let mut fact = slo(doc, item, SloSource::Sloth, item.scalar_text_at("name"), service.clone());
+        let mut fact = slo(
+            doc,
+            item,
+            SloSource::Sloth,
+            item.scalar_text_at("name"),
+            service.clone(),
+        );
         fact.objective = fraction(item.get("objective"));
         out.push(Fact::Slo(fact));
     }

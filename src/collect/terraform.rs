@@ -28,7 +28,11 @@ struct Lines(Vec<usize>);
 
 impl Lines {
     fn new(text: &str) -> Self {
-        Self(std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+        Self(
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        )
     }
 
     fn pos(&self, offset: usize) -> Pos {
@@ -54,7 +58,14 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
         }
     };
     let lines = Lines::new(&doc.text);
-    let at = |block: &Block| Location::at(&doc.path, block.span().map_or(Pos { line: 1, column: 1 }, |s| lines.pos(s.start)));
+    let at = |block: &Block| {
+        Location::at(
+            &doc.path,
+            block
+                .span()
+                .map_or(Pos { line: 1, column: 1 }, |s| lines.pos(s.start)),
+        )
+    };
     let mut tf = TerraformFile {
         path: doc.path.clone(),
         backend: None,
@@ -80,7 +91,9 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
                                 location: at(inner),
                             })
                         }
-                        "required_providers" => tf.required_providers.extend(required_providers(&inner.body, at(inner))),
+                        "required_providers" => tf
+                            .required_providers
+                            .extend(required_providers(&inner.body, at(inner))),
                         _ => {}
                     }
                 }
@@ -148,7 +161,11 @@ fn required_providers(body: &Body, location: Location) -> Vec<TerraformProvider>
 
 /// Resolve `base/../x/./y` into a clean relative path (`.` for the root).
 fn normalize(base: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if base == "." { Vec::new() } else { base.split('/').collect() };
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
     for part in rel.split('/') {
         match part {
             "" | "." => {}
@@ -158,7 +175,11 @@ fn normalize(base: &str, rel: &str) -> String {
             p => parts.push(p),
         }
     }
-    if parts.is_empty() { ".".into() } else { parts.join("/") }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }
 
 pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Vec<TerraformModule> {
@@ -169,10 +190,14 @@ pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Ve
     let called: BTreeSet<String> = by_dir
         .iter()
         .flat_map(|(dir, files)| {
-            files.iter().flat_map(|f| &f.module_calls).filter_map(move |call| {
-                let source = call.source.as_deref()?;
-                (source.starts_with("./") || source.starts_with("../")).then(|| normalize(dir, source))
-            })
+            files
+                .iter()
+                .flat_map(|f| &f.module_calls)
+                .filter_map(move |call| {
+                    let source = call.source.as_deref()?;
+                    (source.starts_with("./") || source.starts_with("../"))
+                        .then(|| normalize(dir, source))
+                })
         })
         .collect();
     by_dir
@@ -188,7 +213,10 @@ pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Ve
                 is_root,
                 backend,
                 files: files.iter().map(|f| f.path.clone()).collect(),
-                required_providers: files.iter().flat_map(|f| f.required_providers.clone()).collect(),
+                required_providers: files
+                    .iter()
+                    .flat_map(|f| f.required_providers.clone())
+                    .collect(),
                 resources: files.iter().flat_map(|f| f.resources.clone()).collect(),
                 module_calls: files.iter().flat_map(|f| f.module_calls.clone()).collect(),
                 dir,
@@ -232,8 +260,17 @@ mod tests {
             .collect();
         assert_eq!(files[0].backend.as_ref().unwrap().location.line, 2);
         assert_eq!(files[0].resources[0].location.line, 14);
-        assert_eq!(files[0].required_providers[0].version.as_deref(), Some("~> 5.0"));
-        let mods = modules(files, BTreeMap::from([("envs/prod".to_string(), "envs/prod/.terraform.lock.hcl".to_string())]));
+        assert_eq!(
+            files[0].required_providers[0].version.as_deref(),
+            Some("~> 5.0")
+        );
+        let mods = modules(
+            files,
+            BTreeMap::from([(
+                "envs/prod".to_string(),
+                "envs/prod/.terraform.lock.hcl".to_string(),
+            )]),
+        );
         let prod = mods.iter().find(|m| m.dir == "envs/prod").unwrap();
         let net = mods.iter().find(|m| m.dir == "modules/net").unwrap();
         assert!(prod.is_root && prod.lock_file.is_some());

@@ -84,7 +84,12 @@ impl Classifier {
 
     /// Registry entries whose globs match `path`, in registry order.
     pub fn candidates(&self, path: &str) -> Vec<usize> {
-        let mut specs: Vec<usize> = self.set.matches(path).into_iter().map(|g| self.owner[g]).collect();
+        let mut specs: Vec<usize> = self
+            .set
+            .matches(path)
+            .into_iter()
+            .map(|g| self.owner[g])
+            .collect();
         specs.sort_unstable();
         specs.dedup();
         specs
@@ -122,7 +127,8 @@ pub fn walk(root: &Path, opts: &Options, sink: &(dyn Fn(Document) + Sync)) -> Wa
         .follow_links(false)
         .threads(opts.threads)
         .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir()) && PRUNED_DIRS.iter().any(|d| e.file_name() == *d))
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && PRUNED_DIRS.iter().any(|d| e.file_name() == *d))
         })
         .build_parallel();
 
@@ -138,7 +144,9 @@ pub fn walk(root: &Path, opts: &Options, sink: &(dyn Fn(Document) + Sync)) -> Wa
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
-                    let path = error_path(&err).map(|p| ctx.relative(&p)).unwrap_or_default();
+                    let path = error_path(&err)
+                        .map(|p| ctx.relative(&p))
+                        .unwrap_or_default();
                     problems.lock().unwrap().push(problem(
                         ProblemKind::Unreadable,
                         None,
@@ -204,7 +212,11 @@ impl FileContext<'_> {
             return Visit::Nothing;
         }
         // Only path-decided kinds can be named before the content is read.
-        let by_path = || self.classifier.classify(&candidates, "").map(|k| k.name().to_string());
+        let by_path = || {
+            self.classifier
+                .classify(&candidates, "")
+                .map(|k| k.name().to_string())
+        };
 
         if is_symlink {
             match path.canonicalize() {
@@ -213,7 +225,10 @@ impl FileContext<'_> {
                         ProblemKind::SymlinkOutsideRoot,
                         by_path(),
                         &rel,
-                        format!("symlink points outside the repository ({}); not followed", target.display()),
+                        format!(
+                            "symlink points outside the repository ({}); not followed",
+                            target.display()
+                        ),
                     ));
                 }
                 Ok(target) if target.is_dir() => return Visit::Nothing,
@@ -230,7 +245,12 @@ impl FileContext<'_> {
         }
 
         let unreadable = |err: std::io::Error| {
-            Visit::Problem(problem(ProblemKind::Unreadable, by_path(), &rel, format!("cannot read: {err}")))
+            Visit::Problem(problem(
+                ProblemKind::Unreadable,
+                by_path(),
+                &rel,
+                format!("cannot read: {err}"),
+            ))
         };
         let size = match std::fs::metadata(path) {
             Ok(meta) => meta.len(),
@@ -273,12 +293,15 @@ impl FileContext<'_> {
                 let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
                 return match self.classifier.classify(&candidates, &lossy) {
                     Some(kind) => {
-                        let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u32;
+                        let line =
+                            1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u32;
                         Visit::Problem(Problem {
                             kind: ProblemKind::NotUtf8,
                             document_kind: Some(kind.name().into()),
                             location: Location::new(rel, line, 0),
-                            message: format!("invalid UTF-8 at byte {valid}; save the file as UTF-8"),
+                            message: format!(
+                                "invalid UTF-8 at byte {valid}; save the file as UTF-8"
+                            ),
                         })
                     }
                     None => Visit::Nothing,
@@ -287,7 +310,11 @@ impl FileContext<'_> {
         };
         let head = floor_char_boundary(&text, SNIFF_BYTES);
         match self.classifier.classify(&candidates, head) {
-            Some(kind) => Visit::Document(Document { path: rel, kind, text }),
+            Some(kind) => Visit::Document(Document {
+                path: rel,
+                kind,
+                text,
+            }),
             None => Visit::Nothing,
         }
     }
@@ -309,7 +336,12 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-fn problem(kind: ProblemKind, document_kind: Option<String>, path: &str, message: String) -> Problem {
+fn problem(
+    kind: ProblemKind,
+    document_kind: Option<String>,
+    path: &str,
+    message: String,
+) -> Problem {
     Problem {
         kind,
         document_kind,
@@ -321,7 +353,9 @@ fn problem(kind: ProblemKind, document_kind: Option<String>, path: &str, message
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     match err {
         ignore::Error::WithPath { path, .. } => Some(path.clone()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
         ignore::Error::Loop { child, .. } => Some(child.clone()),
         _ => None,
     }
@@ -348,16 +382,31 @@ mod tests {
     #[test]
     fn paths_and_sniffs_pick_kinds() {
         assert_eq!(classify("infra/main.tf", ""), Some(DocKind::Terraform));
-        assert_eq!(classify(".github/workflows/ci.yml", "on: push"), Some(DocKind::GithubWorkflow));
-        assert_eq!(classify("readygate.yaml", "service: x"), Some(DocKind::ReadygateManifest));
-        assert_eq!(classify("sub/readygate.yaml", "service: x"), None);
-        assert_eq!(classify("k8s/app.yaml", "apiVersion: v1\nkind: Service\n"), Some(DocKind::KubernetesManifest));
         assert_eq!(
-            classify("chart/templates/svc.yaml", "apiVersion: v1\nkind: Service\nname: {{ .Release.Name }}\n"),
+            classify(".github/workflows/ci.yml", "on: push"),
+            Some(DocKind::GithubWorkflow)
+        );
+        assert_eq!(
+            classify("readygate.yaml", "service: x"),
+            Some(DocKind::ReadygateManifest)
+        );
+        assert_eq!(classify("sub/readygate.yaml", "service: x"), None);
+        assert_eq!(
+            classify("k8s/app.yaml", "apiVersion: v1\nkind: Service\n"),
+            Some(DocKind::KubernetesManifest)
+        );
+        assert_eq!(
+            classify(
+                "chart/templates/svc.yaml",
+                "apiVersion: v1\nkind: Service\nname: {{ .Release.Name }}\n"
+            ),
             Some(DocKind::HelmTemplate)
         );
         assert_eq!(classify("notes/random.yaml", "a: 1\n"), None);
         assert_eq!(classify("README.md", "# hi"), None);
-        assert_eq!(classify("slo/api.yaml", "apiVersion: openslo/v1\nkind: SLO\n"), Some(DocKind::Openslo));
+        assert_eq!(
+            classify("slo/api.yaml", "apiVersion: openslo/v1\nkind: SLO\n"),
+            Some(DocKind::Openslo)
+        );
     }
 }

@@ -76,7 +76,9 @@ pub struct FileStats {
     pub binary: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     Unparseable,
@@ -212,7 +214,11 @@ impl Iac {
             ("ansible", !self.ansible.is_empty()),
             ("bicep", !self.bicep.is_empty()),
         ];
-        present.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect()
+        present
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(n, _)| *n)
+            .collect()
     }
 }
 

@@ -28,8 +28,19 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let tier = ctx.tier.or(manifest.and_then(|m| m.tier));
     let lifecycle = manifest
         .and_then(|m| m.lifecycle)
-        .map(|l| serde_json::to_value(l).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-        .or_else(|| evidence.service.catalog.iter().find_map(|c| c.lifecycle.clone()));
+        .map(|l| {
+            serde_json::to_value(l)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .or_else(|| {
+            evidence
+                .service
+                .catalog
+                .iter()
+                .find_map(|c| c.lifecycle.clone())
+        });
     let cel_evidence = policy
         .rules
         .iter()
@@ -45,8 +56,18 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         let outcomes = match &rule.logic {
             Logic::Check { check, params } => check.run(evidence, params),
             Logic::Expr(e) => {
-                let fail = rule.message.clone().unwrap_or_else(|| format!("`{}` is false", e.source));
-                vec![e.evaluate(cel_evidence.as_ref().expect("computed when an expr rule exists"), &fail)]
+                let fail = rule
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("`{}` is false", e.source));
+                vec![
+                    e.evaluate(
+                        cel_evidence
+                            .as_ref()
+                            .expect("computed when an expr rule exists"),
+                        &fail,
+                    ),
+                ]
             }
         };
         for outcome in &outcomes {
@@ -69,7 +90,13 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let mut counts = Counts::default();
     findings.iter().for_each(|f| counts.add(f.state));
     findings.sort_by(|a, b| {
-        (a.state, &a.area, &a.rule, &a.location, &a.target).cmp(&(b.state, &b.area, &b.rule, &b.location, &b.target))
+        (a.state, &a.area, &a.rule, &a.location, &a.target).cmp(&(
+            b.state,
+            &b.area,
+            &b.rule,
+            &b.location,
+            &b.target,
+        ))
     });
     let mut verdict = Verdict {
         level_reached: reached_idx.map(|i| policy.levels[i].clone()),
@@ -95,11 +122,19 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
 
 fn not_applicable(rule: &Rule, tier: Option<u8>, lifecycle: Option<&str>) -> Option<String> {
     if let Some(tiers) = &rule.applies_to.tiers {
-        let list = tiers.iter().map(u8::to_string).collect::<Vec<_>>().join(", ");
+        let list = tiers
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         match tier {
             Some(t) if tiers.contains(&t) => {}
             Some(t) => return Some(format!("applies to tiers {list}; this service is tier {t}")),
-            None => return Some(format!("applies to tiers {list}; this service declares no tier")),
+            None => {
+                return Some(format!(
+                    "applies to tiers {list}; this service declares no tier"
+                ));
+            }
         }
     }
     if let Some(lifecycles) = &rule.applies_to.lifecycle {
@@ -152,7 +187,10 @@ fn waiver_matches(w: &Waiver, rule: &Rule, outcome: &Outcome) -> bool {
             None => true,
             Some(m) => {
                 outcome.target.as_deref().is_some_and(|t| m.is_match(t))
-                    || outcome.location.as_ref().is_some_and(|l| m.is_match(&l.path))
+                    || outcome
+                        .location
+                        .as_ref()
+                        .is_some_and(|l| m.is_match(&l.path))
             }
         }
 }
@@ -179,21 +217,48 @@ fn judge(policy: &Policy, rule: &Rule, outcome: &Outcome, today: NaiveDate) -> V
     }
     let mut out = Vec::new();
     if !matches!(state, State::Fail | State::Warn | State::Unknown) {
-        out.push(finding(rule, &Outcome { message, ..outcome.clone() }, state, None));
+        out.push(finding(
+            rule,
+            &Outcome {
+                message,
+                ..outcome.clone()
+            },
+            state,
+            None,
+        ));
         return out;
     }
-    let waiver = policy.waivers.iter().find(|w| waiver_matches(w, rule, outcome));
-    let adjusted = Outcome { message, ..outcome.clone() };
+    let waiver = policy
+        .waivers
+        .iter()
+        .find(|w| waiver_matches(w, rule, outcome));
+    let adjusted = Outcome {
+        message,
+        ..outcome.clone()
+    };
     match waiver {
         Some(w) if w.expires < today => {
             out.push(finding(rule, &adjusted, state, None));
-            out.push(waiver_finding(rule, w, State::Fail, format!("waiver expired on {}; the failure it covered counts again", w.expires)));
+            out.push(waiver_finding(
+                rule,
+                w,
+                State::Fail,
+                format!(
+                    "waiver expired on {}; the failure it covered counts again",
+                    w.expires
+                ),
+            ));
         }
         Some(w) => {
             out.push(finding(rule, &adjusted, State::Waived, Some(w)));
             let left = (w.expires - today).num_days();
             if left <= WAIVER_WARN_DAYS {
-                out.push(waiver_finding(rule, w, State::Warn, format!("waiver expires on {} ({left} days)", w.expires)));
+                out.push(waiver_finding(
+                    rule,
+                    w,
+                    State::Warn,
+                    format!("waiver expires on {} ({left} days)", w.expires),
+                ));
             }
         }
         None => out.push(finding(rule, &adjusted, state, None)),
@@ -202,7 +267,11 @@ fn judge(policy: &Policy, rule: &Rule, outcome: &Outcome, today: NaiveDate) -> V
 }
 
 fn waiver_finding(rule: &Rule, w: &Waiver, state: State, message: String) -> Finding {
-    let id = if state == State::Fail { "readygate.waiver-expired" } else { "readygate.waiver-expiring" };
+    let id = if state == State::Fail {
+        "readygate.waiver-expired"
+    } else {
+        "readygate.waiver-expiring"
+    };
     Finding {
         rule: id.into(),
         title: format!("Waiver for `{}`", rule.id),

@@ -33,7 +33,10 @@ impl Expr {
             ),
             // A missing key means the evidence needed is absent: unknown,
             // decided by the rule's `on_unknown`.
-            Err(err) => Outcome::new(Status::Unknown, format!("expression could not be evaluated: {err}")),
+            Err(err) => Outcome::new(
+                Status::Unknown,
+                format!("expression could not be evaluated: {err}"),
+            ),
         }
     }
 }
@@ -51,7 +54,8 @@ mod tests {
         let mut ev = crate::evidence::Evidence::default();
         ev.files.visited = 3;
         let value = evidence_value(&ev);
-        let e = Expr::compile("evidence.files.visited > 2 && evidence.service.manifest == null").unwrap();
+        let e = Expr::compile("evidence.files.visited > 2 && evidence.service.manifest == null")
+            .unwrap();
         assert_eq!(e.evaluate(&value, "no").status, Status::Pass);
         let e = Expr::compile("evidence.ci.github_workflows.size() > 0").unwrap();
         assert_eq!(e.evaluate(&value, "no CI").message, "no CI");

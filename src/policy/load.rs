@@ -83,16 +83,26 @@ fn origin(pack: &LoadedPack, pointer: &str) -> Origin {
 }
 
 fn err_at(origin: &Origin, message: impl Into<String>) -> ConfigError {
-    ConfigError::new(message).in_file(&origin.file).at(origin.pos)
+    ConfigError::new(message)
+        .in_file(&origin.file)
+        .at(origin.pos)
 }
 
 fn parse_date(text: &str, origin: &Origin, key: &str) -> Result<NaiveDate, ConfigError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| err_at(origin, format!("`{text}` is not a date")).key(key).hint("write dates as YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        err_at(origin, format!("`{text}` is not a date"))
+            .key(key)
+            .hint("write dates as YYYY-MM-DD")
+    })
 }
 
 impl Loader {
-    fn load_spec(&mut self, spec: &str, base: &Path, referrer: Option<Origin>) -> Result<(), ConfigError> {
+    fn load_spec(
+        &mut self,
+        spec: &str,
+        base: &Path,
+        referrer: Option<Origin>,
+    ) -> Result<(), ConfigError> {
         let not_found = |message: String, hint: String| match &referrer {
             Some(o) => err_at(o, message).key("extends").hint(hint),
             None => ConfigError::new(message).hint(hint),
@@ -105,7 +115,10 @@ impl Loader {
                 )
             })?;
             (spec.to_string(), text.to_string(), base.to_path_buf())
-        } else if spec.starts_with("https://") || spec.starts_with("git+") || spec.starts_with("http://") {
+        } else if spec.starts_with("https://")
+            || spec.starts_with("git+")
+            || spec.starts_with("http://")
+        {
             return Err(not_found(
                 format!("remote pack `{spec}` is not supported by this version"),
                 "vendor the pack into the repository and extend it by path".into(),
@@ -115,7 +128,8 @@ impl Loader {
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 not_found(
                     format!("cannot read policy pack {}: {e}", path.display()),
-                    "check the path; relative paths are resolved from the file that names them".into(),
+                    "check the path; relative paths are resolved from the file that names them"
+                        .into(),
                 )
             })?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -130,7 +144,10 @@ impl Loader {
         if self.stack.iter().any(|(k, _)| *k == key) {
             let chain: Vec<&str> = self.stack.iter().map(|(_, d)| d.as_str()).collect();
             return Err(not_found(
-                format!("`{spec}` extends itself (cycle: {} → {display})", chain.join(" → ")),
+                format!(
+                    "`{spec}` extends itself (cycle: {} → {display})",
+                    chain.join(" → ")
+                ),
                 "remove one of the `extends` entries that form the cycle".into(),
             ));
         }
@@ -160,15 +177,27 @@ impl Loader {
         let mut errors = Vec::new();
         if let Some(levels) = &pack.levels {
             if levels.is_empty() {
-                errors.push(err_at(&origin(lp, "/levels"), "the level ladder is empty").hint("list levels lowest first, e.g. [bronze, silver, gold]"));
+                errors.push(
+                    err_at(&origin(lp, "/levels"), "the level ladder is empty")
+                        .hint("list levels lowest first, e.g. [bronze, silver, gold]"),
+                );
             }
             self.levels = Some((levels.clone(), origin(lp, "/levels")));
         }
         for (tier, level) in pack.tiers.iter().flatten() {
             if tier != "default" && tier.parse::<u8>().is_err() {
-                errors.push(err_at(&origin(lp, &format!("/tiers/{tier}")), format!("`{tier}` is not a tier")).hint("tiers are numbers (1 is most critical) or `default`"));
+                errors.push(
+                    err_at(
+                        &origin(lp, &format!("/tiers/{tier}")),
+                        format!("`{tier}` is not a tier"),
+                    )
+                    .hint("tiers are numbers (1 is most critical) or `default`"),
+                );
             }
-            self.tiers.insert(tier.clone(), (level.clone(), origin(lp, &format!("/tiers/{tier}"))));
+            self.tiers.insert(
+                tier.clone(),
+                (level.clone(), origin(lp, &format!("/tiers/{tier}"))),
+            );
         }
         if let Some(entries) = &pack.enforcement {
             let mut out = Vec::new();
@@ -179,7 +208,10 @@ impl Loader {
                         Ok(g) => {
                             set.add(g);
                         }
-                        Err(err) => errors.push(err_at(&origin(lp, &format!("/enforcement/{i}/branches/{j}")), format!("bad branch glob: {err}"))),
+                        Err(err) => errors.push(err_at(
+                            &origin(lp, &format!("/enforcement/{i}/branches/{j}")),
+                            format!("bad branch glob: {err}"),
+                        )),
                     }
                 }
                 out.push(Enforcement {
@@ -203,7 +235,11 @@ impl Loader {
             }
         }
         for (i, w) in pack.waivers.iter().enumerate() {
-            self.waivers.push((w.clone(), origin(lp, &format!("/waivers/{i}")), origin(lp, &format!("/waivers/{i}/rule"))));
+            self.waivers.push((
+                w.clone(),
+                origin(lp, &format!("/waivers/{i}")),
+                origin(lp, &format!("/waivers/{i}/rule")),
+            ));
         }
         match ConfigError::many(errors) {
             Some(e) => Err(e),
@@ -215,29 +251,42 @@ impl Loader {
         let at = origin(lp, &format!("/rules/{i}"));
         let key = |k: &str| format!("rules[{i}].{k}");
         if let Some(prev) = self.rules.iter().find(|r| r.id == def.id) {
-            return Err(err_at(&origin(lp, &format!("/rules/{i}/id")), format!("rule `{}` is already defined at {}", def.id, prev.origin))
-                .key(key("id"))
-                .hint("pick a new id, or change the inherited rule under `overrides:`"));
+            return Err(err_at(
+                &origin(lp, &format!("/rules/{i}/id")),
+                format!("rule `{}` is already defined at {}", def.id, prev.origin),
+            )
+            .key(key("id"))
+            .hint("pick a new id, or change the inherited rule under `overrides:`"));
         }
         let logic = match (&def.check, &def.expr) {
             (Some(name), None) => {
                 let check = checks::find(name).ok_or_else(|| {
                     let names: Vec<_> = checks::CHECKS.iter().map(|c| c.id()).collect();
-                    err_at(&origin(lp, &format!("/rules/{i}/check")), format!("unknown check `{name}`"))
-                        .key(key("check"))
-                        .hint(format!("built-in checks: {}", names.join(", ")))
+                    err_at(
+                        &origin(lp, &format!("/rules/{i}/check")),
+                        format!("unknown check `{name}`"),
+                    )
+                    .key(key("check"))
+                    .hint(format!("built-in checks: {}", names.join(", ")))
                 })?;
                 let params = def.params.clone().unwrap_or(serde_json::Value::Null);
                 check.validate(&params).map_err(|e| {
-                    err_at(&origin(lp, &format!("/rules/{i}/params")), format!("bad params for `{name}`: {e}"))
-                        .key(key("params"))
-                        .hint(format!("`{name}` params: {}", check.params_help()))
+                    err_at(
+                        &origin(lp, &format!("/rules/{i}/params")),
+                        format!("bad params for `{name}`: {e}"),
+                    )
+                    .key(key("params"))
+                    .hint(format!("`{name}` params: {}", check.params_help()))
                 })?;
                 Logic::Check { check, params }
             }
             (None, Some(source)) => {
                 if def.params.is_some() {
-                    return Err(err_at(&origin(lp, &format!("/rules/{i}/params")), "`params` goes with `check`, not `expr`").key(key("params")));
+                    return Err(err_at(
+                        &origin(lp, &format!("/rules/{i}/params")),
+                        "`params` goes with `check`, not `expr`",
+                    )
+                    .key(key("params")));
                 }
                 let expr = Expr::compile(source).map_err(|e| {
                     err_at(&origin(lp, &format!("/rules/{i}/expr")), format!("invalid CEL expression: {e}"))
@@ -253,13 +302,20 @@ impl Loader {
             }
         };
         let enable_on = match &def.enable_on {
-            Some(d) => Some(parse_date(d, &origin(lp, &format!("/rules/{i}/enable_on")), &key("enable_on"))?),
+            Some(d) => Some(parse_date(
+                d,
+                &origin(lp, &format!("/rules/{i}/enable_on")),
+                &key("enable_on"),
+            )?),
             None => None,
         };
         Ok(Rule {
             id: def.id.clone(),
             title: def.title.clone(),
-            area: def.area.clone().unwrap_or_else(|| def.id.split('.').next().unwrap_or("general").to_string()),
+            area: def
+                .area
+                .clone()
+                .unwrap_or_else(|| def.id.split('.').next().unwrap_or("general").to_string()),
             level: def.level.clone(),
             severity: def.severity.unwrap_or(Severity::Error),
             logic,
@@ -278,15 +334,27 @@ impl Loader {
     }
 
     fn level_index(&self, level: &str) -> Option<usize> {
-        self.levels.as_ref().and_then(|(l, _)| l.iter().position(|x| x == level))
+        self.levels
+            .as_ref()
+            .and_then(|(l, _)| l.iter().position(|x| x == level))
     }
 
-    fn apply_override(&mut self, lp: &LoadedPack, i: usize, o: &OverrideDef) -> Result<(), ConfigError> {
+    fn apply_override(
+        &mut self,
+        lp: &LoadedPack,
+        i: usize,
+        o: &OverrideDef,
+    ) -> Result<(), ConfigError> {
         let at = origin(lp, &format!("/overrides/{i}"));
         let Some(idx) = self.rules.iter().position(|r| r.id == o.rule) else {
-            return Err(err_at(&origin(lp, &format!("/overrides/{i}/rule")), format!("override of unknown rule `{}`", o.rule))
-                .key(format!("overrides[{i}].rule"))
-                .hint("overrides change rules from extended packs; check the id with `readygate explain`"));
+            return Err(err_at(
+                &origin(lp, &format!("/overrides/{i}/rule")),
+                format!("override of unknown rule `{}`", o.rule),
+            )
+            .key(format!("overrides[{i}].rule"))
+            .hint(
+                "overrides change rules from extended packs; check the id with `readygate explain`",
+            ));
         };
         let rule = &self.rules[idx];
         if rule.locked {
@@ -324,15 +392,35 @@ impl Loader {
         let new_logic = match (&o.params, &rule.logic) {
             (Some(params), Logic::Check { check, .. }) => {
                 check.validate(params).map_err(|e| {
-                    err_at(&rule_pos("params"), format!("bad params for `{}`: {e}", check.id())).hint(format!("`{}` params: {}", check.id(), check.params_help()))
+                    err_at(
+                        &rule_pos("params"),
+                        format!("bad params for `{}`: {e}", check.id()),
+                    )
+                    .hint(format!(
+                        "`{}` params: {}",
+                        check.id(),
+                        check.params_help()
+                    ))
                 })?;
-                Some(Logic::Check { check: *check, params: params.clone() })
+                Some(Logic::Check {
+                    check: *check,
+                    params: params.clone(),
+                })
             }
-            (Some(_), Logic::Expr(_)) => return Err(err_at(&rule_pos("params"), format!("rule `{}` is an expression and takes no params", o.rule))),
+            (Some(_), Logic::Expr(_)) => {
+                return Err(err_at(
+                    &rule_pos("params"),
+                    format!("rule `{}` is an expression and takes no params", o.rule),
+                ));
+            }
             (None, _) => None,
         };
         let enable_on = match &o.enable_on {
-            Some(d) => Some(parse_date(d, &rule_pos("enable_on"), &format!("overrides[{i}].enable_on"))?),
+            Some(d) => Some(parse_date(
+                d,
+                &rule_pos("enable_on"),
+                &format!("overrides[{i}].enable_on"),
+            )?),
             None => None,
         };
         let rule = &mut self.rules[idx];
@@ -363,30 +451,54 @@ impl Loader {
     fn finish(self) -> Result<Policy, ConfigError> {
         let top = self.top.clone().unwrap_or_default();
         let Some((levels, _)) = self.levels else {
-            return Err(ConfigError::new("no level ladder: no pack in the chain defines `levels`")
-                .in_file(top)
-                .hint("add `levels: [bronze, silver, gold]` or extend builtin:baseline"));
+            return Err(
+                ConfigError::new("no level ladder: no pack in the chain defines `levels`")
+                    .in_file(top)
+                    .hint("add `levels: [bronze, silver, gold]` or extend builtin:baseline"),
+            );
         };
         let mut errors = Vec::new();
         let level_hint = format!("levels: {}", levels.join(", "));
         for rule in &self.rules {
             if !levels.contains(&rule.level) {
-                errors.push(err_at(&rule.origin, format!("rule `{}` has unknown level `{}`", rule.id, rule.level)).hint(level_hint.clone()));
+                errors.push(
+                    err_at(
+                        &rule.origin,
+                        format!("rule `{}` has unknown level `{}`", rule.id, rule.level),
+                    )
+                    .hint(level_hint.clone()),
+                );
             }
         }
         for (tier, (level, at)) in &self.tiers {
             if !levels.contains(level) {
-                errors.push(err_at(at, format!("tier {tier} requires unknown level `{level}`")).hint(level_hint.clone()));
+                errors.push(
+                    err_at(at, format!("tier {tier} requires unknown level `{level}`"))
+                        .hint(level_hint.clone()),
+                );
             }
         }
         let mut waivers = Vec::new();
         for (w, at, rule_at) in self.waivers {
             let Some(rule) = self.rules.iter().find(|r| r.id == w.rule) else {
-                errors.push(err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint("waive a rule id that exists; list them with `readygate explain --all`"));
+                errors.push(
+                    err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint(
+                        "waive a rule id that exists; list them with `readygate explain --all`",
+                    ),
+                );
                 continue;
             };
             if rule.locked {
-                errors.push(err_at(&rule_at, format!("rule `{}` is locked by {} and cannot be waived", w.rule, rule.origin)).hint("fix what the rule finds, or ask the pack's owners to unlock it"));
+                errors.push(
+                    err_at(
+                        &rule_at,
+                        format!(
+                            "rule `{}` is locked by {} and cannot be waived",
+                            w.rule, rule.origin
+                        ),
+                    )
+                    .hint("fix what the rule finds, or ask the pack's owners to unlock it"),
+                );
                 continue;
             }
             let expires = match parse_date(&w.expires, &at, "expires") {

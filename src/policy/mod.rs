@@ -84,7 +84,8 @@ pub struct Enforcement {
 
 impl Enforcement {
     pub fn matches(&self, branch: Option<&str>, event: &str) -> bool {
-        let branch_ok = self.branches.is_empty() || branch.is_some_and(|b| self.branch_set.is_match(b));
+        let branch_ok =
+            self.branches.is_empty() || branch.is_some_and(|b| self.branch_set.is_match(b));
         let event_ok = self.events.is_empty() || self.events.iter().any(|e| e == event);
         branch_ok && event_ok
     }

@@ -36,27 +36,63 @@ pub fn render(report: &Report) -> String {
     } else {
         "⚠️"
     };
-    let service = report.service.as_deref().map(escape).unwrap_or_else(|| "(unnamed service)".into());
+    let service = report
+        .service
+        .as_deref()
+        .map(escape)
+        .unwrap_or_else(|| "(unnamed service)".into());
     let _ = writeln!(out, "## {icon} readygate: {service}\n");
     let _ = writeln!(out, "**{}**\n", escape(&verdict_line(report)));
-    let needs: Vec<_> = report.findings.iter().filter(|f| f.needs_attention()).collect();
+    let needs: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_attention())
+        .collect();
     for area in areas(needs.iter().copied()) {
         let _ = writeln!(out, "### {}\n", escape(&area));
         for f in needs.iter().filter(|f| f.area == area) {
-            let loc = f.location.as_ref().map(|l| format!(" — `{}`", l.to_string().replace('`', "'"))).unwrap_or_default();
-            let _ = writeln!(out, "- **{}** `{}` {}{loc}  ", f.state.as_str().to_uppercase(), f.rule, escape(&f.title));
+            let loc = f
+                .location
+                .as_ref()
+                .map(|l| format!(" — `{}`", l.to_string().replace('`', "'")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- **{}** `{}` {}{loc}  ",
+                f.state.as_str().to_uppercase(),
+                f.rule,
+                escape(&f.title)
+            );
             let _ = writeln!(out, "  {}  ", escape(&f.message));
             let _ = writeln!(out, "  *Why:* {}  ", escape(&f.why));
             let _ = writeln!(out, "  *Fix:* {}", escape(&f.remediation));
         }
         out.push('\n');
     }
-    let rest: Vec<_> = report.findings.iter().filter(|f| matches!(f.state, State::Pass | State::Waived | State::Skip)).collect();
+    let rest: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.state, State::Pass | State::Waived | State::Skip))
+        .collect();
     if !rest.is_empty() {
-        let _ = writeln!(out, "<details><summary>{} passed, waived or skipped</summary>\n", rest.len());
+        let _ = writeln!(
+            out,
+            "<details><summary>{} passed, waived or skipped</summary>\n",
+            rest.len()
+        );
         for f in rest {
-            let target = f.target.as_deref().map(|t| format!(" ({})", escape(t))).unwrap_or_default();
-            let _ = writeln!(out, "- {} `{}`{target}: {}", f.state.as_str(), f.rule, escape(&f.message));
+            let target = f
+                .target
+                .as_deref()
+                .map(|t| format!(" ({})", escape(t)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} `{}`{target}: {}",
+                f.state.as_str(),
+                f.rule,
+                escape(&f.message)
+            );
         }
         let _ = writeln!(out, "\n</details>");
     }
@@ -69,7 +105,10 @@ mod tests {
 
     #[test]
     fn repository_text_is_inert() {
-        assert_eq!(escape("@org/team <img src=x onerror=alert(1)> a|b"), "&#64;org/team &lt;img src=x onerror=alert(1)&gt; a\\|b");
+        assert_eq!(
+            escape("@org/team <img src=x onerror=alert(1)> a|b"),
+            "&#64;org/team &lt;img src=x onerror=alert(1)&gt; a\\|b"
+        );
         assert_eq!(escape("line\n## heading"), "line \\#\\# heading");
     }
 }

@@ -41,7 +41,9 @@ pub fn areas<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<String> {
 pub fn verdict_line(report: &Report) -> String {
     let v = &report.verdict;
     let reached = v.level_reached.as_deref().unwrap_or("none");
-    let tier = v.tier.map_or("no tier declared".to_string(), |t| format!("tier {t}"));
+    let tier = v
+        .tier
+        .map_or("no tier declared".to_string(), |t| format!("tier {t}"));
     let place = match &v.branch {
         Some(b) => format!("{} on {b}", v.event),
         None => v.event.clone(),
@@ -51,7 +53,16 @@ pub fn verdict_line(report: &Report) -> String {
     } else if v.level_reached_meets() {
         "ready".to_string()
     } else {
-        format!("not ready (enforcement: {}, not blocking)", serde_json::to_value(v.mode).ok().and_then(|m| m.as_str().map(str::to_string)).unwrap_or_default())
+        format!(
+            "not ready (enforcement: {}, not blocking)",
+            serde_json::to_value(v.mode)
+                .ok()
+                .and_then(|m| m.as_str().map(str::to_string))
+                .unwrap_or_default()
+        )
     };
-    format!("level {reached} reached, {} required ({tier}, {place}): {outcome}", v.level_required)
+    format!(
+        "level {reached} reached, {} required ({tier}, {place}): {outcome}",
+        v.level_required
+    )
 }

@@ -10,7 +10,11 @@ struct Paint(bool);
 
 impl Paint {
     fn code(&self, code: &str, text: &str) -> String {
-        if self.0 { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn state(&self, state: State) -> String {
         let (code, label) = match state {
@@ -33,11 +37,23 @@ impl Paint {
 
 /// Terminal control characters from the repository must not reach the TTY.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() && c != '\n' { '\u{FFFD}' } else { c }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn indent(text: &str, pad: &str) -> String {
-    clean(text).lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+    clean(text)
+        .lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn render(report: &Report, colour: bool) -> String {
@@ -52,30 +68,73 @@ pub fn render(report: &Report, colour: bool) -> String {
             None => pk.name.clone(),
         })
         .collect();
-    let service = report.service.as_deref().map_or("(unnamed service)".to_string(), clean);
-    let _ = writeln!(out, "{} {}  {}", p.bold("readygate"), p.bold(&service), p.dim(&format!("policy: {}", packs.join(" ← "))));
+    let service = report
+        .service
+        .as_deref()
+        .map_or("(unnamed service)".to_string(), clean);
+    let _ = writeln!(
+        out,
+        "{} {}  {}",
+        p.bold("readygate"),
+        p.bold(&service),
+        p.dim(&format!("policy: {}", packs.join(" ← ")))
+    );
 
     for area in areas(report.findings.iter()) {
         let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
         let _ = writeln!(out, "\n{}", p.bold(&area));
         for f in in_area.iter().filter(|f| f.needs_attention()) {
-            let _ = writeln!(out, "  {} {}  {} {}", p.state(f.state), f.rule, f.title, p.dim(&format!("[{}]", f.level)));
+            let _ = writeln!(
+                out,
+                "  {} {}  {} {}",
+                p.state(f.state),
+                f.rule,
+                f.title,
+                p.dim(&format!("[{}]", f.level))
+            );
             let _ = writeln!(out, "{}", indent(&f.message, "          "));
             if let Some(loc) = &f.location {
                 let _ = writeln!(out, "          at {}", clean(&loc.to_string()));
             }
-            let _ = writeln!(out, "{}", p.dim(&indent(&format!("why: {}", f.why), "          ")));
-            let _ = writeln!(out, "{}", indent(&format!("fix: {}", f.remediation), "          "));
+            let _ = writeln!(
+                out,
+                "{}",
+                p.dim(&indent(&format!("why: {}", f.why), "          "))
+            );
+            let _ = writeln!(
+                out,
+                "{}",
+                indent(&format!("fix: {}", f.remediation), "          ")
+            );
         }
         for f in in_area.iter().filter(|f| f.state == State::Waived) {
-            let w = f.waiver.as_ref().expect("waived findings carry their waiver");
-            let target = f.target.as_deref().map(|t| format!(" ({})", clean(t))).unwrap_or_default();
-            let _ = writeln!(out, "  {} {}{target}  by {} until {}: {}", p.state(f.state), f.rule, clean(&w.owner), w.expires, clean(&w.reason));
+            let w = f
+                .waiver
+                .as_ref()
+                .expect("waived findings carry their waiver");
+            let target = f
+                .target
+                .as_deref()
+                .map(|t| format!(" ({})", clean(t)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{target}  by {} until {}: {}",
+                p.state(f.state),
+                f.rule,
+                clean(&w.owner),
+                w.expires,
+                clean(&w.reason)
+            );
         }
         let passed = in_area.iter().filter(|f| f.state == State::Pass).count();
         let skipped = in_area.iter().filter(|f| f.state == State::Skip).count();
         if passed + skipped > 0 {
-            let _ = writeln!(out, "  {}", p.dim(&format!("{passed} passed, {skipped} skipped")));
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!("{passed} passed, {skipped} skipped"))
+            );
         }
     }
 
@@ -86,7 +145,13 @@ pub fn render(report: &Report, colour: bool) -> String {
         c.pass, c.fail, c.warn, c.unknown, c.waived, c.skip
     );
     let line = verdict_line(report);
-    let line = if report.verdict.blocked { p.code("1;31", &line) } else if report.verdict.level_reached_meets() { p.code("1;32", &line) } else { p.code("1;33", &line) };
+    let line = if report.verdict.blocked {
+        p.code("1;31", &line)
+    } else if report.verdict.level_reached_meets() {
+        p.code("1;32", &line)
+    } else {
+        p.code("1;33", &line)
+    };
     let _ = writeln!(out, "{} {line}", p.bold("verdict:"));
     out
 }

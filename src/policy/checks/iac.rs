@@ -59,7 +59,11 @@ impl Check for TerraformLockfile {
                 o.target(&m.dir).at(module_location(m))
             })
             .collect();
-        if out.is_empty() { vec![Outcome::skip("no Terraform root modules")] } else { out }
+        if out.is_empty() {
+            vec![Outcome::skip("no Terraform root modules")]
+        } else {
+            out
+        }
     }
 }
 
@@ -79,7 +83,9 @@ fn local_backends() -> Vec<String> {
 
 impl Default for BackendParams {
     fn default() -> Self {
-        Self { forbid: local_backends() }
+        Self {
+            forbid: local_backends(),
+        }
     }
 }
 
@@ -101,17 +107,26 @@ impl Check for TerraformBackend {
         let out: Vec<Outcome> = root_modules(ev)
             .map(|m| {
                 let o = match &m.backend {
-                    Some(b) if p.forbid.contains(&b.backend_type) => {
-                        Outcome::fail(format!("root module `{}` uses the `{}` backend", m.dir, b.backend_type))
-                            .at(b.location.clone())
-                    }
-                    Some(b) => Outcome::pass(format!("`{}` backend", b.backend_type)).at(b.location.clone()),
-                    None => Outcome::fail(format!("root module `{}` has no backend: state stays local", m.dir))
-                        .at(module_location(m)),
+                    Some(b) if p.forbid.contains(&b.backend_type) => Outcome::fail(format!(
+                        "root module `{}` uses the `{}` backend",
+                        m.dir, b.backend_type
+                    ))
+                    .at(b.location.clone()),
+                    Some(b) => Outcome::pass(format!("`{}` backend", b.backend_type))
+                        .at(b.location.clone()),
+                    None => Outcome::fail(format!(
+                        "root module `{}` has no backend: state stays local",
+                        m.dir
+                    ))
+                    .at(module_location(m)),
                 };
                 o.target(&m.dir)
             })
             .collect();
-        if out.is_empty() { vec![Outcome::skip("no Terraform root modules")] } else { out }
+        if out.is_empty() {
+            vec![Outcome::skip("no Terraform root modules")]
+        } else {
+            out
+        }
     }
 }

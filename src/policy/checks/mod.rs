@@ -65,7 +65,11 @@ impl Outcome {
 
     /// Pass or fail on a condition.
     pub fn when(ok: bool, pass: impl Into<String>, fail: impl Into<String>) -> Self {
-        if ok { Self::pass(pass) } else { Self::fail(fail) }
+        if ok {
+            Self::pass(pass)
+        } else {
+            Self::fail(fail)
+        }
     }
 }
 

@@ -37,9 +37,13 @@ impl Check for EvidenceReadable {
             .filter(|problem| !p.ignore.contains(&problem.kind))
             .map(|problem| {
                 let what = problem.document_kind.as_deref().unwrap_or("evidence file");
-                Outcome::fail(format!("{} {what}: {}", problem.kind.as_str(), problem.message))
-                    .target(&problem.location.path)
-                    .at(problem.location.clone())
+                Outcome::fail(format!(
+                    "{} {what}: {}",
+                    problem.kind.as_str(),
+                    problem.message
+                ))
+                .target(&problem.location.path)
+                .at(problem.location.clone())
             })
             .collect();
         if failures.is_empty() {
@@ -68,9 +72,13 @@ impl Check for CiPresent {
         match first {
             Some(pipeline) => {
                 let n = ev.ci.github_workflows.len() + ev.ci.gitlab.len();
-                vec![Outcome::pass(format!("{n} CI pipeline file(s)")).at(pipeline.location.clone())]
+                vec![
+                    Outcome::pass(format!("{n} CI pipeline file(s)")).at(pipeline.location.clone()),
+                ]
             }
-            None => vec![Outcome::fail("no CI pipeline: no .github/workflows/*.yml and no .gitlab-ci.yml")],
+            None => vec![Outcome::fail(
+                "no CI pipeline: no .github/workflows/*.yml and no .gitlab-ci.yml",
+            )],
         }
     }
 }

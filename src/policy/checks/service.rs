@@ -36,12 +36,17 @@ impl Check for ServiceDescribed {
     }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         if let Some(m) = &ev.service.manifest {
-            return vec![Outcome::pass(format!("manifest for `{}`", m.manifest.service)).at(m.location.clone())];
+            return vec![
+                Outcome::pass(format!("manifest for `{}`", m.manifest.service))
+                    .at(m.location.clone()),
+            ];
         }
         if let Some(c) = ev.service.catalog.iter().find(|c| c.kind == "Component") {
             return vec![Outcome::pass("Backstage catalog Component").at(c.location.clone())];
         }
-        vec![Outcome::fail("no readygate.yaml and no Backstage catalog-info.yaml Component")]
+        vec![Outcome::fail(
+            "no readygate.yaml and no Backstage catalog-info.yaml Component",
+        )]
     }
 }
 
@@ -58,17 +63,34 @@ impl Check for OwnersDefined {
         no_params(p)
     }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        if let Some(m) = ev.service.manifest.as_ref().filter(|m| !m.manifest.owners.is_empty()) {
-            return vec![Outcome::pass(format!("owners: {}", m.manifest.owners.join(", "))).at(m.location.clone())];
+        if let Some(m) = ev
+            .service
+            .manifest
+            .as_ref()
+            .filter(|m| !m.manifest.owners.is_empty())
+        {
+            return vec![
+                Outcome::pass(format!("owners: {}", m.manifest.owners.join(", ")))
+                    .at(m.location.clone()),
+            ];
         }
         if let Some(c) = ev.service.catalog.iter().find(|c| c.owner.is_some()) {
             let owner = c.owner.as_deref().unwrap_or_default();
             return vec![Outcome::pass(format!("catalog owner: {owner}")).at(c.location.clone())];
         }
-        if let Some(c) = ev.service.codeowners.as_ref().filter(|c| c.has_default_owner) {
-            return vec![Outcome::pass("CODEOWNERS gives every file an owner").at(c.location.clone())];
+        if let Some(c) = ev
+            .service
+            .codeowners
+            .as_ref()
+            .filter(|c| c.has_default_owner)
+        {
+            return vec![
+                Outcome::pass("CODEOWNERS gives every file an owner").at(c.location.clone()),
+            ];
         }
-        let out = Outcome::fail("no owner: manifest `owners` is empty, no catalog owner, no CODEOWNERS `*` rule");
+        let out = Outcome::fail(
+            "no owner: manifest `owners` is empty, no catalog owner, no CODEOWNERS `*` rule",
+        );
         vec![match manifest_location(ev) {
             Some(loc) => out.at(loc),
             None => out,
@@ -113,7 +135,9 @@ impl Check for CodeownersPresent {
     fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
         let p: CodeownersParams = params(p).unwrap_or_default();
         let Some(c) = &ev.service.codeowners else {
-            return vec![Outcome::fail("no CODEOWNERS in .github/, the root or docs/")];
+            return vec![Outcome::fail(
+                "no CODEOWNERS in .github/, the root or docs/",
+            )];
         };
         let ok = c.has_default_owner || !p.require_default_owner;
         vec![
@@ -143,14 +167,23 @@ impl Check for OncallDefined {
         if let Some(m) = &ev.service.manifest
             && let Some(oncall) = &m.manifest.oncall
         {
-            return vec![Outcome::pass(format!("on-call via {}", oncall.provider)).at(m.location.clone())];
+            return vec![
+                Outcome::pass(format!("on-call via {}", oncall.provider)).at(m.location.clone()),
+            ];
         }
         for c in &ev.service.catalog {
-            if let Some(a) = ONCALL_ANNOTATIONS.iter().find(|a| c.annotations.contains_key(**a)) {
-                return vec![Outcome::pass(format!("catalog annotation {a}")).at(c.location.clone())];
+            if let Some(a) = ONCALL_ANNOTATIONS
+                .iter()
+                .find(|a| c.annotations.contains_key(**a))
+            {
+                return vec![
+                    Outcome::pass(format!("catalog annotation {a}")).at(c.location.clone()),
+                ];
             }
         }
-        let out = Outcome::fail("no on-call: no manifest `oncall` and no paging annotation in catalog-info.yaml");
+        let out = Outcome::fail(
+            "no on-call: no manifest `oncall` and no paging annotation in catalog-info.yaml",
+        );
         vec![match manifest_location(ev) {
             Some(loc) => out.at(loc),
             None => out,
@@ -180,7 +213,9 @@ impl Check for SloDefined {
     fn validate(&self, p: &Json) -> Result<(), String> {
         let p: SloParams = params(p)?;
         match p.min_objective {
-            Some(m) if !(0.0..=1.0).contains(&m) => Err("`min_objective` is a fraction between 0 and 1".into()),
+            Some(m) if !(0.0..=1.0).contains(&m) => {
+                Err("`min_objective` is a fraction between 0 and 1".into())
+            }
             _ => Ok(()),
         }
     }
@@ -191,7 +226,10 @@ impl Check for SloDefined {
         }
         let Some(min) = p.min_objective else {
             let first = &ev.service.slos[0];
-            return vec![Outcome::pass(format!("{} SLO(s)", ev.service.slos.len())).at(first.location.clone())];
+            return vec![
+                Outcome::pass(format!("{} SLO(s)", ev.service.slos.len()))
+                    .at(first.location.clone()),
+            ];
         };
         ev.service
             .slos
