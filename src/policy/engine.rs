@@ -41,11 +41,16 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
                 .iter()
                 .find_map(|c| c.lifecycle.clone())
         });
-    let cel_evidence = policy
+    let exprs: Vec<&expr::Expr> = policy
         .rules
         .iter()
-        .any(|r| matches!(r.logic, Logic::Expr(_)))
-        .then(|| expr::evidence_value(evidence));
+        .filter(|r| r.enabled)
+        .filter_map(|r| match &r.logic {
+            Logic::Expr(e) => Some(e),
+            Logic::Check { .. } => None,
+        })
+        .collect();
+    let cel_context = (!exprs.is_empty()).then(|| expr::context(evidence, exprs.into_iter()));
 
     let mut findings = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.enabled) {
@@ -62,9 +67,9 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
                     .unwrap_or_else(|| format!("`{}` is false", e.source));
                 vec![
                     e.evaluate(
-                        cel_evidence
+                        cel_context
                             .as_ref()
-                            .expect("computed when an expr rule exists"),
+                            .expect("built when an expr rule is enabled"),
                         &fail,
                     ),
                 ]

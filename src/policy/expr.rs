@@ -8,6 +8,9 @@ use super::checks::{Outcome, Status};
 pub struct Expr {
     pub source: String,
     program: cel::Program,
+    /// Top-level evidence sections the expression reads (`evidence.iac...`);
+    /// `None` when it uses the document in another way.
+    sections: Option<Vec<String>>,
 }
 
 impl Expr {
@@ -16,15 +19,13 @@ impl Expr {
         Ok(Self {
             source: source.to_string(),
             program,
+            sections: sections(source),
         })
     }
 
-    /// `evidence` is the evidence document already converted to a CEL value
-    /// (done once per run, not per rule).
-    pub fn evaluate(&self, evidence: &cel::Value, fail_message: &str) -> Outcome {
-        let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
-        ctx.add_variable_from_value("evidence", evidence.clone());
-        match self.program.execute(&ctx) {
+    /// `ctx` holds the evidence document as `evidence`; see [`context`].
+    pub fn evaluate(&self, ctx: &cel::Context, fail_message: &str) -> Outcome {
+        match self.program.execute(ctx) {
             Ok(cel::Value::Bool(true)) => Outcome::pass(format!("`{}` holds", self.source)),
             Ok(cel::Value::Bool(false)) => Outcome::fail(fail_message),
             Ok(other) => Outcome::new(
@@ -41,8 +42,54 @@ impl Expr {
     }
 }
 
-pub fn evidence_value(evidence: &crate::evidence::Evidence) -> cel::Value {
-    cel::to_value(evidence).unwrap_or(cel::Value::Null)
+/// The top-level sections `source` reads as `evidence.NAME`, or `None` if
+/// `evidence` appears any other way (`evidence["iac"]`, `evidence` alone).
+fn sections(source: &str) -> Option<Vec<String>> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    for (i, _) in source.match_indices("evidence") {
+        if source[..i].chars().next_back().is_some_and(ident) {
+            continue; // part of a longer name
+        }
+        let rest = source[i + "evidence".len()..].trim_start();
+        if rest.starts_with(ident) {
+            continue; // `evidences`, another identifier
+        }
+        let name: String = rest
+            .strip_prefix('.')?
+            .trim_start()
+            .chars()
+            .take_while(|c| ident(*c))
+            .collect();
+        if name.is_empty() {
+            return None;
+        }
+        out.push(name);
+    }
+    Some(out)
+}
+
+/// A CEL context with the evidence bound to `evidence`. Converting the
+/// document is the expensive part, so it happens once per run, and only for
+/// the sections the expressions read.
+pub fn context<'a>(
+    evidence: &crate::evidence::Evidence,
+    exprs: impl Iterator<Item = &'a Expr>,
+) -> cel::Context<'static, 'static> {
+    let mut wanted: Option<std::collections::BTreeSet<String>> = Some(Default::default());
+    for e in exprs {
+        match (&mut wanted, &e.sections) {
+            (Some(w), Some(s)) => w.extend(s.iter().cloned()),
+            _ => wanted = None,
+        }
+    }
+    let mut doc = serde_json::to_value(evidence).unwrap_or_default();
+    if let (Some(wanted), Some(map)) = (wanted, doc.as_object_mut()) {
+        map.retain(|k, _| wanted.contains(k));
+    }
+    let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
+    ctx.add_variable_from_value("evidence", cel::to_value(&doc).unwrap_or(cel::Value::Null));
+    ctx
 }
 
 #[cfg(test)]
@@ -53,14 +100,38 @@ mod tests {
     fn evaluates_over_evidence() {
         let mut ev = crate::evidence::Evidence::default();
         ev.files.visited = 3;
-        let value = evidence_value(&ev);
-        let e = Expr::compile("evidence.files.visited > 2 && evidence.service.manifest == null")
-            .unwrap();
-        assert_eq!(e.evaluate(&value, "no").status, Status::Pass);
-        let e = Expr::compile("evidence.ci.github_workflows.size() > 0").unwrap();
-        assert_eq!(e.evaluate(&value, "no CI").message, "no CI");
-        let e = Expr::compile("evidence.nope.x").unwrap();
-        assert_eq!(e.evaluate(&value, "x").status, Status::Unknown);
+        let exprs = [
+            Expr::compile("evidence.files.visited > 2 && evidence.service.manifest == null")
+                .unwrap(),
+            Expr::compile("evidence.ci.github_workflows.size() > 0").unwrap(),
+            Expr::compile("evidence.nope.x").unwrap(),
+        ];
+        let ctx = context(&ev, exprs.iter());
+        assert_eq!(exprs[0].evaluate(&ctx, "no").status, Status::Pass);
+        assert_eq!(exprs[1].evaluate(&ctx, "no CI").message, "no CI");
+        assert_eq!(exprs[2].evaluate(&ctx, "x").status, Status::Unknown);
         assert!(Expr::compile("evidence.(").is_err());
+    }
+
+    #[test]
+    fn sections_read_by_an_expression() {
+        assert_eq!(
+            sections("evidence.iac.x && evidence . service.y"),
+            Some(vec!["iac".into(), "service".into()])
+        );
+        assert_eq!(sections("size(evidence) > 0"), None);
+        assert_eq!(sections("evidence['iac'] != null"), None);
+        assert_eq!(sections("my_evidence.x"), Some(vec![]));
+    }
+
+    #[test]
+    fn unread_sections_are_not_converted_but_read_ones_are() {
+        let mut ev = crate::evidence::Evidence::default();
+        ev.files.visited = 3;
+        let only_files = [Expr::compile("evidence.files.visited == 3").unwrap()];
+        let ctx = context(&ev, only_files.iter());
+        assert_eq!(only_files[0].evaluate(&ctx, "x").status, Status::Pass);
+        let other = Expr::compile("evidence.ci != null").unwrap();
+        assert_eq!(other.evaluate(&ctx, "x").status, Status::Unknown);
     }
 }
