@@ -64,6 +64,9 @@ impl std::fmt::Display for ParseError {
 /// laughs" document to a few megabytes instead of gigabytes.
 const ALIAS_NODE_BUDGET: usize = 100_000;
 
+/// Mappings up to this size check duplicate keys by scanning.
+const LINEAR_KEY_SCAN: usize = 16;
+
 /// Parse every document of a (possibly multi-document) YAML or JSON text.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
     // Build our tree straight from parser events: going through saphyr's
@@ -115,7 +118,8 @@ enum FrameKind {
     Seq(Vec<Node>),
     Map {
         entries: Vec<(Key, Node)>,
-        seen: HashSet<String>,
+        /// Key names, once the mapping is too big for a linear duplicate scan.
+        index: Option<HashSet<String>>,
         key: Option<Key>,
     },
 }
@@ -172,10 +176,22 @@ impl Builder {
         };
         match &mut frame.kind {
             FrameKind::Seq(items) => items.push(node),
-            FrameKind::Map { entries, seen, key } => match key.take() {
+            FrameKind::Map {
+                entries,
+                index,
+                key,
+            } => match key.take() {
                 None => {
                     let name = key_text(&node);
-                    if !seen.insert(name.clone()) {
+                    // Most mappings are small: scanning beats hashing them.
+                    if entries.len() >= LINEAR_KEY_SCAN && index.is_none() {
+                        *index = Some(entries.iter().map(|(k, _)| k.name.clone()).collect());
+                    }
+                    let duplicate = match index {
+                        Some(index) => !index.insert(name.clone()),
+                        None => entries.iter().any(|(k, _)| k.name == name),
+                    };
+                    if duplicate {
                         self.fail(node.pos, "duplicated key in mapping");
                         return;
                     }
@@ -219,7 +235,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 tag: application_tag(tag.as_deref()),
                 kind: FrameKind::Map {
                     entries: Vec::new(),
-                    seen: HashSet::new(),
+                    index: None,
                     key: None,
                 },
             }),
@@ -473,6 +489,13 @@ mod tests {
         assert_eq!(doc.get("Value").unwrap().as_str(), Some("Bucket"));
         assert!(matches!(doc.get("Value").unwrap().value, Value::Tagged(ref t, _) if t == "!Ref"));
         assert_eq!(doc.get("Other").unwrap().as_str(), Some("12"));
+    }
+
+    #[test]
+    fn duplicate_keys_in_big_mappings_are_found() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k3: again\n");
+        assert_eq!(parse_single(&text).unwrap_err().pos.line, 41);
     }
 
     #[test]

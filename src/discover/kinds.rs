@@ -49,7 +49,7 @@ impl fmt::Display for DocKind {
     }
 }
 
-pub type Sniff = fn(&str) -> bool;
+pub type Sniff = fn(&Head) -> bool;
 
 pub struct KindSpec {
     pub kind: DocKind,
@@ -201,72 +201,89 @@ const fn spec(
     }
 }
 
-/// Lines that start at column 0, i.e. top-level YAML keys.
-fn top_level_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter(|l| !l.starts_with([' ', '\t', '#']))
+/// The start of a file as the sniffs see it. Top-level lines (column 0,
+/// not comments) are split once, not once per sniff.
+pub struct Head<'a> {
+    pub text: &'a str,
+    top: Vec<&'a str>,
 }
 
-fn top_level_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    top_level_lines(text).find_map(|l| {
-        l.strip_prefix(key)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .map(|v| v.trim().trim_matches(['"', '\'']))
-    })
+impl<'a> Head<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let top = text
+            .lines()
+            .filter(|l| !l.starts_with([' ', '\t', '#']))
+            .collect();
+        Self { text, top }
+    }
+
+    fn top(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.top.iter().copied()
+    }
+
+    /// The value of a top-level `key:`, unquoted.
+    fn value(&self, key: &str) -> Option<&'a str> {
+        self.top().find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|v| v.trim().trim_matches(['"', '\'']))
+        })
+    }
 }
 
-fn is_templated(text: &str) -> bool {
-    text.contains("{{")
+fn is_templated(head: &Head) -> bool {
+    head.text.contains("{{")
 }
 
-fn is_backstage(text: &str) -> bool {
-    text.contains("backstage.io/")
+fn is_backstage(head: &Head) -> bool {
+    head.text.contains("backstage.io/")
 }
 
-fn api_version_starts(text: &str, prefix: &str) -> bool {
-    top_level_lines(text).any(|l| {
+fn api_version_starts(head: &Head, prefix: &str) -> bool {
+    head.top().any(|l| {
         l.strip_prefix("apiVersion:")
             .is_some_and(|v| v.trim().trim_matches(['"', '\'']).starts_with(prefix))
     })
 }
 
-fn is_openslo(text: &str) -> bool {
-    api_version_starts(text, "openslo/")
+fn is_openslo(head: &Head) -> bool {
+    api_version_starts(head, "openslo/")
 }
 
-fn is_sloth(text: &str) -> bool {
-    api_version_starts(text, "sloth.slok.dev/")
-        || (top_level_value(text, "version") == Some("prometheus/v1")
-            && top_level_value(text, "slos").is_some())
+fn is_sloth(head: &Head) -> bool {
+    api_version_starts(head, "sloth.slok.dev/")
+        || (head.value("version") == Some("prometheus/v1") && head.value("slos").is_some())
 }
 
-fn is_pyrra(text: &str) -> bool {
-    api_version_starts(text, "pyrra.dev/")
+fn is_pyrra(head: &Head) -> bool {
+    api_version_starts(head, "pyrra.dev/")
 }
 
-fn is_cloudformation_yaml(text: &str) -> bool {
-    if top_level_value(text, "AWSTemplateFormatVersion").is_some() {
+fn is_cloudformation_yaml(head: &Head) -> bool {
+    if head.value("AWSTemplateFormatVersion").is_some() {
         return true;
     }
     // Synthesized templates (CDK, SAM build output) omit the version but
     // still have `Resources` with `AWS::` types.
-    let transform = top_level_value(text, "Transform").is_some_and(|t| t.starts_with("AWS::"));
+    let transform = head
+        .value("Transform")
+        .is_some_and(|t| t.starts_with("AWS::"));
     let aws_type = ["Type: AWS::", "Type: 'AWS::", "Type: \"AWS::"]
         .iter()
-        .any(|p| text.contains(p));
-    top_level_value(text, "Resources").is_some() && (transform || aws_type)
+        .any(|p| head.text.contains(p));
+    head.value("Resources").is_some() && (transform || aws_type)
 }
 
-fn is_cloudformation_json(text: &str) -> bool {
-    let head = text.trim_start();
-    head.starts_with('{')
-        && (text.contains("\"AWSTemplateFormatVersion\"")
-            || (text.contains("\"Resources\"")
-                && text.contains("\"Type\"")
-                && text.contains("\"AWS::")))
+fn is_cloudformation_json(head: &Head) -> bool {
+    head.text.trim_start().starts_with('{')
+        && (head.text.contains("\"AWSTemplateFormatVersion\"")
+            || (head.text.contains("\"Resources\"")
+                && head.text.contains("\"Type\"")
+                && head.text.contains("\"AWS::")))
 }
 
-fn is_ansible_playbook(text: &str) -> bool {
-    let mut plays = top_level_lines(text).filter(|l| l.starts_with("- "));
+fn is_ansible_playbook(head: &Head) -> bool {
+    let mut plays = head.top().filter(|l| l.starts_with("- "));
     let first_is_play = plays.any(|l| {
         [
             "- hosts:",
@@ -278,15 +295,15 @@ fn is_ansible_playbook(text: &str) -> bool {
             || l.starts_with("- name:")
     });
     first_is_play
-        && (text.contains("\n  hosts:")
-            || text.contains("- hosts:")
-            || text.contains("import_playbook:"))
+        && (head.text.contains("\n  hosts:")
+            || head.text.contains("- hosts:")
+            || head.text.contains("import_playbook:"))
 }
 
-fn is_kubernetes(text: &str) -> bool {
+fn is_kubernetes(head: &Head) -> bool {
     // Top-level `apiVersion` and `kind` keys, or a `List` whose items carry them.
-    let api = top_level_lines(text).any(|l| l.starts_with("apiVersion:"));
-    let kind = top_level_lines(text).any(|l| l.starts_with("kind:"));
+    let api = head.top().any(|l| l.starts_with("apiVersion:"));
+    let kind = head.top().any(|l| l.starts_with("kind:"));
     api && kind
 }
 
@@ -303,29 +320,35 @@ mod tests {
 
     #[test]
     fn sniffs() {
-        assert!(is_kubernetes(
+        assert!(is_kubernetes(&Head::new(
             "---\napiVersion: apps/v1\nkind: Deployment\n"
-        ));
-        assert!(!is_kubernetes("spec:\n  apiVersion: v1\n  kind: x\n"));
-        assert!(is_openslo("apiVersion: openslo/v1\nkind: SLO\n"));
-        assert!(is_sloth(
+        )));
+        assert!(!is_kubernetes(&Head::new(
+            "spec:\n  apiVersion: v1\n  kind: x\n"
+        )));
+        assert!(is_openslo(&Head::new(
+            "apiVersion: openslo/v1\nkind: SLO\n"
+        )));
+        assert!(is_sloth(&Head::new(
             "version: \"prometheus/v1\"\nservice: x\nslos:\n  - name: a\n"
-        ));
-        assert!(is_cloudformation_yaml(
+        )));
+        assert!(is_cloudformation_yaml(&Head::new(
             "Resources:\n  B:\n    Type: AWS::S3::Bucket\n"
-        ));
-        assert!(is_cloudformation_yaml(
+        )));
+        assert!(is_cloudformation_yaml(&Head::new(
             "AWSTemplateFormatVersion: '2010-09-09'\n"
-        ));
-        assert!(!is_cloudformation_yaml("Resources:\n  - a\n"));
-        assert!(is_cloudformation_json(
+        )));
+        assert!(!is_cloudformation_yaml(&Head::new("Resources:\n  - a\n")));
+        assert!(is_cloudformation_json(&Head::new(
             "{\"Resources\": {\"B\": {\"Type\": \"AWS::S3::Bucket\"}}}"
-        ));
-        assert!(!is_cloudformation_json("{\"name\": \"pkg\"}"));
-        assert!(is_ansible_playbook(
+        )));
+        assert!(!is_cloudformation_json(&Head::new("{\"name\": \"pkg\"}")));
+        assert!(is_ansible_playbook(&Head::new(
             "---\n- name: web\n  hosts: all\n  tasks: []\n"
-        ));
-        assert!(is_ansible_playbook("- hosts: db\n  roles: [x]\n"));
-        assert!(!is_ansible_playbook("- name: a\n  value: 1\n"));
+        )));
+        assert!(is_ansible_playbook(&Head::new(
+            "- hosts: db\n  roles: [x]\n"
+        )));
+        assert!(!is_ansible_playbook(&Head::new("- name: a\n  value: 1\n")));
     }
 }

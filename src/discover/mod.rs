@@ -97,10 +97,11 @@ impl Classifier {
 
     /// The first candidate whose sniff (if any) accepts `head`.
     pub fn classify(&self, candidates: &[usize], head: &str) -> Option<DocKind> {
+        let head = kinds::Head::new(head);
         candidates
             .iter()
             .map(|&i| &KINDS[i])
-            .find(|spec| spec.sniff.is_none_or(|sniff| sniff(head)))
+            .find(|spec| spec.sniff.is_none_or(|sniff| sniff(&head)))
             .map(|spec| spec.kind)
     }
 }
