@@ -521,6 +521,12 @@ fn hostile_and_odd_files_are_reported_not_skipped() {
     write(root, ".gitignore", "generated/\n");
     write(root, "generated/main.tf", "this is { not hcl");
     write(root, "k8s/empty.yaml", "");
+    // Malformed JSON that still looks like a CloudFormation template.
+    write(
+        root,
+        "cfn/stack.json",
+        "{\n  \"AWSTemplateFormatVersion\": \"2010-09-09\",\n  \"Resources\": {\n    \"B\": {\"Type\": \"AWS::S3::Bucket\",}\n",
+    );
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("/etc/hostname", root.join("escape.tf")).unwrap();
@@ -548,6 +554,7 @@ fn hostile_and_odd_files_are_reported_not_skipped() {
         })
         .collect();
     let mut expected = vec![
+        "unparseable cfn/stack.json:5",
         "oversize k8s/huge.yaml:0",
         "not-utf8 k8s/latin1.yaml:2",
         "unparseable k8s/bomb.yaml:8",
