@@ -46,6 +46,13 @@ fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
 }
 
+/// `check DIR --format json EXTRA...` as a JSON report.
+fn check_report(dir: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["check", dir, "--format", "json"];
+    args.extend_from_slice(extra);
+    json(&run(&args))
+}
+
 fn policy(name: &str) -> String {
     format!("{POLICIES}/{name}.yaml")
 }
@@ -146,14 +153,7 @@ fn sample_service_markdown_and_json() {
         "markdown",
     ]);
     insta::assert_snapshot!("check_sample_markdown", stdout(&md));
-    let report = json(&run(&[
-        "check",
-        SAMPLE,
-        "--now",
-        "2026-11-21",
-        "--format",
-        "json",
-    ]));
+    let report = check_report(SAMPLE, &["--now", "2026-11-21"]);
     assert_eq!(report["report_version"], 1);
     assert_eq!(report["verdict"]["level_reached"], "bronze");
     assert_eq!(report["verdict"]["level_required"], "silver");
@@ -234,7 +234,7 @@ fn github_runner_environment_picks_branch_and_event() {
 
 #[test]
 fn tier_flag_overrides_the_manifest() {
-    let report = json(&run(&["check", SAMPLE, "--format", "json", "--tier", "3"]));
+    let report = check_report(SAMPLE, &["--tier", "3"]);
     assert_eq!(report["verdict"]["tier"], 3);
     assert_eq!(report["verdict"]["level_required"], "bronze");
     assert_eq!(states(&report, "service.oncall"), ["skip"]);
@@ -264,16 +264,7 @@ fn output_file_gets_the_report() {
 #[test]
 fn waivers_expire_against_the_injected_clock() {
     let p = policy("waivers");
-    let report = json(&run(&[
-        "check",
-        ZOO,
-        "--policy",
-        &p,
-        "--format",
-        "json",
-        "--now",
-        "2026-11-21",
-    ]));
+    let report = check_report(ZOO, &["--policy", &p, "--now", "2026-11-21"]);
     // Expired on 2026-11-01: the failure counts again, and the waiver itself fails.
     assert_eq!(states(&report, "iac.terraform-lockfile"), ["fail", "pass"]);
     let expired = findings(&report, "readygate.waiver-expired");
@@ -298,16 +289,7 @@ fn waivers_expire_against_the_injected_clock() {
     assert_eq!(states(&report, "repo.codeowners"), ["waived"]);
 
     // A month later both have expired.
-    let later = json(&run(&[
-        "check",
-        ZOO,
-        "--policy",
-        &p,
-        "--format",
-        "json",
-        "--now",
-        "2026-12-21",
-    ]));
+    let later = check_report(ZOO, &["--policy", &p, "--now", "2026-12-21"]);
     assert_eq!(findings(&later, "readygate.waiver-expired").len(), 2);
     assert!(findings(&later, "readygate.waiver-expiring").is_empty());
 }
@@ -315,18 +297,7 @@ fn waivers_expire_against_the_injected_clock() {
 #[test]
 fn enable_on_warns_until_the_date() {
     let p = policy("waivers");
-    let before = json(&run(&[
-        "check",
-        ZOO,
-        "--policy",
-        &p,
-        "--tier",
-        "1",
-        "--format",
-        "json",
-        "--now",
-        "2026-12-14",
-    ]));
+    let before = check_report(ZOO, &["--policy", &p, "--tier", "1", "--now", "2026-12-14"]);
     let slo = findings(&before, "service.slo");
     assert_eq!(slo[0]["state"], "warn");
     assert!(
@@ -335,18 +306,7 @@ fn enable_on_warns_until_the_date() {
             .unwrap()
             .ends_with("(enforced from 2026-12-15)")
     );
-    let after = json(&run(&[
-        "check",
-        ZOO,
-        "--policy",
-        &p,
-        "--tier",
-        "1",
-        "--format",
-        "json",
-        "--now",
-        "2026-12-15",
-    ]));
+    let after = check_report(ZOO, &["--policy", &p, "--tier", "1", "--now", "2026-12-15"]);
     assert_eq!(states(&after, "service.slo"), ["fail"]);
 }
 
@@ -355,11 +315,9 @@ fn enable_on_warns_until_the_date() {
 #[test]
 fn cel_rules_read_the_evidence() {
     let p = policy("cel-rules");
-    let facts = json(&run(&["check", FACTS, "--policy", &p, "--format", "json"]));
+    let facts = check_report(FACTS, &["--policy", &p]);
     assert_eq!(states(&facts, "team.slo-three-nines"), ["pass"]);
-    let zoo = json(&run(&[
-        "check", ZOO, "--policy", &p, "--format", "json", "--tier", "1",
-    ]));
+    let zoo = check_report(ZOO, &["--policy", &p, "--tier", "1"]);
     let ns = findings(&zoo, "team.k8s-namespaced");
     assert_eq!(ns[0]["state"], "fail");
     assert_eq!(

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Check, Outcome, no_params, params};
+use super::{Check, Outcome, params};
 use crate::evidence::{Evidence, Location, TerraformModule};
 
 pub struct IacPresent;
@@ -15,9 +15,6 @@ impl Check for IacPresent {
     fn summary(&self) -> &'static str {
         "Infrastructure is described as code (Terraform/OpenTofu, Pulumi, CloudFormation/SAM, CDK, Helm, Kustomize, Kubernetes manifests, Ansible or Bicep)."
     }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
-    }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         let tools = ev.iac.tools();
         vec![Outcome::when(
@@ -28,8 +25,20 @@ impl Check for IacPresent {
     }
 }
 
-fn root_modules(ev: &Evidence) -> impl Iterator<Item = &TerraformModule> {
-    ev.iac.terraform.iter().filter(|m| m.is_root)
+/// One outcome per Terraform root module, or a skip when there are none.
+fn per_root_module(ev: &Evidence, judge: impl Fn(&TerraformModule) -> Outcome) -> Vec<Outcome> {
+    let out: Vec<Outcome> = ev
+        .iac
+        .terraform
+        .iter()
+        .filter(|m| m.is_root)
+        .map(|m| judge(m).target(&m.dir))
+        .collect();
+    if out.is_empty() {
+        vec![Outcome::skip("no Terraform root modules")]
+    } else {
+        out
+    }
 }
 
 fn module_location(m: &TerraformModule) -> Location {
@@ -45,25 +54,15 @@ impl Check for TerraformLockfile {
     fn summary(&self) -> &'static str {
         "Every Terraform/OpenTofu root module commits its .terraform.lock.hcl."
     }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
-    }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        let out: Vec<Outcome> = root_modules(ev)
-            .map(|m| {
-                let o = Outcome::when(
-                    m.lock_file.is_some(),
-                    "lock file committed",
-                    format!("root module `{}` has no .terraform.lock.hcl", m.dir),
-                );
-                o.target(&m.dir).at(module_location(m))
-            })
-            .collect();
-        if out.is_empty() {
-            vec![Outcome::skip("no Terraform root modules")]
-        } else {
-            out
-        }
+        per_root_module(ev, |m| {
+            Outcome::when(
+                m.lock_file.is_some(),
+                "lock file committed",
+                format!("root module `{}` has no .terraform.lock.hcl", m.dir),
+            )
+            .at(module_location(m))
+        })
     }
 }
 
@@ -104,29 +103,20 @@ impl Check for TerraformBackend {
     }
     fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
         let p: BackendParams = params(p).unwrap_or_default();
-        let out: Vec<Outcome> = root_modules(ev)
-            .map(|m| {
-                let o = match &m.backend {
-                    Some(b) if p.forbid.contains(&b.backend_type) => Outcome::fail(format!(
-                        "root module `{}` uses the `{}` backend",
-                        m.dir, b.backend_type
-                    ))
-                    .at(b.location.clone()),
-                    Some(b) => Outcome::pass(format!("`{}` backend", b.backend_type))
-                        .at(b.location.clone()),
-                    None => Outcome::fail(format!(
-                        "root module `{}` has no backend: state stays local",
-                        m.dir
-                    ))
-                    .at(module_location(m)),
-                };
-                o.target(&m.dir)
-            })
-            .collect();
-        if out.is_empty() {
-            vec![Outcome::skip("no Terraform root modules")]
-        } else {
-            out
-        }
+        per_root_module(ev, |m| match &m.backend {
+            Some(b) if p.forbid.contains(&b.backend_type) => Outcome::fail(format!(
+                "root module `{}` uses the `{}` backend",
+                m.dir, b.backend_type
+            ))
+            .at(b.location.clone()),
+            Some(b) => {
+                Outcome::pass(format!("`{}` backend", b.backend_type)).at(b.location.clone())
+            }
+            None => Outcome::fail(format!(
+                "root module `{}` has no backend: state stays local",
+                m.dir
+            ))
+            .at(module_location(m)),
+        })
     }
 }

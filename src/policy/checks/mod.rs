@@ -81,8 +81,11 @@ pub trait Check: Sync {
     fn params_help(&self) -> &'static str {
         "none"
     }
-    /// Reject bad `params` when the policy loads, not when it runs.
-    fn validate(&self, params: &Json) -> Result<(), String>;
+    /// Reject bad `params` when the policy loads, not when it runs. The
+    /// default accepts none.
+    fn validate(&self, params: &Json) -> Result<(), String> {
+        no_params(params)
+    }
     fn run(&self, evidence: &Evidence, params: &Json) -> Vec<Outcome>;
 }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Check, Outcome, no_params, params};
+use super::{Check, Outcome, params};
 use crate::evidence::{Evidence, ProblemKind};
 
 pub struct EvidenceReadable;
@@ -63,9 +63,6 @@ impl Check for CiPresent {
     }
     fn summary(&self) -> &'static str {
         "A CI pipeline is defined (GitHub Actions workflow or .gitlab-ci.yml)."
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
     }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         let first = ev.ci.github_workflows.iter().chain(&ev.ci.gitlab).next();

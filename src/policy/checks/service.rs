@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{Check, Outcome, no_params, params};
+use super::{Check, Outcome, params};
 use crate::evidence::{Evidence, Location};
 
 /// Catalog annotations that name an on-call/paging integration.
@@ -31,9 +31,6 @@ impl Check for ServiceDescribed {
     fn summary(&self) -> &'static str {
         "The service describes itself: a readygate.yaml manifest or a Backstage catalog Component."
     }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
-    }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         if let Some(m) = &ev.service.manifest {
             return vec![
@@ -58,9 +55,6 @@ impl Check for OwnersDefined {
     }
     fn summary(&self) -> &'static str {
         "Someone owns the service: manifest `owners`, a catalog `spec.owner`, or a CODEOWNERS default owner."
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
     }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         if let Some(m) = ev
@@ -159,9 +153,6 @@ impl Check for OncallDefined {
     }
     fn summary(&self) -> &'static str {
         "Someone is paged: manifest `oncall`, or a PagerDuty/Opsgenie/incident.io annotation in the catalog."
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        no_params(p)
     }
     fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
         if let Some(m) = &ev.service.manifest
