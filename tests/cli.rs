@@ -485,9 +485,16 @@ fn hostile_and_odd_files_are_reported_not_skipped() {
         "cfn/stack.json",
         "{\n  \"AWSTemplateFormatVersion\": \"2010-09-09\",\n  \"Resources\": {\n    \"B\": {\"Type\": \"AWS::S3::Bucket\",}\n",
     );
+    let outside = tempfile::tempdir().unwrap(); // lives until the walk is done
     #[cfg(unix)]
     {
-        std::os::unix::fs::symlink("/etc/hostname", root.join("escape.tf")).unwrap();
+        std::fs::write(
+            outside.path().join("secret.tf"),
+            "resource \"x\" \"y\" {}\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.tf"), root.join("escape.tf"))
+            .unwrap();
         std::os::unix::fs::symlink(root.join("nowhere.tf"), root.join("dangling.tf")).unwrap();
     }
     let out = run(&[
