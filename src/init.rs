@@ -38,11 +38,7 @@ pub fn starter_manifest(root: &Path, ev: &Evidence) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# yaml-language-server: $schema=https://readygate.dev/schemas/manifest.schema.json"
-    );
-    let _ = writeln!(
-        out,
-        "# Written by `readygate init`. Check every line; see `readygate explain --all`."
+        "# Written by `readygate init`. Check every line; schema: schemas/manifest.schema.json in readygate."
     );
     let _ = writeln!(out, "service: {}", yaml_string(&name));
     let _ = writeln!(
