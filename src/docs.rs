@@ -4,15 +4,7 @@
 use std::fmt::Write;
 
 use crate::policy::checks::CHECKS;
-use crate::policy::model::Severity;
 use crate::policy::{Logic, Policy, Rule};
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
 
 fn logic(rule: &Rule) -> String {
     match &rule.logic {
@@ -48,7 +40,7 @@ pub fn explain(rule: &Rule) -> String {
         out,
         "  level {}, severity {}, area {}, pack {}",
         rule.level,
-        severity(rule.severity),
+        rule.severity.as_str(),
         rule.area,
         rule.pack
     );
@@ -106,7 +98,7 @@ pub fn rules_markdown(policy: &Policy) -> String {
                 "**{}** — level `{}`, severity `{}`, applies to {}; {}.\n",
                 rule.title,
                 rule.level,
-                severity(rule.severity),
+                rule.severity.as_str(),
                 applies(rule),
                 logic(rule)
             );

@@ -1,6 +1,9 @@
 //! JSON Schemas generated from the Rust types, and validation of a loaded
 //! YAML document against them with errors that point at the offending key.
 
+use std::sync::LazyLock;
+
+use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value as Json;
 
@@ -39,10 +42,17 @@ pub fn policy() -> Json {
     generate::<crate::policy::model::PackFile>("policy.schema.json")
 }
 
-/// Validate `doc` (loaded from `file`) against `schema`; every violation
+fn compile(schema: Json) -> Validator {
+    jsonschema::validator_for(&schema).expect("generated schemas compile")
+}
+
+/// Compiled once per process: a pack chain validates several files.
+pub static MANIFEST: LazyLock<Validator> = LazyLock::new(|| compile(manifest()));
+pub static POLICY: LazyLock<Validator> = LazyLock::new(|| compile(policy()));
+
+/// Validate `doc` (loaded from `file`) with `validator`; every violation
 /// becomes an error at the line of the key or item it concerns.
-pub fn validate(schema: &Json, doc: &Node, file: &str) -> Result<Json, ConfigError> {
-    let validator = jsonschema::validator_for(schema).expect("generated schemas compile");
+pub fn validate(validator: &Validator, doc: &Node, file: &str) -> Result<Json, ConfigError> {
     let json = doc.to_json();
     let errors: Vec<ConfigError> = validator
         .iter_errors(&json)
@@ -107,7 +117,7 @@ mod tests {
     #[test]
     fn unknown_key_points_at_the_key() {
         let doc = crate::yaml::parse_single("service: api\ntier: 1\nownerz: [a]\n").unwrap();
-        let err = validate(&manifest(), &doc, "readygate.yaml").unwrap_err();
+        let err = validate(&MANIFEST, &doc, "readygate.yaml").unwrap_err();
         assert_eq!(err.pos.unwrap().line, 3);
         assert_eq!(err.key.as_deref(), Some("ownerz"));
     }
@@ -115,7 +125,7 @@ mod tests {
     #[test]
     fn wrong_type_points_at_the_value() {
         let doc = crate::yaml::parse_single("service: api\ntier: high\n").unwrap();
-        let err = validate(&manifest(), &doc, "readygate.yaml").unwrap_err();
+        let err = validate(&MANIFEST, &doc, "readygate.yaml").unwrap_err();
         assert_eq!(err.pos.unwrap().line, 2);
         assert_eq!(err.key.as_deref(), Some("tier"));
     }

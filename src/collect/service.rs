@@ -37,7 +37,7 @@ fn parse_manifest(doc: &Document) -> Result<(ManifestFact, Node), ConfigError> {
             .at(e.pos)
             .hint("fix the syntax; `readygate init` writes a valid starter manifest")
     })?;
-    let json = crate::schema::validate(&crate::schema::manifest(), &node, &doc.path)?;
+    let json = crate::schema::validate(&crate::schema::MANIFEST, &node, &doc.path)?;
     let manifest: Manifest = serde_json::from_value(json).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(&doc.path)

@@ -37,6 +37,18 @@ pub enum Lifecycle {
     Deprecated,
 }
 
+impl Lifecycle {
+    /// The name as written in the manifest (and in Backstage).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Experimental => "experimental",
+            Lifecycle::Development => "development",
+            Lifecycle::Production => "production",
+            Lifecycle::Deprecated => "deprecated",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoint {
@@ -68,4 +80,17 @@ pub struct Oncall {
     pub schedule: Option<String>,
     pub escalation_policy: Option<String>,
     pub url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_names_match_the_file_format() {
+        use Lifecycle::*;
+        for l in [Experimental, Development, Production, Deprecated] {
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
+        }
+    }
 }

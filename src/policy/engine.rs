@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::checks::{Outcome, Status};
 use super::model::{Mode, OnUnknown, Severity};
 use super::{Logic, Policy, Rule, Waiver, expr};
-use crate::evidence::{Evidence, Location};
+use crate::evidence::Evidence;
 use crate::findings::*;
 
 /// Days before expiry at which a waiver starts to warn.
@@ -28,12 +28,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let tier = ctx.tier.or(manifest.and_then(|m| m.tier));
     let lifecycle = manifest
         .and_then(|m| m.lifecycle)
-        .map(|l| {
-            serde_json::to_value(l)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        })
+        .map(|l| l.as_str().to_string())
         .or_else(|| {
             evidence
                 .service
@@ -181,7 +176,7 @@ fn finding(rule: &Rule, outcome: &Outcome, state: State, waiver: Option<&Waiver>
             reason: w.reason.clone(),
             owner: w.owner.clone(),
             expires: w.expires.to_string(),
-            location: Location::new(&w.origin.file, w.origin.pos.line, w.origin.pos.column),
+            location: w.origin.location(),
         }),
     }
 }
@@ -213,34 +208,21 @@ fn judge(policy: &Policy, rule: &Rule, outcome: &Outcome, today: NaiveDate) -> V
         Status::Fail if rule.severity == Severity::Warning => State::Warn,
         Status::Fail => State::Fail,
     };
-    let mut message = outcome.message.clone();
+    let mut adjusted = outcome.clone();
     if state == State::Fail
         && let Some(date) = rule.enable_on.filter(|d| *d > today)
     {
         state = State::Warn;
-        message = format!("{message} (enforced from {date})");
+        adjusted.message = format!("{} (enforced from {date})", outcome.message);
+    }
+    if !matches!(state, State::Fail | State::Warn | State::Unknown) {
+        return vec![finding(rule, &adjusted, state, None)];
     }
     let mut out = Vec::new();
-    if !matches!(state, State::Fail | State::Warn | State::Unknown) {
-        out.push(finding(
-            rule,
-            &Outcome {
-                message,
-                ..outcome.clone()
-            },
-            state,
-            None,
-        ));
-        return out;
-    }
     let waiver = policy
         .waivers
         .iter()
         .find(|w| waiver_matches(w, rule, outcome));
-    let adjusted = Outcome {
-        message,
-        ..outcome.clone()
-    };
     match waiver {
         Some(w) if w.expires < today => {
             out.push(finding(rule, &adjusted, state, None));
@@ -287,7 +269,7 @@ fn waiver_finding(rule: &Rule, w: &Waiver, state: State, message: String) -> Fin
         counts_against_level: state == State::Fail,
         target: w.target.clone(),
         message: format!("{message} (owner {}, reason: {})", w.owner, w.reason),
-        location: Some(Location::new(&w.origin.file, w.origin.pos.line, w.origin.pos.column)),
+        location: Some(w.origin.location()),
         why: "A waiver is a dated promise, not a permanent exception: when it lapses, the risk it accepted is back and someone must decide again.".into(),
         remediation: format!("Fix what `{}` finds and delete the waiver, or have {} renew it with a new `expires` and a reason.", rule.id, w.owner),
         docs: None,

@@ -45,7 +45,7 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
             .at(node.pos)
             .hint("start from `readygate explain --pack builtin:baseline` or policies/baseline.yaml"));
     }
-    let json = schema::validate(&schema::policy(), &node, display)?;
+    let json = schema::validate(&schema::POLICY, &node, display)?;
     let pack = serde_json::from_value(json).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(display)

@@ -29,6 +29,12 @@ pub struct Origin {
     pub pos: Pos,
 }
 
+impl Origin {
+    pub fn location(&self) -> crate::evidence::Location {
+        crate::evidence::Location::new(&self.file, self.pos.line, self.pos.column)
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file, self.pos.line, self.pos.column)

@@ -157,3 +157,39 @@ pub struct WaiverDef {
     /// YYYY-MM-DD. After this date the waiver is itself a failure.
     pub expires: String,
 }
+
+impl Mode {
+    /// The name as written in a pack.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Block => "block",
+            Mode::Warn => "warn",
+            Mode::Off => "off",
+        }
+    }
+}
+
+impl Severity {
+    /// The name as written in a pack.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_file_format() {
+        for m in [Mode::Block, Mode::Warn, Mode::Off] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+        for s in [Severity::Warning, Severity::Error] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}

@@ -53,13 +53,7 @@ pub fn verdict_line(report: &Report) -> String {
     } else if v.level_reached_meets() {
         "ready".to_string()
     } else {
-        format!(
-            "not ready (enforcement: {}, not blocking)",
-            serde_json::to_value(v.mode)
-                .ok()
-                .and_then(|m| m.as_str().map(str::to_string))
-                .unwrap_or_default()
-        )
+        format!("not ready (enforcement: {}, not blocking)", v.mode.as_str())
     };
     format!(
         "level {reached} reached, {} required ({tier}, {place}): {outcome}",
