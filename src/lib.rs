@@ -7,6 +7,7 @@ pub mod discover;
 pub mod evidence;
 
 pub mod policy;
+pub mod probe;
 
 pub mod docs;
 pub mod findings;

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -12,6 +13,7 @@ use readygate::diag::ConfigError;
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::evidence::Evidence;
 use readygate::policy::{self, Policy, engine};
+use readygate::probe::Online;
 use readygate::report::{self, Format};
 use readygate::{docs, init, scan, schema, yaml};
 
@@ -74,15 +76,46 @@ struct WalkArgs {
     /// Files larger than this (bytes) are reported, not read.
     #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
+    /// This repository's web address, so runbook URLs into it are checked
+    /// against the checkout. Default: the `origin` remote.
+    #[arg(long)]
+    repo_url: Option<String>,
+    /// Fetch external runbook URLs (status, and whether the page mentions
+    /// the alert).
+    #[arg(long)]
+    online: bool,
+    /// Seconds per request when --online.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    online_timeout: u64,
+    /// Seconds for all requests together when --online.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    online_deadline: u64,
+    /// Requests in flight at once when --online.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    online_concurrency: u64,
+    /// Let --online reach loopback, private and link-local addresses
+    /// (internal wikis). Off by default.
+    #[arg(long)]
+    online_allow_private: bool,
 }
 
 impl WalkArgs {
     fn scan(&self) -> Result<Evidence, ConfigError> {
-        let opts = Options {
-            max_file_size: self.max_file_size,
-            ..Options::default()
+        let settings = scan::Settings {
+            walk: Options {
+                max_file_size: self.max_file_size,
+                ..Options::default()
+            },
+            repo_url: self.repo_url.clone(),
+            online: self.online.then(|| Online {
+                timeout: Duration::from_secs(self.online_timeout),
+                deadline: Duration::from_secs(self.online_deadline),
+                concurrency: self.online_concurrency as usize,
+                allow_private: self.online_allow_private,
+                ..Online::default()
+            }),
         };
-        scan::scan(&self.path, &opts)
+        scan::scan(&self.path, &settings)
     }
 }
 
@@ -209,7 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
                         .hint("pass --force to overwrite it"),
                 );
             }
-            let ev = scan::scan(&path, &Options::default())?;
+            let ev = scan::scan(&path, &scan::Settings::default())?;
             let text = init::starter_manifest(&path, &ev);
             std::fs::write(&target, text)
                 .map_err(|e| ConfigError::new(format!("cannot write {}: {e}", target.display())))?;

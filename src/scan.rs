@@ -4,12 +4,25 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::collect::{self, Fact};
+use crate::collect::{self, Fact, RepoIdentity};
 use crate::diag::ConfigError;
 use crate::discover::{self, Options};
 use crate::evidence::Evidence;
+use crate::probe::{self, Online};
 
-pub fn scan(root: &Path, opts: &Options) -> Result<Evidence, ConfigError> {
+/// Everything that shapes one scan besides the root.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub walk: Options,
+    /// This repository's web address (`--repo-url`); default: the
+    /// checkout's `origin` remote.
+    pub repo_url: Option<String>,
+    /// Fetch external runbook links (`--online`).
+    pub online: Option<Online>,
+}
+
+pub fn scan(root: &Path, settings: &Settings) -> Result<Evidence, ConfigError> {
+    let opts = &settings.walk;
     match std::fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
@@ -36,9 +49,21 @@ pub fn scan(root: &Path, opts: &Options) -> Result<Evidence, ConfigError> {
             .or_default() += 1;
         facts.lock().unwrap().extend(found);
     });
-    collect::assemble(
+    let mut ev = collect::assemble(
         facts.into_inner().unwrap(),
         walk,
         by_kind.into_inner().unwrap(),
-    )
+    )?;
+    let repo = match &settings.repo_url {
+        Some(url) => Some(RepoIdentity::parse(url).ok_or_else(|| {
+            ConfigError::new(format!("--repo-url `{url}` is not a repository URL"))
+                .hint("use https://HOST/OWNER/REPO, as in a browser")
+        })?),
+        None => RepoIdentity::from_checkout(root),
+    };
+    collect::resolve_runbooks(&mut ev.alerts, root, repo.as_ref(), opts.max_file_size);
+    if let Some(online) = &settings.online {
+        probe::runbooks::check(&mut ev.alerts, online).map_err(ConfigError::new)?;
+    }
+    Ok(ev)
 }

@@ -76,6 +76,7 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
         }
         return;
     }
+    super::alerts::kubernetes_object(doc, node, &api_version, &kind, out);
     let metadata = node.get("metadata");
     out.push(Fact::Kubernetes(KubernetesObject {
         location: Location::at(&doc.path, node.pos),

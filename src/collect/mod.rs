@@ -10,12 +10,17 @@ use crate::discover::{DocKind, Document, Walk};
 use crate::evidence::*;
 use crate::yaml::{self, Node};
 
+mod alerts;
 mod ci;
 mod iac;
+pub mod pages;
+mod runbooks;
 mod service;
 mod slo;
 mod terraform;
 
+pub use alerts::AlertFact;
+pub use runbooks::{RepoIdentity, resolve_runbooks};
 pub use terraform::TerraformFile;
 
 /// One thing a collector learnt from one document.
@@ -38,6 +43,9 @@ pub enum Fact {
     Kubernetes(KubernetesObject),
     Ansible(AnsiblePlaybook),
     Bicep(BicepFile),
+    Alert(Box<AlertFact>),
+    AlertSource(AlertSource),
+    TemplatedSource(TemplatedSource),
     Problem(Problem),
 }
 
@@ -47,7 +55,11 @@ pub fn collect(doc: &Document) -> Vec<Fact> {
     let out = &mut facts;
     match doc.kind {
         DocKind::ReadygateManifest => service::manifest(doc, out),
-        DocKind::ReadygatePolicy | DocKind::HelmTemplate => {}
+        DocKind::ReadygatePolicy => {}
+        DocKind::HelmTemplate => alerts::helm_template(doc, out),
+        DocKind::PrometheusRules => alerts::prometheus_file(doc, out),
+        DocKind::GrafanaAlerting => with_yaml(doc, out, alerts::grafana),
+        DocKind::DatadogMonitor => with_yaml(doc, out, alerts::datadog_json),
         DocKind::BackstageCatalog => with_yaml(doc, out, service::catalog),
         DocKind::Codeowners => out.push(Fact::Codeowners(service::codeowners(doc))),
         DocKind::GithubWorkflow => with_yaml(doc, out, ci::github_workflow),
@@ -145,6 +157,8 @@ pub fn assemble(
     let mut tf_locks = BTreeMap::new();
     let mut stacks: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut manifests = Vec::new();
+    let mut alert_facts = Vec::new();
+    let mut alert_sources = Vec::new();
     for fact in facts {
         match fact {
             Fact::Manifest(m) => manifests.push(m),
@@ -180,6 +194,9 @@ pub fn assemble(
             Fact::Kubernetes(k) => ev.iac.kubernetes.push(k),
             Fact::Ansible(a) => ev.iac.ansible.push(a),
             Fact::Bicep(b) => ev.iac.bicep.push(b),
+            Fact::Alert(a) => alert_facts.push(*a),
+            Fact::AlertSource(s) => alert_sources.push(s),
+            Fact::TemplatedSource(t) => ev.alerts.templated_sources.push(t),
             Fact::Problem(p) => ev.problems.push(p),
         }
     }
@@ -200,8 +217,40 @@ pub fn assemble(
         p.stacks.sort();
     }
     ev.iac.terraform = terraform::modules(tf_files, tf_locks);
+    let keys = ev
+        .service
+        .manifest
+        .as_ref()
+        .and_then(|m| m.manifest.alerts.as_ref()?.runbook_keys.clone())
+        .unwrap_or_else(|| DEFAULT_RUNBOOK_KEYS.iter().map(|k| k.to_string()).collect());
+    ev.alerts.alerts = alert_facts
+        .into_iter()
+        .map(|f| {
+            let mut alert = f.alert;
+            alert.runbook = runbooks::choose(&f.links, &keys);
+            alert
+        })
+        .collect();
+    ev.alerts.runbook_keys = keys;
+    ev.alerts.sources = merge_sources(alert_sources);
+    ev.alerts.recording_rules = ev.alerts.sources.iter().map(|s| s.recording_rules).sum();
     sort_evidence(&mut ev);
     Ok(ev)
+}
+
+/// One entry per file and engine (a multi-document file reports per document).
+fn merge_sources(sources: Vec<AlertSource>) -> Vec<AlertSource> {
+    let mut merged: BTreeMap<(String, AlertEngine), AlertSource> = BTreeMap::new();
+    for s in sources {
+        merged
+            .entry((s.path.clone(), s.engine))
+            .and_modify(|m| {
+                m.alerts += s.alerts;
+                m.recording_rules += s.recording_rules;
+            })
+            .or_insert(s);
+    }
+    merged.into_values().collect()
 }
 
 /// The walk is parallel; sort so output never depends on thread timing.
@@ -227,4 +276,11 @@ fn sort_evidence(ev: &mut Evidence) {
     iac.kubernetes.sort_by(|a, b| a.location.cmp(&b.location));
     iac.ansible.sort_by(|a, b| a.location.cmp(&b.location));
     iac.bicep.sort_by(|a, b| a.location.cmp(&b.location));
+    let alerts = &mut ev.alerts;
+    alerts
+        .alerts
+        .sort_by(|a, b| a.location.cmp(&b.location).then(a.name.cmp(&b.name)));
+    alerts
+        .templated_sources
+        .sort_by(|a, b| a.location.cmp(&b.location));
 }

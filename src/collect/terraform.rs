@@ -99,12 +99,19 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
                 }
             }
             "provider" => tf.has_provider_block = true,
-            mode @ ("resource" | "data") => tf.resources.push(TerraformResource {
-                mode: mode.to_string(),
-                resource_type: label(block, 0).unwrap_or_default(),
-                name: label(block, 1).unwrap_or_default(),
-                location: at(block),
-            }),
+            mode @ ("resource" | "data") => {
+                let resource_type = label(block, 0).unwrap_or_default();
+                let name = label(block, 1).unwrap_or_default();
+                if mode == "resource" && resource_type == "datadog_monitor" {
+                    super::alerts::datadog_hcl(doc, block, &name, &|o| lines.pos(o), out);
+                }
+                tf.resources.push(TerraformResource {
+                    mode: mode.to_string(),
+                    resource_type,
+                    name,
+                    location: at(block),
+                })
+            }
             "module" => tf.module_calls.push(TerraformModuleCall {
                 name: label(block, 0).unwrap_or_default(),
                 source: block

@@ -30,6 +30,9 @@ pub enum DocKind {
     Openslo,
     Sloth,
     Pyrra,
+    PrometheusRules,
+    GrafanaAlerting,
+    DatadogMonitor,
     KubernetesManifest,
 }
 
@@ -59,6 +62,17 @@ pub struct KindSpec {
 }
 
 const YAML: &[&str] = &["**/*.yaml", "**/*.yml"];
+
+/// Names that only Prometheus-format rule files use.
+const RULE_FILE_NAMES: &[&str] = &[
+    "**/*.rules",
+    "**/*.rules.{yml,yaml}",
+    "**/*{-,_}rules.{yml,yaml}",
+    "**/rules.{yml,yaml}",
+    "**/*.alerts.{yml,yaml}",
+    "**/*{-,_}alerts.{yml,yaml}",
+    "**/alerts.{yml,yaml}",
+];
 
 /// Tried in order: first match wins.
 pub static KINDS: &[KindSpec] = &[
@@ -157,6 +171,32 @@ pub static KINDS: &[KindSpec] = &[
         "backstage-catalog",
         &["**/catalog-info.yaml", "**/catalog-info.yml"],
         Some(is_backstage),
+    ),
+    spec(
+        DocKind::GrafanaAlerting,
+        "grafana-alerting",
+        YAML,
+        Some(is_grafana_alerting),
+    ),
+    // Named like a rule file: a file that is empty or broken is still
+    // reported, not skipped.
+    spec(
+        DocKind::PrometheusRules,
+        "prometheus-rules",
+        RULE_FILE_NAMES,
+        Some(has_no_api_version),
+    ),
+    spec(
+        DocKind::PrometheusRules,
+        "prometheus-rules",
+        YAML,
+        Some(is_prometheus_rules),
+    ),
+    spec(
+        DocKind::DatadogMonitor,
+        "datadog-monitor",
+        &["**/*.json"],
+        Some(is_datadog_monitor),
     ),
     spec(DocKind::Openslo, "openslo", YAML, Some(is_openslo)),
     spec(DocKind::Sloth, "sloth", YAML, Some(is_sloth)),
@@ -300,6 +340,37 @@ fn is_ansible_playbook(head: &Head) -> bool {
             || head.text.contains("import_playbook:"))
 }
 
+/// Grafana provisioning files say `apiVersion: 1` (a number, not a group).
+fn is_grafana_alerting(head: &Head) -> bool {
+    head.value("apiVersion") == Some("1") && head.value("groups").is_some()
+}
+
+fn has_no_api_version(head: &Head) -> bool {
+    head.value("apiVersion").is_none()
+}
+
+/// `groups:` at the top with rules in it. Other configs have top-level
+/// `groups:` too, so a rule key must also appear.
+fn is_prometheus_rules(head: &Head) -> bool {
+    has_no_api_version(head)
+        && head.value("groups").is_some()
+        && head.text.contains("rules:")
+        && ["alert:", "record:", "expr:"]
+            .iter()
+            .any(|k| head.text.contains(k))
+}
+
+fn is_datadog_monitor(head: &Head) -> bool {
+    let t = head.text.trim_start();
+    (t.starts_with('{') || t.starts_with('['))
+        && ["\"query\"", "\"message\"", "\"type\"", "\"name\""]
+            .iter()
+            .all(|k| t.contains(k))
+        && (t.contains(" alert\"")
+            || t.contains("\"composite\"")
+            || t.contains("\"service check\""))
+}
+
 fn is_kubernetes(head: &Head) -> bool {
     // Top-level `apiVersion` and `kind` keys, or a `List` whose items carry them.
     let api = head.top().any(|l| l.starts_with("apiVersion:"));
@@ -350,5 +421,23 @@ mod tests {
             "- hosts: db\n  roles: [x]\n"
         )));
         assert!(!is_ansible_playbook(&Head::new("- name: a\n  value: 1\n")));
+        assert!(is_prometheus_rules(&Head::new(
+            "groups:\n  - name: a\n    rules:\n      - alert: X\n"
+        )));
+        assert!(!is_prometheus_rules(&Head::new(
+            "groups:\n  - admins\n  - users\n"
+        )));
+        assert!(is_grafana_alerting(&Head::new(
+            "apiVersion: 1\ngroups:\n  - orgId: 1\n"
+        )));
+        assert!(!is_grafana_alerting(&Head::new(
+            "apiVersion: 1\ncontactPoints: []\n"
+        )));
+        assert!(is_datadog_monitor(&Head::new(
+            r#"{"name": "x", "type": "query alert", "query": "q", "message": "m"}"#
+        )));
+        assert!(!is_datadog_monitor(&Head::new(
+            r#"{"name": "pkg", "type": "module"}"#
+        )));
     }
 }

@@ -26,6 +26,16 @@ pub struct Manifest {
     #[serde(default)]
     pub slos: Vec<ManifestSlo>,
     pub oncall: Option<Oncall>,
+    /// How this repository writes its alerts.
+    pub alerts: Option<AlertsConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Annotation (or label) names that hold a runbook link, tried in order.
+    /// Default: `runbook_url`, `runbook`, `playbook`.
+    pub runbook_keys: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

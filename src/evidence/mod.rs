@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod alerts;
 pub mod manifest;
 
+pub use alerts::*;
 pub use manifest::Manifest;
 
 /// Bumped when a field is removed or changes meaning; additions keep it.
@@ -61,6 +63,7 @@ pub struct Evidence {
     pub service: ServiceFacts,
     pub iac: Iac,
     pub ci: Ci,
+    pub alerts: Alerts,
     /// Files that look like evidence but could not be used: unparseable,
     /// over the size cap, unreadable, not UTF-8, symlinks out of the tree.
     pub problems: Vec<Problem>,
@@ -86,6 +89,8 @@ pub enum ProblemKind {
     Unreadable,
     NotUtf8,
     SymlinkOutsideRoot,
+    /// A file that must hold evidence (by its name) but holds nothing.
+    Empty,
 }
 
 impl ProblemKind {
@@ -96,6 +101,7 @@ impl ProblemKind {
             Self::Unreadable => "unreadable",
             Self::NotUtf8 => "not-utf8",
             Self::SymlinkOutsideRoot => "symlink-outside-root",
+            Self::Empty => "empty",
         }
     }
 }

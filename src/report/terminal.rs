@@ -83,18 +83,31 @@ pub fn render(report: &Report, colour: bool) -> String {
     for area in areas(report.findings.iter()) {
         let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
         let _ = writeln!(out, "\n{}", p.bold(&area));
-        for f in in_area.iter().filter(|f| f.needs_attention()) {
+        let attention: Vec<&Finding> = in_area
+            .iter()
+            .copied()
+            .filter(|f| f.needs_attention())
+            .collect();
+        // One heading, why and fix per rule and state; its findings between.
+        for group in attention.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+            let f = group[0];
+            let count = match group.len() {
+                1 => String::new(),
+                n => format!(" ×{n}"),
+            };
             let _ = writeln!(
                 out,
-                "  {} {}  {} {}",
+                "  {} {}  {} {}{count}",
                 p.state(f.state),
                 f.rule,
                 f.title,
                 p.dim(&format!("[{}]", f.level))
             );
-            let _ = writeln!(out, "{}", indent(&f.message, "          "));
-            if let Some(loc) = &f.location {
-                let _ = writeln!(out, "          at {}", clean(&loc.to_string()));
+            for f in group {
+                let _ = writeln!(out, "{}", indent(&f.message, "          "));
+                if let Some(loc) = &f.location {
+                    let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
+                }
             }
             let _ = writeln!(
                 out,

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::evidence::{Evidence, Location};
 
+mod alerts;
 mod iac;
 mod repo;
 mod service;
@@ -100,6 +101,11 @@ pub static CHECKS: &[&dyn Check] = &[
     &iac::IacPresent,
     &iac::TerraformLockfile,
     &iac::TerraformBackend,
+    &alerts::AlertRunbook,
+    &alerts::AlertRunbookAnnotation,
+    &alerts::AlertRunbookMentions,
+    &alerts::AlertSummary,
+    &alerts::AlertSourcesEvaluated,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Check> {

@@ -1,0 +1,267 @@
+//! Reading runbook pages: which `#anchor`s a Markdown or HTML page has, the
+//! text of the section an anchor names, and whether it mentions an alert.
+//! Shared by in-repository resolution and the online probe.
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
+
+/// GitHub's heading slug (github-slugger): lower-case, drop everything but
+/// letters, numbers, marks, `_`, `-` and spaces, then each space becomes `-`.
+/// Emoji and punctuation vanish; `Deploy 🚀 & roll back` → `deploy---roll-back`.
+pub fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || is_mark(*c) || matches!(c, '_' | '-' | ' '))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Combining marks (accents written as separate code points) survive slugging.
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+}
+
+/// One heading of a Markdown page, with GitHub's anchor for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heading {
+    pub anchor: String,
+    pub level: u8,
+    pub line: u32,
+    /// Byte range of the section: the heading through the line before the
+    /// next heading of the same or a higher level.
+    pub section: std::ops::Range<usize>,
+}
+
+/// Every heading of a Markdown text with its anchor; repeated headings get
+/// `-1`, `-2` as GitHub numbers them.
+pub fn markdown_headings(text: &str) -> Vec<Heading> {
+    let mut headings: Vec<Heading> = Vec::new();
+    let mut current: Option<(u8, usize, String)> = None;
+    let mut in_image = 0;
+    for (event, range) in Parser::new(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                current = Some((level_number(level), range.start, String::new()))
+            }
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image -= 1,
+            Event::Text(t) | Event::Code(t) if in_image == 0 => {
+                if let Some((_, _, buf)) = &mut current {
+                    buf.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, start, buf)) = current.take() {
+                    headings.push(Heading {
+                        anchor: slug(&buf),
+                        level,
+                        line: text[..start].matches('\n').count() as u32 + 1,
+                        section: start..text.len(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // Sections end where the next heading at the same or a higher level starts.
+    for i in 0..headings.len() {
+        let level = headings[i].level;
+        if let Some(next) = headings[i + 1..].iter().find(|h| h.level <= level) {
+            headings[i].section.end = next.section.start;
+        }
+    }
+    // Duplicates: the second `foo` is `foo-1`, the third `foo-2`.
+    let mut seen = std::collections::HashMap::<String, u32>::new();
+    for h in &mut headings {
+        let n = seen.entry(h.anchor.clone()).or_insert(0);
+        if *n > 0 {
+            h.anchor = format!("{}-{n}", h.anchor);
+        }
+        *n += 1;
+    }
+    headings
+}
+
+fn level_number(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// How a page is written, which decides how anchors are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    Markdown,
+    Html,
+}
+
+impl PageKind {
+    pub fn of_path(path: &str) -> Self {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".html") || lower.ends_with(".htm") {
+            Self::Html
+        } else {
+            Self::Markdown
+        }
+    }
+
+    pub fn of_content_type(content_type: &str, body: &str) -> Self {
+        if content_type.contains("html") || body.trim_start().starts_with('<') {
+            Self::Html
+        } else {
+            Self::Markdown
+        }
+    }
+}
+
+/// The text an anchor designates (the whole page without one), or `None`
+/// when the page has no such anchor.
+pub fn section(page: &str, kind: PageKind, anchor: Option<&str>) -> Option<String> {
+    match kind {
+        PageKind::Markdown => markdown_section(page, anchor),
+        PageKind::Html => html_section(page, anchor),
+    }
+}
+
+fn markdown_section(page: &str, anchor: Option<&str>) -> Option<String> {
+    let Some(anchor) = anchor else {
+        return Some(page.to_string());
+    };
+    let anchor = anchor.to_lowercase();
+    if let Some(h) = markdown_headings(page)
+        .into_iter()
+        .find(|h| h.anchor == anchor)
+    {
+        return Some(page[h.section].to_string());
+    }
+    // An explicit `<a name="x">` / `<a id="x">` in the Markdown also works.
+    explicit_anchor(page, &anchor).map(|at| page[at..].to_string())
+}
+
+fn explicit_anchor(page: &str, anchor: &str) -> Option<usize> {
+    ["id", "name"].iter().find_map(|attr| {
+        [format!("{attr}=\"{anchor}\""), format!("{attr}='{anchor}'")]
+            .iter()
+            .find_map(|needle| page.find(needle.as_str()))
+    })
+}
+
+fn html_section(page: &str, anchor: Option<&str>) -> Option<String> {
+    let Some(anchor) = anchor else {
+        return Some(html_text(page));
+    };
+    // GitHub renders Markdown headings with `id="user-content-<slug>"`.
+    let at = explicit_anchor(page, anchor)
+        .or_else(|| explicit_anchor(page, &format!("user-content-{anchor}")))?;
+    let rest = &page[at..];
+    // The section runs to the next heading after the one holding the anchor.
+    let after_heading = rest.find("</h").map_or(0, |i| i + 3);
+    let end = rest[after_heading..]
+        .match_indices("<h")
+        .find(|(i, _)| {
+            rest[after_heading + i + 2..]
+                .chars()
+                .next()
+                .is_some_and(|c| ('1'..='6').contains(&c))
+        })
+        .map_or(rest.len(), |(i, _)| after_heading + i);
+    Some(html_text(&rest[..end]))
+}
+
+/// Text of an HTML fragment: tags, scripts and styles removed.
+fn html_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let lower = rest.get(..7).unwrap_or(rest).to_ascii_lowercase();
+        let skip_to = if lower.starts_with("<script") {
+            "</script>"
+        } else if lower.starts_with("<style") {
+            "</style>"
+        } else {
+            ">"
+        };
+        match find_ignore_case(rest, skip_to) {
+            Some(i) => rest = &rest[i + skip_to.len()..],
+            None => rest = "",
+        }
+        out.push(' ');
+    }
+    out.push_str(rest);
+    out.replace("&amp;", "&").replace("&nbsp;", " ")
+}
+
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Whether `text` names the alert (case-insensitively, since runbook URLs
+/// and headings often lower-case it).
+pub fn mentions(text: &str, alert: &str) -> bool {
+    !alert.is_empty() && text.to_lowercase().contains(&alert.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_github() {
+        assert_eq!(slug("High Error Rate"), "high-error-rate");
+        assert_eq!(slug("KubePodCrashLooping"), "kubepodcrashlooping");
+        assert_eq!(slug("🚀 Deploy"), "-deploy");
+        assert_eq!(slug("What's wrong? (and why!)"), "whats-wrong-and-why");
+        assert_eq!(slug("Step 1: check `kubectl`"), "step-1-check-kubectl");
+        assert_eq!(slug("Deploy 🚀 & roll back"), "deploy---roll-back");
+        assert_eq!(slug("snake_case-and-dash"), "snake_case-and-dash");
+        assert_eq!(slug("Überlast"), "überlast");
+    }
+
+    #[test]
+    fn headings_number_duplicates_and_skip_code() {
+        let md = "# Runbooks\n\n## Mitigation\n\ntext\n\n```\n# not a heading\n```\n\n## Mitigation\n\nSetext\n------\n\n## The `db` *is* [down](x)\n";
+        let anchors: Vec<_> = markdown_headings(md)
+            .into_iter()
+            .map(|h| h.anchor)
+            .collect();
+        assert_eq!(
+            anchors,
+            [
+                "runbooks",
+                "mitigation",
+                "mitigation-1",
+                "setext",
+                "the-db-is-down"
+            ]
+        );
+    }
+
+    #[test]
+    fn sections_run_to_the_next_peer_heading() {
+        let md =
+            "# A\nintro\n## HighLatency\nwhat\n### Fix\nrestart HighLatency\n## Other\nnothing\n";
+        let s = section(md, PageKind::Markdown, Some("highlatency")).unwrap();
+        assert!(s.contains("restart HighLatency") && !s.contains("nothing"));
+        assert!(section(md, PageKind::Markdown, Some("nope")).is_none());
+        let html = r#"<h2 id="user-content-highlatency">HighLatency</h2><p>fix <b>HighLatency</b></p><h2 id="other">Other</h2><p>DiskFull</p>"#;
+        let s = section(html, PageKind::Html, Some("highlatency")).unwrap();
+        assert!(mentions(&s, "HighLatency") && !mentions(&s, "DiskFull"));
+        assert!(section(html, PageKind::Html, Some("missing")).is_none());
+        assert!(mentions(&html_text("<script>DiskFull</script>ok"), "ok"));
+        assert!(!mentions(
+            &html_text("<script>DiskFull</script>ok"),
+            "DiskFull"
+        ));
+    }
+}

@@ -1,0 +1,522 @@
+//! Runbooks: which of an alert's annotations is its runbook, and — without
+//! the network — whether a runbook that lives in this repository exists.
+//! Runs after assembly, because the manifest names the annotation keys and
+//! because resolving reads files the walk did not classify (Markdown).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::alerts::LinkCandidate;
+use super::pages::{self, PageKind};
+use crate::evidence::*;
+
+/// Pick the runbook link among an alert's candidates: annotations first
+/// (in `keys` order), then Datadog tags and message links, labels last.
+pub fn choose(links: &[LinkCandidate], keys: &[String]) -> Runbook {
+    let order = [
+        RunbookField::Annotation,
+        RunbookField::Tag,
+        RunbookField::Message,
+        RunbookField::Label,
+    ];
+    let mut empty_key = None;
+    for field in order {
+        for key in keys.iter().map(String::as_str).chain(
+            // A message link has no key of its own.
+            (field == RunbookField::Message).then_some("message"),
+        ) {
+            let Some(c) = links.iter().find(|c| c.field == field && c.key == key) else {
+                continue;
+            };
+            if c.value.trim().is_empty() {
+                empty_key.get_or_insert_with(|| c.key.clone());
+                continue;
+            }
+            return Runbook {
+                state: RunbookState::Unchecked,
+                key: Some(c.key.clone()),
+                field: Some(field),
+                link: Some(c.value.trim().to_string()),
+                location: Some(c.location.clone()),
+                ..Runbook::missing()
+            };
+        }
+    }
+    Runbook {
+        detail: empty_key.map(|k| format!("`{k}` is empty")),
+        ..Runbook::missing()
+    }
+}
+
+/// This repository as the web knows it: runbook URLs under it point at
+/// files in the checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoIdentity {
+    pub host: String,
+    pub owner: String,
+    pub repo: String,
+}
+
+impl RepoIdentity {
+    /// From `https://host/owner/repo(.git)`, `git@host:owner/repo.git` or
+    /// `ssh://git@host/owner/repo`. Credentials in the URL are dropped.
+    pub fn parse(url: &str) -> Option<Self> {
+        let url = url.trim();
+        let (host, path) = if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+            let (authority, path) = rest.split_once('/')?;
+            let host = authority.rsplit('@').next()?;
+            (host.split(':').next()?, path)
+        } else {
+            // scp-like: [user@]host:owner/repo.git
+            let (authority, path) = url.split_once(':')?;
+            (authority.rsplit('@').next()?, path)
+        };
+        let path = path.trim_end_matches('/').trim_end_matches(".git");
+        let (owner, repo) = path.rsplit_once('/')?;
+        if host.is_empty() || owner.is_empty() || repo.is_empty() {
+            return None;
+        }
+        Some(Self {
+            host: host.to_ascii_lowercase(),
+            owner: owner.to_string(),
+            repo: repo.to_string(),
+        })
+    }
+
+    /// The `origin` remote (else the first remote) in the checkout's git config.
+    pub fn from_checkout(root: &Path) -> Option<Self> {
+        let config = std::fs::read_to_string(git_dir(root)?.join("config")).ok()?;
+        let mut section = String::new();
+        let mut first = None;
+        for line in config.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_string();
+            } else if let Some(url) = line
+                .strip_prefix("url")
+                .and_then(|r| r.trim_start().strip_prefix('='))
+                && section.starts_with("[remote ")
+            {
+                if section == "[remote \"origin\"]" {
+                    return Self::parse(url);
+                }
+                first.get_or_insert_with(|| url.trim().to_string());
+            }
+        }
+        Self::parse(&first?)
+    }
+
+    pub fn web_url(&self) -> String {
+        format!("https://{}/{}/{}", self.host, self.owner, self.repo)
+    }
+
+    /// For a URL into this repository, the candidate paths it may name
+    /// (a branch name can contain `/`, so `blob/release/1.2/docs/x.md` is
+    /// tried as ref `release`, then `release/1.2`).
+    fn paths_in(&self, url: &url::Url) -> Option<Vec<String>> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let segments: Vec<String> = url.path_segments()?.map(|s| percent_decode(s)).collect();
+        let raw_host = host == "raw.githubusercontent.com" && self.host == "github.com";
+        if host != self.host && !raw_host {
+            return None;
+        }
+        let [owner, repo, rest @ ..] = segments.as_slice() else {
+            return None;
+        };
+        if !owner.eq_ignore_ascii_case(&self.owner) || !repo.eq_ignore_ascii_case(&self.repo) {
+            return None;
+        }
+        let after_ref = if raw_host {
+            rest
+        } else {
+            // GitHub: blob|tree|raw|edit/REF/...; GitLab: -/blob/REF/...
+            let rest = rest.strip_prefix(&["-".to_string()][..]).unwrap_or(rest);
+            match rest.split_first() {
+                Some((kind, tail)) if ["blob", "tree", "raw", "edit"].contains(&kind.as_str()) => {
+                    tail
+                }
+                _ => return Some(vec![".".into()]), // the repository's front page
+            }
+        };
+        if after_ref.len() < 2 {
+            return Some(vec![".".into()]); // the tree at a ref
+        }
+        Some(
+            (1..after_ref.len())
+                .map(|ref_len| after_ref[ref_len..].join("/"))
+                .collect(),
+        )
+    }
+}
+
+fn git_dir(root: &Path) -> Option<PathBuf> {
+    let dot_git = root.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git);
+    }
+    // A worktree: `.git` is a file naming the real git dir, whose
+    // `commondir` holds the shared config.
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let dir = root.join(text.strip_prefix("gitdir:")?.trim());
+    match std::fs::read_to_string(dir.join("commondir")) {
+        Ok(common) => Some(dir.join(common.trim())),
+        Err(_) => Some(dir),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// Resolve every alert's runbook that can be resolved offline: templates
+/// expanded, in-repository files and anchors checked. External URLs stay
+/// `unchecked` for the probe.
+pub fn resolve_runbooks(
+    alerts: &mut Alerts,
+    root: &Path,
+    repo: Option<&RepoIdentity>,
+    max_file_size: u64,
+) {
+    alerts.repo_url = repo.map(RepoIdentity::web_url);
+    let mut files = Files {
+        root,
+        max_file_size,
+        cache: HashMap::new(),
+    };
+    for alert in &mut alerts.alerts {
+        resolve_one(alert, repo, &mut files);
+    }
+}
+
+fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files) {
+    let name = alert.name.clone();
+    let dir = super::parent_dir(&alert.location.path);
+    let rb = &mut alert.runbook;
+    let Some(link) = rb.link.clone() else {
+        return;
+    };
+    match expand(&link, &name) {
+        Expansion::Plain => {}
+        Expansion::Expanded(e) => rb.expanded = Some(e),
+        Expansion::Unexpandable(part) => {
+            rb.state = RunbookState::Templated;
+            rb.detail = Some(format!(
+                "`{part}` is not the alert's name: it is filled in when the template renders or the alert fires, so the link cannot be resolved here"
+            ));
+            return;
+        }
+    }
+    let target = rb.target().unwrap_or_default().to_string();
+    let (candidates, anchor) = match url::Url::parse(&target) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            rb.anchor = url.fragment().map(percent_decode);
+            match repo.and_then(|r| r.paths_in(&url)) {
+                Some(paths) => (paths, rb.anchor.clone()),
+                None => {
+                    rb.state = RunbookState::Unchecked;
+                    return;
+                }
+            }
+        }
+        Ok(url) => {
+            rb.state = RunbookState::Unchecked;
+            rb.detail = Some(format!("`{}:` links are not checked", url.scheme()));
+            return;
+        }
+        Err(_) => {
+            // A path: relative to the rule file, else to the repository root.
+            let (path, anchor) = match target.split_once('#') {
+                Some((p, a)) => (p.to_string(), Some(percent_decode(a))),
+                None => (target.clone(), None),
+            };
+            rb.anchor = anchor.clone();
+            let mut candidates = Vec::new();
+            if !path.starts_with('/') {
+                candidates.extend(normalize(&dir, &path));
+            }
+            candidates.extend(normalize(".", &path));
+            if candidates.is_empty() {
+                rb.state = RunbookState::FileMissing;
+                rb.detail = Some("the path leaves the repository".into());
+                return;
+            }
+            (candidates, anchor)
+        }
+    };
+    let found = candidates
+        .iter()
+        .find_map(|p| files.page(p).map(|page| (p.clone(), page)));
+    let Some((path, page)) = found else {
+        rb.state = RunbookState::FileMissing;
+        rb.path = candidates.last().cloned();
+        rb.detail = Some(format!("no such file: {}", candidates.join(" or ")));
+        return;
+    };
+    rb.path = Some(page.path.clone().unwrap_or(path));
+    let Some(text) = &page.text else {
+        // Found but unreadable (too large, not UTF-8): it exists.
+        rb.state = RunbookState::Resolved;
+        rb.detail = page.note.clone();
+        return;
+    };
+    match pages::section(
+        text,
+        PageKind::of_path(rb.path.as_deref().unwrap_or_default()),
+        anchor.as_deref(),
+    ) {
+        Some(section) => {
+            rb.state = RunbookState::Resolved;
+            if !name.contains("{{") {
+                rb.mentions_alert = Some(pages::mentions(&section, &name));
+            }
+        }
+        None => {
+            rb.state = RunbookState::AnchorMissing;
+            let headings = pages::markdown_headings(text);
+            let mut known: Vec<String> = headings
+                .iter()
+                .take(8)
+                .map(|h| format!("#{}", h.anchor))
+                .collect();
+            if headings.len() > known.len() {
+                known.push("…".into());
+            }
+            rb.detail = Some(if known.is_empty() {
+                "it has no headings".into()
+            } else {
+                format!("it has {}", known.join(", "))
+            });
+        }
+    }
+}
+
+/// Resolve `rel` against `base` (`.` is the root); `None` if it leaves it.
+fn normalize(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+#[derive(Debug, Clone)]
+struct Page {
+    /// When a directory resolved to its README.
+    path: Option<String>,
+    text: Option<String>,
+    note: Option<String>,
+}
+
+/// Repository files read for resolution, each read once.
+struct Files<'a> {
+    root: &'a Path,
+    max_file_size: u64,
+    cache: HashMap<String, Option<Page>>,
+}
+
+impl Files<'_> {
+    fn page(&mut self, rel: &str) -> Option<Page> {
+        if let Some(hit) = self.cache.get(rel) {
+            return hit.clone();
+        }
+        let page = self.read(rel);
+        self.cache.insert(rel.to_string(), page.clone());
+        page
+    }
+
+    fn read(&self, rel: &str) -> Option<Page> {
+        let full = self.root.join(rel);
+        let meta = std::fs::metadata(&full).ok()?;
+        // Symlinks may not lead out of the repository.
+        let canonical = full.canonicalize().ok()?;
+        if !canonical.starts_with(self.root.canonicalize().ok()?) {
+            return None;
+        }
+        if meta.is_dir() {
+            // GitHub shows a directory's README.
+            let readme = ["README.md", "readme.md", "README", "index.md"]
+                .iter()
+                .find(|r| full.join(r).is_file())?;
+            let path = if rel == "." {
+                readme.to_string()
+            } else {
+                format!("{rel}/{readme}")
+            };
+            let mut page = self.read(&path)?;
+            page.path = Some(path);
+            return Some(page);
+        }
+        if meta.len() > self.max_file_size {
+            return Some(Page {
+                path: None,
+                text: None,
+                note: Some(format!(
+                    "{} bytes, over the size cap: anchors not checked",
+                    meta.len()
+                )),
+            });
+        }
+        Some(match std::fs::read(&full).map(String::from_utf8) {
+            Ok(Ok(text)) => Page {
+                path: None,
+                text: Some(text),
+                note: None,
+            },
+            _ => Page {
+                path: None,
+                text: None,
+                note: Some("not readable as UTF-8 text: anchors not checked".into()),
+            },
+        })
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Expansion {
+    Plain,
+    Expanded(String),
+    /// The first template part that depends on the firing alert.
+    Unexpandable(String),
+}
+
+/// Expand what a runbook template says about the alert itself: its name in
+/// Go-template (`{{ $labels.alertname }}`, `{{ .Labels.alertname }}`,
+/// `{{ .alertname }}`, optionally `| toLower`), `[[ ]]` or kube-prometheus's
+/// `%s` (the name lower-cased).
+fn expand(link: &str, alert: &str) -> Expansion {
+    if !["{{", "[[", "%s"].iter().any(|m| link.contains(m)) {
+        return Expansion::Plain;
+    }
+    if alert.contains("{{") {
+        return Expansion::Unexpandable(alert.to_string());
+    }
+    let mut out = String::new();
+    let mut rest = link;
+    loop {
+        let next = [("{{", "}}"), ("[[", "]]")]
+            .iter()
+            .filter_map(|(open, close)| rest.find(open).map(|i| (i, *open, *close)))
+            .min();
+        let Some((i, _, close)) = next else {
+            break;
+        };
+        let Some(len) = rest[i + 2..].find(close) else {
+            return Expansion::Unexpandable(rest[i..].to_string());
+        };
+        let part = &rest[i..i + 2 + len + 2];
+        let inner = rest[i + 2..i + 2 + len].trim().trim_matches('-').trim();
+        let mut pipeline = inner.split('|').map(str::trim);
+        let var = pipeline.next().unwrap_or_default();
+        if ![
+            "$labels.alertname",
+            ".Labels.alertname",
+            ".alertname",
+            ".CommonLabels.alertname",
+        ]
+        .contains(&var)
+        {
+            return Expansion::Unexpandable(part.to_string());
+        }
+        let mut value = alert.to_string();
+        for filter in pipeline {
+            value = match filter {
+                "toLower" | "tolower" | "lower" | "ToLower" => value.to_lowercase(),
+                "toUpper" | "toupper" | "upper" | "ToUpper" => value.to_uppercase(),
+                _ => return Expansion::Unexpandable(part.to_string()),
+            };
+        }
+        out.push_str(&rest[..i]);
+        out.push_str(&value);
+        rest = &rest[i + part.len()..];
+    }
+    out.push_str(rest);
+    Expansion::Expanded(out.replace("%s", &alert.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_remotes_without_keeping_credentials() {
+        let want = RepoIdentity {
+            host: "github.com".into(),
+            owner: "acme".into(),
+            repo: "checkout".into(),
+        };
+        for url in [
+            "git@github.com:acme/checkout.git",
+            "https://github.com/acme/checkout",
+            "https://x-access-token:ghs_secret@github.com/acme/checkout.git",
+            "ssh://git@github.com:22/acme/checkout.git",
+        ] {
+            assert_eq!(RepoIdentity::parse(url).as_ref(), Some(&want), "{url}");
+        }
+        assert!(!want.web_url().contains("ghs_"));
+        assert_eq!(RepoIdentity::parse("not a url"), None);
+    }
+
+    #[test]
+    fn urls_into_the_repository_give_paths() {
+        let me = RepoIdentity::parse("https://github.com/acme/checkout").unwrap();
+        let paths = |u: &str| me.paths_in(&url::Url::parse(u).unwrap());
+        assert_eq!(
+            paths("https://github.com/Acme/checkout/blob/main/docs/run%20books.md#x"),
+            Some(vec!["docs/run books.md".to_string(), "run books.md".into()])
+        );
+        assert_eq!(
+            paths("https://raw.githubusercontent.com/acme/checkout/main/a.md"),
+            Some(vec!["a.md".to_string()])
+        );
+        assert_eq!(paths("https://github.com/acme/other/blob/main/a.md"), None);
+        assert_eq!(paths("https://wiki.acme.dev/a"), None);
+    }
+
+    #[test]
+    fn expands_the_alert_name_only() {
+        use Expansion::*;
+        assert_eq!(expand("https://x/y", "A"), Plain);
+        assert_eq!(
+            expand(
+                "https://r.dev/runbooks/kubernetes/%s",
+                "KubePodCrashLooping"
+            ),
+            Expanded("https://r.dev/runbooks/kubernetes/kubepodcrashlooping".into())
+        );
+        assert_eq!(
+            expand(
+                "docs/runbooks.md#{{ $labels.alertname | toLower }}",
+                "HighLatency"
+            ),
+            Expanded("docs/runbooks.md#highlatency".into())
+        );
+        assert_eq!(
+            expand("https://w/[[ .Labels.alertname ]]", "A"),
+            Expanded("https://w/A".into())
+        );
+        assert_eq!(
+            expand("https://w/{{ $labels.instance }}", "A"),
+            Unexpandable("{{ $labels.instance }}".into())
+        );
+        assert_eq!(
+            expand("https://w/{{ oops", "A"),
+            Unexpandable("{{ oops".into())
+        );
+    }
+}

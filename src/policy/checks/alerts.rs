@@ -1,0 +1,329 @@
+//! Checks about alerts and their runbooks. Each reports every alert that
+//! falls short at the alert's own line, and one summary pass for the rest,
+//! so ten thousand good alerts make one line, not ten thousand.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{Check, Outcome, Status, params};
+use crate::evidence::{Alert, Evidence, RunbookField, RunbookState};
+
+/// Which alerts page someone: a severity in `paging_severities`, or a
+/// notification handle matching `paging_handles` (Datadog).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Paging {
+    paging_severities: Vec<String>,
+    paging_handles: Vec<String>,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Self {
+            paging_severities: vec!["critical".into(), "page".into()],
+            paging_handles: vec![
+                "@pagerduty*".into(),
+                "@opsgenie*".into(),
+                "@victorops*".into(),
+                "@splunk-oncall*".into(),
+            ],
+        }
+    }
+}
+
+impl Paging {
+    fn matcher(&self) -> Result<(Vec<String>, GlobSet), String> {
+        let mut set = GlobSetBuilder::new();
+        for h in &self.paging_handles {
+            set.add(Glob::new(&h.to_lowercase()).map_err(|e| format!("paging_handles: {e}"))?);
+        }
+        let severities = self
+            .paging_severities
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect();
+        Ok((severities, set.build().map_err(|e| e.to_string())?))
+    }
+}
+
+fn pages(alert: &Alert, severities: &[String], handles: &GlobSet) -> bool {
+    alert
+        .severity
+        .as_ref()
+        .is_some_and(|s| severities.contains(&s.to_lowercase()))
+        || alert
+            .notifies
+            .iter()
+            .any(|h| handles.is_match(h.to_lowercase()))
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Scope {
+    #[default]
+    All,
+    Paging,
+    NotPaging,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RunbookParams {
+    alerts: Scope,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// The alerts a scoped check looks at, or the skip when there are none.
+fn in_scope<'a>(ev: &'a Evidence, p: &RunbookParams) -> Result<Vec<&'a Alert>, Outcome> {
+    let (severities, handles) = p.paging.matcher().map_err(Outcome::skip)?;
+    let alerts: Vec<&Alert> = ev
+        .alerts
+        .alerts
+        .iter()
+        .filter(|a| match p.alerts {
+            Scope::All => true,
+            Scope::Paging => pages(a, &severities, &handles),
+            Scope::NotPaging => !pages(a, &severities, &handles),
+        })
+        .collect();
+    if alerts.is_empty() {
+        let what = match p.alerts {
+            Scope::All => "no alerting rules",
+            Scope::Paging => "no paging alerts",
+            Scope::NotPaging => "no non-paging alerts",
+        };
+        return Err(Outcome::skip(what));
+    }
+    Ok(alerts)
+}
+
+/// Per-alert shortfalls plus one pass for the alerts that are fine.
+fn judge_each(
+    alerts: &[&Alert],
+    ok: &str,
+    judge: impl Fn(&Alert) -> Option<Outcome>,
+) -> Vec<Outcome> {
+    let mut out: Vec<Outcome> = Vec::new();
+    let mut passed = 0;
+    for alert in alerts {
+        match judge(alert) {
+            Some(o) => out.push(o.target(&alert.name).at(alert.location.clone())),
+            None => passed += 1,
+        }
+    }
+    if passed > 0 {
+        out.push(Outcome::pass(format!(
+            "{passed} of {} alerts {ok}",
+            alerts.len()
+        )));
+    }
+    out
+}
+
+pub struct AlertRunbook;
+
+impl Check for AlertRunbook {
+    fn id(&self) -> &'static str {
+        "alert-runbook"
+    }
+    fn summary(&self) -> &'static str {
+        "Each alert in scope has a runbook that resolves: an existing file (and heading) in this repository, or a URL that answers 2xx when fetched (--online). Templated, unreachable and sign-in-walled links are unknown, not failures."
+    }
+    fn params_help(&self) -> &'static str {
+        "`alerts`: all | paging | not-paging (default all); `paging_severities` (default [critical, page]); `paging_handles`: globs over Datadog @-handles (default [\"@pagerduty*\", \"@opsgenie*\", \"@victorops*\", \"@splunk-oncall*\"])"
+    }
+    fn validate(&self, p: &Json) -> Result<(), String> {
+        params::<RunbookParams>(p)?.paging.matcher().map(|_| ())
+    }
+    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
+        let p = params::<RunbookParams>(p).unwrap_or_default();
+        let alerts = match in_scope(ev, &p) {
+            Ok(a) => a,
+            Err(skip) => return vec![skip],
+        };
+        judge_each(&alerts, "have a runbook that resolves", runbook_outcome)
+    }
+}
+
+/// `None` when the runbook is fine.
+fn runbook_outcome(alert: &Alert) -> Option<Outcome> {
+    let rb = &alert.runbook;
+    let link = rb.target().unwrap_or_default();
+    let detail = rb
+        .detail
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    let (status, message) = match rb.state {
+        RunbookState::Resolved | RunbookState::Ok | RunbookState::Unchecked => return None,
+        RunbookState::Missing => (
+            Status::Fail,
+            format!("alert `{}` has no runbook{detail}", alert.name),
+        ),
+        RunbookState::FileMissing => (
+            Status::Fail,
+            format!("runbook `{link}` does not exist{detail}"),
+        ),
+        RunbookState::AnchorMissing => (
+            Status::Fail,
+            format!(
+                "runbook `{link}`: {} has no heading `#{}` ({})",
+                rb.path.as_deref().unwrap_or("the file"),
+                rb.anchor.as_deref().unwrap_or_default(),
+                rb.detail.as_deref().unwrap_or_default()
+            ),
+        ),
+        RunbookState::Templated => (
+            Status::Unknown,
+            format!("runbook `{link}` is a template{detail}"),
+        ),
+        RunbookState::Http4xx => match rb.http_status {
+            // Behind sign-in or rate limited: exists as far as we can tell.
+            Some(401 | 403 | 407 | 429) => (
+                Status::Unknown,
+                format!(
+                    "runbook `{link}` answered {}: cannot verify without access",
+                    rb.http_status.unwrap_or_default()
+                ),
+            ),
+            status => (
+                Status::Fail,
+                format!(
+                    "runbook `{link}` answered {}",
+                    status.map_or("4xx".into(), |s| s.to_string())
+                ),
+            ),
+        },
+        RunbookState::Http5xx => (
+            Status::Unknown,
+            format!(
+                "runbook `{link}` answered {}: the server failed, so the page could not be checked",
+                rb.http_status.unwrap_or(500)
+            ),
+        ),
+        RunbookState::Unreachable => (
+            Status::Unknown,
+            format!("runbook `{link}` could not be fetched{detail}"),
+        ),
+    };
+    Some(Outcome::new(status, message))
+}
+
+pub struct AlertRunbookAnnotation;
+
+impl Check for AlertRunbookAnnotation {
+    fn id(&self) -> &'static str {
+        "alert-runbook-annotation"
+    }
+    fn summary(&self) -> &'static str {
+        "Runbook links are annotations, not labels."
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        let alerts = match in_scope(ev, &RunbookParams::default()) {
+            Ok(a) => a,
+            Err(skip) => return vec![skip],
+        };
+        judge_each(&alerts, "keep runbooks out of labels", |a| {
+            (a.runbook.field == Some(RunbookField::Label)).then(|| {
+                Outcome::fail(format!(
+                    "alert `{}` gives its runbook as the label `{}`; move it to `annotations`",
+                    a.name,
+                    a.runbook.key.as_deref().unwrap_or_default()
+                ))
+            })
+        })
+    }
+}
+
+pub struct AlertRunbookMentions;
+
+impl Check for AlertRunbookMentions {
+    fn id(&self) -> &'static str {
+        "alert-runbook-mentions"
+    }
+    fn summary(&self) -> &'static str {
+        "Each runbook that could be read (in this repository, or fetched with --online) mentions its alert by name in the page or the section its #anchor names."
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        let read: Vec<&Alert> = ev
+            .alerts
+            .alerts
+            .iter()
+            .filter(|a| a.runbook.mentions_alert.is_some())
+            .collect();
+        if read.is_empty() {
+            return vec![Outcome::skip("no runbook pages were read")];
+        }
+        judge_each(&read, "have a runbook that names them", |a| {
+            (a.runbook.mentions_alert == Some(false)).then(|| {
+                let page = a
+                    .runbook
+                    .path
+                    .as_deref()
+                    .or(a.runbook.target())
+                    .unwrap_or_default();
+                let section = a
+                    .runbook
+                    .anchor
+                    .as_deref()
+                    .map(|x| format!(" under #{x}"))
+                    .unwrap_or_default();
+                Outcome::fail(format!(
+                    "runbook {page}{section} never mentions `{}`",
+                    a.name
+                ))
+            })
+        })
+    }
+}
+
+pub struct AlertSummary;
+
+impl Check for AlertSummary {
+    fn id(&self) -> &'static str {
+        "alert-summary"
+    }
+    fn summary(&self) -> &'static str {
+        "Each alert has a `summary` annotation (Datadog: a message), so the notification says what is wrong."
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        let alerts = match in_scope(ev, &RunbookParams::default()) {
+            Ok(a) => a,
+            Err(skip) => return vec![skip],
+        };
+        judge_each(&alerts, "have a summary", |a| {
+            (!a.has_summary)
+                .then(|| Outcome::fail(format!("alert `{}` has no `summary` annotation", a.name)))
+        })
+    }
+}
+
+pub struct AlertSourcesEvaluated;
+
+impl Check for AlertSourcesEvaluated {
+    fn id(&self) -> &'static str {
+        "alert-sources-evaluated"
+    }
+    fn summary(&self) -> &'static str {
+        "Every file that may define alerts could be evaluated; Helm templates that only parse after rendering are listed as unknown."
+    }
+    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
+        if ev.alerts.templated_sources.is_empty() {
+            return vec![Outcome::pass(format!(
+                "{} alert sources evaluated",
+                ev.alerts.sources.len()
+            ))];
+        }
+        ev.alerts
+            .templated_sources
+            .iter()
+            .map(|t| {
+                Outcome::new(Status::Unknown, format!("not evaluated: {}", t.reason))
+                    .target(&t.location.path)
+                    .at(t.location.clone())
+            })
+            .collect()
+    }
+}

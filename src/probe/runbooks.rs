@@ -1,0 +1,131 @@
+//! Fetch external runbook URLs: one GET per distinct URL (the `#anchor` is
+//! not sent, so alerts sharing a page share the request), then judge each
+//! alert's runbook from the answer — status, and whether the page (or the
+//! section its anchor names) mentions the alert.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::Online;
+use super::http::{self, Fetched};
+use crate::collect::pages::{self, PageKind};
+use crate::evidence::{Alerts, RunbookState};
+
+/// Fetch every `unchecked` http(s) runbook and record what came back.
+pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
+    alerts.online = true;
+    let mut urls: BTreeMap<String, url::Url> = BTreeMap::new();
+    for alert in &alerts.alerts {
+        if let Some(url) = fetchable(alert) {
+            let mut key = url.clone();
+            key.set_fragment(None);
+            urls.insert(key.to_string(), key);
+        }
+    }
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let client = http::client(opts)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the probe runtime: {e}"))?;
+    let results = runtime.block_on(fetch_all(client, urls, opts));
+    for alert in &mut alerts.alerts {
+        let Some(url) = fetchable(alert) else {
+            continue;
+        };
+        let mut key = url.clone();
+        key.set_fragment(None);
+        let name = alert.name.clone();
+        let rb = &mut alert.runbook;
+        match results.get(key.as_str()) {
+            Some(Ok(page)) => judge(rb, page, &name),
+            Some(Err(reason)) => {
+                rb.state = RunbookState::Unreachable;
+                rb.detail = Some(reason.clone());
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn fetchable(alert: &crate::evidence::Alert) -> Option<url::Url> {
+    if alert.runbook.state != RunbookState::Unchecked {
+        return None;
+    }
+    let url = url::Url::parse(alert.runbook.target()?).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn judge(rb: &mut crate::evidence::Runbook, page: &Fetched, alert: &str) {
+    rb.http_status = Some(page.status);
+    rb.state = match page.status {
+        200..=299 => RunbookState::Ok,
+        400..=499 => RunbookState::Http4xx,
+        500..=599 => RunbookState::Http5xx,
+        other => {
+            rb.detail = Some(format!("unexpected final status {other}"));
+            RunbookState::Unreachable
+        }
+    };
+    if rb.state != RunbookState::Ok || alert.contains("{{") {
+        return;
+    }
+    let kind = PageKind::of_content_type(&page.content_type, &page.body);
+    let section = match pages::section(&page.body, kind, rb.anchor.as_deref()) {
+        Some(section) => section,
+        None => {
+            rb.detail = Some(format!(
+                "the page has no #{} anchor (it may be added by script); searched the whole page",
+                rb.anchor.as_deref().unwrap_or_default()
+            ));
+            pages::section(&page.body, kind, None).unwrap_or_default()
+        }
+    };
+    rb.mentions_alert = Some(pages::mentions(&section, alert));
+}
+
+async fn fetch_all(
+    client: reqwest::Client,
+    urls: BTreeMap<String, url::Url>,
+    opts: &Online,
+) -> BTreeMap<String, Result<Fetched, String>> {
+    let deadline = Instant::now() + opts.deadline;
+    let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let client = Arc::new(client);
+    let mut tasks = JoinSet::new();
+    for (key, url) in urls.clone() {
+        let (client, permits) = (client.clone(), permits.clone());
+        let allow_private = opts.allow_private;
+        tasks.spawn(async move {
+            let work = async {
+                let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+                http::get(&client, &url, allow_private).await
+            };
+            (key, tokio::time::timeout_at(deadline, work).await)
+        });
+    }
+    let mut results = BTreeMap::new();
+    let late = format!(
+        "the overall deadline ({}s) passed before it answered",
+        opts.deadline.as_secs()
+    );
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, outcome)) = joined {
+            results.insert(key, outcome.unwrap_or_else(|_| Err(late.clone())));
+        }
+    }
+    // A task that panicked or was lost still gets an answer.
+    for key in urls.into_keys() {
+        results
+            .entry(key)
+            .or_insert_with(|| Err("the request did not complete".into()));
+    }
+    results
+}
