@@ -1,78 +1,12 @@
 //! The real binary on fixture repositories: evidence, verdicts, exit codes,
 //! policy errors with spans, waivers against an injected clock.
 
+mod common;
+
 use std::path::Path;
-use std::process::Output;
 
-use assert_cmd::Command;
+use common::*;
 use serde_json::Value;
-
-const SAMPLE: &str = "examples/sample-service";
-const ZOO: &str = "tests/fixtures/iac-zoo";
-const FACTS: &str = "tests/fixtures/service-facts";
-const POLICIES: &str = "tests/fixtures/policies";
-
-/// The binary with no runner context leaking in from the environment.
-fn readygate() -> Command {
-    let mut cmd = Command::cargo_bin("readygate").unwrap();
-    for var in [
-        "GITHUB_EVENT_NAME",
-        "GITHUB_REF_NAME",
-        "GITHUB_BASE_REF",
-        "NO_COLOR",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn run(args: &[&str]) -> Output {
-    readygate().args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
-}
-
-/// `check DIR --format json EXTRA...` as a JSON report.
-fn check_report(dir: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["check", dir, "--format", "json"];
-    args.extend_from_slice(extra);
-    json(&run(&args))
-}
-
-fn policy(name: &str) -> String {
-    format!("{POLICIES}/{name}.yaml")
-}
-
-/// Findings of `rule` in a JSON report.
-fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
-fn states(report: &Value, rule: &str) -> Vec<String> {
-    findings(report, rule)
-        .iter()
-        .map(|f| f["state"].as_str().unwrap().to_string())
-        .collect()
-}
 
 // ------------------------------------------------------------- evidence --
 
@@ -412,12 +346,6 @@ fn missing_path_is_a_usage_error() {
     assert_eq!(code(&out), 2);
     let out = run(&["check", SAMPLE, "--now", "yesterday"]);
     assert_eq!(code(&out), 2);
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
 }
 
 #[test]

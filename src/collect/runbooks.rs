@@ -114,7 +114,7 @@ impl RepoIdentity {
     /// tried as ref `release`, then `release/1.2`).
     fn paths_in(&self, url: &url::Url) -> Option<Vec<String>> {
         let host = url.host_str()?.to_ascii_lowercase();
-        let segments: Vec<String> = url.path_segments()?.map(|s| percent_decode(s)).collect();
+        let segments: Vec<String> = url.path_segments()?.map(percent_decode).collect();
         let raw_host = host == "raw.githubusercontent.com" && self.host == "github.com";
         if host != self.host && !raw_host {
             return None;

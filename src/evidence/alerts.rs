@@ -110,7 +110,9 @@ pub enum RunbookState {
     Unchecked,
     /// An external URL that answered 2xx.
     Ok,
+    #[serde(rename = "http-4xx")]
     Http4xx,
+    #[serde(rename = "http-5xx")]
     Http5xx,
     /// Timed out, refused, too many redirects, not an allowed address, or
     /// the overall deadline passed first.

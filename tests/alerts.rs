@@ -1,0 +1,460 @@
+//! Alerts and runbooks end to end: every engine's alerts with their lines,
+//! runbooks resolved in the repository, bad rule files reported while the
+//! gate goes on, and online checks against real HTTP servers on loopback.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const ALERTS: &str = "tests/fixtures/alerts-zoo";
+const REPO_URL: &str = "https://github.com/acme/checkout";
+
+fn evidence(dir: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["evidence", dir];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    json(&out)
+}
+
+/// Alerts by name.
+fn alerts(ev: &Value) -> BTreeMap<String, Value> {
+    ev["alerts"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), a.clone()))
+        .collect()
+}
+
+fn at(v: &Value) -> String {
+    format!(
+        "{}:{}",
+        v["location"]["path"].as_str().unwrap(),
+        v["location"]["line"]
+    )
+}
+
+#[test]
+fn every_engine_contributes_alerts_at_their_lines() {
+    let ev = evidence(ALERTS, &["--repo-url", REPO_URL]);
+    insta::assert_snapshot!("alerts_zoo", serde_json::to_string_pretty(&ev["alerts"]).unwrap());
+    assert_eq!(ev["problems"], serde_json::json!([]));
+    let by_name = alerts(&ev);
+    let where_is = |name: &str| at(&by_name[name]);
+    assert_eq!(where_is("CheckoutHighErrorRate"), "monitoring/prometheus/checkout.rules.yml:10");
+    assert_eq!(where_is("CheckoutPodCrashLooping"), "deploy/k8s/monitoring.yaml:26");
+    assert_eq!(where_is("CheckoutErrorBudgetBurn"), "charts/checkout/templates/slo-alerts.yaml:9");
+    assert_eq!(where_is("CheckoutSyntheticFailing"), "grafana/provisioning/alerting/checkout.yaml:9");
+    assert_eq!(where_is("Checkout p95 latency high"), "terraform/monitoring/monitors.tf:11");
+    assert_eq!(where_is("Checkout 5xx spike"), "datadog/monitors/checkout-5xx.json:3");
+    // The CRD, the README's example and the code block in the runbook are
+    // not alerts; the Loki file holds only recording rules.
+    for not_alert in ["PrometheusRule", "ExampleInReadme", "NotARealAlert"] {
+        assert!(!by_name.contains_key(not_alert), "{not_alert}");
+    }
+    assert_eq!(by_name.len(), 17);
+    assert_eq!(ev["alerts"]["recording_rules"], 3);
+    let templated = &ev["alerts"]["templated_sources"][0]["location"]["path"];
+    assert_eq!(templated, "charts/checkout/templates/prometheusrule.yaml");
+}
+
+#[test]
+fn runbook_states_cover_links_anchors_and_templates() {
+    let ev = evidence(ALERTS, &["--repo-url", REPO_URL]);
+    let by_name = alerts(&ev);
+    let state = |name: &str| by_name[name]["runbook"]["state"].as_str().unwrap().to_string();
+    let rb = |name: &str| by_name[name]["runbook"].clone();
+    // Relative to the rule file, relative to the root, and a URL into this
+    // repository all land on the same file.
+    for name in ["CheckoutHighErrorRate", "CheckoutDeployStuck", "CheckoutLatencyHigh"] {
+        assert_eq!(state(name), "resolved", "{name}");
+        assert_eq!(rb(name)["path"], "docs/runbooks/checkout.md");
+        assert_eq!(rb(name)["mentions_alert"], true, "{name}");
+    }
+    // Emoji heading, punctuation heading, second duplicate heading.
+    assert_eq!(rb("CheckoutDeployStuck")["anchor"], "-deploy-stuck");
+    assert_eq!(rb("CheckoutLatencyHigh")["anchor"], "whats-wrong-db-latency");
+    assert_eq!(state("CheckoutMitigationSecond"), "resolved");
+    assert_eq!(rb("CheckoutMitigationSecond")["mentions_alert"], false);
+    assert_eq!(state("CheckoutRenamedSection"), "anchor-missing");
+    assert_eq!(state("CheckoutMissingFile"), "file-missing");
+    assert_eq!(state("CheckoutQueueBacklog"), "missing");
+    // A label counts, and says it is one.
+    assert_eq!(state("CheckoutPodRestarts"), "unchecked");
+    assert_eq!(rb("CheckoutPodRestarts")["field"], "label");
+    // kube-prometheus `%s` and `{{ $labels.alertname | toLower }}` expand;
+    // `{{ $labels.namespace }}` and Helm values cannot.
+    assert_eq!(
+        rb("CheckoutPodCrashLooping")["expanded"],
+        "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/checkoutpodcrashlooping"
+    );
+    assert_eq!(rb("CheckoutCertExpiry")["expanded"], "docs/runbooks/checkout.md#checkoutcertexpiry");
+    assert_eq!(state("CheckoutCertExpiry"), "anchor-missing");
+    assert_eq!(state("CheckoutHPAMaxedOut"), "templated");
+    assert_eq!(state("CheckoutErrorBudgetBurn"), "templated");
+    // Datadog: a Markdown link in the message, a runbook tag, none at all.
+    assert_eq!(rb("Checkout p95 latency high")["field"], "message");
+    assert_eq!(rb("Checkout p95 latency high")["location"]["line"], 18);
+    assert_eq!(state("Checkout p95 latency high"), "resolved");
+    assert_eq!(rb("Checkout disk filling")["field"], "tag");
+    assert_eq!(state("Checkout 5xx spike"), "missing");
+    assert_eq!(by_name["Checkout 5xx spike"]["notifies"][0], "@opsgenie-payments");
+    // Without knowing this repository's URL, such links are external.
+    let offline = alerts(&evidence(ALERTS, &[]));
+    assert_eq!(offline["CheckoutLatencyHigh"]["runbook"]["state"], "unchecked");
+}
+
+#[test]
+fn findings_point_at_alerts_and_split_paging_from_the_rest() {
+    let report = check_report(ALERTS, &["--repo-url", REPO_URL, "--now", "2026-11-21"]);
+    let located = |rule: &str, state: &str| -> Vec<String> {
+        findings(&report, rule)
+            .into_iter()
+            .filter(|f| f["state"] == state)
+            .map(|f| format!("{} {}", f["target"].as_str().unwrap(), at(f)))
+            .collect()
+    };
+    assert_eq!(
+        located("alerts.paging-runbook", "fail"),
+        [
+            "Checkout 5xx spike datadog/monitors/checkout-5xx.json:3",
+            "CheckoutCertExpiry deploy/k8s/monitoring.yaml:43",
+            "CheckoutRenamedSection monitoring/prometheus/checkout.rules.yml:68",
+        ]
+    );
+    assert_eq!(located("alerts.paging-runbook", "unknown").len(), 2);
+    // Non-paging alerts warn.
+    assert_eq!(
+        located("alerts.runbook", "warn"),
+        [
+            "CheckoutCartAbandonment grafana/provisioning/alerting/checkout.yaml:39",
+            "CheckoutQueueBacklog monitoring/prometheus/checkout.rules.yml:43",
+            "CheckoutMissingFile monitoring/prometheus/checkout.rules.yml:76",
+        ]
+    );
+    assert_eq!(located("alerts.runbook-annotation", "warn").len(), 1);
+    assert_eq!(located("alerts.runbook-mentions-alert", "warn").len(), 3);
+    assert_eq!(located("alerts.summary", "warn").len(), 1);
+    assert_eq!(states(&report, "alerts.sources-evaluated"), ["unknown"]);
+    // A paging failure keeps the service below bronze.
+    assert_eq!(report["verdict"]["level_reached"], Value::Null);
+}
+
+#[test]
+fn a_waiver_can_name_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(ALERTS), dir.path());
+    write(
+        dir.path(),
+        ".readygate/policy.yaml",
+        "name: checkout\nextends: [builtin:production]\nwaivers:\n  - rule: alerts.paging-runbook\n    target: CheckoutRenamed*\n    reason: section being rewritten in DOC-123\n    owner: \"@acme/payments\"\n    expires: 2027-01-31\n",
+    );
+    let report = check_report(dir.path().to_str().unwrap(), &["--repo-url", REPO_URL, "--now", "2026-11-21"]);
+    let waived: Vec<&Value> = findings(&report, "alerts.paging-runbook")
+        .into_iter()
+        .filter(|f| f["state"] == "waived")
+        .collect();
+    assert_eq!(waived.len(), 1);
+    assert_eq!(waived[0]["target"], "CheckoutRenamedSection");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+const ONE_ALERT: &str = "groups:\n  - name: g\n    rules:\n      - alert: HighLatency\n        expr: vector(1)\n        labels: {severity: critical}\n        annotations:\n          summary: slow\n          RUNBOOK_KEY: LINK\n";
+
+fn one_alert(key: &str, link: &str) -> String {
+    ONE_ALERT.replace("RUNBOOK_KEY", key).replace("LINK", link)
+}
+
+#[test]
+fn the_origin_remote_identifies_this_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".git/config",
+        "[core]\n\tbare = false\n[remote \"upstream\"]\n\turl = https://github.com/other/fork.git\n[remote \"origin\"]\n\turl = git@github.com:Acme/Checkout.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
+    );
+    write(
+        root,
+        "alerts.yml",
+        &one_alert("runbook_url", "https://github.com/acme/checkout/blob/release/2.8/docs/rb.md#highlatency"),
+    );
+    write(root, "docs/rb.md", "# Runbooks\n\n## HighLatency\n\nRestart HighLatency's cache.\n");
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    assert_eq!(ev["alerts"]["repo_url"], "https://github.com/Acme/Checkout");
+    let rb = &ev["alerts"]["alerts"][0]["runbook"];
+    assert_eq!(rb["state"], "resolved", "{rb}");
+    assert_eq!(rb["path"], "docs/rb.md");
+    assert_eq!(rb["mentions_alert"], true);
+}
+
+#[test]
+fn the_manifest_names_the_runbook_annotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: x\nalerts:\n  runbook_keys: [runbook_link]\n");
+    write(root, "rules/api.rules.yml", &one_alert("runbook_link", "../RUNBOOK.md"));
+    write(root, "RUNBOOK.md", "# HighLatency\n");
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    assert_eq!(ev["alerts"]["runbook_keys"], serde_json::json!(["runbook_link"]));
+    assert_eq!(ev["alerts"]["alerts"][0]["runbook"]["state"], "resolved");
+    // The default keys no longer count.
+    write(root, "rules/api.rules.yml", &one_alert("runbook_url", "../RUNBOOK.md"));
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    assert_eq!(ev["alerts"]["alerts"][0]["runbook"]["state"], "missing");
+}
+
+#[test]
+fn bad_rule_files_are_findings_and_the_gate_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "rules/good.rules.yml", &one_alert("runbook_url", "https://wiki.example/rb"));
+    write(
+        root,
+        "rules/rules-as-map.rules.yml",
+        "groups:\n  - name: api\n    rules:\n      alert: A\n      expr: up == 0\n  - name: ok\n    rules:\n      - alert: StillCollected\n        expr: up == 0\n",
+    );
+    write(
+        root,
+        "rules/duplicate-keys.rules.yml",
+        "groups:\n  - name: api\n    rules:\n      - alert: A\n        expr: up == 0\n        expr: up == 1\n",
+    );
+    write(root, "rules/tabs.rules.yml", "groups:\n  - name: api\n    rules:\n\t- alert: A\n");
+    write(root, "rules/empty.rules.yml", "");
+    std::fs::write(
+        root.join("rules/latin1.rules.yml"),
+        b"groups:\n  - name: api\n    rules:\n      - alert: Caf\xe9Down\n        expr: up == 0\n",
+    )
+    .unwrap();
+    // 50 MB of rules: over the default 8 MiB cap.
+    let mut big = String::from("groups:\n  - name: big\n    rules:\n");
+    let rule = "      - alert: Big\n        expr: up == 0\n        annotations: {summary: x, runbook_url: https://wiki.example/big}\n";
+    while big.len() < 50 * 1024 * 1024 {
+        big.push_str(rule);
+    }
+    write(root, "rules/huge.rules.yml", &big);
+
+    let out = run(&["check", root.to_str().unwrap(), "--format", "json"]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let report = json(&out);
+    let problems: Vec<String> = findings(&report, "evidence.readable")
+        .into_iter()
+        .filter(|f| f["state"] == "fail")
+        .map(|f| format!("{} {}", at(f), f["message"].as_str().unwrap()))
+        .collect();
+    let has = |path_line: &str, words: &str| {
+        assert!(
+            problems.iter().any(|p| p.starts_with(path_line) && p.contains(words)),
+            "{path_line} {words}: {problems:#?}"
+        )
+    };
+    has("rules/rules-as-map.rules.yml:4", "`rules` is a mapping");
+    has("rules/duplicate-keys.rules.yml:6", "duplicate");
+    has("rules/tabs.rules.yml:4", "tab");
+    has("rules/empty.rules.yml:1", "empty");
+    has("rules/latin1.rules.yml:4", "UTF-8");
+    has("rules/huge.rules.yml", "size");
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let names: Vec<&str> = ev["alerts"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["HighLatency", "StillCollected"]);
+}
+
+// ---------------------------------------------------------------- online --
+
+/// A small HTTP/1.1 server on loopback that records every request path.
+struct Server {
+    port: u16,
+    hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let recorded = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let recorded = recorded.clone();
+                std::thread::spawn(move || serve(stream, &recorded));
+            }
+        });
+        Self { port, hits }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().iter().filter(|p| *p == path).count()
+    }
+}
+
+fn serve(mut stream: TcpStream, hits: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+    hits.lock().unwrap().push(path.clone());
+    let page = "<html><head><script>var x = 'OtherAlert';</script></head><body><h1>Runbooks</h1>\
+        <h2 id=\"user-content-diskfull\">Disk full</h2><p>When DiskFull fires, delete old logs.</p>\
+        <h2 id=\"user-content-other\">Other</h2><p>Nothing here yet.</p></body></html>";
+    let (status, headers, body) = match path.as_str() {
+        "/runbooks" => ("200 OK", "Content-Type: text/html; charset=utf-8\r\n", page.to_string()),
+        "/raw.md" => ("200 OK", "Content-Type: text/plain\r\n", "# HighLatency\n\nScale out.\n".into()),
+        "/moved" => ("301 Moved Permanently", "Location: /raw.md\r\n", String::new()),
+        "/gone" => ("404 Not Found", "", "not found".into()),
+        "/boom" => ("500 Internal Server Error", "", "oops".into()),
+        "/login" => ("401 Unauthorized", "", "sign in".into()),
+        "/loop" => ("302 Found", "Location: /loop\r\n", String::new()),
+        "/stall" => {
+            std::thread::sleep(Duration::from_secs(120));
+            return;
+        }
+        _ => ("404 Not Found", "", String::new()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn online_repo(server: &Server, links: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: online\n    rules:\n");
+    for (alert, path) in links {
+        rules.push_str(&format!(
+            "      - alert: {alert}\n        expr: vector(1)\n        labels: {{severity: critical}}\n        annotations:\n          summary: s\n          runbook_url: \"{}\"\n",
+            server.url(path)
+        ));
+    }
+    write(dir.path(), "alerts.rules.yml", &rules);
+    dir
+}
+
+#[test]
+fn online_runbooks_get_status_and_mentions() {
+    let server = Server::start();
+    let dir = online_repo(
+        &server,
+        &[
+            ("DiskFull", "/runbooks#diskfull"),
+            ("OtherAlert", "/runbooks#other"),
+            ("NoAnchorAlert", "/runbooks#not-there"),
+            ("HighLatency", "/moved"),
+            ("GoneAlert", "/gone"),
+            ("BoomAlert", "/boom"),
+            ("LoginAlert", "/login"),
+            ("LoopAlert", "/loop"),
+            ("StallAlert", "/stall"),
+        ],
+    );
+    let root = dir.path().to_str().unwrap();
+    let started = Instant::now();
+    let flags = ["--online", "--online-allow-private", "--online-timeout", "2", "--online-deadline", "20"];
+    let ev = evidence(root, &flags);
+    let elapsed = started.elapsed();
+    let by_name = alerts(&ev);
+    let rb = |name: &str| by_name[name]["runbook"].clone();
+    let summary = |name: &str| {
+        let r = rb(name);
+        format!("{} {} {}", r["state"].as_str().unwrap(), r["http_status"], r["mentions_alert"])
+    };
+    assert_eq!(summary("DiskFull"), "ok 200 true");
+    // The section under #other does not name it; a script mentioning it does
+    // not count.
+    assert_eq!(summary("OtherAlert"), "ok 200 false");
+    assert_eq!(summary("NoAnchorAlert"), "ok 200 false");
+    assert!(rb("NoAnchorAlert")["detail"].as_str().unwrap().contains("#not-there"));
+    assert_eq!(summary("HighLatency"), "ok 200 true");
+    assert_eq!(summary("GoneAlert"), "http-4xx 404 null");
+    assert_eq!(summary("BoomAlert"), "http-5xx 500 null");
+    assert_eq!(summary("LoginAlert"), "http-4xx 401 null");
+    assert_eq!(summary("LoopAlert"), "unreachable null null");
+    assert!(rb("LoopAlert")["detail"].as_str().unwrap().contains("redirect"), "{}", rb("LoopAlert"));
+    assert_eq!(summary("StallAlert"), "unreachable null null");
+    assert!(rb("StallAlert")["detail"].as_str().unwrap().contains("timed out"), "{}", rb("StallAlert"));
+    // One GET per page, whatever the anchors.
+    assert_eq!(server.hits("/runbooks"), 1);
+    assert_eq!(server.hits("/stall"), 1);
+    // The stalled server costs one request timeout, not the deadline.
+    assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
+
+    let report = check_report(root, &flags);
+    let by_state = |state: &str| -> Vec<String> {
+        findings(&report, "alerts.paging-runbook")
+            .into_iter()
+            .filter(|f| f["state"] == state)
+            .map(|f| f["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // A 404 is a broken runbook; servers failing, sign-in walls and timeouts
+    // are failures to observe.
+    assert_eq!(by_state("fail"), ["GoneAlert"]);
+    assert_eq!(by_state("unknown"), ["BoomAlert", "LoginAlert", "LoopAlert", "StallAlert"]);
+}
+
+#[test]
+fn the_overall_deadline_cuts_stalled_requests() {
+    let server = Server::start();
+    let dir = online_repo(&server, &[("StallAlert", "/stall"), ("DiskFull", "/runbooks#diskfull")]);
+    let started = Instant::now();
+    let ev = evidence(
+        dir.path().to_str().unwrap(),
+        &["--online", "--online-allow-private", "--online-timeout", "60", "--online-deadline", "2"],
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    let by_name = alerts(&ev);
+    let stalled = &by_name["StallAlert"]["runbook"];
+    assert_eq!(stalled["state"], "unreachable");
+    assert!(stalled["detail"].as_str().unwrap().contains("deadline"), "{stalled}");
+    assert_eq!(by_name["DiskFull"]["runbook"]["state"], "ok");
+}
+
+#[test]
+fn loopback_targets_are_refused_unless_allowed() {
+    let server = Server::start();
+    let dir = online_repo(&server, &[("DiskFull", "/runbooks#diskfull")]);
+    let ev = evidence(dir.path().to_str().unwrap(), &["--online", "--online-timeout", "2"]);
+    let rb = &ev["alerts"]["alerts"][0]["runbook"];
+    assert_eq!(rb["state"], "unreachable");
+    assert!(rb["detail"].as_str().unwrap().contains("--online-allow-private"), "{rb}");
+    assert_eq!(server.hits("/runbooks"), 0);
+}
