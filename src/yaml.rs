@@ -192,7 +192,14 @@ impl Builder {
                         None => entries.iter().any(|(k, _)| k.name == name),
                     };
                     if duplicate {
-                        self.fail(node.pos, "duplicated key in mapping");
+                        let first = entries
+                            .iter()
+                            .find(|(k, _)| k.name == name)
+                            .map_or(0, |(k, _)| k.pos.line);
+                        self.fail(
+                            node.pos,
+                            &format!("duplicate key `{name}` (first at line {first}); keep one"),
+                        );
                         return;
                     }
                     *key = Some(Key {

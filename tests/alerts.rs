@@ -46,16 +46,37 @@ fn at(v: &Value) -> String {
 #[test]
 fn every_engine_contributes_alerts_at_their_lines() {
     let ev = evidence(ALERTS, &["--repo-url", REPO_URL]);
-    insta::assert_snapshot!("alerts_zoo", serde_json::to_string_pretty(&ev["alerts"]).unwrap());
+    insta::assert_snapshot!(
+        "alerts_zoo",
+        serde_json::to_string_pretty(&ev["alerts"]).unwrap()
+    );
     assert_eq!(ev["problems"], serde_json::json!([]));
     let by_name = alerts(&ev);
     let where_is = |name: &str| at(&by_name[name]);
-    assert_eq!(where_is("CheckoutHighErrorRate"), "monitoring/prometheus/checkout.rules.yml:10");
-    assert_eq!(where_is("CheckoutPodCrashLooping"), "deploy/k8s/monitoring.yaml:26");
-    assert_eq!(where_is("CheckoutErrorBudgetBurn"), "charts/checkout/templates/slo-alerts.yaml:9");
-    assert_eq!(where_is("CheckoutSyntheticFailing"), "grafana/provisioning/alerting/checkout.yaml:9");
-    assert_eq!(where_is("Checkout p95 latency high"), "terraform/monitoring/monitors.tf:11");
-    assert_eq!(where_is("Checkout 5xx spike"), "datadog/monitors/checkout-5xx.json:3");
+    assert_eq!(
+        where_is("CheckoutHighErrorRate"),
+        "monitoring/prometheus/checkout.rules.yml:10"
+    );
+    assert_eq!(
+        where_is("CheckoutPodCrashLooping"),
+        "deploy/k8s/monitoring.yaml:26"
+    );
+    assert_eq!(
+        where_is("CheckoutErrorBudgetBurn"),
+        "charts/checkout/templates/slo-alerts.yaml:9"
+    );
+    assert_eq!(
+        where_is("CheckoutSyntheticFailing"),
+        "grafana/provisioning/alerting/checkout.yaml:9"
+    );
+    assert_eq!(
+        where_is("Checkout p95 latency high"),
+        "terraform/monitoring/monitors.tf:11"
+    );
+    assert_eq!(
+        where_is("Checkout 5xx spike"),
+        "datadog/monitors/checkout-5xx.json:3"
+    );
     // The CRD, the README's example and the code block in the runbook are
     // not alerts; the Loki file holds only recording rules.
     for not_alert in ["PrometheusRule", "ExampleInReadme", "NotARealAlert"] {
@@ -71,18 +92,30 @@ fn every_engine_contributes_alerts_at_their_lines() {
 fn runbook_states_cover_links_anchors_and_templates() {
     let ev = evidence(ALERTS, &["--repo-url", REPO_URL]);
     let by_name = alerts(&ev);
-    let state = |name: &str| by_name[name]["runbook"]["state"].as_str().unwrap().to_string();
+    let state = |name: &str| {
+        by_name[name]["runbook"]["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let rb = |name: &str| by_name[name]["runbook"].clone();
     // Relative to the rule file, relative to the root, and a URL into this
     // repository all land on the same file.
-    for name in ["CheckoutHighErrorRate", "CheckoutDeployStuck", "CheckoutLatencyHigh"] {
+    for name in [
+        "CheckoutHighErrorRate",
+        "CheckoutDeployStuck",
+        "CheckoutLatencyHigh",
+    ] {
         assert_eq!(state(name), "resolved", "{name}");
         assert_eq!(rb(name)["path"], "docs/runbooks/checkout.md");
         assert_eq!(rb(name)["mentions_alert"], true, "{name}");
     }
     // Emoji heading, punctuation heading, second duplicate heading.
     assert_eq!(rb("CheckoutDeployStuck")["anchor"], "-deploy-stuck");
-    assert_eq!(rb("CheckoutLatencyHigh")["anchor"], "whats-wrong-db-latency");
+    assert_eq!(
+        rb("CheckoutLatencyHigh")["anchor"],
+        "whats-wrong-db-latency"
+    );
     assert_eq!(state("CheckoutMitigationSecond"), "resolved");
     assert_eq!(rb("CheckoutMitigationSecond")["mentions_alert"], false);
     assert_eq!(state("CheckoutRenamedSection"), "anchor-missing");
@@ -97,7 +130,10 @@ fn runbook_states_cover_links_anchors_and_templates() {
         rb("CheckoutPodCrashLooping")["expanded"],
         "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/checkoutpodcrashlooping"
     );
-    assert_eq!(rb("CheckoutCertExpiry")["expanded"], "docs/runbooks/checkout.md#checkoutcertexpiry");
+    assert_eq!(
+        rb("CheckoutCertExpiry")["expanded"],
+        "docs/runbooks/checkout.md#checkoutcertexpiry"
+    );
     assert_eq!(state("CheckoutCertExpiry"), "anchor-missing");
     assert_eq!(state("CheckoutHPAMaxedOut"), "templated");
     assert_eq!(state("CheckoutErrorBudgetBurn"), "templated");
@@ -107,10 +143,16 @@ fn runbook_states_cover_links_anchors_and_templates() {
     assert_eq!(state("Checkout p95 latency high"), "resolved");
     assert_eq!(rb("Checkout disk filling")["field"], "tag");
     assert_eq!(state("Checkout 5xx spike"), "missing");
-    assert_eq!(by_name["Checkout 5xx spike"]["notifies"][0], "@opsgenie-payments");
+    assert_eq!(
+        by_name["Checkout 5xx spike"]["notifies"][0],
+        "@opsgenie-payments"
+    );
     // Without knowing this repository's URL, such links are external.
     let offline = alerts(&evidence(ALERTS, &[]));
-    assert_eq!(offline["CheckoutLatencyHigh"]["runbook"]["state"], "unchecked");
+    assert_eq!(
+        offline["CheckoutLatencyHigh"]["runbook"]["state"],
+        "unchecked"
+    );
 }
 
 #[test]
@@ -158,7 +200,10 @@ fn a_waiver_can_name_an_alert() {
         ".readygate/policy.yaml",
         "name: checkout\nextends: [builtin:production]\nwaivers:\n  - rule: alerts.paging-runbook\n    target: CheckoutRenamed*\n    reason: section being rewritten in DOC-123\n    owner: \"@acme/payments\"\n    expires: 2027-01-31\n",
     );
-    let report = check_report(dir.path().to_str().unwrap(), &["--repo-url", REPO_URL, "--now", "2026-11-21"]);
+    let report = check_report(
+        dir.path().to_str().unwrap(),
+        &["--repo-url", REPO_URL, "--now", "2026-11-21"],
+    );
     let waived: Vec<&Value> = findings(&report, "alerts.paging-runbook")
         .into_iter()
         .filter(|f| f["state"] == "waived")
@@ -198,9 +243,16 @@ fn the_origin_remote_identifies_this_repository() {
     write(
         root,
         "alerts.yml",
-        &one_alert("runbook_url", "https://github.com/acme/checkout/blob/release/2.8/docs/rb.md#highlatency"),
+        &one_alert(
+            "runbook_url",
+            "https://github.com/acme/checkout/blob/release/2.8/docs/rb.md#highlatency",
+        ),
     );
-    write(root, "docs/rb.md", "# Runbooks\n\n## HighLatency\n\nRestart HighLatency's cache.\n");
+    write(
+        root,
+        "docs/rb.md",
+        "# Runbooks\n\n## HighLatency\n\nRestart HighLatency's cache.\n",
+    );
     let ev = evidence(root.to_str().unwrap(), &[]);
     assert_eq!(ev["alerts"]["repo_url"], "https://github.com/Acme/Checkout");
     let rb = &ev["alerts"]["alerts"][0]["runbook"];
@@ -213,14 +265,29 @@ fn the_origin_remote_identifies_this_repository() {
 fn the_manifest_names_the_runbook_annotation() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "readygate.yaml", "service: x\nalerts:\n  runbook_keys: [runbook_link]\n");
-    write(root, "rules/api.rules.yml", &one_alert("runbook_link", "../RUNBOOK.md"));
+    write(
+        root,
+        "readygate.yaml",
+        "service: x\nalerts:\n  runbook_keys: [runbook_link]\n",
+    );
+    write(
+        root,
+        "rules/api.rules.yml",
+        &one_alert("runbook_link", "../RUNBOOK.md"),
+    );
     write(root, "RUNBOOK.md", "# HighLatency\n");
     let ev = evidence(root.to_str().unwrap(), &[]);
-    assert_eq!(ev["alerts"]["runbook_keys"], serde_json::json!(["runbook_link"]));
+    assert_eq!(
+        ev["alerts"]["runbook_keys"],
+        serde_json::json!(["runbook_link"])
+    );
     assert_eq!(ev["alerts"]["alerts"][0]["runbook"]["state"], "resolved");
     // The default keys no longer count.
-    write(root, "rules/api.rules.yml", &one_alert("runbook_url", "../RUNBOOK.md"));
+    write(
+        root,
+        "rules/api.rules.yml",
+        &one_alert("runbook_url", "../RUNBOOK.md"),
+    );
     let ev = evidence(root.to_str().unwrap(), &[]);
     assert_eq!(ev["alerts"]["alerts"][0]["runbook"]["state"], "missing");
 }
@@ -229,7 +296,11 @@ fn the_manifest_names_the_runbook_annotation() {
 fn bad_rule_files_are_findings_and_the_gate_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "rules/good.rules.yml", &one_alert("runbook_url", "https://wiki.example/rb"));
+    write(
+        root,
+        "rules/good.rules.yml",
+        &one_alert("runbook_url", "https://wiki.example/rb"),
+    );
     write(
         root,
         "rules/rules-as-map.rules.yml",
@@ -240,7 +311,11 @@ fn bad_rule_files_are_findings_and_the_gate_goes_on() {
         "rules/duplicate-keys.rules.yml",
         "groups:\n  - name: api\n    rules:\n      - alert: A\n        expr: up == 0\n        expr: up == 1\n",
     );
-    write(root, "rules/tabs.rules.yml", "groups:\n  - name: api\n    rules:\n\t- alert: A\n");
+    write(
+        root,
+        "rules/tabs.rules.yml",
+        "groups:\n  - name: api\n    rules:\n\t- alert: A\n",
+    );
     write(root, "rules/empty.rules.yml", "");
     std::fs::write(
         root.join("rules/latin1.rules.yml"),
@@ -265,7 +340,9 @@ fn bad_rule_files_are_findings_and_the_gate_goes_on() {
         .collect();
     let has = |path_line: &str, words: &str| {
         assert!(
-            problems.iter().any(|p| p.starts_with(path_line) && p.contains(words)),
+            problems
+                .iter()
+                .any(|p| p.starts_with(path_line) && p.contains(words)),
             "{path_line} {words}: {problems:#?}"
         )
     };
@@ -314,7 +391,12 @@ impl Server {
     }
 
     fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().iter().filter(|p| *p == path).count()
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| *p == path)
+            .count()
     }
 }
 
@@ -336,9 +418,21 @@ fn serve(mut stream: TcpStream, hits: &Mutex<Vec<String>>) {
         <h2 id=\"user-content-diskfull\">Disk full</h2><p>When DiskFull fires, delete old logs.</p>\
         <h2 id=\"user-content-other\">Other</h2><p>Nothing here yet.</p></body></html>";
     let (status, headers, body) = match path.as_str() {
-        "/runbooks" => ("200 OK", "Content-Type: text/html; charset=utf-8\r\n", page.to_string()),
-        "/raw.md" => ("200 OK", "Content-Type: text/plain\r\n", "# HighLatency\n\nScale out.\n".into()),
-        "/moved" => ("301 Moved Permanently", "Location: /raw.md\r\n", String::new()),
+        "/runbooks" => (
+            "200 OK",
+            "Content-Type: text/html; charset=utf-8\r\n",
+            page.to_string(),
+        ),
+        "/raw.md" => (
+            "200 OK",
+            "Content-Type: text/plain\r\n",
+            "# HighLatency\n\nScale out.\n".into(),
+        ),
+        "/moved" => (
+            "301 Moved Permanently",
+            "Location: /raw.md\r\n",
+            String::new(),
+        ),
         "/gone" => ("404 Not Found", "", "not found".into()),
         "/boom" => ("500 Internal Server Error", "", "oops".into()),
         "/login" => ("401 Unauthorized", "", "sign in".into()),
@@ -388,29 +482,60 @@ fn online_runbooks_get_status_and_mentions() {
     );
     let root = dir.path().to_str().unwrap();
     let started = Instant::now();
-    let flags = ["--online", "--online-allow-private", "--online-timeout", "2", "--online-deadline", "20"];
+    let flags = [
+        "--online",
+        "--online-allow-private",
+        "--online-timeout",
+        "2",
+        "--online-deadline",
+        "20",
+    ];
     let ev = evidence(root, &flags);
     let elapsed = started.elapsed();
     let by_name = alerts(&ev);
     let rb = |name: &str| by_name[name]["runbook"].clone();
     let summary = |name: &str| {
         let r = rb(name);
-        format!("{} {} {}", r["state"].as_str().unwrap(), r["http_status"], r["mentions_alert"])
+        format!(
+            "{} {} {}",
+            r["state"].as_str().unwrap(),
+            r["http_status"],
+            r["mentions_alert"]
+        )
     };
     assert_eq!(summary("DiskFull"), "ok 200 true");
     // The section under #other does not name it; a script mentioning it does
     // not count.
     assert_eq!(summary("OtherAlert"), "ok 200 false");
     assert_eq!(summary("NoAnchorAlert"), "ok 200 false");
-    assert!(rb("NoAnchorAlert")["detail"].as_str().unwrap().contains("#not-there"));
+    assert!(
+        rb("NoAnchorAlert")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("#not-there")
+    );
     assert_eq!(summary("HighLatency"), "ok 200 true");
     assert_eq!(summary("GoneAlert"), "http-4xx 404 null");
     assert_eq!(summary("BoomAlert"), "http-5xx 500 null");
     assert_eq!(summary("LoginAlert"), "http-4xx 401 null");
     assert_eq!(summary("LoopAlert"), "unreachable null null");
-    assert!(rb("LoopAlert")["detail"].as_str().unwrap().contains("redirect"), "{}", rb("LoopAlert"));
+    assert!(
+        rb("LoopAlert")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("redirect"),
+        "{}",
+        rb("LoopAlert")
+    );
     assert_eq!(summary("StallAlert"), "unreachable null null");
-    assert!(rb("StallAlert")["detail"].as_str().unwrap().contains("timed out"), "{}", rb("StallAlert"));
+    assert!(
+        rb("StallAlert")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{}",
+        rb("StallAlert")
+    );
     // One GET per page, whatever the anchors.
     assert_eq!(server.hits("/runbooks"), 1);
     assert_eq!(server.hits("/stall"), 1);
@@ -428,23 +553,43 @@ fn online_runbooks_get_status_and_mentions() {
     // A 404 is a broken runbook; servers failing, sign-in walls and timeouts
     // are failures to observe.
     assert_eq!(by_state("fail"), ["GoneAlert"]);
-    assert_eq!(by_state("unknown"), ["BoomAlert", "LoginAlert", "LoopAlert", "StallAlert"]);
+    assert_eq!(
+        by_state("unknown"),
+        ["BoomAlert", "LoginAlert", "LoopAlert", "StallAlert"]
+    );
 }
 
 #[test]
 fn the_overall_deadline_cuts_stalled_requests() {
     let server = Server::start();
-    let dir = online_repo(&server, &[("StallAlert", "/stall"), ("DiskFull", "/runbooks#diskfull")]);
+    let dir = online_repo(
+        &server,
+        &[("StallAlert", "/stall"), ("DiskFull", "/runbooks#diskfull")],
+    );
     let started = Instant::now();
     let ev = evidence(
         dir.path().to_str().unwrap(),
-        &["--online", "--online-allow-private", "--online-timeout", "60", "--online-deadline", "2"],
+        &[
+            "--online",
+            "--online-allow-private",
+            "--online-timeout",
+            "60",
+            "--online-deadline",
+            "2",
+        ],
     );
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     let by_name = alerts(&ev);
     let stalled = &by_name["StallAlert"]["runbook"];
     assert_eq!(stalled["state"], "unreachable");
-    assert!(stalled["detail"].as_str().unwrap().contains("deadline"), "{stalled}");
+    assert!(
+        stalled["detail"].as_str().unwrap().contains("deadline"),
+        "{stalled}"
+    );
     assert_eq!(by_name["DiskFull"]["runbook"]["state"], "ok");
 }
 
@@ -452,9 +597,18 @@ fn the_overall_deadline_cuts_stalled_requests() {
 fn loopback_targets_are_refused_unless_allowed() {
     let server = Server::start();
     let dir = online_repo(&server, &[("DiskFull", "/runbooks#diskfull")]);
-    let ev = evidence(dir.path().to_str().unwrap(), &["--online", "--online-timeout", "2"]);
+    let ev = evidence(
+        dir.path().to_str().unwrap(),
+        &["--online", "--online-timeout", "2"],
+    );
     let rb = &ev["alerts"]["alerts"][0]["runbook"];
     assert_eq!(rb["state"], "unreachable");
-    assert!(rb["detail"].as_str().unwrap().contains("--online-allow-private"), "{rb}");
+    assert!(
+        rb["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--online-allow-private"),
+        "{rb}"
+    );
     assert_eq!(server.hits("/runbooks"), 0);
 }

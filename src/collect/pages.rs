@@ -2,6 +2,10 @@
 //! text of the section an anchor names, and whether it mentions an alert.
 //! Shared by in-repository resolution and the online probe.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 /// GitHub's heading slug (github-slugger): lower-case, drop everything but
@@ -39,6 +43,8 @@ pub fn markdown_headings(text: &str) -> Vec<Heading> {
     let mut headings: Vec<Heading> = Vec::new();
     let mut current: Option<(u8, usize, String)> = None;
     let mut in_image = 0;
+    // Lines counted incrementally: headings come in order.
+    let (mut counted_to, mut line) = (0, 1);
     for (event, range) in Parser::new(text).into_offset_iter() {
         match event {
             Event::Start(Tag::Heading { level, .. }) => {
@@ -53,10 +59,12 @@ pub fn markdown_headings(text: &str) -> Vec<Heading> {
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some((level, start, buf)) = current.take() {
+                    line += text[counted_to..start].matches('\n').count() as u32;
+                    counted_to = start;
                     headings.push(Heading {
                         anchor: slug(&buf),
                         level,
-                        line: text[..start].matches('\n').count() as u32 + 1,
+                        line,
                         section: start..text.len(),
                     });
                 }
@@ -120,28 +128,61 @@ impl PageKind {
     }
 }
 
-/// The text an anchor designates (the whole page without one), or `None`
-/// when the page has no such anchor.
-pub fn section(page: &str, kind: PageKind, anchor: Option<&str>) -> Option<String> {
-    match kind {
-        PageKind::Markdown => markdown_section(page, anchor),
-        PageKind::Html => html_section(page, anchor),
-    }
+/// A runbook page read once, with its sections looked up (and lower-cased,
+/// for [`mentions`]) once per anchor however many alerts link to them.
+pub struct Page {
+    text: String,
+    kind: PageKind,
+    headings: Vec<Heading>,
+    sections: RefCell<HashMap<Option<String>, Option<Rc<str>>>>,
 }
 
-fn markdown_section(page: &str, anchor: Option<&str>) -> Option<String> {
-    let Some(anchor) = anchor else {
-        return Some(page.to_string());
-    };
-    let anchor = anchor.to_lowercase();
-    if let Some(h) = markdown_headings(page)
-        .into_iter()
-        .find(|h| h.anchor == anchor)
-    {
-        return Some(page[h.section].to_string());
+impl Page {
+    pub fn new(text: String, kind: PageKind) -> Self {
+        let headings = match kind {
+            PageKind::Markdown => markdown_headings(&text),
+            PageKind::Html => Vec::new(),
+        };
+        Self {
+            text,
+            kind,
+            headings,
+            sections: RefCell::new(HashMap::new()),
+        }
     }
-    // An explicit `<a name="x">` / `<a id="x">` in the Markdown also works.
-    explicit_anchor(page, &anchor).map(|at| page[at..].to_string())
+
+    /// The lower-cased text an anchor designates (the whole page without
+    /// one), or `None` when the page has no such anchor.
+    pub fn section(&self, anchor: Option<&str>) -> Option<Rc<str>> {
+        let key = anchor.map(str::to_lowercase);
+        if let Some(hit) = self.sections.borrow().get(&key) {
+            return hit.clone();
+        }
+        let found = match self.kind {
+            PageKind::Markdown => self.markdown_section(key.as_deref()),
+            PageKind::Html => html_section(&self.text, key.as_deref()),
+        }
+        .map(|s| Rc::from(s.to_lowercase()));
+        self.sections.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    /// The page's Markdown anchors, in order.
+    pub fn anchors(&self) -> impl Iterator<Item = &str> {
+        self.headings.iter().map(|h| h.anchor.as_str())
+    }
+
+    fn markdown_section(&self, anchor: Option<&str>) -> Option<String> {
+        let page = &self.text;
+        let Some(anchor) = anchor else {
+            return Some(page.clone());
+        };
+        if let Some(h) = self.headings.iter().find(|h| h.anchor == anchor) {
+            return Some(page[h.section.clone()].to_string());
+        }
+        // An explicit `<a name="x">` / `<a id="x">` in the Markdown also works.
+        explicit_anchor(page, anchor).map(|at| page[at..].to_string())
+    }
 }
 
 fn explicit_anchor(page: &str, anchor: &str) -> Option<usize> {
@@ -206,10 +247,10 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// Whether `text` names the alert (case-insensitively, since runbook URLs
-/// and headings often lower-case it).
-pub fn mentions(text: &str, alert: &str) -> bool {
-    !alert.is_empty() && text.to_lowercase().contains(&alert.to_lowercase())
+/// Whether a lower-cased section names the alert (case-insensitively, since
+/// runbook URLs and headings often lower-case it).
+pub fn mentions(section: &str, alert: &str) -> bool {
+    !alert.is_empty() && section.contains(&alert.to_lowercase())
 }
 
 #[cfg(test)]
@@ -251,17 +292,17 @@ mod tests {
     fn sections_run_to_the_next_peer_heading() {
         let md =
             "# A\nintro\n## HighLatency\nwhat\n### Fix\nrestart HighLatency\n## Other\nnothing\n";
-        let s = section(md, PageKind::Markdown, Some("highlatency")).unwrap();
-        assert!(s.contains("restart HighLatency") && !s.contains("nothing"));
-        assert!(section(md, PageKind::Markdown, Some("nope")).is_none());
+        let page = Page::new(md.into(), PageKind::Markdown);
+        let s = page.section(Some("HighLatency")).unwrap();
+        assert!(s.contains("restart highlatency") && !s.contains("nothing"));
+        assert!(mentions(&s, "HighLatency"));
+        assert!(page.section(Some("nope")).is_none());
         let html = r#"<h2 id="user-content-highlatency">HighLatency</h2><p>fix <b>HighLatency</b></p><h2 id="other">Other</h2><p>DiskFull</p>"#;
-        let s = section(html, PageKind::Html, Some("highlatency")).unwrap();
+        let page = Page::new(html.into(), PageKind::Html);
+        let s = page.section(Some("highlatency")).unwrap();
         assert!(mentions(&s, "HighLatency") && !mentions(&s, "DiskFull"));
-        assert!(section(html, PageKind::Html, Some("missing")).is_none());
-        assert!(mentions(&html_text("<script>DiskFull</script>ok"), "ok"));
-        assert!(!mentions(
-            &html_text("<script>DiskFull</script>ok"),
-            "DiskFull"
-        ));
+        assert!(page.section(Some("missing")).is_none());
+        let script = Page::new("<script>DiskFull</script>ok".into(), PageKind::Html);
+        assert!(!mentions(&script.section(None).unwrap(), "DiskFull"));
     }
 }

@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::alerts::LinkCandidate;
-use super::pages::{self, PageKind};
+use super::pages::{self, Page, PageKind};
 use crate::evidence::*;
 
 /// Pick the runbook link among an alert's candidates: annotations first
@@ -255,17 +256,13 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
         return;
     };
     rb.path = Some(page.path.clone().unwrap_or(path));
-    let Some(text) = &page.text else {
+    let Some(content) = &page.content else {
         // Found but unreadable (too large, not UTF-8): it exists.
         rb.state = RunbookState::Resolved;
         rb.detail = page.note.clone();
         return;
     };
-    match pages::section(
-        text,
-        PageKind::of_path(rb.path.as_deref().unwrap_or_default()),
-        anchor.as_deref(),
-    ) {
+    match content.section(anchor.as_deref()) {
         Some(section) => {
             rb.state = RunbookState::Resolved;
             if !name.contains("{{") {
@@ -274,14 +271,10 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
         }
         None => {
             rb.state = RunbookState::AnchorMissing;
-            let headings = pages::markdown_headings(text);
-            let mut known: Vec<String> = headings
-                .iter()
-                .take(8)
-                .map(|h| format!("#{}", h.anchor))
-                .collect();
-            if headings.len() > known.len() {
-                known.push("…".into());
+            let mut known: Vec<String> =
+                content.anchors().take(9).map(|a| format!("#{a}")).collect();
+            if known.len() > 8 {
+                known[8] = "…".into();
             }
             rb.detail = Some(if known.is_empty() {
                 "it has no headings".into()
@@ -315,32 +308,33 @@ fn normalize(base: &str, rel: &str) -> Option<String> {
     })
 }
 
-#[derive(Debug, Clone)]
-struct Page {
+/// A repository file a runbook link names.
+struct LocalPage {
     /// When a directory resolved to its README.
     path: Option<String>,
-    text: Option<String>,
+    /// `None` when the file exists but cannot be read as text.
+    content: Option<Page>,
     note: Option<String>,
 }
 
-/// Repository files read for resolution, each read once.
+/// Repository files read for resolution, each read and parsed once.
 struct Files<'a> {
     root: &'a Path,
     max_file_size: u64,
-    cache: HashMap<String, Option<Page>>,
+    cache: HashMap<String, Option<Rc<LocalPage>>>,
 }
 
 impl Files<'_> {
-    fn page(&mut self, rel: &str) -> Option<Page> {
+    fn page(&mut self, rel: &str) -> Option<Rc<LocalPage>> {
         if let Some(hit) = self.cache.get(rel) {
             return hit.clone();
         }
-        let page = self.read(rel);
+        let page = self.read(rel).map(Rc::new);
         self.cache.insert(rel.to_string(), page.clone());
         page
     }
 
-    fn read(&self, rel: &str) -> Option<Page> {
+    fn read(&self, rel: &str) -> Option<LocalPage> {
         let full = self.root.join(rel);
         let meta = std::fs::metadata(&full).ok()?;
         // Symlinks may not lead out of the repository.
@@ -363,9 +357,9 @@ impl Files<'_> {
             return Some(page);
         }
         if meta.len() > self.max_file_size {
-            return Some(Page {
+            return Some(LocalPage {
                 path: None,
-                text: None,
+                content: None,
                 note: Some(format!(
                     "{} bytes, over the size cap: anchors not checked",
                     meta.len()
@@ -373,14 +367,14 @@ impl Files<'_> {
             });
         }
         Some(match std::fs::read(&full).map(String::from_utf8) {
-            Ok(Ok(text)) => Page {
+            Ok(Ok(text)) => LocalPage {
                 path: None,
-                text: Some(text),
+                content: Some(Page::new(text, PageKind::of_path(rel))),
                 note: None,
             },
-            _ => Page {
+            _ => LocalPage {
                 path: None,
-                text: None,
+                content: None,
                 note: Some("not readable as UTF-8 text: anchors not checked".into()),
             },
         })

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::Online;
 use super::http::{self, Fetched};
-use crate::collect::pages::{self, PageKind};
+use crate::collect::pages::{self, Page, PageKind};
 use crate::evidence::{Alerts, RunbookState};
 
 /// Fetch every `unchecked` http(s) runbook and record what came back.
@@ -34,7 +34,18 @@ pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the probe runtime: {e}"))?;
-    let results = runtime.block_on(fetch_all(client, urls, opts));
+    // Parsed once per URL, however many alerts (and anchors) share it.
+    let results: BTreeMap<String, Result<(u16, Page), String>> = runtime
+        .block_on(fetch_all(client, urls, opts))
+        .into_iter()
+        .map(|(url, fetched)| {
+            let page = fetched.map(|f| {
+                let kind = PageKind::of_content_type(&f.content_type, &f.body);
+                (f.status, Page::new(f.body, kind))
+            });
+            (url, page)
+        })
+        .collect();
     for alert in &mut alerts.alerts {
         let Some(url) = fetchable(alert) else {
             continue;
@@ -44,7 +55,7 @@ pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
         let name = alert.name.clone();
         let rb = &mut alert.runbook;
         match results.get(key.as_str()) {
-            Some(Ok(page)) => judge(rb, page, &name),
+            Some(Ok((status, page))) => judge(rb, *status, page, &name),
             Some(Err(reason)) => {
                 rb.state = RunbookState::Unreachable;
                 rb.detail = Some(reason.clone());
@@ -63,9 +74,9 @@ fn fetchable(alert: &crate::evidence::Alert) -> Option<url::Url> {
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
-fn judge(rb: &mut crate::evidence::Runbook, page: &Fetched, alert: &str) {
-    rb.http_status = Some(page.status);
-    rb.state = match page.status {
+fn judge(rb: &mut crate::evidence::Runbook, status: u16, parsed: &Page, alert: &str) {
+    rb.http_status = Some(status);
+    rb.state = match status {
         200..=299 => RunbookState::Ok,
         400..=499 => RunbookState::Http4xx,
         500..=599 => RunbookState::Http5xx,
@@ -77,15 +88,14 @@ fn judge(rb: &mut crate::evidence::Runbook, page: &Fetched, alert: &str) {
     if rb.state != RunbookState::Ok || alert.contains("{{") {
         return;
     }
-    let kind = PageKind::of_content_type(&page.content_type, &page.body);
-    let section = match pages::section(&page.body, kind, rb.anchor.as_deref()) {
+    let section = match parsed.section(rb.anchor.as_deref()) {
         Some(section) => section,
         None => {
             rb.detail = Some(format!(
                 "the page has no #{} anchor (it may be added by script); searched the whole page",
                 rb.anchor.as_deref().unwrap_or_default()
             ));
-            pages::section(&page.body, kind, None).unwrap_or_default()
+            parsed.section(None).unwrap_or_default()
         }
     };
     rb.mentions_alert = Some(pages::mentions(&section, alert));
