@@ -1,7 +1,7 @@
 //! The readygate command line. Exit codes: 0 pass, 1 the policy blocks,
 //! 2 usage, configuration or input error.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -209,13 +209,20 @@ fn run(cli: Cli) -> Result<ExitCode, ConfigError> {
         Command::Check(args) => check(args),
         Command::Evidence(args) => {
             let ev = args.walk.scan()?;
-            let json = serde_json::to_value(&ev).expect("evidence serializes");
-            match args.format {
-                DataFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&json).expect("json"))
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = match args.format {
+                // Straight to the writer: no intermediate JSON tree.
+                DataFormat::Json => serde_json::to_writer_pretty(&mut out, &ev)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(out)),
+                DataFormat::Yaml => {
+                    let json = serde_json::to_value(&ev).expect("evidence serializes");
+                    write!(out, "{}", yaml::emit(&json))
                 }
-                DataFormat::Yaml => print!("{}", yaml::emit(&json)),
-            }
+            };
+            written
+                .and_then(|()| out.flush())
+                .map_err(|e| ConfigError::new(format!("cannot write the evidence: {e}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain(args) => explain(args),

@@ -134,7 +134,16 @@ pub struct Page {
     text: String,
     kind: PageKind,
     headings: Vec<Heading>,
+    /// Lower-cased anchor → where it is: Markdown headings, and explicit
+    /// `id=`/`name=` attributes (GitHub's `user-content-` prefix removed).
+    anchors: HashMap<String, Anchor>,
     sections: RefCell<HashMap<Option<String>, Option<Rc<str>>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    Heading(usize),
+    At(usize),
 }
 
 impl Page {
@@ -143,10 +152,22 @@ impl Page {
             PageKind::Markdown => markdown_headings(&text),
             PageKind::Html => Vec::new(),
         };
+        let mut anchors = HashMap::new();
+        for (i, h) in headings.iter().enumerate() {
+            anchors.entry(h.anchor.clone()).or_insert(Anchor::Heading(i));
+        }
+        for (name, at) in explicit_anchors(&text) {
+            let name = name.to_lowercase();
+            if let Some(plain) = name.strip_prefix("user-content-") {
+                anchors.entry(plain.to_string()).or_insert(Anchor::At(at));
+            }
+            anchors.entry(name).or_insert(Anchor::At(at));
+        }
         Self {
             text,
             kind,
             headings,
+            anchors,
             sections: RefCell::new(HashMap::new()),
         }
     }
@@ -158,50 +179,66 @@ impl Page {
         if let Some(hit) = self.sections.borrow().get(&key) {
             return hit.clone();
         }
-        let found = match self.kind {
-            PageKind::Markdown => self.markdown_section(key.as_deref()),
-            PageKind::Html => html_section(&self.text, key.as_deref()),
-        }
-        .map(|s| Rc::from(s.to_lowercase()));
+        let found = self.find_section(key.as_deref()).map(|s| Rc::from(s.to_lowercase()));
         self.sections.borrow_mut().insert(key, found.clone());
         found
     }
 
-    /// The page's Markdown anchors, in order.
+    /// The page's Markdown heading anchors, in order.
     pub fn anchors(&self) -> impl Iterator<Item = &str> {
         self.headings.iter().map(|h| h.anchor.as_str())
     }
 
-    fn markdown_section(&self, anchor: Option<&str>) -> Option<String> {
+    fn find_section(&self, anchor: Option<&str>) -> Option<String> {
         let page = &self.text;
         let Some(anchor) = anchor else {
-            return Some(page.clone());
+            return Some(match self.kind {
+                PageKind::Markdown => page.clone(),
+                PageKind::Html => html_text(page),
+            });
         };
-        if let Some(h) = self.headings.iter().find(|h| h.anchor == anchor) {
-            return Some(page[h.section.clone()].to_string());
-        }
-        // An explicit `<a name="x">` / `<a id="x">` in the Markdown also works.
-        explicit_anchor(page, anchor).map(|at| page[at..].to_string())
+        Some(match (*self.anchors.get(anchor)?, self.kind) {
+            (Anchor::Heading(i), _) => page[self.headings[i].section.clone()].to_string(),
+            // An `<a name="x">` in Markdown: up to the next heading.
+            (Anchor::At(at), PageKind::Markdown) => {
+                let end = self
+                    .headings
+                    .iter()
+                    .map(|h| h.section.start)
+                    .find(|start| *start > at)
+                    .unwrap_or(page.len());
+                page[at..end].to_string()
+            }
+            (Anchor::At(at), PageKind::Html) => html_section(&page[at..]),
+        })
     }
 }
 
-fn explicit_anchor(page: &str, anchor: &str) -> Option<usize> {
-    ["id", "name"].iter().find_map(|attr| {
-        [format!("{attr}=\"{anchor}\""), format!("{attr}='{anchor}'")]
-            .iter()
-            .find_map(|needle| page.find(needle.as_str()))
-    })
+/// Every `id="x"` / `name='x'` attribute with its byte offset, in one pass.
+fn explicit_anchors(page: &str) -> Vec<(String, usize)> {
+    let bytes = page.as_bytes();
+    let mut found = Vec::new();
+    for attr in ["id=", "name="] {
+        for (at, _) in page.match_indices(attr) {
+            if at == 0 || !bytes[at - 1].is_ascii_whitespace() {
+                continue;
+            }
+            let rest = &page[at + attr.len()..];
+            let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+                continue;
+            };
+            if let Some(len) = rest[1..].find(quote) {
+                found.push((rest[1..1 + len].to_string(), at));
+            }
+        }
+    }
+    found.sort_by_key(|(_, at)| *at);
+    found
 }
 
-fn html_section(page: &str, anchor: Option<&str>) -> Option<String> {
-    let Some(anchor) = anchor else {
-        return Some(html_text(page));
-    };
-    // GitHub renders Markdown headings with `id="user-content-<slug>"`.
-    let at = explicit_anchor(page, anchor)
-        .or_else(|| explicit_anchor(page, &format!("user-content-{anchor}")))?;
-    let rest = &page[at..];
-    // The section runs to the next heading after the one holding the anchor.
+/// The text of an HTML section starting at its anchor: through the next
+/// heading after the one holding the anchor.
+fn html_section(rest: &str) -> String {
     let after_heading = rest.find("</h").map_or(0, |i| i + 3);
     let end = rest[after_heading..]
         .match_indices("<h")
@@ -212,7 +249,7 @@ fn html_section(page: &str, anchor: Option<&str>) -> Option<String> {
                 .is_some_and(|c| ('1'..='6').contains(&c))
         })
         .map_or(rest.len(), |(i, _)| after_heading + i);
-    Some(html_text(&rest[..end]))
+    html_text(&rest[..end])
 }
 
 /// Text of an HTML fragment: tags, scripts and styles removed.
