@@ -154,7 +154,9 @@ impl Page {
         };
         let mut anchors = HashMap::new();
         for (i, h) in headings.iter().enumerate() {
-            anchors.entry(h.anchor.clone()).or_insert(Anchor::Heading(i));
+            anchors
+                .entry(h.anchor.clone())
+                .or_insert(Anchor::Heading(i));
         }
         for (name, at) in explicit_anchors(&text) {
             let name = name.to_lowercase();
@@ -179,7 +181,9 @@ impl Page {
         if let Some(hit) = self.sections.borrow().get(&key) {
             return hit.clone();
         }
-        let found = self.find_section(key.as_deref()).map(|s| Rc::from(s.to_lowercase()));
+        let found = self
+            .find_section(key.as_deref())
+            .map(|s| Rc::from(s.to_lowercase()));
         self.sections.borrow_mut().insert(key, found.clone());
         found
     }

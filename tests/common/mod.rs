@@ -21,6 +21,13 @@ pub fn readygate() -> Command {
         "GITHUB_REF_NAME",
         "GITHUB_BASE_REF",
         "NO_COLOR",
+        // Loopback test servers must be reached directly.
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
     ] {
         cmd.env_remove(var);
     }
