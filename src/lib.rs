@@ -1,6 +1,9 @@
 //! readygate: a production-readiness gate. Data flows one way:
 //! discover → collect → evidence → evaluate → findings → report → exit code.
 
+/// The project's home, for links from reports to the rule docs.
+pub const HOME: &str = "https://github.com/readygate/readygate";
+
 pub mod collect;
 pub mod diag;
 pub mod discover;

@@ -137,11 +137,14 @@ struct CheckArgs {
     /// Event: push, pull_request, local, ... Default: GITHUB_EVENT_NAME, else local.
     #[arg(long)]
     event: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Terminal)]
-    format: Format,
-    /// Write the report here instead of standard output.
+    /// Report format; repeat for several (terminal, json, markdown, sarif,
+    /// github, junit). Default: terminal.
+    #[arg(long, value_enum)]
+    format: Vec<Format>,
+    /// Write the report here instead of standard output; the N-th --output
+    /// takes the N-th --format.
     #[arg(long)]
-    output: Option<PathBuf>,
+    output: Vec<PathBuf>,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
@@ -317,17 +320,39 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
     };
     let report = engine::evaluate(&policy, &evidence, &ctx);
-    match &args.output {
-        Some(path) => {
-            let text = report::render(&report, args.format, false);
-            std::fs::write(path, text)
-                .map_err(|e| ConfigError::new(format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("verdict: {}", report::verdict_line(&report));
+    let formats = if args.format.is_empty() {
+        vec![Format::Terminal]
+    } else {
+        args.format
+    };
+    if args.output.len() > formats.len() {
+        return Err(ConfigError::new("more --output than --format")
+            .hint("each --output takes the --format at the same position"));
+    }
+    if formats.len() - args.output.len() > 1 {
+        return Err(
+            ConfigError::new("several --format values would go to standard output")
+                .hint("give every --format but one an --output FILE"),
+        );
+    }
+    for (i, format) in formats.iter().enumerate() {
+        match args.output.get(i) {
+            Some(path) => {
+                let text = report::render(&report, *format, false);
+                std::fs::write(path, text).map_err(|e| {
+                    ConfigError::new(format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            None => {
+                let colour = *format == Format::Terminal
+                    && std::io::stdout().is_terminal()
+                    && env("NO_COLOR").is_none();
+                print!("{}", report::render(&report, *format, colour));
+            }
         }
-        None => {
-            let colour = std::io::stdout().is_terminal() && env("NO_COLOR").is_none();
-            print!("{}", report::render(&report, args.format, colour));
-        }
+    }
+    if formats.len() == args.output.len() {
+        eprintln!("verdict: {}", report::verdict_line(&report));
     }
     Ok(ExitCode::from(report.exit_code() as u8))
 }

@@ -54,7 +54,7 @@ pub fn render(report: &Report) -> String {
             let loc = f
                 .location
                 .as_ref()
-                .map(|l| format!(" — `{}`", l.to_string().replace('`', "'")))
+                .map(|l| format!(" — {}", escape(&l.to_string())))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,

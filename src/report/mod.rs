@@ -6,8 +6,11 @@ use clap::ValueEnum;
 
 use crate::findings::{Finding, Report};
 
+pub mod github;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod terminal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -15,6 +18,12 @@ pub enum Format {
     Terminal,
     Json,
     Markdown,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands: annotations on the lines.
+    Github,
+    /// JUnit XML, for CI systems that display test results.
+    Junit,
 }
 
 pub fn render(report: &Report, format: Format, colour: bool) -> String {
@@ -22,6 +31,9 @@ pub fn render(report: &Report, format: Format, colour: bool) -> String {
         Format::Terminal => terminal::render(report, colour),
         Format::Json => json::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
+        Format::Junit => junit::render(report),
     }
 }
 
