@@ -14,6 +14,7 @@ pub mod probe;
 
 pub mod docs;
 pub mod findings;
+pub mod github;
 pub mod init;
 pub mod report;
 pub mod scan;

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use readygate::diag::ConfigError;
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::evidence::Evidence;
+use readygate::github::{self, context::RunnerContext};
 use readygate::policy::{self, Policy, engine};
 use readygate::probe::Online;
 use readygate::report::{self, Format};
@@ -145,6 +146,11 @@ struct CheckArgs {
     /// takes the N-th --format.
     #[arg(long)]
     output: Vec<PathBuf>,
+    /// Running in GitHub Actions: annotate with workflow commands (unless
+    /// --format says otherwise), append the Markdown report to the job
+    /// summary and set step outputs (verdict, level, failures, report files).
+    #[arg(long)]
+    github: bool,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
@@ -285,6 +291,7 @@ fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
 }
 
 fn env(name: &str) -> Option<String> {
+    // Empty means unset, as on runners that export every variable.
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
@@ -319,11 +326,19 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
         event,
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
     };
-    let report = engine::evaluate(&policy, &evidence, &ctx);
-    let formats = if args.format.is_empty() {
-        vec![Format::Terminal]
+    let runner = if args.github {
+        Some(RunnerContext::from_env(env)?.ok_or_else(|| {
+            ConfigError::new("--github needs the GitHub Actions environment")
+                .hint("GITHUB_ACTIONS=true, GITHUB_EVENT_NAME and GITHUB_REPOSITORY are set on runners; drop --github elsewhere")
+        })?)
     } else {
-        args.format
+        None
+    };
+    let report = engine::evaluate(&policy, &evidence, &ctx);
+    let formats = match (args.format.is_empty(), args.github) {
+        (true, true) => vec![Format::Github],
+        (true, false) => vec![Format::Terminal],
+        (false, _) => args.format,
     };
     if args.output.len() > formats.len() {
         return Err(ConfigError::new("more --output than --format")
@@ -353,6 +368,22 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
     }
     if formats.len() == args.output.len() {
         eprintln!("verdict: {}", report::verdict_line(&report));
+    }
+    if let Some(runner) = &runner {
+        let files: Vec<(&str, &Path)> = formats
+            .iter()
+            .zip(&args.output)
+            .filter_map(|(f, path)| match f {
+                Format::Json => Some(("report-json", path.as_path())),
+                Format::Sarif => Some(("sarif-file", path.as_path())),
+                _ => None,
+            })
+            .collect();
+        github::runner::write_summary(&report, runner)
+            .and_then(|()| github::runner::write_outputs(&report, runner, &files))
+            .map_err(|e| {
+                ConfigError::new(format!("cannot write the job summary or step outputs: {e}"))
+            })?;
     }
     Ok(ExitCode::from(report.exit_code() as u8))
 }

@@ -28,6 +28,35 @@ pub fn escape(text: &str) -> String {
 }
 
 pub fn render(report: &Report) -> String {
+    render_linked(report, None)
+}
+
+/// A link to a file line under `base` (`https://github.com/o/r/blob/SHA/`),
+/// each path segment percent-encoded so no file name can end the link.
+fn file_link(base: &str, loc: &crate::evidence::Location) -> String {
+    let path: Vec<String> = loc
+        .path
+        .split('/')
+        .map(|seg| {
+            url::form_urlencoded::byte_serialize(seg.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        })
+        .collect();
+    let line = if loc.line > 0 {
+        format!("#L{}", loc.line)
+    } else {
+        String::new()
+    };
+    format!(
+        "[{}]({base}{}{line})",
+        escape(&loc.to_string()),
+        path.join("/")
+    )
+}
+
+/// The Markdown report; with `links`, locations link to the file lines.
+pub fn render_linked(report: &Report, links: Option<&str>) -> String {
     let mut out = String::new();
     let icon = if report.verdict.blocked {
         "❌"
@@ -54,7 +83,10 @@ pub fn render(report: &Report) -> String {
             let loc = f
                 .location
                 .as_ref()
-                .map(|l| format!(" — {}", escape(&l.to_string())))
+                .map(|l| match links {
+                    Some(base) => format!(" — {}", file_link(base, l)),
+                    None => format!(" — {}", escape(&l.to_string())),
+                })
                 .unwrap_or_default();
             let _ = writeln!(
                 out,

@@ -1,0 +1,160 @@
+//! The runner's context: environment variables and the event payload
+//! (`GITHUB_EVENT_PATH`), read once and checked, so a malformed payload is a
+//! clear error naming the field instead of a wrong annotation later.
+
+use std::path::PathBuf;
+
+use crate::diag::ConfigError;
+use crate::yaml::{self, Node};
+
+/// What a run on GitHub Actions knows about itself.
+#[derive(Clone)]
+pub struct RunnerContext {
+    pub event_name: String,
+    /// `owner/repo`.
+    pub repository: String,
+    pub sha: String,
+    pub git_ref: Option<String>,
+    /// `https://github.com` or a GHES host.
+    pub server_url: String,
+    /// `https://api.github.com` or `https://HOST/api/v3` on GHES.
+    pub api_url: String,
+    pub pull_request: Option<PullRequest>,
+    pub step_summary: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+}
+
+/// Tokens must never reach output or logs: no `Debug` that prints one.
+impl std::fmt::Debug for RunnerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunnerContext")
+            .field("event_name", &self.event_name)
+            .field("repository", &self.repository)
+            .field("sha", &self.sha)
+            .field("pull_request", &self.pull_request)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub head_sha: String,
+    pub base_ref: String,
+    /// `owner/repo` of the head: differs from the base for forks, whose
+    /// tokens are read-only.
+    pub head_repository: Option<String>,
+}
+
+impl PullRequest {
+    pub fn is_from_fork(&self, repository: &str) -> bool {
+        self.head_repository
+            .as_deref()
+            .is_some_and(|h| !h.eq_ignore_ascii_case(repository))
+    }
+}
+
+impl RunnerContext {
+    /// From the environment (`lookup` is `std::env::var` in the binary).
+    /// `Ok(None)` when not on GitHub Actions.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        if var("GITHUB_ACTIONS").as_deref() != Some("true") && var("GITHUB_EVENT_PATH").is_none() {
+            return Ok(None);
+        }
+        let required = |name: &str| {
+            var(name).ok_or_else(|| {
+                ConfigError::new(format!("{name} is not set")).hint(
+                    "run inside GitHub Actions, or set the GITHUB_* variables the runner sets",
+                )
+            })
+        };
+        let event_name = required("GITHUB_EVENT_NAME")?;
+        let repository = required("GITHUB_REPOSITORY")?;
+        let server_url = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        let api_url = var("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+        let pull_request = match var("GITHUB_EVENT_PATH") {
+            Some(path) if event_name.starts_with("pull_request") => Some(read_pull_request(&path)?),
+            _ => None,
+        };
+        Ok(Some(Self {
+            sha: pull_request
+                .as_ref()
+                .map(|p| p.head_sha.clone())
+                .or_else(|| var("GITHUB_SHA"))
+                .unwrap_or_default(),
+            event_name,
+            repository,
+            git_ref: var("GITHUB_REF"),
+            server_url: server_url.trim_end_matches('/').to_string(),
+            api_url: api_url.trim_end_matches('/').to_string(),
+            pull_request,
+            step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: var("GITHUB_OUTPUT").map(PathBuf::from),
+        }))
+    }
+
+    /// Web link base for files at the commit under review.
+    pub fn blob_base(&self) -> Option<String> {
+        (!self.sha.is_empty())
+            .then(|| format!("{}/{}/blob/{}/", self.server_url, self.repository, self.sha))
+    }
+}
+
+/// The pull request fields the gate uses, from a `pull_request` payload.
+fn read_pull_request(path: &str) -> Result<PullRequest, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(format!("cannot read the event payload: {e}"))
+            .in_file(path)
+            .hint("GITHUB_EVENT_PATH must name the runner's event JSON")
+    })?;
+    let doc = yaml::parse_single(&text).map_err(|e| {
+        ConfigError::new(format!("the event payload is not JSON: {}", e.message))
+            .in_file(path)
+            .at(e.pos)
+    })?;
+    let field = |path_keys: &[&str]| -> Result<&Node, ConfigError> {
+        let name = path_keys.join(".");
+        let mut node = &doc;
+        for key in path_keys {
+            node = node.get(key).ok_or_else(|| {
+                ConfigError::new(format!("`{name}` is missing"))
+                    .in_file(path)
+                    .at(node.pos)
+                    .key(&name)
+                    .hint("a pull_request event payload has it; was the file replaced?")
+            })?;
+        }
+        Ok(node)
+    };
+    let string = |keys: &[&str]| -> Result<String, ConfigError> {
+        let node = field(keys)?;
+        node.as_str().map(str::to_string).ok_or_else(|| {
+            ConfigError::new(format!("`{}` must be a string", keys.join(".")))
+                .in_file(path)
+                .at(node.pos)
+                .key(keys.join("."))
+        })
+    };
+    let number_node = field(&["pull_request", "number"])?;
+    let number = match &number_node.value {
+        yaml::Value::Int(n) if *n > 0 => *n as u64,
+        _ => {
+            return Err(
+                ConfigError::new("`pull_request.number` must be a positive integer")
+                    .in_file(path)
+                    .at(number_node.pos)
+                    .key("pull_request.number"),
+            );
+        }
+    };
+    Ok(PullRequest {
+        number,
+        head_sha: string(&["pull_request", "head", "sha"])?,
+        base_ref: string(&["pull_request", "base", "ref"])?,
+        head_repository: doc
+            .path(&["pull_request", "head", "repo", "full_name"])
+            .and_then(Node::as_str)
+            .map(str::to_string),
+    })
+}

@@ -1,0 +1,5 @@
+//! GitHub Actions: the runner's context, and what the gate writes back to
+//! the runner (annotations, job summary, step outputs).
+
+pub mod context;
+pub mod runner;

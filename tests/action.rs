@@ -1,0 +1,263 @@
+//! The GitHub Action as a runner would run it: the composite steps of
+//! `action.yml`, expressions filled in from inputs and context, each `run:`
+//! in bash with the runner's files (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+//! GITHUB_PATH, GITHUB_ACTION_PATH). With no release for the ref, the
+//! install step builds from source with cargo. Also `--github` itself:
+//! runner context from real event payloads, and malformed ones.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use readygate::yaml::{self, Node};
+
+const EVENTS: &str = "tests/fixtures/github-events";
+
+/// The runner environment for a pull_request run in `temp`.
+fn runner_env(temp: &Path) -> BTreeMap<String, String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let t = |name: &str| temp.join(name).display().to_string();
+    for file in ["output", "summary", "path"] {
+        std::fs::write(temp.join(file), "").unwrap();
+    }
+    [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_ACTION_PATH", root.to_string()),
+        ("GITHUB_OUTPUT", t("output")),
+        ("GITHUB_STEP_SUMMARY", t("summary")),
+        ("GITHUB_PATH", t("path")),
+        ("RUNNER_TEMP", t("runner")),
+        ("RUNNER_OS", "Linux".into()),
+        ("RUNNER_ARCH", "X64".into()),
+        ("GITHUB_EVENT_NAME", "pull_request".into()),
+        (
+            "GITHUB_EVENT_PATH",
+            format!("{root}/{EVENTS}/pull_request.opened.json"),
+        ),
+        ("GITHUB_REPOSITORY", "Codertocat/Hello-World".into()),
+        (
+            "GITHUB_SHA",
+            "0000000000000000000000000000000000000000".into(),
+        ),
+        ("GITHUB_SERVER_URL", "https://github.com".into()),
+        ("GITHUB_BASE_REF", "master".into()),
+        // Build the fallback in the test profile, reusing this target dir.
+        ("READYGATE_CARGO_FLAGS", "--debug".into()),
+        ("CARGO_TARGET_DIR", format!("{root}/target")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// `${{ inputs.x }}`, `${{ github.x }}` and `${{ steps.id.outputs.x }}`.
+fn expand(
+    text: &str,
+    inputs: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, String>,
+) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let end = rest[start..].find("}}").unwrap() + start;
+        let expr = rest[start + 3..end].trim();
+        let value = if let Some(name) = expr.strip_prefix("inputs.") {
+            inputs[name].clone()
+        } else if let Some(path) = expr.strip_prefix("steps.") {
+            let (_, output) = path.split_once(".outputs.").unwrap();
+            outputs.get(output).cloned().unwrap_or_default()
+        } else {
+            match expr {
+                // A branch ref: no release asset, so the cargo fallback runs.
+                "github.action_ref" => "main".into(),
+                "github.action_repository" => "readygate/readygate".into(),
+                other => panic!("expression the test runner does not know: {other}"),
+            }
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn outputs_of(file: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_composite_action_installs_checks_and_reports() {
+    let action = yaml::parse_single(&std::fs::read_to_string("action.yml").unwrap()).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let env = runner_env(temp.path());
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    // Inputs: defaults from action.yml, then what a workflow would pass.
+    let mut inputs: BTreeMap<String, String> = action
+        .get("inputs")
+        .and_then(Node::as_map)
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.name.clone(),
+                v.scalar_text_at("default").unwrap_or_default(),
+            )
+        })
+        .collect();
+    inputs.insert("path".into(), sample.display().to_string());
+    inputs.insert(
+        "sarif-file".into(),
+        temp.path().join("gate.sarif").display().to_string(),
+    );
+
+    let mut stdout_of_check = String::new();
+    for step in action
+        .path(&["runs", "steps"])
+        .and_then(Node::as_seq)
+        .unwrap()
+    {
+        assert_eq!(step.str_at("shell"), Some("bash"));
+        let step_env: BTreeMap<String, String> = step
+            .get("env")
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.name.clone(),
+                    expand(
+                        &v.scalar_text().unwrap(),
+                        &inputs,
+                        &outputs_of(&temp.path().join("output")),
+                    ),
+                )
+            })
+            .collect();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(step.str_at("run").unwrap())
+            .envs(&env)
+            .envs(&step_env)
+            .output()
+            .unwrap();
+        let id = step.str_at("id").unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // The sample service warns on a pull request: exit 0.
+        assert!(
+            out.status.success(),
+            "step {id}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if id == "check" {
+            stdout_of_check = text;
+        }
+    }
+
+    let outputs = outputs_of(&temp.path().join("output"));
+    assert!(Path::new(&outputs["bin"]).is_file());
+    assert_eq!(outputs["verdict"], "not-ready");
+    assert_eq!(outputs["level"], "bronze");
+    assert_eq!(outputs["failures"], "2");
+    let sarif = std::fs::read_to_string(&outputs["sarif-file"]).unwrap();
+    assert!(sarif.contains("\"version\": \"2.1.0\""));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs["report-json"]).unwrap()).unwrap();
+    assert_eq!(report["verdict"]["branch"], "master");
+    assert!(
+        std::fs::read_to_string(temp.path().join("path"))
+            .unwrap()
+            .contains("readygate/bin")
+    );
+    assert!(
+        stdout_of_check
+            .contains("::error file=infra/envs/prod/main.tf,title=iac.terraform-lockfile"),
+        "{stdout_of_check}"
+    );
+    let summary = std::fs::read_to_string(temp.path().join("summary")).unwrap();
+    assert!(
+        summary.starts_with("## ⚠️ readygate: checkout-api"),
+        "{summary}"
+    );
+    // Locations link to the lines at the pull request's head commit.
+    assert!(
+        summary.contains("(https://github.com/Codertocat/Hello-World/blob/ec26c3e57ca3a959ca5aad62de7213c562f8c821/deploy/monitoring/checkout-api.rules.yml#L29)"),
+        "{summary}"
+    );
+}
+
+fn github_check(env: &BTreeMap<String, String>) -> std::process::Output {
+    readygate()
+        .args(["check", SAMPLE, "--github"])
+        .envs(env)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn push_events_and_summaries_append() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = runner_env(temp.path());
+    env.insert("GITHUB_EVENT_NAME".into(), "push".into());
+    env.insert("GITHUB_EVENT_PATH".into(), format!("{EVENTS}/push.json"));
+    env.insert("GITHUB_REF_NAME".into(), "release/2.8".into());
+    std::fs::write(temp.path().join("summary"), "earlier step\n").unwrap();
+    let out = github_check(&env);
+    assert_eq!(code(&out), 1, "release branches block: {}", stderr(&out));
+    let summary = std::fs::read_to_string(temp.path().join("summary")).unwrap();
+    assert!(
+        summary.starts_with("earlier step\n## ❌ readygate"),
+        "{summary}"
+    );
+    assert!(summary.contains("/blob/0000000000000000000000000000000000000000/"));
+    assert_eq!(
+        outputs_of(&temp.path().join("output"))["verdict"],
+        "blocked"
+    );
+}
+
+#[test]
+fn malformed_event_payloads_name_the_field() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = runner_env(temp.path());
+    let cases = [
+        (
+            "{\"pull_request\": {\"number\": 7, \"head\": {}}}",
+            "`pull_request.head.sha` is missing",
+        ),
+        (
+            "{\"pull_request\": {\"number\": \"7\"}}",
+            "`pull_request.number` must be a positive integer",
+        ),
+        ("{\"pull_request\": [1,", "not JSON"),
+    ];
+    for (payload, expected) in cases {
+        let path = temp.path().join("event.json");
+        std::fs::write(&path, payload).unwrap();
+        env.insert("GITHUB_EVENT_PATH".into(), path.display().to_string());
+        let out = github_check(&env);
+        assert_eq!(code(&out), 2, "{payload}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(expected) && err.contains("event.json:"),
+            "{payload}: {err}"
+        );
+    }
+    // Outside a runner, --github is a usage error.
+    let out = readygate()
+        .args(["check", SAMPLE, "--github"])
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_PATH")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("GitHub Actions environment"));
+}
