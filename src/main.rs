@@ -151,6 +151,10 @@ struct CheckArgs {
     /// summary and set step outputs (verdict, level, failures, report files).
     #[arg(long)]
     github: bool,
+    /// With --github: exit 2 when the check run or PR comment cannot be
+    /// published (by default that is reported and the verdict stands).
+    #[arg(long, requires = "github")]
+    require_publish: bool,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
@@ -384,6 +388,25 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
             .map_err(|e| {
                 ConfigError::new(format!("cannot write the job summary or step outputs: {e}"))
             })?;
+        let published = match env("GITHUB_TOKEN") {
+            Some(token) => {
+                let api =
+                    github::api::Api::new(&runner.api_url, token).map_err(ConfigError::new)?;
+                github::publish::publish(&report, runner, &api)
+            }
+            None => github::publish::Published {
+                log: vec!["readygate: no GITHUB_TOKEN, so no check run or pull request comment; annotations are in this log".into()],
+                failed: true,
+            },
+        };
+        for line in &published.log {
+            eprintln!("{line}");
+        }
+        if published.failed && args.require_publish {
+            return Err(ConfigError::new(
+                "publishing to GitHub failed and --require-publish is set",
+            ));
+        }
     }
     Ok(ExitCode::from(report.exit_code() as u8))
 }

@@ -5,10 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -365,89 +362,27 @@ fn bad_rule_files_are_findings_and_the_gate_goes_on() {
 
 // ---------------------------------------------------------------- online --
 
-/// A small HTTP/1.1 server on loopback that records every request path.
-struct Server {
-    port: u16,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let recorded = hits.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let recorded = recorded.clone();
-                std::thread::spawn(move || serve(stream, &recorded));
+/// Runbook pages, good and bad, as real servers serve them.
+fn runbook_server() -> Server {
+    Server::start(|req| {
+        let page = "<html><head><script>var x = 'OtherAlert';</script></head><body><h1>Runbooks</h1>\
+            <h2 id=\"user-content-diskfull\">Disk full</h2><p>When DiskFull fires, delete old logs.</p>\
+            <h2 id=\"user-content-other\">Other</h2><p>Nothing here yet.</p></body></html>";
+        match req.path.as_str() {
+            "/runbooks" => {
+                Response::new(200, page).header("Content-Type", "text/html; charset=utf-8")
             }
-        });
-        Self { port, hits }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.hits
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|p| *p == path)
-            .count()
-    }
-}
-
-fn serve(mut stream: TcpStream, hits: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
+            "/raw.md" => Response::new(200, "# HighLatency\n\nScale out.\n")
+                .header("Content-Type", "text/plain"),
+            "/moved" => Response::new(301, "").header("Location", "/raw.md"),
+            "/gone" => Response::new(404, "not found"),
+            "/boom" => Response::new(500, "oops"),
+            "/login" => Response::new(401, "sign in"),
+            "/loop" => Response::new(302, "").header("Location", "/loop"),
+            "/stall" => Response::stall(),
+            _ => Response::new(404, ""),
         }
-    }
-    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-    hits.lock().unwrap().push(path.clone());
-    let page = "<html><head><script>var x = 'OtherAlert';</script></head><body><h1>Runbooks</h1>\
-        <h2 id=\"user-content-diskfull\">Disk full</h2><p>When DiskFull fires, delete old logs.</p>\
-        <h2 id=\"user-content-other\">Other</h2><p>Nothing here yet.</p></body></html>";
-    let (status, headers, body) = match path.as_str() {
-        "/runbooks" => (
-            "200 OK",
-            "Content-Type: text/html; charset=utf-8\r\n",
-            page.to_string(),
-        ),
-        "/raw.md" => (
-            "200 OK",
-            "Content-Type: text/plain\r\n",
-            "# HighLatency\n\nScale out.\n".into(),
-        ),
-        "/moved" => (
-            "301 Moved Permanently",
-            "Location: /raw.md\r\n",
-            String::new(),
-        ),
-        "/gone" => ("404 Not Found", "", "not found".into()),
-        "/boom" => ("500 Internal Server Error", "", "oops".into()),
-        "/login" => ("401 Unauthorized", "", "sign in".into()),
-        "/loop" => ("302 Found", "Location: /loop\r\n", String::new()),
-        "/stall" => {
-            std::thread::sleep(Duration::from_secs(120));
-            return;
-        }
-        _ => ("404 Not Found", "", String::new()),
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    })
 }
 
 fn online_repo(server: &Server, links: &[(&str, &str)]) -> tempfile::TempDir {
@@ -465,7 +400,7 @@ fn online_repo(server: &Server, links: &[(&str, &str)]) -> tempfile::TempDir {
 
 #[test]
 fn online_runbooks_get_status_and_mentions() {
-    let server = Server::start();
+    let server = runbook_server();
     let dir = online_repo(
         &server,
         &[
@@ -561,7 +496,7 @@ fn online_runbooks_get_status_and_mentions() {
 
 #[test]
 fn the_overall_deadline_cuts_stalled_requests() {
-    let server = Server::start();
+    let server = runbook_server();
     let dir = online_repo(
         &server,
         &[("StallAlert", "/stall"), ("DiskFull", "/runbooks#diskfull")],
@@ -595,7 +530,7 @@ fn the_overall_deadline_cuts_stalled_requests() {
 
 #[test]
 fn loopback_targets_are_refused_unless_allowed() {
-    let server = Server::start();
+    let server = runbook_server();
     let dir = online_repo(&server, &[("DiskFull", "/runbooks#diskfull")]);
     let ev = evidence(
         dir.path().to_str().unwrap(),

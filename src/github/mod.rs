@@ -1,5 +1,7 @@
 //! GitHub Actions: the runner's context, and what the gate writes back to
 //! the runner (annotations, job summary, step outputs).
 
+pub mod api;
 pub mod context;
+pub mod publish;
 pub mod runner;

@@ -1,0 +1,153 @@
+//! A small GitHub REST client on the shared reqwest stack. Hand-written
+//! rather than octocrab because publishing needs what octocrab's typed API
+//! hides: every status code and the rate-limit headers, to retry only what
+//! is safe. Its built-in retry re-sends POSTs at once on a 5xx, which
+//! duplicates comments and leaves stray in-progress check runs; here reads
+//! and PATCHes retry with backoff, POSTs only when GitHub says the request
+//! was refused (rate limits), and callers make creation idempotent.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A failed request after retries, with what GitHub said.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// `None` when no HTTP answer arrived (DNS, connect, timeout).
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "{s}: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+pub struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    /// Attempts after the first.
+    pub retries: u32,
+    /// First backoff; doubles per attempt. Retry-After wins when given.
+    pub backoff: Duration,
+    /// Longest wait honoured for one retry (rate-limit resets can be an hour).
+    pub max_wait: Duration,
+}
+
+impl Api {
+    pub fn new(base: &str, token: String) -> Result<Self, String> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("readygate/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot build the GitHub client: {e}"))?;
+        Ok(Self {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            retries: 3,
+            backoff: Duration::from_secs(1),
+            max_wait: Duration::from_secs(60),
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let idempotent = method != reqwest::Method::POST;
+        let mut attempt = 0;
+        loop {
+            let mut req = self
+                .client
+                .request(method.clone(), format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let (error, wait) = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let wait = rate_limit_wait(resp.headers());
+                    let text = resp.text().await.unwrap_or_default();
+                    if (200..300).contains(&status) {
+                        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+                    }
+                    let message = serde_json::from_str::<Value>(&text)
+                        .ok()
+                        .and_then(|v| v["message"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| text.chars().take(200).collect());
+                    let limited = status == 429 || (status == 403 && wait.is_some());
+                    let retry = limited || (idempotent && status >= 500);
+                    let error = ApiError {
+                        status: Some(status),
+                        message,
+                    };
+                    if !retry {
+                        return Err(error);
+                    }
+                    (error, wait)
+                }
+                Err(e) => {
+                    let error = ApiError {
+                        status: None,
+                        message: if e.is_timeout() {
+                            "timed out".into()
+                        } else {
+                            e.to_string()
+                        },
+                    };
+                    // A POST that may have reached GitHub is not re-sent.
+                    if !idempotent {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+            };
+            if attempt >= self.retries {
+                return Err(error);
+            }
+            let backoff = self.backoff * 2u32.pow(attempt);
+            let wait = wait.unwrap_or(backoff).min(self.max_wait);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// How long GitHub asks us to wait: `Retry-After` (seconds), or the time to
+/// `x-ratelimit-reset` when `x-ratelimit-remaining` is 0.
+fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(secs) = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_secs(secs));
+    }
+    if header("x-ratelimit-remaining") == Some("0") {
+        let reset = header("x-ratelimit-reset")?.trim().parse::<i64>().ok()?;
+        let now = chrono::Utc::now().timestamp();
+        return Some(Duration::from_secs(reset.saturating_sub(now).max(1) as u64));
+    }
+    None
+}

@@ -1,0 +1,315 @@
+//! Publish a report through the GitHub API: a check run (created in
+//! progress, completed with its conclusion, summary and annotations in
+//! batches of 50) and, on pull requests, one sticky comment found by a
+//! hidden marker and edited in place. Publishing never changes the gate's
+//! verdict: what fails is reported in one line each and the caller decides
+//! (`--require-publish`).
+
+use serde_json::{Value, json};
+
+use super::api::{Api, ApiError};
+use super::context::RunnerContext;
+use crate::findings::{Finding, Report, State};
+use crate::report::markdown;
+
+/// Finds our comment among the pull request's comments.
+pub const MARKER: &str = "<!-- readygate:sticky-comment -->";
+/// GitHub accepts at most 50 annotations per request.
+pub const ANNOTATION_BATCH: usize = 50;
+const MAX_TITLE: usize = 255;
+const MAX_MESSAGE: usize = 64 * 1024;
+/// Check run summaries and comment bodies.
+const MAX_TEXT: usize = 65_535;
+/// Beyond this many annotations, the summary and log carry the rest.
+const MAX_ANNOTATIONS: usize = 1_000;
+
+/// What publishing did, line by line, and whether anything failed.
+#[derive(Debug, Default)]
+pub struct Published {
+    pub log: Vec<String>,
+    pub failed: bool,
+}
+
+pub fn publish(report: &Report, ctx: &RunnerContext, api: &Api) -> Published {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return Published {
+                log: vec![format!("cannot start the publishing runtime: {e}")],
+                failed: true,
+            };
+        }
+    };
+    runtime.block_on(async {
+        let mut out = Published::default();
+        check_run(report, ctx, api, &mut out).await;
+        if let Some(pr) = &ctx.pull_request {
+            sticky_comment(report, ctx, pr.number, api, &mut out).await;
+        }
+        out
+    })
+}
+
+/// One line explaining a failed call, with what to do about 401/403/404.
+fn explain(what: &str, err: &ApiError, permission: &str) -> String {
+    let why = match err.status {
+        Some(401 | 403 | 404) => format!(
+            " — the token cannot write here (a pull request from a fork gets a read-only token) or the workflow lacks `permissions: {permission}`; the annotations are in this log and the report in the job summary"
+        ),
+        Some(422) => " — GitHub rejected the request as invalid".to_string(),
+        _ => String::new(),
+    };
+    format!("readygate: could not {what} ({err}){why}")
+}
+
+fn truncate(text: &str, max: usize, note: &str) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub(note.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &text[..end])
+}
+
+fn conclusion(report: &Report) -> &'static str {
+    if report.verdict.blocked {
+        "failure"
+    } else if report.verdict.level_reached_meets() {
+        "success"
+    } else {
+        "neutral"
+    }
+}
+
+fn annotation(f: &Finding) -> Option<Value> {
+    let loc = f.location.as_ref()?;
+    let level = match f.state {
+        State::Fail => "failure",
+        State::Warn => "warning",
+        _ => "notice",
+    };
+    let target = f
+        .target
+        .as_deref()
+        .map(|t| format!(" [{t}]"))
+        .unwrap_or_default();
+    let line = loc.line.max(1);
+    Some(json!({
+        "path": loc.path,
+        "start_line": line,
+        "end_line": line,
+        "annotation_level": level,
+        "title": truncate(&format!("{}: {}", f.rule, f.title), MAX_TITLE, "…"),
+        "message": truncate(
+            &format!("{}{target}\n\nWhy: {}\nFix: {}", f.message, f.why, f.remediation),
+            MAX_MESSAGE,
+            "…"
+        ),
+    }))
+}
+
+async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Published) {
+    let repo = &ctx.repository;
+    let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let created = api
+        .post(
+            &format!("/repos/{repo}/check-runs"),
+            &json!({
+                "name": "readygate",
+                "head_sha": ctx.sha,
+                "status": "in_progress",
+                "started_at": now(),
+                "external_id": "readygate",
+            }),
+        )
+        .await;
+    let id = match created.map(|v| v["id"].as_u64()) {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            out.log
+                .push("readygate: GitHub answered the check run creation without an id".into());
+            out.failed = true;
+            return;
+        }
+        Err(e) => {
+            out.log
+                .push(explain("create the check run", &e, "checks: write"));
+            out.failed = true;
+            return;
+        }
+    };
+    let mut annotations: Vec<Value> = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_attention())
+        .filter_map(annotation)
+        .collect();
+    let dropped = annotations.len().saturating_sub(MAX_ANNOTATIONS);
+    annotations.truncate(MAX_ANNOTATIONS);
+    let links = ctx.blob_base();
+    let mut summary = markdown::render_linked(report, links.as_deref());
+    if dropped > 0 {
+        summary = format!(
+            "{dropped} findings beyond the first {MAX_ANNOTATIONS} are not annotated; they are listed below.\n\n{summary}"
+        );
+    }
+    let output = |batch: &[Value]| {
+        json!({
+            "title": truncate(&crate::report::verdict_line(report), MAX_TITLE, "…"),
+            "summary": truncate(&summary, MAX_TEXT, "\n\n… (truncated: the full report is in the job summary)"),
+            "annotations": batch,
+        })
+    };
+    let batches: Vec<&[Value]> = if annotations.is_empty() {
+        vec![&[]]
+    } else {
+        annotations.chunks(ANNOTATION_BATCH).collect()
+    };
+    let last = batches.len() - 1;
+    for (i, batch) in batches.into_iter().enumerate() {
+        // Earlier batches keep the run in progress; the last completes it.
+        let mut body = json!({"output": output(batch)});
+        if i == last {
+            body["status"] = json!("completed");
+            body["conclusion"] = json!(conclusion(report));
+            body["completed_at"] = json!(now());
+        }
+        if let Err(e) = api
+            .patch(&format!("/repos/{repo}/check-runs/{id}"), &body)
+            .await
+        {
+            out.log.push(explain(
+                &format!("update the check run (batch {} of {})", i + 1, last + 1),
+                &e,
+                "checks: write",
+            ));
+            out.failed = true;
+            if i != last {
+                // Still complete it, so it is not left in progress.
+                let done = json!({"status": "completed", "conclusion": conclusion(report), "completed_at": now(), "output": output(&[])});
+                let _ = api
+                    .patch(&format!("/repos/{repo}/check-runs/{id}"), &done)
+                    .await;
+            }
+            return;
+        }
+    }
+    out.log.push(format!(
+        "readygate: check run {id} completed ({}, {} annotations)",
+        conclusion(report),
+        annotations.len()
+    ));
+}
+
+/// Our earlier comment on the pull request, if any: (id, body).
+async fn find_sticky(
+    api: &Api,
+    repo: &str,
+    number: u64,
+) -> Result<Option<(u64, String)>, ApiError> {
+    for page in 1..=50 {
+        let list = api
+            .get(&format!(
+                "/repos/{repo}/issues/{number}/comments?per_page=100&page={page}"
+            ))
+            .await?;
+        let comments = list.as_array().cloned().unwrap_or_default();
+        if let Some(c) = comments
+            .iter()
+            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(MARKER)))
+        {
+            return Ok(Some((
+                c["id"].as_u64().unwrap_or(0),
+                c["body"].as_str().unwrap_or("").to_string(),
+            )));
+        }
+        if comments.len() < 100 {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+async fn sticky_comment(
+    report: &Report,
+    ctx: &RunnerContext,
+    number: u64,
+    api: &Api,
+    out: &mut Published,
+) {
+    let repo = &ctx.repository;
+    let previous = match find_sticky(api, repo, number).await {
+        Ok(p) => p,
+        Err(e) => {
+            out.log.push(explain(
+                "list the pull request's comments",
+                &e,
+                "pull-requests: write",
+            ));
+            out.failed = true;
+            return;
+        }
+    };
+    let all_clear = report.verdict.level_reached_meets()
+        && !report.findings.iter().any(Finding::needs_attention);
+    if previous.is_none() && all_clear {
+        return; // nothing to say, and no earlier comment to correct
+    }
+    let links = ctx.blob_base();
+    let mut body = markdown::render_linked(report, links.as_deref());
+    if all_clear {
+        body = format!(
+            "**Everything passes now.** An earlier run on this pull request found problems; they are fixed.\n\n{body}"
+        );
+    }
+    let body = truncate(
+        &format!("{MARKER}\n{body}"),
+        MAX_TEXT,
+        "\n\n… (truncated: the full report is in the job summary)",
+    );
+    let result = match previous {
+        Some((id, _)) => api
+            .patch(
+                &format!("/repos/{repo}/issues/comments/{id}"),
+                &json!({"body": body}),
+            )
+            .await
+            .map(|_| format!("readygate: updated comment {id} on #{number}")),
+        None => api
+            .post(
+                &format!("/repos/{repo}/issues/{number}/comments"),
+                &json!({"body": body}),
+            )
+            .await
+            .map(|v| format!("readygate: commented on #{number} ({})", v["id"])),
+    };
+    match result {
+        Ok(line) => out.log.push(line),
+        Err(e) => {
+            out.log.push(explain(
+                "write the pull request comment",
+                &e,
+                "pull-requests: write",
+            ));
+            out.failed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_char_boundaries_and_says_so() {
+        let text = "é".repeat(100);
+        let t = truncate(&text, 51, "…");
+        assert!(t.len() <= 51 && t.ends_with('…'));
+        assert_eq!(truncate("short", 10, "…"), "short");
+    }
+}
