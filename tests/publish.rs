@@ -284,6 +284,13 @@ fn server_errors_are_retried_and_rejections_reported() {
     let state = Arc::new(Mutex::new(FakeGitHub::default()));
     {
         let mut gh = state.lock().unwrap();
+        // A secondary rate limit refuses the POST: safe to send again.
+        gh.failures.push_back((
+            "POST",
+            format!("{REPO}/check-runs"),
+            429,
+            Some(("Retry-After", "1")),
+        ));
         gh.failures.push_back((
             "PATCH",
             format!("{REPO}/check-runs/4"),
@@ -302,6 +309,7 @@ fn server_errors_are_retried_and_rejections_reported() {
     assert_eq!(
         sequence(&server),
         [
+            format!("POST {REPO}/check-runs"),
             format!("POST {REPO}/check-runs"),
             format!("PATCH {REPO}/check-runs/4"),
             format!("PATCH {REPO}/check-runs/4"),
