@@ -184,7 +184,7 @@ pub static KINDS: &[KindSpec] = &[
         DocKind::PrometheusRules,
         "prometheus-rules",
         RULE_FILE_NAMES,
-        Some(has_no_api_version),
+        Some(is_named_rule_file),
     ),
     spec(
         DocKind::PrometheusRules,
@@ -349,6 +349,12 @@ fn has_no_api_version(head: &Head) -> bool {
     head.value("apiVersion").is_none()
 }
 
+/// A file named like a rule file is one if it is empty or has `groups:`
+/// (other tools' `rules.yml`, such as Semgrep's, have a top-level `rules:`).
+fn is_named_rule_file(head: &Head) -> bool {
+    has_no_api_version(head) && (head.text.trim().is_empty() || head.value("groups").is_some())
+}
+
 /// `groups:` at the top with rules in it. Other configs have top-level
 /// `groups:` too, so a rule key must also appear.
 fn is_prometheus_rules(head: &Head) -> bool {
@@ -426,6 +432,10 @@ mod tests {
         )));
         assert!(!is_prometheus_rules(&Head::new(
             "groups:\n  - admins\n  - users\n"
+        )));
+        assert!(is_named_rule_file(&Head::new("")));
+        assert!(!is_named_rule_file(&Head::new(
+            "rules:\n  - id: semgrep-rule\n"
         )));
         assert!(is_grafana_alerting(&Head::new(
             "apiVersion: 1\ngroups:\n  - orgId: 1\n"
