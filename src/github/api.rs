@@ -41,9 +41,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str, token: String) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("readygate/", env!("CARGO_PKG_VERSION")))
+        let client = crate::probe::http::client_builder()
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| format!("cannot build the GitHub client: {e}"))?;

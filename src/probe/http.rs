@@ -20,13 +20,18 @@ pub struct Fetched {
     pub body: String,
 }
 
-pub fn client(opts: &Online) -> Result<reqwest::Client, String> {
+/// The start of every HTTP client the gate builds (probes, GitHub): rustls
+/// on ring and our user agent.
+pub fn client_builder() -> reqwest::ClientBuilder {
     // One provider for the process; a second install is a harmless no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().user_agent(concat!("readygate/", env!("CARGO_PKG_VERSION")))
+}
+
+pub fn client(opts: &Online) -> Result<reqwest::Client, String> {
     let allow_private = opts.allow_private;
     let max = opts.max_redirects;
-    reqwest::Client::builder()
-        .user_agent(concat!("readygate/", env!("CARGO_PKG_VERSION")))
+    client_builder()
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout)
         .dns_resolver(GuardedResolver { allow_private })

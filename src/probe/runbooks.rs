@@ -20,10 +20,8 @@ pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
     alerts.online = true;
     let mut urls: BTreeMap<String, url::Url> = BTreeMap::new();
     for alert in &alerts.alerts {
-        if let Some(url) = fetchable(alert) {
-            let mut key = url.clone();
-            key.set_fragment(None);
-            urls.insert(key.to_string(), key);
+        if let Some(page) = page_url(alert) {
+            urls.insert(page.to_string(), page);
         }
     }
     if urls.is_empty() {
@@ -47,14 +45,12 @@ pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
         })
         .collect();
     for alert in &mut alerts.alerts {
-        let Some(url) = fetchable(alert) else {
+        let Some(page) = page_url(alert) else {
             continue;
         };
-        let mut key = url.clone();
-        key.set_fragment(None);
         let name = alert.name.clone();
         let rb = &mut alert.runbook;
-        match results.get(key.as_str()) {
+        match results.get(page.as_str()) {
             Some(Ok((status, page))) => judge(rb, *status, page, &name),
             Some(Err(reason)) => {
                 rb.state = RunbookState::Unreachable;
@@ -66,11 +62,14 @@ pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
     Ok(())
 }
 
-fn fetchable(alert: &crate::evidence::Alert) -> Option<url::Url> {
+/// The page to fetch for an `unchecked` http(s) runbook: its URL without
+/// the `#anchor`, which is never sent and so shares one request per page.
+fn page_url(alert: &crate::evidence::Alert) -> Option<url::Url> {
     if alert.runbook.state != RunbookState::Unchecked {
         return None;
     }
-    let url = url::Url::parse(alert.runbook.target()?).ok()?;
+    let mut url = url::Url::parse(alert.runbook.target()?).ok()?;
+    url.set_fragment(None);
     matches!(url.scheme(), "http" | "https").then_some(url)
 }
 
