@@ -129,6 +129,30 @@ pub(crate) fn parent_dir(path: &str) -> String {
     }
 }
 
+/// Resolve `rel` (`../x/./y`) against the directory `base` (`.` is the
+/// root) into a clean relative path; `None` if it leaves the repository.
+pub(crate) fn normalize(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
 pub(crate) fn strings(node: Option<&Node>) -> Vec<String> {
     node.and_then(Node::as_seq)
         .map(|items| items.iter().filter_map(Node::scalar_text).collect())

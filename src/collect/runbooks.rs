@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use super::alerts::LinkCandidate;
+use super::normalize;
 use super::pages::{self, Page, PageKind};
 use crate::evidence::*;
 
@@ -283,29 +284,6 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
             });
         }
     }
-}
-
-/// Resolve `rel` against `base` (`.` is the root); `None` if it leaves it.
-fn normalize(base: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if base == "." {
-        Vec::new()
-    } else {
-        base.split('/').collect()
-    };
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    })
 }
 
 /// A repository file a runbook link names.

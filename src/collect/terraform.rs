@@ -7,7 +7,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Block, BlockLabel, Body};
 
-use super::{Fact, parent_dir, unparseable};
+use super::{Fact, normalize, parent_dir, unparseable};
 use crate::discover::Document;
 use crate::evidence::*;
 use crate::yaml::Pos;
@@ -166,29 +166,6 @@ fn required_providers(body: &Body, location: Location) -> Vec<TerraformProvider>
         .collect()
 }
 
-/// Resolve `base/../x/./y` into a clean relative path (`.` for the root).
-fn normalize(base: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = if base == "." {
-        Vec::new()
-    } else {
-        base.split('/').collect()
-    };
-    for part in rel.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    }
-}
-
 pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Vec<TerraformModule> {
     let mut by_dir: BTreeMap<String, Vec<TerraformFile>> = BTreeMap::new();
     for f in files {
@@ -202,8 +179,10 @@ pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Ve
                 .flat_map(|f| &f.module_calls)
                 .filter_map(move |call| {
                     let source = call.source.as_deref()?;
+                    // A source that leaves the repository names no module here.
                     (source.starts_with("./") || source.starts_with("../"))
                         .then(|| normalize(dir, source))
+                        .flatten()
                 })
         })
         .collect();
@@ -295,7 +274,11 @@ mod tests {
 
     #[test]
     fn normalize_paths() {
-        assert_eq!(normalize("envs/prod", "../../modules/net"), "modules/net");
-        assert_eq!(normalize(".", "./modules/a/"), "modules/a");
+        assert_eq!(
+            normalize("envs/prod", "../../modules/net").as_deref(),
+            Some("modules/net")
+        );
+        assert_eq!(normalize(".", "./modules/a/").as_deref(), Some("modules/a"));
+        assert_eq!(normalize("envs", "../../outside"), None);
     }
 }
