@@ -316,6 +316,16 @@ fn detect_branch(root: &Path, event: &str) -> Option<String> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
+    // The runner's context first: a bad event payload stops the run before
+    // any scanning or probing.
+    let runner = if args.github {
+        Some(RunnerContext::from_env(env)?.ok_or_else(|| {
+            ConfigError::new("--github needs the GitHub Actions environment")
+                .hint("GITHUB_ACTIONS=true, GITHUB_EVENT_NAME and GITHUB_REPOSITORY are set on runners; drop --github elsewhere")
+        })?)
+    } else {
+        None
+    };
     let root = &args.walk.path;
     let evidence = args.walk.scan()?;
     let policy = load_policy(args.policy.as_deref(), root)?;
@@ -329,14 +339,6 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
         branch,
         event,
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-    };
-    let runner = if args.github {
-        Some(RunnerContext::from_env(env)?.ok_or_else(|| {
-            ConfigError::new("--github needs the GitHub Actions environment")
-                .hint("GITHUB_ACTIONS=true, GITHUB_EVENT_NAME and GITHUB_REPOSITORY are set on runners; drop --github elsewhere")
-        })?)
-    } else {
-        None
     };
     let report = engine::evaluate(&policy, &evidence, &ctx);
     let formats = match (args.format.is_empty(), args.github) {
