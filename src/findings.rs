@@ -62,9 +62,73 @@ pub struct Finding {
     pub remediation: String,
     pub docs: Option<String>,
     pub waiver: Option<WaiverRef>,
+    /// With `--baseline`: how this finding compares with the base ref
+    /// (findings that need attention only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+    /// With `--annotate changed`: whether its line is one the change
+    /// touches (annotated) or elsewhere (summarised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_changed_line: Option<bool>,
+}
+
+/// A finding against the baseline, in SARIF's `baselineState` terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    /// The baseline has no finding for this rule, target and file.
+    New,
+    /// The baseline had it in a milder state (a warning that now fails).
+    Updated,
+    /// The baseline had it already, in this state or a worse one.
+    Unchanged,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Updated => "updated",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// What `--fail-on` blocks on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Whenever the policy blocks.
+    All,
+    /// Only when the policy blocks and a failure counting against the
+    /// level is new (or worse) against `--baseline`.
+    New,
 }
 
 impl Finding {
+    /// Rule, target and file: what a finding is about, without the line,
+    /// so it keeps its identity when code moves (SARIF fingerprints,
+    /// baseline comparison).
+    pub fn identity(&self) -> (&str, Option<&str>, Option<&str>) {
+        (
+            &self.rule,
+            self.target.as_deref(),
+            self.location.as_ref().map(|l| l.path.as_str()),
+        )
+    }
+
+    /// A regression for `--fail-on new`: it keeps the service below its
+    /// level and the baseline did not have it (or had it milder).
+    pub fn is_regression(&self) -> bool {
+        self.counts_against_level
+            && matches!(
+                self.baseline,
+                Some(BaselineState::New | BaselineState::Updated)
+            )
+    }
+
     /// Failures, unknowns and warnings: what a reader must look at.
     pub fn needs_attention(&self) -> bool {
         matches!(self.state, State::Fail | State::Unknown | State::Warn)
@@ -124,6 +188,57 @@ pub struct Report {
     pub policy: Vec<PackRef>,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
+    /// With `--baseline`: new and fixed findings against the base ref.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    /// With `--annotate changed`: which changes scoped the annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeScope>,
+}
+
+/// The result of evaluating the base ref with the same policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Comparison {
+    /// As given to `--baseline`.
+    pub baseline_ref: String,
+    /// The commit it named.
+    pub baseline_commit: String,
+    /// The level the base ref reached.
+    pub baseline_level: Option<String>,
+    /// Findings needing attention that are new or worse than the baseline.
+    pub new: u32,
+    /// Of those, the ones that keep the service below its level.
+    pub regressions: u32,
+    /// Findings the baseline needed attention for that are gone or pass.
+    pub fixed: Vec<FixedFinding>,
+    pub fail_on: FailOn,
+    /// Whether the policy alone blocks this run; with `fail_on: new` the
+    /// verdict blocks only if there are regressions too.
+    pub policy_blocks: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct FixedFinding {
+    pub rule: String,
+    pub title: String,
+    pub area: String,
+    /// Its state in the baseline.
+    pub was: State,
+    pub target: Option<String>,
+    /// Where it was in the baseline.
+    pub location: Option<Location>,
+}
+
+/// The lines a change touches, which annotations are limited to.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeScope {
+    /// Where the changed lines came from: `pull request #12`, `git diff main`.
+    pub source: String,
+    /// Files the change touches.
+    pub files: u32,
+    /// Findings needing attention on changed lines, and elsewhere.
+    pub on_changed_lines: u32,
+    pub elsewhere: u32,
 }
 
 impl Verdict {
@@ -140,5 +255,23 @@ impl Verdict {
 impl Report {
     pub fn exit_code(&self) -> i32 {
         i32::from(self.verdict.blocked)
+    }
+
+    /// Put `prefix/` before every path: locations are relative to the
+    /// scanned root, and GitHub wants them relative to the repository when
+    /// the root is a subdirectory of it.
+    pub fn prefix_paths(&mut self, prefix: &str) {
+        let prefix = prefix.trim_matches('/');
+        if prefix.is_empty() {
+            return;
+        }
+        let mut rebase = |loc: &mut Location| loc.path = format!("{prefix}/{}", loc.path);
+        for f in &mut self.findings {
+            f.location.as_mut().map(&mut rebase);
+            f.waiver.as_mut().map(|w| rebase(&mut w.location));
+        }
+        for f in self.comparison.iter_mut().flat_map(|c| &mut c.fixed) {
+            f.location.as_mut().map(&mut rebase);
+        }
     }
 }

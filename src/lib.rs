@@ -12,6 +12,8 @@ pub mod evidence;
 pub mod policy;
 pub mod probe;
 
+pub mod baseline;
+pub mod changes;
 pub mod docs;
 pub mod findings;
 pub mod github;

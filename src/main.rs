@@ -9,14 +9,16 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use readygate::changes::ChangedLines;
 use readygate::diag::ConfigError;
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::evidence::Evidence;
+use readygate::findings::FailOn;
 use readygate::github::{self, context::RunnerContext};
 use readygate::policy::{self, Policy, engine};
-use readygate::probe::Online;
+use readygate::probe::{Online, runbooks::PageCache};
 use readygate::report::{self, Format};
-use readygate::{docs, init, scan, schema, yaml};
+use readygate::{baseline, docs, init, scan, schema, yaml};
 
 /// Policy used when neither --policy nor .readygate/policy.yaml is given.
 const DEFAULT_POLICY: &str = "builtin:production";
@@ -102,7 +104,11 @@ struct WalkArgs {
 
 impl WalkArgs {
     fn scan(&self) -> Result<Evidence, ConfigError> {
-        let settings = scan::Settings {
+        scan::scan(&self.path, &self.settings())
+    }
+
+    fn settings(&self) -> scan::Settings {
+        scan::Settings {
             walk: Options {
                 max_file_size: self.max_file_size,
                 ..Options::default()
@@ -115,8 +121,7 @@ impl WalkArgs {
                 allow_private: self.online_allow_private,
                 ..Online::default()
             }),
-        };
-        scan::scan(&self.path, &settings)
+        }
     }
 }
 
@@ -155,9 +160,28 @@ struct CheckArgs {
     /// published (by default that is reported and the verdict stands).
     #[arg(long, requires = "github")]
     require_publish: bool,
+    /// Regression mode: also evaluate this git ref (e.g. origin/main), read
+    /// from the local repository, and report new and fixed findings.
+    #[arg(long, value_name = "REF")]
+    baseline: Option<String>,
+    /// What blocks: `all` (whenever the policy blocks) or `new` (only when
+    /// a failure is new against --baseline).
+    #[arg(long, value_enum, default_value_t = FailOn::All)]
+    fail_on: FailOn,
+    /// Which findings to annotate: `all`, or `changed` (only those on lines
+    /// the pull request, or the diff against --baseline, touches; the rest
+    /// are summarised).
+    #[arg(long, value_enum, default_value_t = Annotate::All)]
+    annotate: Annotate,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Annotate {
+    All,
+    Changed,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -326,8 +350,20 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
     } else {
         None
     };
+    if args.fail_on == FailOn::New && args.baseline.is_none() {
+        return Err(ConfigError::new("--fail-on new needs --baseline REF")
+            .hint("new is judged against a base ref, e.g. --baseline origin/main"));
+    }
+    if args.annotate == Annotate::Changed && runner.is_none() && args.baseline.is_none() {
+        return Err(ConfigError::new(
+            "--annotate changed needs a pull request (--github) or --baseline REF",
+        )
+        .hint("the changed lines come from the pull request's files, else from `git diff REF`"));
+    }
     let root = &args.walk.path;
-    let evidence = args.walk.scan()?;
+    let settings = args.walk.settings();
+    let mut pages = PageCache::default();
+    let evidence = scan::scan_with(root, &settings, &mut pages)?;
     let policy = load_policy(args.policy.as_deref(), root)?;
     let event = args
         .event
@@ -340,7 +376,55 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
         event,
         today: args.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
     };
-    let report = engine::evaluate(&policy, &evidence, &ctx);
+    let mut report = engine::evaluate(&policy, &evidence, &ctx);
+    // Built only when needed, and once: the pull request's files and the
+    // publishing both use it.
+    let api = match (&runner, env("GITHUB_TOKEN")) {
+        (Some(runner), Some(token)) => {
+            Some(github::api::Api::new(&runner.api_url, token).map_err(ConfigError::new)?)
+        }
+        _ => None,
+    };
+    let mut base_commit = None;
+    if let Some(reference) = &args.baseline {
+        let base = baseline::checkout(root, reference)?;
+        // The head's policy on the base's files: what changed is the code.
+        let base_evidence = scan::scan_with(&base.root, &settings.for_copy_of(root), &mut pages)
+            .map_err(|e| {
+                ConfigError::new(format!("the baseline {reference} cannot be evaluated: {e}"))
+                    .hint("fix it on the base branch, or drop --baseline")
+            })?;
+        let base_report = engine::evaluate(&policy, &base_evidence, &ctx);
+        baseline::compare::compare(
+            &mut report,
+            &base_report,
+            reference,
+            &base.commit,
+            args.fail_on,
+        );
+        base_commit = Some(base.commit.clone());
+    }
+    let prefix = runner
+        .as_ref()
+        .map(|r| r.prefix_of(root))
+        .unwrap_or_default();
+    if args.annotate == Annotate::Changed {
+        let changed = changed_lines(
+            runner.as_ref(),
+            api.as_ref(),
+            root,
+            &prefix,
+            args.baseline.as_deref().zip(base_commit.as_deref()),
+        )?;
+        match changed {
+            Some(changed) => changed.mark(&mut report),
+            None => eprintln!(
+                "readygate: --annotate changed: this is not a pull request and there is no --baseline, so every finding is annotated"
+            ),
+        }
+    }
+    // Paths relative to the repository from here on, as GitHub reads them.
+    report.prefix_paths(&prefix);
     let formats = match (args.format.is_empty(), args.github) {
         (true, true) => vec![Format::Github],
         (true, false) => vec![Format::Terminal],
@@ -390,12 +474,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
             .map_err(|e| {
                 ConfigError::new(format!("cannot write the job summary or step outputs: {e}"))
             })?;
-        let published = match env("GITHUB_TOKEN") {
-            Some(token) => {
-                let api =
-                    github::api::Api::new(&runner.api_url, token).map_err(ConfigError::new)?;
-                github::publish::publish(&report, runner, &api)
-            }
+        let published = match &api {
+            Some(api) => github::publish::publish(&report, runner, api),
             None => github::publish::Published {
                 log: vec!["readygate: no GITHUB_TOKEN, so no check run or pull request comment; annotations are in this log".into()],
                 failed: true,
@@ -411,6 +491,55 @@ fn check(args: CheckArgs) -> Result<ExitCode, ConfigError> {
         }
     }
     Ok(ExitCode::from(report.exit_code() as u8))
+}
+
+/// The lines the change under review touches, relative to `root`: the
+/// pull request's files when on one (and the token can read them), else
+/// `git diff` against the baseline's commit. `None`: nothing to scope by.
+fn changed_lines(
+    runner: Option<&RunnerContext>,
+    api: Option<&github::api::Api>,
+    root: &Path,
+    prefix: &str,
+    baseline: Option<(&str, &str)>,
+) -> Result<Option<ChangedLines>, ConfigError> {
+    if let (Some(runner), Some(pr)) = (runner, runner.and_then(|r| r.pull_request.as_ref())) {
+        let fetched = match api {
+            Some(api) => github::api::block_on(github::pulls::changed_lines(
+                api,
+                &runner.repository,
+                pr.number,
+            ))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+            None => Err("no GITHUB_TOKEN".to_string()),
+        };
+        match fetched {
+            Ok((changed, cut)) => {
+                if cut {
+                    eprintln!(
+                        "readygate: GitHub lists only the first {} files of #{}; findings in the others count as elsewhere",
+                        github::pulls::MAX_FILES,
+                        pr.number
+                    );
+                }
+                return Ok(Some(changed.under(prefix)));
+            }
+            Err(e) => eprintln!(
+                "readygate: cannot read the files of #{} ({e}){}",
+                pr.number,
+                if baseline.is_some() {
+                    "; using git diff against the baseline"
+                } else {
+                    "; annotating every finding"
+                }
+            ),
+        }
+    }
+    let Some((reference, commit)) = baseline else {
+        return Ok(None);
+    };
+    baseline::diff(root, reference, commit).map(Some)
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode, ConfigError> {

@@ -8,7 +8,7 @@ use crate::collect::{self, Fact, RepoIdentity};
 use crate::diag::ConfigError;
 use crate::discover::{self, Options};
 use crate::evidence::Evidence;
-use crate::probe::{self, Online};
+use crate::probe::{self, Online, runbooks::PageCache};
 
 /// Everything that shapes one scan besides the root.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +21,31 @@ pub struct Settings {
     pub online: Option<Online>,
 }
 
+impl Settings {
+    /// These settings for another copy of the repository at `root` (the
+    /// baseline's files, which have no git remote): the same identity, so
+    /// runbook URLs into the repository resolve alike in both.
+    pub fn for_copy_of(&self, root: &Path) -> Settings {
+        Settings {
+            repo_url: self
+                .repo_url
+                .clone()
+                .or_else(|| RepoIdentity::from_checkout(root).map(|r| r.web_url())),
+            ..self.clone()
+        }
+    }
+}
+
 pub fn scan(root: &Path, settings: &Settings) -> Result<Evidence, ConfigError> {
+    scan_with(root, settings, &mut PageCache::default())
+}
+
+/// [`scan`], reusing (and adding to) pages fetched by an earlier scan.
+pub fn scan_with(
+    root: &Path,
+    settings: &Settings,
+    pages: &mut PageCache,
+) -> Result<Evidence, ConfigError> {
     let opts = &settings.walk;
     match std::fs::metadata(root) {
         Ok(meta) if meta.is_dir() => {}
@@ -63,7 +87,7 @@ pub fn scan(root: &Path, settings: &Settings) -> Result<Evidence, ConfigError> {
     };
     collect::resolve_runbooks(&mut ev.alerts, root, repo.as_ref(), opts.max_file_size);
     if let Some(online) = &settings.online {
-        probe::runbooks::check(&mut ev.alerts, online).map_err(ConfigError::new)?;
+        probe::runbooks::check(&mut ev.alerts, online, pages).map_err(ConfigError::new)?;
     }
     Ok(ev)
 }

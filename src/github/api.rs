@@ -135,6 +135,15 @@ impl Api {
     }
 }
 
+/// Run a burst of API calls from synchronous code.
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the GitHub client's runtime: {e}"))?;
+    Ok(runtime.block_on(work))
+}
+
 /// How long GitHub asks us to wait: `Retry-After` (seconds), or the time to
 /// `x-ratelimit-reset` when `x-ratelimit-remaining` is 0.
 fn rate_limit_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {

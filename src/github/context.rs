@@ -22,6 +22,9 @@ pub struct RunnerContext {
     pub pull_request: Option<PullRequest>,
     pub step_summary: Option<PathBuf>,
     pub output: Option<PathBuf>,
+    /// `GITHUB_WORKSPACE`: the checkout, which annotation paths are
+    /// relative to.
+    pub workspace: Option<PathBuf>,
 }
 
 /// Tokens must never reach output or logs: no `Debug` that prints one.
@@ -91,7 +94,27 @@ impl RunnerContext {
             pull_request,
             step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
+            workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
         }))
+    }
+
+    /// Where `root` sits in the checkout (`services/api`, or empty), so
+    /// paths relative to it can be made relative to the repository.
+    pub fn prefix_of(&self, root: &std::path::Path) -> String {
+        let (Some(ws), Ok(root)) = (&self.workspace, root.canonicalize()) else {
+            return String::new();
+        };
+        let Ok(ws) = ws.canonicalize() else {
+            return String::new();
+        };
+        root.strip_prefix(&ws)
+            .map(|rel| {
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default()
     }
 
     /// Web link base for files at the commit under review.

@@ -4,4 +4,5 @@
 pub mod api;
 pub mod context;
 pub mod publish;
+pub mod pulls;
 pub mod runner;

@@ -31,25 +31,17 @@ pub struct Published {
 }
 
 pub fn publish(report: &Report, ctx: &RunnerContext, api: &Api) -> Published {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return Published {
-                log: vec![format!("cannot start the publishing runtime: {e}")],
-                failed: true,
-            };
-        }
-    };
-    runtime.block_on(async {
+    let published = super::api::block_on(async {
         let mut out = Published::default();
         check_run(report, ctx, api, &mut out).await;
         if let Some(pr) = &ctx.pull_request {
             sticky_comment(report, ctx, pr.number, api, &mut out).await;
         }
         out
+    });
+    published.unwrap_or_else(|e| Published {
+        log: vec![format!("readygate: {e}")],
+        failed: true,
     })
 }
 
@@ -98,13 +90,17 @@ fn annotation(f: &Finding) -> Option<Value> {
         .as_deref()
         .map(|t| format!(" [{t}]"))
         .unwrap_or_default();
+    let tag = match crate::report::change_tag(f) {
+        "" => String::new(),
+        tag => format!("{tag}: "),
+    };
     let line = loc.line.max(1);
     Some(json!({
         "path": loc.path,
         "start_line": line,
         "end_line": line,
         "annotation_level": level,
-        "title": truncate(&format!("{}: {}", f.rule, f.title), MAX_TITLE, "…"),
+        "title": truncate(&format!("{tag}{}: {}", f.rule, f.title), MAX_TITLE, "…"),
         "message": truncate(
             &format!("{}{target}\n\nWhy: {}\nFix: {}", f.message, f.why, f.remediation),
             MAX_MESSAGE,
@@ -146,7 +142,7 @@ async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Pu
     let mut annotations: Vec<Value> = report
         .findings
         .iter()
-        .filter(|f| f.needs_attention())
+        .filter(|f| crate::report::annotated(f))
         .filter_map(annotation)
         .collect();
     let dropped = annotations.len().saturating_sub(MAX_ANNOTATIONS);

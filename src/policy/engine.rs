@@ -117,6 +117,8 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         policy: policy.packs.clone(),
         verdict,
         findings,
+        comparison: None,
+        changes: None,
     }
 }
 
@@ -178,6 +180,8 @@ fn finding(rule: &Rule, outcome: &Outcome, state: State, waiver: Option<&Waiver>
             expires: w.expires.to_string(),
             location: w.origin.location(),
         }),
+        baseline: None,
+        on_changed_line: None,
     }
 }
 
@@ -274,5 +278,7 @@ fn waiver_finding(rule: &Rule, w: &Waiver, state: State, message: String) -> Fin
         remediation: format!("Fix what `{}` finds and delete the waiver, or have {} renew it with a new `expires` and a reason.", rule.id, w.owner),
         docs: None,
         waiver: None,
+        baseline: None,
+        on_changed_line: None,
     }
 }

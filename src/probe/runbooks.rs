@@ -15,35 +15,37 @@ use super::http::{self, Fetched};
 use crate::collect::pages::{self, Page, PageKind};
 use crate::evidence::{Alerts, RunbookState};
 
-/// Fetch every `unchecked` http(s) runbook and record what came back.
-pub fn check(alerts: &mut Alerts, opts: &Online) -> Result<(), String> {
+/// Pages fetched so far, by URL: parsed once however many alerts (and
+/// anchors) share one, and shared between the head and baseline scans so a
+/// page is judged the same in both.
+pub type PageCache = BTreeMap<String, Result<(u16, Page), String>>;
+
+/// Fetch every `unchecked` http(s) runbook not in `cache` and record what
+/// came back.
+pub fn check(alerts: &mut Alerts, opts: &Online, cache: &mut PageCache) -> Result<(), String> {
     alerts.online = true;
     let mut urls: BTreeMap<String, url::Url> = BTreeMap::new();
     for alert in &alerts.alerts {
-        if let Some(page) = page_url(alert) {
+        if let Some(page) = page_url(alert).filter(|p| !cache.contains_key(p.as_str())) {
             urls.insert(page.to_string(), page);
         }
     }
-    if urls.is_empty() {
-        return Ok(());
-    }
-    let client = http::client(opts)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the probe runtime: {e}"))?;
-    // Parsed once per URL, however many alerts (and anchors) share it.
-    let results: BTreeMap<String, Result<(u16, Page), String>> = runtime
-        .block_on(fetch_all(client, urls, opts))
-        .into_iter()
-        .map(|(url, fetched)| {
+    if !urls.is_empty() {
+        let client = http::client(opts)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the probe runtime: {e}"))?;
+        let fetched = runtime.block_on(fetch_all(client, urls, opts));
+        cache.extend(fetched.into_iter().map(|(url, fetched)| {
             let page = fetched.map(|f| {
                 let kind = PageKind::of_content_type(&f.content_type, &f.body);
                 (f.status, Page::new(f.body, kind))
             });
             (url, page)
-        })
-        .collect();
+        }));
+    }
+    let results = &*cache;
     for alert in &mut alerts.alerts {
         let Some(page) = page_url(alert) else {
             continue;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::verdict_line;
+use super::{annotated, change_tag, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 /// GitHub shows at most this many error and this many warning annotations
@@ -47,9 +47,13 @@ fn annotation(f: &Finding) -> String {
         State::Unknown => " (unknown)",
         _ => "",
     };
+    let tag = match change_tag(f) {
+        "" => String::new(),
+        tag => format!("{tag}: "),
+    };
     props.push(format!(
         "title={}",
-        escape_property(&format!("{}{state}: {}", f.rule, f.title))
+        escape_property(&format!("{tag}{}{state}: {}", f.rule, f.title))
     ));
     let target = f
         .target
@@ -67,6 +71,26 @@ fn annotation(f: &Finding) -> String {
     )
 }
 
+/// Findings as plain log lines: indented and escaped so none can read as a
+/// command.
+fn plain_lines(out: &mut String, findings: &[&Finding]) {
+    for f in findings {
+        let at = f
+            .location
+            .as_ref()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}{}: {}",
+            f.state.as_str(),
+            f.rule,
+            escape_data(&at),
+            escape_data(&f.message)
+        );
+    }
+}
+
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let level_rank = |f: &Finding| {
@@ -77,14 +101,10 @@ pub fn render(report: &Report) -> String {
             .position(|l| *l == f.level)
             .unwrap_or(usize::MAX)
     };
-    // Most important first: failures before unknowns before warnings, the
-    // lowest (most basic) level first within each.
-    let mut needs: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| f.needs_attention())
-        .collect();
-    needs.sort_by_key(|f| (f.state, level_rank(f)));
+    // Most important first: failures before unknowns before warnings, new
+    // ones (against --baseline) first, the lowest (most basic) level first.
+    let mut needs: Vec<&Finding> = report.findings.iter().filter(|f| annotated(f)).collect();
+    needs.sort_by_key(|f| (f.state, change_tag(f).is_empty(), level_rank(f)));
     let (mut errors, mut warnings) = (0, 0);
     let mut left_out = Vec::new();
     for f in needs {
@@ -115,22 +135,23 @@ pub fn render(report: &Report) -> String {
                 "{e} more error(s) and {w} more warning(s) are not annotated (GitHub shows {MAX_PER_KIND} of each per step); they are listed below and in the job summary"
             ))
         );
-        for f in left_out {
-            // Plain lines: indented and escaped so none can read as a command.
-            let at = f
-                .location
-                .as_ref()
-                .map(|l| format!(" at {l}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {} {}{}: {}",
-                f.state.as_str(),
-                f.rule,
-                escape_data(&at),
-                escape_data(&f.message)
-            );
-        }
+        plain_lines(&mut out, &left_out);
+    }
+    let elsewhere: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_attention() && !annotated(f))
+        .collect();
+    if !elsewhere.is_empty() {
+        let _ = writeln!(
+            out,
+            "readygate: {} finding(s) not on changed lines, not annotated:",
+            elsewhere.len()
+        );
+        plain_lines(&mut out, &elsewhere);
+    }
+    for line in scope_lines(report) {
+        let _ = writeln!(out, "readygate: {}", escape_data(&line));
     }
     let _ = writeln!(out, "readygate: {}", escape_data(&verdict_line(report)));
     out

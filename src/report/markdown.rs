@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::{areas, verdict_line};
-use crate::findings::{Report, State};
+use super::{annotated, areas, change_tag, scope_lines, verdict_line};
+use crate::findings::{Finding, Report, State};
 
 /// Make repository text inert in Markdown: no HTML, no @mentions, no
 /// emphasis, links or table breaks.
@@ -55,7 +55,17 @@ fn file_link(base: &str, loc: &crate::evidence::Location) -> String {
     )
 }
 
+/// A location, linked to its line under `links` when given.
+fn location(loc: &crate::evidence::Location, links: Option<&str>) -> String {
+    match links {
+        Some(base) => file_link(base, loc),
+        None => escape(&loc.to_string()),
+    }
+}
+
 /// The Markdown report; with `links`, locations link to the file lines.
+/// Failures are grouped by area and rule (why and fix once per rule);
+/// with `--annotate changed`, those off the changed lines are collapsed.
 pub fn render_linked(report: &Report, links: Option<&str>) -> String {
     let mut out = String::new();
     let icon = if report.verdict.blocked {
@@ -72,32 +82,76 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         .unwrap_or_else(|| "(unnamed service)".into());
     let _ = writeln!(out, "## {icon} readygate: {service}\n");
     let _ = writeln!(out, "**{}**\n", escape(&verdict_line(report)));
-    let needs: Vec<_> = report
-        .findings
-        .iter()
-        .filter(|f| f.needs_attention())
-        .collect();
-    for area in areas(needs.iter().copied()) {
+    for line in scope_lines(report) {
+        let _ = writeln!(out, "{}\n", escape(&line));
+    }
+    let shown: Vec<&Finding> = report.findings.iter().filter(|f| annotated(f)).collect();
+    for area in areas(shown.iter().copied()) {
         let _ = writeln!(out, "### {}\n", escape(&area));
-        for f in needs.iter().filter(|f| f.area == area) {
-            let loc = f
-                .location
-                .as_ref()
-                .map(|l| match links {
-                    Some(base) => format!(" — {}", file_link(base, l)),
-                    None => format!(" — {}", escape(&l.to_string())),
-                })
-                .unwrap_or_default();
+        let in_area: Vec<&Finding> = shown.iter().copied().filter(|f| f.area == area).collect();
+        for group in in_area.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+            let f = group[0];
+            let count = match group.len() {
+                1 => String::new(),
+                n => format!(" ×{n}"),
+            };
             let _ = writeln!(
                 out,
-                "- **{}** `{}` {}{loc}  ",
+                "**{}** `{}` {}{count}\n",
                 f.state.as_str().to_uppercase(),
                 f.rule,
                 escape(&f.title)
             );
-            let _ = writeln!(out, "  {}  ", escape(&f.message));
-            let _ = writeln!(out, "  *Why:* {}  ", escape(&f.why));
-            let _ = writeln!(out, "  *Fix:* {}", escape(&f.remediation));
+            for f in group {
+                let _ = writeln!(out, "- {}", finding_line(f, links));
+            }
+            let _ = writeln!(out, "\n*Why:* {}  ", escape(&f.why));
+            let _ = writeln!(out, "*Fix:* {}\n", escape(&f.remediation));
+        }
+    }
+    let elsewhere: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_attention() && !annotated(f))
+        .collect();
+    if let (false, Some(changes)) = (elsewhere.is_empty(), &report.changes) {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} more, not on lines changed in {}</summary>\n",
+            elsewhere.len(),
+            escape(&changes.source)
+        );
+        for f in elsewhere {
+            let _ = writeln!(
+                out,
+                "- {} `{}` {}",
+                f.state.as_str(),
+                f.rule,
+                finding_line(f, links)
+            );
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+    if let Some(c) = report.comparison.as_ref().filter(|c| !c.fixed.is_empty()) {
+        let _ = writeln!(out, "### Fixed since {}\n", escape(&c.baseline_ref));
+        for f in &c.fixed {
+            let target = f
+                .target
+                .as_deref()
+                .map(|t| format!(" ({})", escape(t)))
+                .unwrap_or_default();
+            let at = f
+                .location
+                .as_ref()
+                .map(|l| format!(" — {}", escape(&l.to_string())))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- `{}` {}{target}{at}, was {}",
+                f.rule,
+                escape(&f.title),
+                f.was.as_str()
+            );
         }
         out.push('\n');
     }
@@ -129,6 +183,20 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// One finding: new-against-baseline tag, location and message.
+fn finding_line(f: &Finding, links: Option<&str>) -> String {
+    let tag = match change_tag(f) {
+        "" => String::new(),
+        tag => format!("🆕 **{tag}** "),
+    };
+    let loc = f
+        .location
+        .as_ref()
+        .map(|l| format!("{} — ", location(l, links)))
+        .unwrap_or_default();
+    format!("{tag}{loc}{}", escape(&f.message))
 }
 
 #[cfg(test)]

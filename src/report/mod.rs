@@ -4,7 +4,7 @@
 
 use clap::ValueEnum;
 
-use crate::findings::{Finding, Report};
+use crate::findings::{BaselineState, FailOn, Finding, Report};
 
 pub mod github;
 pub mod json;
@@ -48,6 +48,61 @@ pub fn areas<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<String> {
     out
 }
 
+/// Whether a finding is annotated on its line: it needs attention and,
+/// with `--annotate changed`, sits on a changed line.
+pub fn annotated(f: &Finding) -> bool {
+    f.needs_attention() && f.on_changed_line != Some(false)
+}
+
+/// `new` or `worse` against the baseline; empty otherwise.
+pub fn change_tag(f: &Finding) -> &'static str {
+    match f.baseline {
+        Some(BaselineState::New) => "new",
+        Some(BaselineState::Updated) => "worse",
+        _ => "",
+    }
+}
+
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The commit id as people write it.
+pub fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+/// What regression and diff-aware modes add, one sentence each: new and
+/// fixed against the baseline, and which lines scoped the annotations.
+pub fn scope_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = &report.comparison {
+        let level = c.baseline_level.as_deref().unwrap_or("none");
+        lines.push(format!(
+            "Against {} ({}, level {level}): {} new or worse ({} keeping the service below its level), {} fixed.",
+            c.baseline_ref,
+            short(&c.baseline_commit),
+            c.new,
+            c.regressions,
+            c.fixed.len()
+        ));
+    }
+    if let Some(ch) = &report.changes {
+        lines.push(format!(
+            "Annotated: {} on lines changed in {} ({} files); {} elsewhere only listed.",
+            plural(ch.on_changed_lines, "finding"),
+            ch.source,
+            ch.files,
+            ch.elsewhere
+        ));
+    }
+    lines
+}
+
 /// One sentence: the level reached against the level required, and whether
 /// this run blocks.
 pub fn verdict_line(report: &Report) -> String {
@@ -60,8 +115,23 @@ pub fn verdict_line(report: &Report) -> String {
         Some(b) => format!("{} on {b}", v.event),
         None => v.event.clone(),
     };
+    let new_only = report
+        .comparison
+        .as_ref()
+        .filter(|c| c.fail_on == FailOn::New);
     let outcome = if v.blocked {
-        "BLOCKED".to_string()
+        match new_only {
+            Some(c) => format!(
+                "BLOCKED ({} new failing against {})",
+                c.regressions, c.baseline_ref
+            ),
+            None => "BLOCKED".to_string(),
+        }
+    } else if let Some(c) = new_only.filter(|c| c.policy_blocks) {
+        format!(
+            "not ready, but nothing new fails against {}: not blocking (--fail-on new)",
+            c.baseline_ref
+        )
     } else if v.level_reached_meets() {
         "ready".to_string()
     } else {

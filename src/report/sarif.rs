@@ -122,6 +122,9 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         "partialFingerprints": {"readygateFinding/v1": fingerprint(&[&f.rule, f.target.as_deref().unwrap_or(""), path])},
         "properties": {"state": f.state.as_str(), "readinessLevel": f.level},
     });
+    if let Some(b) = f.baseline {
+        result["baselineState"] = json!(b.as_str());
+    }
     if let Some(w) = &f.waiver {
         result["suppressions"] = json!([{
             "kind": "external",

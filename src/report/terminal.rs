@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{areas, verdict_line};
+use super::{areas, change_tag, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 struct Paint(bool);
@@ -104,7 +104,17 @@ pub fn render(report: &Report, colour: bool) -> String {
                 p.dim(&format!("[{}]", f.level))
             );
             for f in group {
-                let _ = writeln!(out, "{}", indent(&f.message, "          "));
+                let tag = change_tag(f);
+                let message = if tag.is_empty() {
+                    indent(&f.message, "          ")
+                } else {
+                    format!(
+                        "        {} {}",
+                        p.code("1;33", &format!("{tag:<5}")),
+                        indent(&f.message, "").trim_start()
+                    )
+                };
+                let _ = writeln!(out, "{message}");
                 if let Some(loc) = &f.location {
                     let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
                 }
@@ -151,12 +161,42 @@ pub fn render(report: &Report, colour: bool) -> String {
         }
     }
 
+    if let Some(c) = report.comparison.as_ref().filter(|c| !c.fixed.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("fixed since {}", clean(&c.baseline_ref)))
+        );
+        for f in &c.fixed {
+            let target = f
+                .target
+                .as_deref()
+                .map(|t| format!(" ({})", clean(t)))
+                .unwrap_or_default();
+            let at = f
+                .location
+                .as_ref()
+                .map(|l| format!(" at {}", clean(&l.to_string())))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{target}{at}  {}",
+                p.code("32", "FIXED  "),
+                f.rule,
+                p.dim(&format!("(was {})", f.was.as_str()))
+            );
+        }
+    }
+
     let c = &report.verdict.counts;
     let _ = writeln!(
         out,
         "\n{} pass, {} fail, {} warn, {} unknown, {} waived, {} skipped",
         c.pass, c.fail, c.warn, c.unknown, c.waived, c.skip
     );
+    for line in scope_lines(report) {
+        let _ = writeln!(out, "{}", clean(&line));
+    }
     let line = verdict_line(report);
     let line = if report.verdict.blocked {
         p.code("1;31", &line)
