@@ -265,13 +265,19 @@ impl Report {
         if prefix.is_empty() {
             return;
         }
-        let mut rebase = |loc: &mut Location| loc.path = format!("{prefix}/{}", loc.path);
+        let rebase = |loc: &mut Location| loc.path = format!("{prefix}/{}", loc.path);
         for f in &mut self.findings {
-            f.location.as_mut().map(&mut rebase);
-            f.waiver.as_mut().map(|w| rebase(&mut w.location));
+            if let Some(loc) = &mut f.location {
+                rebase(loc);
+            }
+            if let Some(w) = &mut f.waiver {
+                rebase(&mut w.location);
+            }
         }
         for f in self.comparison.iter_mut().flat_map(|c| &mut c.fixed) {
-            f.location.as_mut().map(&mut rebase);
+            if let Some(loc) = &mut f.location {
+                rebase(loc);
+            }
         }
     }
 }
