@@ -82,6 +82,72 @@ pub fn states(report: &Value, rule: &str) -> Vec<String> {
         .collect()
 }
 
+/// The official SARIF 2.1.0 schema (vendored in `schemas/`).
+pub fn sarif_validator() -> jsonschema::Validator {
+    let mut schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schemas/sarif-2.1.0.schema.json").unwrap())
+            .unwrap();
+    // The official schema's `run.language` pattern has an unbalanced `]`,
+    // which the meta-schema rejects as a regex. readygate never writes
+    // `language`, so the pattern is dropped here and the vendored file stays
+    // byte-for-byte official.
+    let mut dropped = 0;
+    for definition in schema["definitions"].as_object_mut().unwrap().values_mut() {
+        if let Some(language) = definition
+            .pointer_mut("/properties/language")
+            .and_then(Value::as_object_mut)
+            && language.remove("pattern").is_some()
+        {
+            dropped += 1;
+        }
+    }
+    assert!(dropped > 0);
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+/// Copy a fixture tree (files and directories only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Run git in `dir` with a fixed identity and no user configuration;
+/// its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=readygate tests",
+            "-c",
+            "user.email=tests@readygate.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn write(dir: &Path, rel: &str, text: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -1,0 +1,308 @@
+//! Regression mode (`--baseline REF`, `--fail-on new`) and diff-aware
+//! annotation from `git diff` (`--annotate changed`), on real git
+//! repositories built from the sample service: a base commit on `main` and
+//! a feature branch that adds a paging alert without a runbook, moves the
+//! existing rules down and adds the missing SLO.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+const RULES: &str = "deploy/monitoring/checkout-api.rules.yml";
+
+/// A repository with the sample service at `sub` (or the root) committed on
+/// `main`, and the feature branch checked out.
+fn feature_repo(sub: &str) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path();
+    let service = repo.join(sub);
+    copy_dir(Path::new(SAMPLE), &service);
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    let rules = std::fs::read_to_string(service.join(RULES)).unwrap();
+    // Three lines on top move every existing alert; one new paging alert
+    // without a runbook at the end.
+    let rules = format!(
+        "# Owned by the checkout team.\n# Reviewed 2026-11.\n# Thresholds from the SLO doc.\n{rules}\n      - alert: CheckoutApiDown\n        expr: up{{job=\"checkout-api\"}} == 0\n        for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"checkout-api is down\"\n"
+    );
+    write(&service, RULES, &rules);
+    add_slo(&service);
+    git(repo, &["commit", "-q", "-am", "feature"]);
+    temp
+}
+
+fn add_slo(service: &Path) {
+    let manifest = std::fs::read_to_string(service.join("readygate.yaml")).unwrap();
+    write(
+        service,
+        "readygate.yaml",
+        &format!(
+            "{manifest}slos:\n  - name: availability\n    objective: 0.999\n    window: 30d\n"
+        ),
+    );
+}
+
+fn gate(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["check", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    readygate().args(&args).output().unwrap()
+}
+
+fn by_baseline<'a>(report: &'a Value, state: &str) -> Vec<(&'a str, &'a str)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["baseline"] == state)
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["target"].as_str().unwrap_or(""),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn new_unchanged_and_fixed_against_the_base_branch() {
+    let temp = feature_repo("");
+    let repo = temp.path();
+    // Staged work of the user's own must survive the run untouched.
+    write(repo, "docs/notes.md", "draft\n");
+    git(repo, &["add", "docs/notes.md"]);
+    let staged = git(repo, &["diff", "--cached", "--name-only"]);
+    let worktrees = git(repo, &["worktree", "list"]);
+
+    let out = gate(repo, &["--baseline", "main", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let c = &report["comparison"];
+    assert_eq!(c["baseline_ref"], "main");
+    assert_eq!(
+        c["baseline_commit"].as_str().unwrap(),
+        git(repo, &["rev-parse", "main"]).trim()
+    );
+    assert_eq!(c["baseline_level"], "bronze");
+    assert_eq!(
+        by_baseline(&report, "new"),
+        vec![("alerts.paging-runbook", "CheckoutApiDown")]
+    );
+    // Moved three lines down, still the same finding.
+    assert_eq!(
+        by_baseline(&report, "unchanged"),
+        vec![
+            ("iac.terraform-lockfile", "infra/envs/prod"),
+            ("alerts.runbook", "CheckoutApiQueueBacklog")
+        ]
+    );
+    assert_eq!(c["new"], 1);
+    assert_eq!(c["regressions"], 1);
+    let fixed = c["fixed"].as_array().unwrap();
+    assert_eq!(fixed.len(), 1);
+    assert_eq!(fixed[0]["rule"], "service.slo");
+    assert_eq!(fixed[0]["was"], "fail");
+
+    assert_eq!(git(repo, &["diff", "--cached", "--name-only"]), staged);
+    assert_eq!(git(repo, &["worktree", "list"]), worktrees);
+
+    // The terminal says the same in words.
+    let text = stdout(&gate(repo, &["--baseline", "main"]));
+    assert!(
+        text.contains("new   alert `CheckoutApiDown` has no runbook"),
+        "{text}"
+    );
+    assert!(text.contains("FIXED   service.slo"), "{text}");
+    assert!(text.contains("Against main ("), "{text}");
+}
+
+#[test]
+fn fail_on_new_blocks_only_on_regressions() {
+    let temp = feature_repo("");
+    let repo = temp.path();
+    let release = ["--branch", "release/2.8", "--event", "push"];
+    let blocking = |extra: &[&str]| {
+        let mut args = release.to_vec();
+        args.extend_from_slice(extra);
+        gate(repo, &args)
+    };
+    // The policy blocks release branches below silver, new failure or not.
+    assert_eq!(code(&blocking(&["--baseline", "main"])), 1);
+    let out = blocking(&["--baseline", "main", "--fail-on", "new"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("BLOCKED (1 new failing against main)"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A change that only fixes things: below the level still, but nothing
+    // new, so `--fail-on new` lets it through.
+    git(repo, &["checkout", "-q", "-b", "fix-only", "main"]);
+    add_slo(repo);
+    git(repo, &["commit", "-q", "-am", "add the SLO"]);
+    assert_eq!(code(&blocking(&["--baseline", "main"])), 1);
+    let out = blocking(&["--baseline", "main", "--fail-on", "new", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(report["verdict"]["blocked"], false);
+    assert_eq!(report["comparison"]["policy_blocks"], true);
+    assert_eq!(report["comparison"]["regressions"], 0);
+    let text = stdout(&blocking(&["--baseline", "main", "--fail-on", "new"]));
+    assert!(
+        text.contains("nothing new fails against main: not blocking (--fail-on new)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn annotate_changed_from_git_diff_annotates_only_touched_lines() {
+    let temp = feature_repo("");
+    let repo = temp.path();
+    let out = gate(
+        repo,
+        &[
+            "--baseline",
+            "main",
+            "--annotate",
+            "changed",
+            "--format",
+            "github",
+        ],
+    );
+    let log = stdout(&out);
+    let annotations: Vec<&str> = log.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(annotations.len(), 1, "{log}");
+    let rules = std::fs::read_to_string(repo.join(RULES)).unwrap();
+    let line = rules
+        .lines()
+        .position(|l| l.contains("alert: CheckoutApiDown"))
+        .unwrap()
+        + 1;
+    assert!(
+        annotations[0].starts_with(&format!(
+            "::error file={RULES},line={line},col=9,title=new%3A alerts.paging-runbook"
+        )),
+        "{log}"
+    );
+    // The moved alert and the untouched Terraform are listed, not annotated.
+    assert!(log.contains("readygate: 2 finding(s) not on changed lines, not annotated:"));
+    assert!(log.contains("  warn alerts.runbook at deploy/monitoring/checkout-api.rules.yml:"));
+    assert!(log.contains("  fail iac.terraform-lockfile at infra/envs/prod/main.tf"));
+    assert!(log.contains("readygate: Annotated: 1 finding on lines changed in git diff main (2 files); 2 elsewhere only listed."), "{log}");
+
+    // Uncommitted edits count too: the working tree is what is checked.
+    let prod = repo.join("infra/envs/prod/main.tf");
+    let tf = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(&prod, format!("# touched\n{tf}")).unwrap();
+    let report = json(&gate(
+        repo,
+        &[
+            "--baseline",
+            "main",
+            "--annotate",
+            "changed",
+            "--format",
+            "json",
+        ],
+    ));
+    let lockfile = &findings(&report, "iac.terraform-lockfile")
+        .into_iter()
+        .find(|f| f["state"] == "fail")
+        .unwrap()
+        .clone();
+    // The finding is about the whole module file (its line is 0 or 1).
+    assert_eq!(lockfile["on_changed_line"], true, "{lockfile}");
+    assert_eq!(report["changes"]["files"], 3);
+}
+
+#[test]
+fn a_service_in_a_subdirectory_compares_its_own_files_and_sarif_says_so() {
+    let temp = feature_repo("services/checkout");
+    let service = temp.path().join("services/checkout");
+    let out = gate(&service, &["--baseline", "main", "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = sarif_validator()
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let states: Vec<(&str, &str)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| Some((r["ruleId"].as_str()?, r["baselineState"].as_str()?)))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("alerts.paging-runbook", "new"),
+            ("iac.terraform-lockfile", "unchanged"),
+            ("alerts.runbook", "unchanged")
+        ]
+    );
+
+    // The service did not exist on the base: an empty baseline, all new.
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path();
+    write(repo, "README.md", "monorepo\n");
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "empty"]);
+    copy_dir(Path::new(SAMPLE), &repo.join("services/checkout"));
+    let report = json(&gate(
+        &repo.join("services/checkout"),
+        &["--baseline", "main", "--format", "json"],
+    ));
+    assert!(by_baseline(&report, "unchanged").is_empty());
+    assert_eq!(by_baseline(&report, "new").len(), 3);
+    assert_eq!(report["comparison"]["baseline_level"], Value::Null);
+}
+
+#[test]
+fn baseline_mistakes_are_usage_errors() {
+    let temp = feature_repo("");
+    let repo = temp.path();
+    let out = gate(repo, &["--baseline", "origin/nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("`origin/nope` names no commit in this repository"));
+    assert!(
+        stderr(&out).contains("git fetch origin origin/nope"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Never read as an option by git.
+    let out = gate(repo, &["--baseline=--output=/tmp/x"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("is not a git ref"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = gate(repo, &["--fail-on", "new"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--fail-on new needs --baseline REF"));
+
+    let out = gate(repo, &["--annotate", "changed"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out)
+            .contains("--annotate changed needs a pull request (--github) or --baseline REF")
+    );
+
+    let plain = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(SAMPLE), plain.path());
+    let out = gate(plain.path(), &["--baseline", "main"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("is not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+}
