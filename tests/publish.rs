@@ -30,6 +30,41 @@ type Injected = (
 struct FakeGitHub {
     comments: Vec<(u64, String)>,
     failures: VecDeque<Injected>,
+    /// The pull request's files, served 100 per page like GitHub.
+    files: Vec<Value>,
+}
+
+/// One entry of `GET /pulls/{n}/files`, shaped like GitHub's example.
+fn pr_file(name: &str, status: &str, patch: Option<&str>) -> Value {
+    let sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+    let mut file = json!({
+        "sha": "bbcd538c8e72b8c175046e27cc8f907076331401",
+        "filename": name,
+        "status": status,
+        "additions": 1,
+        "deletions": 0,
+        "changes": 1,
+        "blob_url": format!("https://github.com/Codertocat/Hello-World/blob/{sha}/{name}"),
+        "raw_url": format!("https://github.com/Codertocat/Hello-World/raw/{sha}/{name}"),
+        "contents_url": format!("https://api.github.com/repos/Codertocat/Hello-World/contents/{name}?ref={sha}"),
+    });
+    if let Some(patch) = patch {
+        file["patch"] = json!(patch);
+    }
+    file
+}
+
+/// `page` and `per_page` from a request's query.
+fn page_of(path: &str) -> (usize, usize) {
+    let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let param = |name: &str, default: usize| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (param("page", 1), param("per_page", 30))
 }
 
 fn github(prefix: &'static str, state: Arc<Mutex<FakeGitHub>>) -> Server {
@@ -58,6 +93,11 @@ fn github(prefix: &'static str, state: Arc<Mutex<FakeGitHub>>) -> Server {
             Response::new(status, body.to_string()).header("Content-Type", "application/json")
         };
         match (req.method.as_str(), path.as_str()) {
+            ("GET", p) if p == format!("{REPO}/pulls/2/files") => {
+                let (page, per_page) = page_of(&req.path);
+                let files: Vec<Value> = gh.files.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+                ok(200, Value::Array(files))
+            }
             ("POST", p) if p == format!("{REPO}/check-runs") => ok(201, json!({"id": 4, "status": "in_progress"})),
             ("PATCH", p) if p == format!("{REPO}/check-runs/4") => ok(200, json!({"id": 4})),
             ("GET", p) if p == format!("{REPO}/issues/2/comments") => ok(
@@ -358,4 +398,92 @@ fn enterprise_server_paths_and_an_all_clear_comment() {
         comments[0].1
     );
     assert_valid_requests(&server, "/api/v3");
+}
+
+#[test]
+fn annotate_changed_uses_the_pull_request_files() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        // 100 unrelated files, then the rules file the pull request edits
+        // (line 29: the alert without a runbook), so the list takes 2 pages.
+        let mut gh = state.lock().unwrap();
+        for i in 0..100 {
+            gh.files.push(pr_file(
+                &format!("docs/page{i}.md"),
+                "added",
+                Some("@@ -0,0 +1 @@\n+x"),
+            ));
+        }
+        gh.files.push(pr_file(
+            "examples/sample-service/deploy/monitoring/checkout-api.rules.yml",
+            "modified",
+            Some("@@ -27,2 +27,4 @@ groups:\n       # Deliberate gap: a ticket-level alert with no runbook yet (warns).\n-      - alert: CheckoutApiQueue\n+      - alert: CheckoutApiQueueBacklog\n+        expr: sum(checkout_api_queue_depth) > 500\n+        for: 30m"),
+        ));
+        gh.files.push(pr_file(
+            "examples/sample-service/old-logo.png",
+            "removed",
+            None,
+        ));
+    }
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = run_env(temp.path(), &server.url(""));
+    // The service is a subdirectory of the checkout: paths become the
+    // repository's.
+    env.insert("GITHUB_WORKSPACE", env!("CARGO_MANIFEST_DIR").into());
+    let out = gate(SAMPLE, &env, &["--annotate", "changed"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[..3],
+        [
+            format!("GET {REPO}/pulls/2/files"),
+            format!("GET {REPO}/pulls/2/files"),
+            format!("POST {REPO}/check-runs"),
+        ]
+    );
+    let complete = server.requests()[3].json();
+    let annotations = complete["output"]["annotations"].as_array().unwrap();
+    assert_eq!(annotations.len(), 1, "{annotations:#?}");
+    assert_eq!(
+        annotations[0]["path"],
+        "examples/sample-service/deploy/monitoring/checkout-api.rules.yml"
+    );
+    assert_eq!(annotations[0]["start_line"], 29);
+    let summary = complete["output"]["summary"].as_str().unwrap();
+    assert!(summary.contains("Annotated: 1 finding on lines changed in pull request \\#2 (1 file); 2 elsewhere only listed."), "{summary}");
+    assert!(
+        summary.contains(
+            "<details><summary>2 more, not on lines changed in pull request \\#2</summary>"
+        )
+    );
+    assert!(summary.contains("/blob/ec26c3e57ca3a959ca5aad62de7213c562f8c821/examples/sample-service/infra/envs/prod/main.tf"));
+    let log = stdout(&out);
+    let commands: Vec<&str> = log.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 1, "{log}");
+    assert!(commands[0].starts_with(
+        "::warning file=examples/sample-service/deploy/monitoring/checkout-api.rules.yml,line=29,"
+    ));
+    assert_valid_requests(&server, "");
+
+    // A token that cannot read the files: every finding is annotated, and
+    // the log says why.
+    state
+        .lock()
+        .unwrap()
+        .failures
+        .push_back(("GET", format!("{REPO}/pulls/2/files"), 403, None));
+    let out = gate(SAMPLE, &env, &["--annotate", "changed"]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        stderr(&out).contains(
+            "readygate: cannot read the files of #2 (403: injected 403); annotating every finding"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Both located findings and the repository-wide missing SLO.
+    assert_eq!(
+        stdout(&out).lines().filter(|l| l.starts_with("::")).count(),
+        3
+    );
 }

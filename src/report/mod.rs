@@ -93,10 +93,10 @@ pub fn scope_lines(report: &Report) -> Vec<String> {
     }
     if let Some(ch) = &report.changes {
         lines.push(format!(
-            "Annotated: {} on lines changed in {} ({} files); {} elsewhere only listed.",
+            "Annotated: {} on lines changed in {} ({}); {} elsewhere only listed.",
             plural(ch.on_changed_lines, "finding"),
             ch.source,
-            ch.files,
+            plural(ch.files, "file"),
             ch.elsewhere
         ));
     }
