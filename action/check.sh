@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
-# Run the gate the way the action's inputs say: annotations on stdout
-# (workflow commands), JSON and SARIF reports to files, the Markdown report
-# appended to the job summary and the verdict in the step outputs. Exits
-# with readygate's code: 1 when the policy blocks this branch.
+# Run the gate the way the action's inputs say: the `format` input on
+# stdout (by default workflow commands, which become annotations), JSON and
+# SARIF reports to files, the Markdown report appended to the job summary
+# and the verdict in the step outputs. Exits with readygate's code: 1 when
+# the policy blocks this branch, 2 for a usage or configuration error.
 set -euo pipefail
 bin="${READYGATE:-readygate}"
 reports="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/readygate-reports"
 mkdir -p "$reports"
+
+# One line naming the input, instead of a readygate usage message that
+# names its flag.
+bad_input() {
+    local value="${3//%/%25}"
+    value="${value//$'\r'/%0D}"
+    value="${value//$'\n'/%0A}"
+    echo "::error title=readygate::input '$1' must be one of: $2 (not '$value')"
+    exit 2
+}
+
+format="${INPUT_FORMAT:-github}"
+case "$format" in
+    github | terminal | markdown | junit | json | sarif) ;;
+    *) bad_input format "github, terminal, markdown, junit, json, sarif" "$format" ;;
+esac
 args=(check "${INPUT_PATH:-.}" --github
     --format json --output "$reports/report.json"
     --format sarif --output "${INPUT_SARIF_FILE:-readygate.sarif}"
-    --format github)
+    --format "$format")
 if [[ -n "${INPUT_POLICY:-}" ]]; then args+=(--policy "$INPUT_POLICY"); fi
 if [[ -n "${INPUT_TIER:-}" ]]; then args+=(--tier "$INPUT_TIER"); fi
+case "${INPUT_ANNOTATE:-all}" in
+    all | changed) args+=(--annotate "${INPUT_ANNOTATE:-all}") ;;
+    *) bad_input annotate "all, changed" "$INPUT_ANNOTATE" ;;
+esac
+if [[ -n "${INPUT_BASELINE:-}" ]]; then args+=("--baseline=$INPUT_BASELINE"); fi
+case "${INPUT_FAIL_ON:-all}" in
+    all | new) args+=(--fail-on "${INPUT_FAIL_ON:-all}") ;;
+    *) bad_input fail-on "all, new" "$INPUT_FAIL_ON" ;;
+esac
 case "${INPUT_ONLINE:-false}" in
     true) args+=(--online) ;;
     false | "") ;;
-    *) echo "::error title=readygate::input 'online' must be true or false, not '$INPUT_ONLINE'"; exit 2 ;;
+    *) bad_input online "true, false" "$INPUT_ONLINE" ;;
 esac
 exec "$bin" "${args[@]}"

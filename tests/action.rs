@@ -94,14 +94,22 @@ fn outputs_of(file: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-#[test]
-fn the_composite_action_installs_checks_and_reports() {
+/// What one run of the composite action left behind.
+struct ActionRun {
+    outputs: BTreeMap<String, String>,
+    /// The check step's standard output and error, and its exit code.
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+/// Run `action.yml`'s steps for `path` with the inputs' defaults, then
+/// `inputs`; every step before the check must succeed.
+fn run_action(temp: &Path, path: &Path, inputs: &[(&str, &str)]) -> ActionRun {
     let action = yaml::parse_single(&std::fs::read_to_string("action.yml").unwrap()).unwrap();
-    let temp = tempfile::tempdir().unwrap();
-    let env = runner_env(temp.path());
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    let env = runner_env(temp);
     // Inputs: defaults from action.yml, then what a workflow would pass.
-    let mut inputs: BTreeMap<String, String> = action
+    let mut values: BTreeMap<String, String> = action
         .get("inputs")
         .and_then(Node::as_map)
         .unwrap()
@@ -113,15 +121,18 @@ fn the_composite_action_installs_checks_and_reports() {
             )
         })
         .collect();
-    inputs.insert("path".into(), sample.display().to_string());
+    values.insert("path".into(), path.display().to_string());
     // No token: publishing falls back to the log (tests/publish.rs covers the API).
-    inputs.insert("token".into(), String::new());
-    inputs.insert(
+    values.insert("token".into(), String::new());
+    values.insert(
         "sarif-file".into(),
-        temp.path().join("gate.sarif").display().to_string(),
+        temp.join("gate.sarif").display().to_string(),
     );
-
-    let mut stdout_of_check = String::new();
+    for (k, v) in inputs {
+        assert!(values.contains_key(*k), "action.yml has no input `{k}`");
+        values.insert(k.to_string(), v.to_string());
+    }
+    let mut check = None;
     for step in action
         .path(&["runs", "steps"])
         .and_then(Node::as_seq)
@@ -138,8 +149,8 @@ fn the_composite_action_installs_checks_and_reports() {
                     k.name.clone(),
                     expand(
                         &v.scalar_text().unwrap(),
-                        &inputs,
-                        &outputs_of(&temp.path().join("output")),
+                        &values,
+                        &outputs_of(&temp.join("output")),
                     ),
                 )
             })
@@ -152,19 +163,34 @@ fn the_composite_action_installs_checks_and_reports() {
             .output()
             .unwrap();
         let id = step.str_at("id").unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        // The sample service warns on a pull request: exit 0.
+        if id == "check" {
+            check = Some(out);
+            continue;
+        }
         assert!(
             out.status.success(),
-            "step {id}: {text}\n{}",
+            "step {id}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        if id == "check" {
-            stdout_of_check = text;
-        }
     }
+    let check = check.expect("action.yml has a step with id: check");
+    ActionRun {
+        outputs: outputs_of(&temp.join("output")),
+        stdout: String::from_utf8_lossy(&check.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&check.stderr).into_owned(),
+        code: check.status.code().unwrap_or(-1),
+    }
+}
 
-    let outputs = outputs_of(&temp.path().join("output"));
+#[test]
+fn the_composite_action_installs_checks_and_reports() {
+    let temp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
+    let run = run_action(temp.path(), &sample, &[]);
+    // The sample service warns on a pull request: exit 0.
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let (outputs, stdout_of_check) = (run.outputs, run.stdout);
     assert!(Path::new(&outputs["bin"]).is_file());
     assert_eq!(outputs["verdict"], "not-ready");
     assert_eq!(outputs["level"], "bronze");
@@ -193,6 +219,56 @@ fn the_composite_action_installs_checks_and_reports() {
     assert!(
         summary.contains("(https://github.com/Codertocat/Hello-World/blob/ec26c3e57ca3a959ca5aad62de7213c562f8c821/deploy/monitoring/checkout-api.rules.yml#L29)"),
         "{summary}"
+    );
+}
+
+#[test]
+fn the_action_compares_with_a_baseline_and_annotates_changed_lines() {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = feature_repo("");
+    let inputs = [
+        ("format", "terminal"),
+        ("annotate", "changed"),
+        ("baseline", "main"),
+        ("fail-on", "new"),
+    ];
+    let run = run_action(temp.path(), repo.path(), &inputs);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The terminal format in the log, so no workflow commands.
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("::")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Against main ("), "{}", run.stdout);
+    // No token to read the pull request's files: git diff instead, said once.
+    assert!(
+        run.stderr.contains(
+            "cannot read the files of #2 (no GITHUB_TOKEN); using git diff against the baseline"
+        ),
+        "{}",
+        run.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&run.outputs["report-json"]).unwrap())
+            .unwrap();
+    assert_eq!(report["comparison"]["fail_on"], "new");
+    assert_eq!(report["comparison"]["new"], 1);
+    assert_eq!(report["changes"]["source"], "git diff main");
+    let summary = std::fs::read_to_string(temp.path().join("summary")).unwrap();
+    assert!(summary.contains("🆕 **new**"), "{summary}");
+    assert!(summary.contains("### Fixed since main"), "{summary}");
+
+    // A value the action does not know is named as the input.
+    let run = run_action(
+        temp.path(),
+        repo.path(),
+        &[("annotate", "some\n::error::x")],
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stdout.trim(),
+        "::error title=readygate::input 'annotate' must be one of: all, changed (not 'some%0A::error::x')"
     );
 }
 

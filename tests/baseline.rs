@@ -11,42 +11,6 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-const RULES: &str = "deploy/monitoring/checkout-api.rules.yml";
-
-/// A repository with the sample service at `sub` (or the root) committed on
-/// `main`, and the feature branch checked out.
-fn feature_repo(sub: &str) -> tempfile::TempDir {
-    let temp = tempfile::tempdir().unwrap();
-    let repo = temp.path();
-    let service = repo.join(sub);
-    copy_dir(Path::new(SAMPLE), &service);
-    git(repo, &["init", "-q"]);
-    git(repo, &["add", "-A"]);
-    git(repo, &["commit", "-q", "-m", "base"]);
-    git(repo, &["checkout", "-q", "-b", "feature"]);
-    let rules = std::fs::read_to_string(service.join(RULES)).unwrap();
-    // Three lines on top move every existing alert; one new paging alert
-    // without a runbook at the end.
-    let rules = format!(
-        "# Owned by the checkout team.\n# Reviewed 2026-11.\n# Thresholds from the SLO doc.\n{rules}\n      - alert: CheckoutApiDown\n        expr: up{{job=\"checkout-api\"}} == 0\n        for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"checkout-api is down\"\n"
-    );
-    write(&service, RULES, &rules);
-    add_slo(&service);
-    git(repo, &["commit", "-q", "-am", "feature"]);
-    temp
-}
-
-fn add_slo(service: &Path) {
-    let manifest = std::fs::read_to_string(service.join("readygate.yaml")).unwrap();
-    write(
-        service,
-        "readygate.yaml",
-        &format!(
-            "{manifest}slos:\n  - name: availability\n    objective: 0.999\n    window: 30d\n"
-        ),
-    );
-}
-
 fn gate(dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["check", dir.to_str().unwrap()];
     args.extend_from_slice(extra);

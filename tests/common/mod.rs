@@ -148,6 +148,42 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+pub const RULES: &str = "deploy/monitoring/checkout-api.rules.yml";
+
+/// A repository with the sample service at `sub` (or the root) committed on
+/// `main`, and the feature branch checked out.
+pub fn feature_repo(sub: &str) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path();
+    let service = repo.join(sub);
+    copy_dir(Path::new(SAMPLE), &service);
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    git(repo, &["checkout", "-q", "-b", "feature"]);
+    let rules = std::fs::read_to_string(service.join(RULES)).unwrap();
+    // Three lines on top move every existing alert; one new paging alert
+    // without a runbook at the end.
+    let rules = format!(
+        "# Owned by the checkout team.\n# Reviewed 2026-11.\n# Thresholds from the SLO doc.\n{rules}\n      - alert: CheckoutApiDown\n        expr: up{{job=\"checkout-api\"}} == 0\n        for: 2m\n        labels:\n          severity: critical\n        annotations:\n          summary: \"checkout-api is down\"\n"
+    );
+    write(&service, RULES, &rules);
+    add_slo(&service);
+    git(repo, &["commit", "-q", "-am", "feature"]);
+    temp
+}
+
+pub fn add_slo(service: &Path) {
+    let manifest = std::fs::read_to_string(service.join("readygate.yaml")).unwrap();
+    write(
+        service,
+        "readygate.yaml",
+        &format!(
+            "{manifest}slos:\n  - name: availability\n    objective: 0.999\n    window: 30d\n"
+        ),
+    );
+}
+
 pub fn write(dir: &Path, rel: &str, text: &str) {
     let path = dir.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
