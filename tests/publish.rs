@@ -32,6 +32,11 @@ struct FakeGitHub {
     failures: VecDeque<Injected>,
     /// The pull request's files, served 100 per page like GitHub.
     files: Vec<Value>,
+    /// Check runs created, as GitHub lists them for the commit.
+    check_runs: Vec<Value>,
+    /// Requests (method, path) to carry out but answer with a 502, as when
+    /// a proxy loses GitHub's answer.
+    lost_answers: VecDeque<(&'static str, String)>,
 }
 
 /// One entry of `GET /pulls/{n}/files`, shaped like GitHub's example.
@@ -70,6 +75,22 @@ fn page_of(path: &str) -> (usize, usize) {
 fn github(prefix: &'static str, state: Arc<Mutex<FakeGitHub>>) -> Server {
     Server::start(move |req| {
         let mut gh = state.lock().unwrap();
+        let response = respond(&mut gh, prefix, req);
+        let path = req.path.split('?').next().unwrap();
+        if let Some(i) = gh
+            .lost_answers
+            .iter()
+            .position(|(m, p)| *m == req.method && path == format!("{prefix}{p}"))
+        {
+            gh.lost_answers.remove(i);
+            return Response::new(502, "<html>502 Bad Gateway</html>");
+        }
+        response
+    })
+}
+
+fn respond(gh: &mut FakeGitHub, prefix: &str, req: &Request) -> Response {
+    {
         let path = req.path.split('?').next().unwrap().to_string();
         let Some(path) = path.strip_prefix(prefix).map(str::to_string) else {
             return Response::new(404, r#"{"message":"Not Found"}"#);
@@ -98,8 +119,20 @@ fn github(prefix: &'static str, state: Arc<Mutex<FakeGitHub>>) -> Server {
                 let files: Vec<Value> = gh.files.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
                 ok(200, Value::Array(files))
             }
-            ("POST", p) if p == format!("{REPO}/check-runs") => ok(201, json!({"id": 4, "status": "in_progress"})),
-            ("PATCH", p) if p == format!("{REPO}/check-runs/4") => ok(200, json!({"id": 4})),
+            ("POST", p) if p == format!("{REPO}/check-runs") => {
+                let mut run = req.json();
+                run["id"] = json!(4 + gh.check_runs.len() as u64);
+                gh.check_runs.push(run.clone());
+                ok(201, run)
+            }
+            ("GET", p) if p.starts_with(&format!("{REPO}/commits/")) && p.ends_with("/check-runs") => ok(
+                200,
+                json!({"total_count": gh.check_runs.len(), "check_runs": gh.check_runs}),
+            ),
+            ("PATCH", p) if p.starts_with(&format!("{REPO}/check-runs/")) => {
+                let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
+                ok(200, json!({"id": id}))
+            }
             ("GET", p) if p == format!("{REPO}/issues/2/comments") => ok(
                 200,
                 Value::Array(gh.comments.iter().map(|(id, body)| json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}})).collect()),
@@ -122,7 +155,7 @@ fn github(prefix: &'static str, state: Arc<Mutex<FakeGitHub>>) -> Server {
             }
             _ => Response::new(404, r#"{"message":"Not Found"}"#),
         }
-    })
+    }
 }
 
 fn run_env(temp: &Path, api: &str) -> BTreeMap<&'static str, String> {
@@ -486,4 +519,65 @@ fn annotate_changed_uses_the_pull_request_files() {
         stdout(&out).lines().filter(|l| l.starts_with("::")).count(),
         3
     );
+}
+
+#[test]
+fn a_lost_answer_to_a_post_never_makes_a_duplicate() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        let mut gh = state.lock().unwrap();
+        // GitHub creates the check run and the comment, but the answers
+        // are lost: both are found and used, not created twice.
+        gh.lost_answers.push_back(("POST", format!("{REPO}/check-runs")));
+        gh.lost_answers
+            .push_back(("POST", format!("{REPO}/issues/2/comments")));
+    }
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = run_env(temp.path(), &server.url(""));
+    env.insert("GITHUB_RUN_ID", "6012345678".into());
+    env.insert("GITHUB_RUN_ATTEMPT", "2".into());
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+    assert_eq!(
+        sequence(&server),
+        [
+            format!("POST {REPO}/check-runs"),
+            format!("GET {REPO}/commits/{sha}/check-runs"),
+            format!("PATCH {REPO}/check-runs/4"),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("POST {REPO}/issues/2/comments"),
+            format!("GET {REPO}/issues/2/comments"),
+        ]
+    );
+    let gh = state.lock().unwrap();
+    assert_eq!(gh.check_runs.len(), 1);
+    assert_eq!(gh.check_runs[0]["external_id"], "readygate/6012345678/2");
+    assert_eq!(gh.comments.len(), 1);
+    drop(gh);
+    assert!(stderr(&out).contains("readygate: commented on #2 (1000)"));
+
+    // A 503 before GitHub acted: nothing to find, so the POST goes again.
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    state
+        .lock()
+        .unwrap()
+        .failures
+        .push_back(("POST", format!("{REPO}/check-runs"), 503, None));
+    let server = github("", state.clone());
+    env.insert("GITHUB_API_URL", server.url(""));
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        sequence(&server)[..4],
+        [
+            format!("POST {REPO}/check-runs"),
+            format!("GET {REPO}/commits/{sha}/check-runs"),
+            format!("POST {REPO}/check-runs"),
+            format!("PATCH {REPO}/check-runs/4"),
+        ]
+    );
+    assert_eq!(state.lock().unwrap().check_runs.len(), 1);
+    assert_valid_requests(&server, "");
 }

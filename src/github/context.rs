@@ -25,6 +25,8 @@ pub struct RunnerContext {
     /// `GITHUB_WORKSPACE`: the checkout, which annotation paths are
     /// relative to.
     pub workspace: Option<PathBuf>,
+    /// `GITHUB_RUN_ID` and `GITHUB_RUN_ATTEMPT`: which run made a check run.
+    pub run: Option<(String, String)>,
 }
 
 /// Tokens must never reach output or logs: no `Debug` that prints one.
@@ -95,6 +97,8 @@ impl RunnerContext {
             step_summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: var("GITHUB_OUTPUT").map(PathBuf::from),
             workspace: var("GITHUB_WORKSPACE").map(PathBuf::from),
+            run: var("GITHUB_RUN_ID")
+                .map(|id| (id, var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()))),
         }))
     }
 
@@ -115,6 +119,15 @@ impl RunnerContext {
                     .join("/")
             })
             .unwrap_or_default()
+    }
+
+    /// The check run's `external_id`: this workflow run and attempt, so a
+    /// check run whose creation answer was lost can be found again.
+    pub fn check_run_id(&self) -> String {
+        match &self.run {
+            Some((id, attempt)) => format!("readygate/{id}/{attempt}"),
+            None => "readygate".into(),
+        }
     }
 
     /// Web link base for files at the commit under review.

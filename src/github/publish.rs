@@ -112,18 +112,30 @@ fn annotation(f: &Finding) -> Option<Value> {
 async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Published) {
     let repo = &ctx.repository;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let created = api
-        .post(
-            &format!("/repos/{repo}/check-runs"),
-            &json!({
-                "name": "readygate",
-                "head_sha": ctx.sha,
-                "status": "in_progress",
-                "started_at": now(),
-                "external_id": "readygate",
-            }),
-        )
-        .await;
+    let external_id = ctx.check_run_id();
+    let body = json!({
+        "name": "readygate",
+        "head_sha": ctx.sha,
+        "status": "in_progress",
+        "started_at": now(),
+        "external_id": external_id,
+    });
+    let created = create_once(api, &format!("/repos/{repo}/check-runs"), &body, || async {
+        let list = api
+            .get(&format!(
+                "/repos/{repo}/commits/{}/check-runs?check_name=readygate&filter=all&per_page=100",
+                ctx.sha
+            ))
+            .await?;
+        Ok(list["check_runs"]
+            .as_array()
+            .and_then(|runs| {
+                runs.iter()
+                    .find(|r| r["external_id"] == external_id.as_str())
+            })
+            .cloned())
+    })
+    .await;
     let id = match created.map(|v| v["id"].as_u64()) {
         Ok(Some(id)) => id,
         Ok(None) => {
@@ -202,6 +214,29 @@ async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Pu
     ));
 }
 
+/// POST to create something, once. A POST is not retried blindly (see
+/// `Api`), but a 5xx or a lost answer may come after GitHub acted: then
+/// `find` looks for what the POST would have made, and only if it is not
+/// there is the POST sent again.
+async fn create_once<F, Fut>(
+    api: &Api,
+    path: &str,
+    body: &Value,
+    find: F,
+) -> Result<Value, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Value>, ApiError>>,
+{
+    match api.post(path, body).await {
+        Err(e) if e.status.is_none_or(|s| s >= 500) => match find().await? {
+            Some(made) => Ok(made),
+            None => api.post(path, body).await,
+        },
+        other => other,
+    }
+}
+
 /// Our earlier comment on the pull request, if any: (id, body).
 async fn find_sticky(
     api: &Api,
@@ -276,13 +311,18 @@ async fn sticky_comment(
             )
             .await
             .map(|_| format!("readygate: updated comment {id} on #{number}")),
-        None => api
-            .post(
-                &format!("/repos/{repo}/issues/{number}/comments"),
-                &json!({"body": body}),
-            )
-            .await
-            .map(|v| format!("readygate: commented on #{number} ({})", v["id"])),
+        None => create_once(
+            api,
+            &format!("/repos/{repo}/issues/{number}/comments"),
+            &json!({"body": body}),
+            || async {
+                Ok(find_sticky(api, repo, number)
+                    .await?
+                    .map(|(id, _)| json!({"id": id})))
+            },
+        )
+        .await
+        .map(|v| format!("readygate: commented on #{number} ({})", v["id"])),
     };
     match result {
         Ok(line) => out.log.push(line),
