@@ -14,8 +14,11 @@ case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
     Linux/ARM64 | Linux/aarch64) target=aarch64-unknown-linux-gnu ;;
     macOS/ARM64 | Darwin/arm64) target=aarch64-apple-darwin ;;
     macOS/X64 | Darwin/x86_64) target=x86_64-apple-darwin ;;
+    Windows/X64) target=x86_64-pc-windows-msvc ;;
     *) target="" ;;
 esac
+exe=""
+if [[ "${RUNNER_OS:-}" == Windows ]]; then exe=.exe; fi
 
 sha256() {
     if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi
@@ -34,7 +37,7 @@ if [[ -n "$target" && -n "$repo" && "$ref" == v* ]]; then
             echo "::error title=readygate install::$asset does not match the SHA256SUMS of release $ref"
             exit 1
         fi
-        tar -xzf "$tmp/$asset" -C "$dest/bin" readygate
+        tar -xzf "$tmp/$asset" -C "$dest/bin" "readygate$exe"
         installed="release $ref for $target (checksum verified)"
     fi
 fi
@@ -45,6 +48,6 @@ if [[ -z "$installed" ]]; then
     cargo install --locked --path "$GITHUB_ACTION_PATH" --root "$dest" ${READYGATE_CARGO_FLAGS:-}
     installed="built from source"
 fi
-echo "readygate $("$dest/bin/readygate" --version | cut -d' ' -f2): $installed"
-echo "bin=$dest/bin/readygate" >>"${GITHUB_OUTPUT:-/dev/null}"
+echo "readygate $("$dest/bin/readygate$exe" --version | cut -d' ' -f2): $installed"
+echo "bin=$dest/bin/readygate$exe" >>"${GITHUB_OUTPUT:-/dev/null}"
 echo "$dest/bin" >>"${GITHUB_PATH:-/dev/null}"
