@@ -224,6 +224,9 @@ pub struct FixedFinding {
     pub area: String,
     /// Its state in the baseline.
     pub was: State,
+    /// Its state now (`pass`, `waived`, `skip`), or none when the rule no
+    /// longer finds it at all (the alert or file is gone).
+    pub now: Option<State>,
     pub target: Option<String>,
     /// Where it was in the baseline.
     pub location: Option<Location>,

@@ -70,6 +70,7 @@ fn new_unchanged_and_fixed_against_the_base_branch() {
     assert_eq!(fixed.len(), 1);
     assert_eq!(fixed[0]["rule"], "service.slo");
     assert_eq!(fixed[0]["was"], "fail");
+    assert_eq!(fixed[0]["now"], "pass");
 
     assert_eq!(git(repo, &["diff", "--cached", "--name-only"]), staged);
     assert_eq!(git(repo, &["worktree", "list"]), worktrees);

@@ -528,7 +528,8 @@ fn a_lost_answer_to_a_post_never_makes_a_duplicate() {
         let mut gh = state.lock().unwrap();
         // GitHub creates the check run and the comment, but the answers
         // are lost: both are found and used, not created twice.
-        gh.lost_answers.push_back(("POST", format!("{REPO}/check-runs")));
+        gh.lost_answers
+            .push_back(("POST", format!("{REPO}/check-runs")));
         gh.lost_answers
             .push_back(("POST", format!("{REPO}/issues/2/comments")));
     }

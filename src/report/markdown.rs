@@ -145,9 +145,13 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
                 .as_ref()
                 .map(|l| format!(" — {}", escape(&l.to_string())))
                 .unwrap_or_default();
+            let now = f
+                .now
+                .map(|s| format!(", now {}", s.as_str()))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "- `{}` {}{target}{at}, was {}",
+                "- `{}` {}{target}{at}: was {}{now}",
                 f.rule,
                 escape(&f.title),
                 f.was.as_str()

@@ -183,7 +183,10 @@ pub fn render(report: &Report, colour: bool) -> String {
                 "  {} {}{target}{at}  {}",
                 p.code("32", "FIXED  "),
                 f.rule,
-                p.dim(&format!("(was {})", f.was.as_str()))
+                p.dim(&match f.now {
+                    Some(now) => format!("(was {}, now {})", f.was.as_str(), now.as_str()),
+                    None => format!("(was {})", f.was.as_str()),
+                })
             );
         }
     }
