@@ -229,9 +229,11 @@ where
     Fut: std::future::Future<Output = Result<Option<Value>, ApiError>>,
 {
     match api.post(path, body).await {
-        Err(e) if e.status.is_none_or(|s| s >= 500) => match find().await? {
-            Some(made) => Ok(made),
-            None => api.post(path, body).await,
+        Err(e) if e.status.is_none_or(|s| s >= 500) => match find().await {
+            Ok(Some(made)) => Ok(made),
+            Ok(None) => api.post(path, body).await,
+            // Cannot tell whether it was made: say what the POST got.
+            Err(_) => Err(e),
         },
         other => other,
     }

@@ -72,7 +72,7 @@ fn plural(n: u32, word: &str) -> String {
 }
 
 /// The commit id as people write it.
-pub fn short(commit: &str) -> &str {
+fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
