@@ -54,13 +54,15 @@ impl ChangedLines {
             .split("\ndiff --git ")
             .map(|s| s.trim_start_matches("diff --git "))
         {
-            let mut path = None;
-            let mut hunks = None;
-            for (i, line) in section.lines().enumerate() {
-                if line.starts_with("@@") {
-                    hunks = Some(&section[offset_of_line(section, i)..]);
-                    break;
-                }
+            // The header runs to the first hunk.
+            let hunks_at = if section.starts_with("@@") {
+                Some(0)
+            } else {
+                section.find("\n@@").map(|i| i + 1)
+            };
+            let header = &section[..hunks_at.unwrap_or(section.len())];
+            let (mut path, mut binary) = (None, false);
+            for line in header.lines() {
                 if let Some(p) = line.strip_prefix("+++ ") {
                     path = git_path(p);
                 } else if let Some(p) = line.strip_prefix("rename to ") {
@@ -70,13 +72,14 @@ impl ChangedLines {
                     .and_then(|l| l.strip_suffix(" differ"))
                 {
                     path = pair.rsplit_once(" and ").and_then(|(_, new)| git_path(new));
+                    binary = true;
                 }
             }
             let Some(path) = path else { continue };
-            match hunks {
-                Some(h) => out.add_file(&path, Some(h)),
-                // Binary files differ: no hunks to read.
-                None if section.contains("\nBinary files ") => out.add_file(&path, None),
+            match hunks_at {
+                Some(at) => out.add_file(&path, Some(&section[at..])),
+                // No hunks to read.
+                None if binary => out.add_file(&path, None),
                 // Renamed, or only the mode changed.
                 None => out.add_untouched(&path),
             }
@@ -141,10 +144,6 @@ impl ChangedLines {
             elsewhere,
         });
     }
-}
-
-fn offset_of_line(text: &str, index: usize) -> usize {
-    text.split_inclusive('\n').take(index).map(str::len).sum()
 }
 
 /// The new path from a `+++ b/PATH` header; `None` for a deleted file.

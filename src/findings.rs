@@ -119,6 +119,11 @@ impl Finding {
         )
     }
 
+    /// Rule and target: what a finding is about when its file was renamed.
+    pub fn rule_and_target(&self) -> (&str, Option<&str>) {
+        (&self.rule, self.target.as_deref())
+    }
+
     /// A regression for `--fail-on new`: it keeps the service below its
     /// level and the baseline did not have it (or had it milder).
     pub fn is_regression(&self) -> bool {
@@ -230,6 +235,16 @@ pub struct FixedFinding {
     pub target: Option<String>,
     /// Where it was in the baseline.
     pub location: Option<Location>,
+}
+
+impl FixedFinding {
+    /// `was fail`, or `was fail, now waived`.
+    pub fn change(&self) -> String {
+        match self.now {
+            Some(now) => format!("was {}, now {}", self.was.as_str(), now.as_str()),
+            None => format!("was {}", self.was.as_str()),
+        }
+    }
 }
 
 /// The lines a change touches, which annotations are limited to.

@@ -28,22 +28,13 @@ pub fn compare(
     // head index → matched baseline index
     let mut matched: HashMap<usize, usize> = HashMap::new();
     let mut used = vec![false; earlier.len()];
-    let by_file = |f: &Finding| {
-        let (rule, target, path) = f.identity();
-        (
-            rule.to_string(),
-            target.map(str::to_string),
-            path.map(str::to_string),
-        )
-    };
-    let by_target = |f: &Finding| (f.rule.clone(), f.target.clone());
     pair(
         &head.findings,
         &current,
         &earlier,
         &mut matched,
         &mut used,
-        by_file,
+        Finding::identity,
     );
     pair(
         &head.findings,
@@ -51,13 +42,13 @@ pub fn compare(
         &earlier,
         &mut matched,
         &mut used,
-        by_target,
+        Finding::rule_and_target,
     );
 
     // What the head says now about each fixed one (pass, waived, skip).
-    let mut now: HashMap<(String, Option<String>), State> = HashMap::new();
+    let mut now: HashMap<(&str, Option<&str>), State> = HashMap::new();
     for f in head.findings.iter().filter(|f| !f.needs_attention()) {
-        now.entry(by_target(f)).or_insert(f.state);
+        now.entry(f.rule_and_target()).or_insert(f.state);
     }
     let mut fixed: Vec<FixedFinding> = earlier
         .iter()
@@ -68,7 +59,7 @@ pub fn compare(
             title: b.title.clone(),
             area: b.area.clone(),
             was: b.state,
-            now: now.get(&by_target(b)).copied(),
+            now: now.get(&b.rule_and_target()).copied(),
             target: b.target.clone(),
             location: b.location.clone(),
         })
@@ -114,13 +105,13 @@ pub fn compare(
 
 /// Pair each unmatched head finding with the first unused baseline finding
 /// of the same `key`, in order.
-fn pair<K: Hash + Eq>(
-    findings: &[Finding],
+fn pair<'a, K: Hash + Eq>(
+    findings: &'a [Finding],
     current: &[usize],
-    earlier: &[&Finding],
+    earlier: &[&'a Finding],
     matched: &mut HashMap<usize, usize>,
     used: &mut [bool],
-    key: impl Fn(&Finding) -> K,
+    key: impl Fn(&'a Finding) -> K,
 ) {
     let mut free: HashMap<K, VecDeque<usize>> = HashMap::new();
     for (j, b) in earlier.iter().enumerate().filter(|(j, _)| !used[*j]) {

@@ -96,10 +96,14 @@ pub fn resolve(root: &Path, reference: &str) -> Result<String, ConfigError> {
 /// both reports are alike.
 pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
     let commit = resolve(root, reference)?;
-    let top = git(root, &["rev-parse", "--show-toplevel"], None)
-        .map_err(|e| e.into_config("find the repository's top"))?;
-    let prefix = git(root, &["rev-parse", "--show-prefix"], None)
-        .map_err(|e| e.into_config("find the repository's top"))?;
+    // One line each: the top, then root's place under it (empty at the top).
+    let places = git(
+        root,
+        &["rev-parse", "--show-toplevel", "--show-prefix"],
+        None,
+    )
+    .map_err(|e| e.into_config("find the repository's top"))?;
+    let (top, prefix) = places.split_once('\n').unwrap_or((&places, ""));
     let prefix = prefix.trim_end_matches('/');
     let dir = tempfile::Builder::new()
         .prefix("readygate-baseline-")
@@ -113,7 +117,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
     } else {
         format!("{commit}:{prefix}")
     };
-    let top = Path::new(&top);
+    let top = Path::new(top);
     // A directory the base ref does not have yet: an empty baseline, so
     // every finding is new.
     if git(top, &["rev-parse", "--verify", "--quiet", &tree], None).is_ok() {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{annotated, areas, change_tag, scope_lines, verdict_line};
+use super::{annotated, areas, change_tag, in_parens, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 /// Make repository text inert in Markdown: no HTML, no @mentions, no
@@ -135,26 +135,18 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
     if let Some(c) = report.comparison.as_ref().filter(|c| !c.fixed.is_empty()) {
         let _ = writeln!(out, "### Fixed since {}\n", escape(&c.baseline_ref));
         for f in &c.fixed {
-            let target = f
-                .target
-                .as_deref()
-                .map(|t| format!(" ({})", escape(t)))
-                .unwrap_or_default();
+            let target = in_parens(f.target.as_deref(), escape);
             let at = f
                 .location
                 .as_ref()
                 .map(|l| format!(" — {}", escape(&l.to_string())))
                 .unwrap_or_default();
-            let now = f
-                .now
-                .map(|s| format!(", now {}", s.as_str()))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "- `{}` {}{target}{at}: was {}{now}",
+                "- `{}` {}{target}{at}: {}",
                 f.rule,
                 escape(&f.title),
-                f.was.as_str()
+                f.change()
             );
         }
         out.push('\n');
@@ -171,11 +163,7 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
             rest.len()
         );
         for f in rest {
-            let target = f
-                .target
-                .as_deref()
-                .map(|t| format!(" ({})", escape(t)))
-                .unwrap_or_default();
+            let target = in_parens(f.target.as_deref(), escape);
             let _ = writeln!(
                 out,
                 "- {} `{}`{target}: {}",

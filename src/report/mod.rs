@@ -63,6 +63,12 @@ pub fn change_tag(f: &Finding) -> &'static str {
     }
 }
 
+/// ` (text)`, escaped for the format, or nothing: a finding's target.
+pub fn in_parens(text: Option<&str>, escape: impl Fn(&str) -> String) -> String {
+    text.map(|t| format!(" ({})", escape(t)))
+        .unwrap_or_default()
+}
+
 fn plural(n: u32, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{areas, change_tag, scope_lines, verdict_line};
+use super::{areas, change_tag, in_parens, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 struct Paint(bool);
@@ -135,11 +135,7 @@ pub fn render(report: &Report, colour: bool) -> String {
                 .waiver
                 .as_ref()
                 .expect("waived findings carry their waiver");
-            let target = f
-                .target
-                .as_deref()
-                .map(|t| format!(" ({})", clean(t)))
-                .unwrap_or_default();
+            let target = in_parens(f.target.as_deref(), clean);
             let _ = writeln!(
                 out,
                 "  {} {}{target}  by {} until {}: {}",
@@ -168,11 +164,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             p.bold(&format!("fixed since {}", clean(&c.baseline_ref)))
         );
         for f in &c.fixed {
-            let target = f
-                .target
-                .as_deref()
-                .map(|t| format!(" ({})", clean(t)))
-                .unwrap_or_default();
+            let target = in_parens(f.target.as_deref(), clean);
             let at = f
                 .location
                 .as_ref()
@@ -183,10 +175,7 @@ pub fn render(report: &Report, colour: bool) -> String {
                 "  {} {}{target}{at}  {}",
                 p.code("32", "FIXED  "),
                 f.rule,
-                p.dim(&match f.now {
-                    Some(now) => format!("(was {}, now {})", f.was.as_str(), now.as_str()),
-                    None => format!("(was {})", f.was.as_str()),
-                })
+                p.dim(&format!("({})", f.change()))
             );
         }
     }
