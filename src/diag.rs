@@ -1,5 +1,8 @@
-//! Configuration errors: a bad policy, manifest or command line. They stop the
-//! gate with exit code 2 and always say where and what to do.
+//! Errors that stop the gate, typed by cause: usage and configuration (a bad
+//! flag, policy or manifest), input (the repository or ref cannot be read as
+//! given), I/O (a report cannot be written) and network (a probe or GitHub
+//! cannot be reached). All stop the run with exit code 2; the first two
+//! always say where and what to do.
 
 use std::fmt;
 
@@ -104,6 +107,114 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The input cannot be used as given: the path is not a directory, a git ref
+/// does not resolve, an event payload is malformed. Same shape as a
+/// configuration error (file, line, hint), a different cause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError(pub ConfigError);
+
+impl InputError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(ConfigError::new(message))
+    }
+
+    pub fn hint(self, hint: impl Into<String>) -> Self {
+        Self(self.0.hint(hint))
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// A file or stream could not be read or written.
+#[derive(Debug)]
+pub struct IoError {
+    /// What was being done: "cannot write report.json".
+    pub doing: String,
+    pub source: std::io::Error,
+}
+
+impl IoError {
+    pub fn new(doing: impl Into<String>, source: std::io::Error) -> Self {
+        Self {
+            doing: doing.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for IoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}: {}", self.doing, self.source)
+    }
+}
+
+impl std::error::Error for IoError {}
+
+/// The network failed where the run cannot go on without it (the probe
+/// runner could not start, publishing was required and failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkError(pub String);
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.0)
+    }
+}
+
+impl std::error::Error for NetworkError {}
+
+/// Any error that stops the run (exit 2).
+#[derive(Debug)]
+pub enum Error {
+    Config(ConfigError),
+    Input(InputError),
+    Io(IoError),
+    Network(NetworkError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => e.fmt(f),
+            Error::Input(e) => e.fmt(f),
+            Error::Io(e) => e.fmt(f),
+            Error::Network(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(e)
+    }
+}
+
+impl From<IoError> for Error {
+    fn from(e: IoError) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<NetworkError> for Error {
+    fn from(e: NetworkError) -> Self {
+        Error::Network(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

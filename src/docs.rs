@@ -3,13 +3,14 @@
 
 use std::fmt::Write;
 
-use crate::policy::checks::CHECKS;
+use crate::area::CHECKS;
+use crate::check::describe_params;
 use crate::policy::{Logic, Policy, Rule};
 
 fn logic(rule: &Rule) -> String {
     match &rule.logic {
-        Logic::Check { check, params } if params.is_null() => format!("check `{}`", check.id()),
-        Logic::Check { check, params } => format!("check `{}` with params `{params}`", check.id()),
+        Logic::Check { check, raw, .. } if raw.is_null() => format!("check `{}`", check.id()),
+        Logic::Check { check, raw, .. } => format!("check `{}` with params `{raw}`", check.id()),
         Logic::Expr(e) => format!("expression `{}`", e.source),
     }
 }
@@ -111,13 +112,13 @@ pub fn rules_markdown(policy: &Policy) -> String {
         out,
         "Rules use these with `check: NAME` and optional `params:`.\n"
     );
-    for check in CHECKS {
+    for check in CHECKS.iter() {
         let _ = writeln!(
             out,
             "### check `{}`\n\n{}\n\nParams: {}\n",
             check.id(),
             check.summary(),
-            check.params_help()
+            describe_params(&check.params_schema())
         );
     }
     out

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::evidence::Evidence;
+use crate::area::Evidence;
 
 fn yaml_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")

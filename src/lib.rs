@@ -1,24 +1,35 @@
 //! readygate: a production-readiness gate. Data flows one way:
 //! discover → collect → evidence → evaluate → findings → report → exit code.
+//!
+//! Layers, each using only those below it: the shared vocabulary (`yaml`,
+//! `diag`, `evidence`, `document`, `check`, `probe`, `contract`); the
+//! evidence areas (`area/*`, which never import each other) and their
+//! registry (`area`); the walk and scan (`discover`, `scan`); policy and
+//! findings; reports, GitHub and the baseline; and `gate`, the run itself.
 
 /// The project's home, for links from reports to the rule docs.
 pub const HOME: &str = "https://github.com/readygate/readygate";
 
-pub mod collect;
+pub mod check;
+pub mod contract;
 pub mod diag;
-pub mod discover;
+pub mod document;
 pub mod evidence;
-
-pub mod policy;
 pub mod probe;
+pub mod yaml;
+
+pub mod area;
+pub mod discover;
+pub mod scan;
+
+pub mod findings;
+pub mod policy;
 
 pub mod baseline;
 pub mod changes;
 pub mod docs;
-pub mod findings;
+pub mod gate;
 pub mod github;
 pub mod init;
 pub mod report;
-pub mod scan;
 pub mod schema;
-pub mod yaml;

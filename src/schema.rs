@@ -10,17 +10,16 @@ use serde_json::Value as Json;
 use crate::diag::ConfigError;
 use crate::yaml::Node;
 
-/// The schemas readygate publishes, by file name under `schemas/`.
-pub fn all() -> Vec<(&'static str, Json)> {
-    vec![
-        ("evidence.schema.json", evidence()),
-        ("manifest.schema.json", manifest()),
-        ("policy.schema.json", policy()),
-    ]
+/// The schema of `T`, published as `id` (a file name under `schemas/`).
+pub fn generate<T: schemars::JsonSchema>(id: &str) -> Json {
+    with_id(
+        serde_json::to_value(schemars::schema_for!(T)).expect("schema serializes"),
+        id,
+    )
 }
 
-fn generate<T: schemars::JsonSchema>(id: &str) -> Json {
-    let mut schema = serde_json::to_value(schemars::schema_for!(T)).expect("schema serializes");
+/// `schema` with its published `$id`.
+pub fn with_id(mut schema: Json, id: &str) -> Json {
     if let Some(obj) = schema.as_object_mut() {
         obj.insert(
             "$id".into(),
@@ -30,25 +29,16 @@ fn generate<T: schemars::JsonSchema>(id: &str) -> Json {
     schema
 }
 
-pub fn evidence() -> Json {
-    generate::<crate::evidence::Evidence>("evidence.schema.json")
-}
-
 pub fn manifest() -> Json {
     generate::<crate::evidence::Manifest>("manifest.schema.json")
 }
 
-pub fn policy() -> Json {
-    generate::<crate::policy::model::PackFile>("policy.schema.json")
-}
-
-fn compile(schema: Json) -> Validator {
+pub fn compile(schema: Json) -> Validator {
     jsonschema::validator_for(&schema).expect("generated schemas compile")
 }
 
-/// Compiled once per process: a pack chain validates several files.
+/// Compiled once per process.
 pub static MANIFEST: LazyLock<Validator> = LazyLock::new(|| compile(manifest()));
-pub static POLICY: LazyLock<Validator> = LazyLock::new(|| compile(policy()));
 
 /// Validate `doc` (loaded from `file`) with `validator`; every violation
 /// becomes an error at the line of the key or item it concerns.

@@ -515,7 +515,7 @@ fn init_writes_a_manifest_that_validates() {
 
 #[test]
 fn committed_schemas_are_current() {
-    for (name, schema) in readygate::schema::all() {
+    for (name, schema) in readygate::gate::schemas() {
         let committed = std::fs::read_to_string(format!("schemas/{name}")).unwrap_or_default();
         let current = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
         assert!(

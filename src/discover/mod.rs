@@ -1,6 +1,7 @@
 //! One parallel, `.gitignore`-aware walk that classifies each file once into
-//! a [`DocKind`] and hands the document to a sink. Files whose path matches
-//! no kind are never opened, which keeps the walk close to `rg --files`.
+//! a [`DocKind`] (from the kinds it is given) and hands the document to a
+//! sink. Files whose path matches no kind are never opened, which keeps the
+//! walk close to `rg --files`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,11 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
+use crate::document::{DocKind, Document, Head, KindSpec};
 use crate::evidence::{Location, Problem, ProblemKind};
-
-pub mod kinds;
-
-pub use kinds::{DocKind, KINDS};
 
 /// Default per-file size cap.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
@@ -39,15 +37,6 @@ impl Default for Options {
     }
 }
 
-/// A classified file with its text.
-#[derive(Debug)]
-pub struct Document {
-    /// Relative to the root, `/`-separated.
-    pub path: String,
-    pub kind: DocKind,
-    pub text: String,
-}
-
 /// What the walk saw besides the documents it handed over.
 #[derive(Debug, Default)]
 pub struct Walk {
@@ -57,16 +46,20 @@ pub struct Walk {
 }
 
 pub struct Classifier {
+    /// Tried in this order: ascending [`KindSpec::order`].
+    specs: Vec<&'static KindSpec>,
     set: GlobSet,
-    /// Glob index in `set` → index in [`KINDS`].
+    /// Glob index in `set` → index in `specs`.
     owner: Vec<usize>,
 }
 
 impl Classifier {
-    pub fn new() -> Self {
+    pub fn new(specs: impl IntoIterator<Item = &'static KindSpec>) -> Self {
+        let mut specs: Vec<&'static KindSpec> = specs.into_iter().collect();
+        specs.sort_by_key(|s| s.order);
         let mut builder = GlobSetBuilder::new();
         let mut owner = Vec::new();
-        for (i, spec) in KINDS.iter().enumerate() {
+        for (i, spec) in specs.iter().enumerate() {
             for glob in spec.globs {
                 let glob = GlobBuilder::new(glob)
                     .literal_separator(true)
@@ -77,6 +70,7 @@ impl Classifier {
             }
         }
         Self {
+            specs,
             set: builder.build().expect("registry globs build"),
             owner,
         }
@@ -97,25 +91,23 @@ impl Classifier {
 
     /// The first candidate whose sniff (if any) accepts `head`.
     pub fn classify(&self, candidates: &[usize], head: &str) -> Option<DocKind> {
-        let head = kinds::Head::new(head);
+        let head = Head::new(head);
         candidates
             .iter()
-            .map(|&i| &KINDS[i])
+            .map(|&i| self.specs[i])
             .find(|spec| spec.sniff.is_none_or(|sniff| sniff(&head)))
             .map(|spec| spec.kind)
     }
 }
 
-impl Default for Classifier {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Walk `root`, calling `sink` for every classified document (from several
 /// threads). Problems with evidence-looking files are returned, not skipped.
-pub fn walk(root: &Path, opts: &Options, sink: &(dyn Fn(Document) + Sync)) -> Walk {
-    let classifier = Classifier::new();
+pub fn walk(
+    root: &Path,
+    opts: &Options,
+    classifier: &Classifier,
+    sink: &(dyn Fn(Document) + Sync),
+) -> Walk {
     let root_canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let visited = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
@@ -137,7 +129,7 @@ pub fn walk(root: &Path, opts: &Options, sink: &(dyn Fn(Document) + Sync)) -> Wa
         let ctx = FileContext {
             root,
             root_canonical: &root_canonical,
-            classifier: &classifier,
+            classifier,
             opts,
         };
         let (visited, binary, problems) = (&visited, &binary, &problems);
@@ -311,11 +303,7 @@ impl FileContext<'_> {
         };
         let head = floor_char_boundary(&text, SNIFF_BYTES);
         match self.classifier.classify(&candidates, head) {
-            Some(kind) => Visit::Document(Document {
-                path: rel,
-                kind,
-                text,
-            }),
+            Some(kind) => Visit::Document(Document::new(rel, kind, text)),
             None => Visit::Nothing,
         }
     }
@@ -368,46 +356,5 @@ fn root_cause(err: &ignore::Error) -> String {
         | ignore::Error::WithDepth { err, .. }
         | ignore::Error::WithLineNumber { err, .. } => root_cause(err),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn classify(path: &str, text: &str) -> Option<DocKind> {
-        let c = Classifier::new();
-        c.classify(&c.candidates(path), text)
-    }
-
-    #[test]
-    fn paths_and_sniffs_pick_kinds() {
-        assert_eq!(classify("infra/main.tf", ""), Some(DocKind::Terraform));
-        assert_eq!(
-            classify(".github/workflows/ci.yml", "on: push"),
-            Some(DocKind::GithubWorkflow)
-        );
-        assert_eq!(
-            classify("readygate.yaml", "service: x"),
-            Some(DocKind::ReadygateManifest)
-        );
-        assert_eq!(classify("sub/readygate.yaml", "service: x"), None);
-        assert_eq!(
-            classify("k8s/app.yaml", "apiVersion: v1\nkind: Service\n"),
-            Some(DocKind::KubernetesManifest)
-        );
-        assert_eq!(
-            classify(
-                "chart/templates/svc.yaml",
-                "apiVersion: v1\nkind: Service\nname: {{ .Release.Name }}\n"
-            ),
-            Some(DocKind::HelmTemplate)
-        );
-        assert_eq!(classify("notes/random.yaml", "a: 1\n"), None);
-        assert_eq!(classify("README.md", "# hi"), None);
-        assert_eq!(
-            classify("slo/api.yaml", "apiVersion: openslo/v1\nkind: SLO\n"),
-            Some(DocKind::Openslo)
-        );
     }
 }

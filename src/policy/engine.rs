@@ -4,10 +4,10 @@
 
 use chrono::NaiveDate;
 
-use super::checks::{Outcome, Status};
 use super::model::{Mode, OnUnknown, Severity};
 use super::{Logic, Policy, Rule, Waiver, expr};
-use crate::evidence::Evidence;
+use crate::area::Evidence;
+use crate::check::{self, Outcome, Status};
 use crate::findings::*;
 
 /// Days before expiry at which a waiver starts to warn.
@@ -47,6 +47,12 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         .collect();
     let cel_context = (!exprs.is_empty()).then(|| expr::context(evidence, exprs.into_iter()));
 
+    let check_ctx = check::Context {
+        today: ctx.today,
+        tier,
+        files: &evidence.files,
+        problems: &evidence.problems,
+    };
     let mut findings = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.enabled) {
         if let Some(reason) = not_applicable(rule, tier, lifecycle.as_deref()) {
@@ -54,7 +60,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
             continue;
         }
         let outcomes = match &rule.logic {
-            Logic::Check { check, params } => check.run(evidence, params),
+            Logic::Check { check, params, .. } => check.run(evidence, params, &check_ctx),
             Logic::Expr(e) => {
                 let fail = rule
                     .message

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::checks::{Outcome, Status};
+use crate::check::{Outcome, Status};
 
 pub struct Expr {
     pub source: String,
@@ -73,7 +73,7 @@ fn sections(source: &str) -> Option<Vec<String>> {
 /// document is the expensive part, so it happens once per run, and only for
 /// the sections the expressions read.
 pub fn context<'a>(
-    evidence: &crate::evidence::Evidence,
+    evidence: &crate::area::Evidence,
     exprs: impl Iterator<Item = &'a Expr>,
 ) -> cel::Context<'static, 'static> {
     let mut wanted: Option<std::collections::BTreeSet<String>> = Some(Default::default());
@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn evaluates_over_evidence() {
-        let mut ev = crate::evidence::Evidence::default();
+        let mut ev = crate::area::Evidence::default();
         ev.files.visited = 3;
         let exprs = [
             Expr::compile("evidence.files.visited > 2 && evidence.service.manifest == null")
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn unread_sections_are_not_converted_but_read_ones_are() {
-        let mut ev = crate::evidence::Evidence::default();
+        let mut ev = crate::area::Evidence::default();
         ev.files.visited = 3;
         let only_files = [Expr::compile("evidence.files.visited == 3").unwrap()];
         let ctx = context(&ev, only_files.iter());

@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 use globset::{Glob, GlobBuilder, GlobSetBuilder};
 
 use super::model::*;
-use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, builtin, checks, expr::Expr};
+use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, builtin, expr::Expr};
+use crate::area;
+use crate::check::describe_params;
 use crate::diag::ConfigError;
 use crate::findings::PackRef;
 use crate::schema;
@@ -45,7 +47,7 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
             .at(node.pos)
             .hint("start from `readygate explain --pack builtin:baseline` or policies/baseline.yaml"));
     }
-    let json = schema::validate(&schema::POLICY, &node, display)?;
+    let json = schema::validate(&super::SCHEMA, &node, display)?;
     let pack = serde_json::from_value(json).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(display)
@@ -260,8 +262,8 @@ impl Loader {
         }
         let logic = match (&def.check, &def.expr) {
             (Some(name), None) => {
-                let check = checks::find(name).ok_or_else(|| {
-                    let names: Vec<_> = checks::CHECKS.iter().map(|c| c.id()).collect();
+                let check = area::find_check(name).ok_or_else(|| {
+                    let names: Vec<_> = area::CHECKS.iter().map(|c| c.id()).collect();
                     err_at(
                         &origin(lp, &format!("/rules/{i}/check")),
                         format!("unknown check `{name}`"),
@@ -269,16 +271,19 @@ impl Loader {
                     .key(key("check"))
                     .hint(format!("built-in checks: {}", names.join(", ")))
                 })?;
-                let params = def.params.clone().unwrap_or(serde_json::Value::Null);
-                check.validate(&params).map_err(|e| {
+                let raw = def.params.clone().unwrap_or(serde_json::Value::Null);
+                let params = check.parse(&raw).map_err(|e| {
                     err_at(
                         &origin(lp, &format!("/rules/{i}/params")),
                         format!("bad params for `{name}`: {e}"),
                     )
                     .key(key("params"))
-                    .hint(format!("`{name}` params: {}", check.params_help()))
+                    .hint(format!(
+                        "`{name}` params: {}",
+                        describe_params(&check.params_schema())
+                    ))
                 })?;
-                Logic::Check { check, params }
+                Logic::Check { check, params, raw }
             }
             (None, Some(source)) => {
                 if def.params.is_some() {
@@ -390,8 +395,8 @@ impl Loader {
         }
         let rule_pos = |k: &str| origin(lp, &format!("/overrides/{i}/{k}"));
         let new_logic = match (&o.params, &rule.logic) {
-            (Some(params), Logic::Check { check, .. }) => {
-                check.validate(params).map_err(|e| {
+            (Some(raw), Logic::Check { check, .. }) => {
+                let params = check.parse(raw).map_err(|e| {
                     err_at(
                         &rule_pos("params"),
                         format!("bad params for `{}`: {e}", check.id()),
@@ -399,12 +404,13 @@ impl Loader {
                     .hint(format!(
                         "`{}` params: {}",
                         check.id(),
-                        check.params_help()
+                        describe_params(&check.params_schema())
                     ))
                 })?;
                 Some(Logic::Check {
                     check: *check,
-                    params: params.clone(),
+                    params,
+                    raw: raw.clone(),
                 })
             }
             (Some(_), Logic::Expr(_)) => {

@@ -9,17 +9,72 @@ use chrono::NaiveDate;
 use globset::{GlobMatcher, GlobSet};
 use serde_json::Value as Json;
 
+use crate::area::AnyCheck;
+use crate::check::Params;
 use crate::findings::PackRef;
 use crate::yaml::Pos;
 
 pub mod builtin;
-pub mod checks;
 pub mod engine;
 pub mod expr;
 pub mod load;
 pub mod model;
 
 pub use load::load;
+
+/// The policy schema (`schemas/policy.schema.json`): the pack file's types,
+/// with each built-in check's params schema applied to rules naming it.
+pub fn schema() -> Json {
+    let mut root =
+        serde_json::to_value(schemars::schema_for!(model::PackFile)).expect("schema serializes");
+    let mut per_check = Vec::new();
+    for check in crate::area::CHECKS.iter() {
+        let mut params = check.params_schema().to_value();
+        let prefix = to_pascal(check.id());
+        if let Some(defs) = params.as_object_mut().and_then(|o| o.remove("$defs")) {
+            // Each check's own definitions, renamed so two checks cannot
+            // collide, and its references with them.
+            let mut text = params.to_string();
+            let root_defs = root["$defs"].as_object_mut().expect("PackFile has $defs");
+            for (name, def) in defs.as_object().into_iter().flatten() {
+                let renamed = format!("{prefix}{name}");
+                text = text.replace(
+                    &format!("\"#/$defs/{name}\""),
+                    &format!("\"#/$defs/{renamed}\""),
+                );
+                let def = def
+                    .to_string()
+                    .replace("\"#/$defs/", &format!("\"#/$defs/{prefix}"));
+                root_defs.insert(renamed, serde_json::from_str(&def).expect("json"));
+            }
+            params = serde_json::from_str(&text).expect("json");
+        }
+        if let Some(obj) = params.as_object_mut() {
+            obj.remove("$schema");
+        }
+        per_check.push(serde_json::json!({
+            "if": {"properties": {"check": {"const": check.id()}}, "required": ["check"]},
+            "then": {"properties": {"params": {"anyOf": [{"type": "null"}, params]}}},
+        }));
+    }
+    root["$defs"]["RuleDef"]["allOf"] = Json::Array(per_check);
+    crate::schema::with_id(root, "policy.schema.json")
+}
+
+fn to_pascal(id: &str) -> String {
+    id.split(['-', '.', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Compiled once per process: a pack chain validates several files.
+pub static SCHEMA: std::sync::LazyLock<jsonschema::Validator> =
+    std::sync::LazyLock::new(|| crate::schema::compile(schema()));
 use model::{AppliesTo, Mode, OnUnknown, Severity};
 
 /// Where a rule, override or waiver was written.
@@ -43,8 +98,11 @@ impl fmt::Display for Origin {
 
 pub enum Logic {
     Check {
-        check: &'static dyn checks::Check,
-        params: Json,
+        check: &'static dyn AnyCheck,
+        /// Parsed once, at load.
+        params: Params,
+        /// As written, for the docs.
+        raw: Json,
     },
     Expr(expr::Expr),
 }

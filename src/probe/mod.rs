@@ -1,20 +1,29 @@
 //! Live checks, only when asked (`--online`): they touch the network, so they
-//! are bounded (concurrency, a timeout per request, one deadline for all)
-//! and guarded (no private or link-local targets unless allowed). A failure
-//! to observe is recorded as such (`unreachable`), never as a failure of the
-//! thing observed.
+//! go through one runner: one async runtime, one concurrency limit and one
+//! overall deadline shared by every probe kind and every scan of the run
+//! (head and baseline), one cache so a target is observed once, and one
+//! guarded network access (no private or link-local targets unless allowed).
+//! A failure to observe is recorded as such, never as a failure of the thing
+//! observed.
 
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
 pub mod http;
-pub mod runbooks;
 
 /// Limits for one online run.
 #[derive(Debug, Clone)]
 pub struct Online {
     /// Per request, connection through the last body byte read.
     pub timeout: Duration,
-    /// For every request of the run together.
+    /// For every probe of the run together.
     pub deadline: Duration,
     pub concurrency: usize,
     pub max_redirects: usize,
@@ -34,4 +43,175 @@ impl Default for Online {
             allow_private: false,
         }
     }
+}
+
+/// The runner could not start (no runtime, no HTTP client): the run stops.
+pub use crate::diag::NetworkError as ProbeError;
+
+/// One kind of live observation (a page fetched, a TLS handshake), keyed by
+/// text (a URL, `host:port`).
+pub trait Probe: Send + Sync + 'static {
+    /// Names the kind in the cache, so two kinds never share an entry.
+    const KIND: &'static str;
+    type Output: Clone + Send + Sync + 'static;
+
+    fn observe(&self, net: Net, key: String) -> impl Future<Output = Self::Output> + Send;
+    /// The observation of a probe that did not finish (deadline, lost task).
+    fn unobserved(reason: String) -> Self::Output;
+}
+
+/// Guarded network access for probes: every connection goes through the
+/// address guard.
+#[derive(Clone)]
+pub struct Net {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Net {
+    /// GET `url`; any error (guard, DNS, connect, timeout, redirects) as text.
+    pub async fn get(&self, url: &url::Url) -> Result<http::Fetched, String> {
+        http::get(&self.client, url, self.allow_private).await
+    }
+}
+
+/// The probe runner of one run. Offline, it observes nothing.
+pub struct Probes {
+    online: Option<Online>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    started: Option<Started>,
+    cache: HashMap<(&'static str, String), Arc<dyn Any + Send + Sync>>,
+}
+
+struct Started {
+    runtime: tokio::runtime::Runtime,
+    net: Net,
+    permits: Arc<Semaphore>,
+    deadline: Instant,
+}
+
+impl Probes {
+    pub fn new(online: Option<Online>) -> Self {
+        Self {
+            online,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn offline() -> Self {
+        Self::new(None)
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.online.is_some()
+    }
+
+    /// Observe every key with `probe`: cached keys from the cache, the rest
+    /// concurrently within the run's limits. Offline, the map is empty.
+    pub fn observe<P: Probe>(
+        &self,
+        probe: P,
+        keys: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeMap<String, P::Output>, ProbeError> {
+        let Some(opts) = &self.online else {
+            return Ok(BTreeMap::new());
+        };
+        let keys: BTreeSet<String> = keys.into_iter().collect();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| !state.cache.contains_key(&(P::KIND, (*k).clone())))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            if state.started.is_none() {
+                state.started = Some(start(opts)?);
+            }
+            let started = state.started.as_ref().expect("started above");
+            let late = format!(
+                "the overall deadline ({}s) passed before it answered",
+                opts.deadline.as_secs()
+            );
+            let observed =
+                started
+                    .runtime
+                    .block_on(run_all(Arc::new(probe), missing, started, late));
+            for (key, output) in observed {
+                state.cache.insert(
+                    (P::KIND, key),
+                    Arc::new(output) as Arc<dyn Any + Send + Sync>,
+                );
+            }
+        }
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| {
+                let output = state.cache.get(&(P::KIND, key.clone()))?;
+                let output = output.downcast_ref::<P::Output>()?.clone();
+                Some((key, output))
+            })
+            .collect())
+    }
+}
+
+fn start(opts: &Online) -> Result<Started, ProbeError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ProbeError(format!("cannot start the probe runtime: {e}")))?;
+    let client = http::client(opts).map_err(ProbeError)?;
+    // Instant::now needs no runtime context for tokio's clock in real time.
+    let deadline = Instant::now() + opts.deadline;
+    Ok(Started {
+        runtime,
+        net: Net {
+            client,
+            allow_private: opts.allow_private,
+        },
+        permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        deadline,
+    })
+}
+
+async fn run_all<P: Probe>(
+    probe: Arc<P>,
+    keys: Vec<String>,
+    started: &Started,
+    late: String,
+) -> BTreeMap<String, P::Output> {
+    let mut tasks = JoinSet::new();
+    for key in keys.clone() {
+        let (probe, net, permits) = (probe.clone(), started.net.clone(), started.permits.clone());
+        let deadline = started.deadline;
+        tasks.spawn(async move {
+            let work = async {
+                let _permit = permits.acquire_owned().await.ok()?;
+                Some(probe.observe(net, key.clone()).await)
+            };
+            let outcome = tokio::time::timeout_at(deadline, work).await;
+            (key, outcome)
+        });
+    }
+    let mut results = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, outcome)) = joined {
+            let output = match outcome {
+                Ok(Some(output)) => output,
+                Ok(None) => P::unobserved("the request did not complete".into()),
+                Err(_) => P::unobserved(late.clone()),
+            };
+            results.insert(key, output);
+        }
+    }
+    // A task that panicked or was lost still gets an answer.
+    for key in keys {
+        results
+            .entry(key)
+            .or_insert_with(|| P::unobserved("the request did not complete".into()));
+    }
+    results
 }

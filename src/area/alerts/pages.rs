@@ -2,9 +2,8 @@
 //! text of the section an anchor names, and whether it mentions an alert.
 //! Shared by in-repository resolution and the online probe.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
@@ -137,7 +136,7 @@ pub struct Page {
     /// Lower-cased anchor → where it is: Markdown headings, and explicit
     /// `id=`/`name=` attributes (GitHub's `user-content-` prefix removed).
     anchors: HashMap<String, Anchor>,
-    sections: RefCell<HashMap<Option<String>, Option<Rc<str>>>>,
+    sections: Mutex<HashMap<Option<String>, Option<Arc<str>>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -170,21 +169,22 @@ impl Page {
             kind,
             headings,
             anchors,
-            sections: RefCell::new(HashMap::new()),
+            sections: Mutex::new(HashMap::new()),
         }
     }
 
     /// The lower-cased text an anchor designates (the whole page without
     /// one), or `None` when the page has no such anchor.
-    pub fn section(&self, anchor: Option<&str>) -> Option<Rc<str>> {
+    pub fn section(&self, anchor: Option<&str>) -> Option<Arc<str>> {
         let key = anchor.map(str::to_lowercase);
-        if let Some(hit) = self.sections.borrow().get(&key) {
+        let mut sections = self.sections.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = sections.get(&key) {
             return hit.clone();
         }
         let found = self
             .find_section(key.as_deref())
-            .map(|s| Rc::from(s.to_lowercase()));
-        self.sections.borrow_mut().insert(key, found.clone());
+            .map(|s| Arc::from(s.to_lowercase()));
+        sections.insert(key, found.clone());
         found
     }
 

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
-use hcl_edit::structure::{Block, BlockLabel, Body};
+use hcl_edit::structure::{Block, Body};
 
-use super::{Fact, normalize, parent_dir, unparseable};
-use crate::discover::Document;
-use crate::evidence::*;
+use super::Fact;
+use super::section::*;
+use crate::document::{Document, Sink, block_label, normalize, parent_dir};
+use crate::evidence::Location;
 use crate::yaml::Pos;
 
 /// What one `.tf` file declares.
@@ -23,47 +24,18 @@ pub struct TerraformFile {
     pub module_calls: Vec<TerraformModuleCall>,
 }
 
-/// Byte offset → 1-based line and column.
-struct Lines(Vec<usize>);
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        Self(
-            std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect(),
-        )
-    }
-
-    fn pos(&self, offset: usize) -> Pos {
-        let line = self.0.partition_point(|&start| start <= offset);
-        Pos {
-            line: line as u32,
-            column: (offset - self.0[line - 1]) as u32 + 1,
-        }
-    }
-}
-
-pub fn file(doc: &Document, out: &mut Vec<Fact>) {
-    let body = match hcl_edit::parser::parse_body(&doc.text) {
-        Ok(body) => body,
-        Err(err) => {
-            let loc = err.location();
-            let pos = Pos {
-                line: loc.line() as u32,
-                column: loc.column() as u32,
-            };
-            out.push(unparseable(doc, pos, err.message()));
-            return;
-        }
+pub fn file(doc: &Document, out: &mut Sink<Fact>) {
+    let hcl = match doc.hcl() {
+        Ok(hcl) => hcl,
+        Err(problem) => return out.problem(problem.clone()),
     };
-    let lines = Lines::new(&doc.text);
+    let body = &hcl.body;
     let at = |block: &Block| {
         Location::at(
             &doc.path,
             block
                 .span()
-                .map_or(Pos { line: 1, column: 1 }, |s| lines.pos(s.start)),
+                .map_or(Pos { line: 1, column: 1 }, |s| hcl.pos(s.start)),
         )
     };
     let mut tf = TerraformFile {
@@ -81,7 +53,7 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
                     match inner.ident.as_str() {
                         "backend" => {
                             tf.backend = Some(TerraformBackend {
-                                backend_type: label(inner, 0).unwrap_or_default(),
+                                backend_type: block_label(inner, 0).unwrap_or_default(),
                                 location: at(inner),
                             })
                         }
@@ -100,11 +72,8 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
             }
             "provider" => tf.has_provider_block = true,
             mode @ ("resource" | "data") => {
-                let resource_type = label(block, 0).unwrap_or_default();
-                let name = label(block, 1).unwrap_or_default();
-                if mode == "resource" && resource_type == "datadog_monitor" {
-                    super::alerts::datadog_hcl(doc, block, &name, &|o| lines.pos(o), out);
-                }
+                let resource_type = block_label(block, 0).unwrap_or_default();
+                let name = block_label(block, 1).unwrap_or_default();
                 tf.resources.push(TerraformResource {
                     mode: mode.to_string(),
                     resource_type,
@@ -113,7 +82,7 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
                 })
             }
             "module" => tf.module_calls.push(TerraformModuleCall {
-                name: label(block, 0).unwrap_or_default(),
+                name: block_label(block, 0).unwrap_or_default(),
                 source: block
                     .body
                     .get_attribute("source")
@@ -125,13 +94,6 @@ pub fn file(doc: &Document, out: &mut Vec<Fact>) {
         }
     }
     out.push(Fact::TerraformFile(tf));
-}
-
-fn label(block: &Block, i: usize) -> Option<String> {
-    block.labels.get(i).map(|l| match l {
-        BlockLabel::Ident(id) => id.as_str().to_string(),
-        BlockLabel::String(s) => s.as_str().to_string(),
-    })
 }
 
 fn required_providers(body: &Body, location: Location) -> Vec<TerraformProvider> {
@@ -214,18 +176,11 @@ pub fn modules(files: Vec<TerraformFile>, locks: BTreeMap<String, String>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::DocKind;
+    use crate::document::shared::TERRAFORM;
 
-    fn parse(path: &str, text: &str) -> Vec<Fact> {
-        let mut out = Vec::new();
-        file(
-            &Document {
-                path: path.into(),
-                kind: DocKind::Terraform,
-                text: text.into(),
-            },
-            &mut out,
-        );
+    fn parse(path: &str, text: &str) -> Sink<Fact> {
+        let mut out = Sink::default();
+        file(&Document::new(path, TERRAFORM, text), &mut out);
         out
     }
 
@@ -237,8 +192,9 @@ mod tests {
         );
         let child = parse("modules/net/main.tf", "resource \"aws_vpc\" \"this\" {}\n");
         let files: Vec<TerraformFile> = main
+            .facts
             .into_iter()
-            .chain(child)
+            .chain(child.facts)
             .map(|f| match f {
                 Fact::TerraformFile(f) => f,
                 other => panic!("{other:?}"),
@@ -265,11 +221,9 @@ mod tests {
 
     #[test]
     fn syntax_error_is_a_problem_with_a_line() {
-        let facts = parse("bad.tf", "resource \"x\" \"y\" {\n  a = \n}\n");
-        match &facts[0] {
-            Fact::Problem(p) => assert_eq!(p.location.line, 2),
-            other => panic!("{other:?}"),
-        }
+        let out = parse("bad.tf", "resource \"x\" \"y\" {\n  a = \n}\n");
+        assert!(out.facts.is_empty());
+        assert_eq!(out.problems[0].location.line, 2);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Location;
+use crate::evidence::Location;
 
 /// The annotation (or label) names that hold a runbook link, tried in order,
 /// unless the manifest's `alerts.runbook_keys` says otherwise.

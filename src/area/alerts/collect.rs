@@ -9,9 +9,10 @@ use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
 
-use super::{Fact, malformed, strings};
-use crate::discover::Document;
-use crate::evidence::*;
+use super::Fact;
+use super::section::*;
+use crate::document::{Document, Sink, block_label, malformed, strings, unparseable};
+use crate::evidence::{Location, Problem, ProblemKind};
 use crate::yaml::{Key, Node, Value};
 
 /// One alert as collected, before its runbook is chosen and resolved.
@@ -43,27 +44,27 @@ fn source(doc: &Document, engine: AlertEngine, alerts: u64, recording_rules: u64
 // ------------------------------------------------------------ prometheus --
 
 /// A Prometheus-format rule file: `groups[].rules[]`.
-pub fn prometheus_file(doc: &Document, out: &mut Vec<Fact>) {
-    let nodes = match crate::yaml::parse_documents(&doc.text) {
+pub fn prometheus_file(doc: &Document, out: &mut Sink<Fact>) {
+    let nodes = match doc.yaml() {
         Ok(nodes) => nodes,
-        Err(err) => return out.push(super::unparseable(doc, err.pos, &err.message)),
+        Err(err) => return out.problem(unparseable(doc, err.pos, &err.message)),
     };
     let docs: Vec<&Node> = nodes
         .iter()
         .filter(|n| !matches!(n.value, Value::Null))
         .collect();
     if docs.is_empty() {
-        return out.push(Fact::Problem(Problem {
+        return out.problem(Problem {
             kind: ProblemKind::Empty,
             document_kind: Some(doc.kind.name().into()),
             location: Location::new(&doc.path, 1, 1),
             message: "rule file is empty: no `groups`".into(),
-        }));
+        });
     }
     for node in docs {
         match node.get("groups") {
             Some(groups) => prometheus_groups(doc, groups, AlertEngine::PrometheusRules, out),
-            None => out.push(malformed(
+            None => out.problem(malformed(
                 doc,
                 node,
                 "a rule file needs a top-level `groups:` list",
@@ -72,26 +73,69 @@ pub fn prometheus_file(doc: &Document, out: &mut Vec<Fact>) {
     }
 }
 
+/// A Kubernetes manifest (read from the shared kind): every object of a
+/// multi-document file and every item of a `List`, for `PrometheusRule`s.
+/// The area that owns the kind reports parse failures.
+pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
+    if let Ok(nodes) = doc.yaml() {
+        nodes
+            .iter()
+            .for_each(|node| kubernetes_document(doc, node, out));
+    }
+}
+
+fn kubernetes_document(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
+    let (Some(api_version), Some(kind)) = (
+        node.scalar_text_at("apiVersion"),
+        node.scalar_text_at("kind"),
+    ) else {
+        return;
+    };
+    if kind.ends_with("List") {
+        for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            kubernetes_document(doc, item, out);
+        }
+        return;
+    }
+    kubernetes_object(doc, node, &api_version, &kind, out);
+}
+
+/// Terraform (read from the shared kind): `resource "datadog_monitor"`
+/// blocks. The area that owns the kind reports parse failures.
+pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
+    let Ok(hcl) = doc.hcl() else {
+        return;
+    };
+    for block in hcl.body.blocks() {
+        if block.ident.as_str() == "resource"
+            && block_label(block, 0).as_deref() == Some("datadog_monitor")
+        {
+            let name = block_label(block, 1).unwrap_or_default();
+            datadog_hcl(doc, block, &name, &|o| hcl.pos(o), out);
+        }
+    }
+}
+
 /// A Kubernetes object: alerts if it is a `PrometheusRule`.
-pub fn kubernetes_object(
+fn kubernetes_object(
     doc: &Document,
     node: &Node,
     api_version: &str,
     kind: &str,
-    out: &mut Vec<Fact>,
+    out: &mut Sink<Fact>,
 ) {
     if kind != "PrometheusRule" || !api_version.starts_with("monitoring.coreos.com/") {
         return;
     }
     match node.path(&["spec", "groups"]) {
         Some(groups) => prometheus_groups(doc, groups, AlertEngine::PrometheusOperator, out),
-        None => out.push(malformed(doc, node, "a PrometheusRule needs `spec.groups`")),
+        None => out.problem(malformed(doc, node, "a PrometheusRule needs `spec.groups`")),
     }
 }
 
-fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &mut Vec<Fact>) {
+fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &mut Sink<Fact>) {
     let Some(groups) = groups.as_seq() else {
-        return out.push(malformed(
+        return out.problem(malformed(
             doc,
             groups,
             "`groups` must be a list of rule groups",
@@ -105,7 +149,7 @@ fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &m
         let group_name = group.scalar_text_at("name");
         for rule in rules {
             if !rule.is_map() {
-                out.push(malformed(
+                out.problem(malformed(
                     doc,
                     rule,
                     "a rule must be a mapping with `alert` or `record`",
@@ -113,18 +157,18 @@ fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &m
                 continue;
             }
             match (rule.entry("alert"), rule.get("record")) {
-                (Some(_), Some(_)) => out.push(malformed(
+                (Some(_), Some(_)) => out.problem(malformed(
                     doc,
                     rule,
                     "a rule has both `alert` and `record`; split it in two",
                 )),
                 (Some((key, name)), None) => {
                     if rule.get("expr").is_none() {
-                        out.push(malformed(doc, rule, "alerting rule has no `expr`"));
+                        out.problem(malformed(doc, rule, "alerting rule has no `expr`"));
                     }
                     alerts += 1;
                     let Some(name) = name.scalar_text() else {
-                        out.push(malformed(doc, name, "`alert` must be a string"));
+                        out.problem(malformed(doc, name, "`alert` must be a string"));
                         continue;
                     };
                     let fact =
@@ -132,7 +176,7 @@ fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &m
                     out.push(fact);
                 }
                 (None, Some(_)) => recording += 1,
-                (None, None) => out.push(malformed(
+                (None, None) => out.problem(malformed(
                     doc,
                     rule,
                     "a rule needs `alert` (alerting) or `record` (recording)",
@@ -144,9 +188,9 @@ fn prometheus_groups(doc: &Document, groups: &Node, engine: AlertEngine, out: &m
 }
 
 /// A group's `rules`, or a problem when the group is not shaped like one.
-fn group_rules<'a>(doc: &Document, group: &'a Node, out: &mut Vec<Fact>) -> Option<&'a [Node]> {
+fn group_rules<'a>(doc: &Document, group: &'a Node, out: &mut Sink<Fact>) -> Option<&'a [Node]> {
     if !group.is_map() {
-        out.push(malformed(
+        out.problem(malformed(
             doc,
             group,
             "a rule group must be a mapping with `name` and `rules`",
@@ -154,7 +198,7 @@ fn group_rules<'a>(doc: &Document, group: &'a Node, out: &mut Vec<Fact>) -> Opti
         return None;
     }
     if group.get("name").is_none() {
-        out.push(malformed(doc, group, "rule group has no `name`"));
+        out.problem(malformed(doc, group, "rule group has no `name`"));
     }
     match group.get("rules") {
         None => None, // an empty group is valid
@@ -162,7 +206,7 @@ fn group_rules<'a>(doc: &Document, group: &'a Node, out: &mut Vec<Fact>) -> Opti
             Value::Seq(items) => Some(items),
             Value::Null => None,
             Value::Map(_) => {
-                out.push(malformed(
+                out.problem(malformed(
                     doc,
                     rules,
                     "`rules` is a mapping; it must be a list (`- alert: ...`)",
@@ -170,7 +214,7 @@ fn group_rules<'a>(doc: &Document, group: &'a Node, out: &mut Vec<Fact>) -> Opti
                 None
             }
             _ => {
-                out.push(malformed(doc, rules, "`rules` must be a list of rules"));
+                out.problem(malformed(doc, rules, "`rules` must be a list of rules"));
                 None
             }
         },
@@ -184,7 +228,7 @@ fn prometheus_alert(
     key: &Key,
     name: String,
     rule: &Node,
-    out: &mut Vec<Fact>,
+    out: &mut Sink<Fact>,
 ) -> Fact {
     let labels = string_map(doc, rule, "labels", RunbookField::Label, out);
     let annotations = string_map(doc, rule, "annotations", RunbookField::Annotation, out);
@@ -223,7 +267,7 @@ fn string_map(
     node: &Node,
     key: &str,
     field: RunbookField,
-    out: &mut Vec<Fact>,
+    out: &mut Sink<Fact>,
 ) -> StringMap {
     let mut result = StringMap {
         map: BTreeMap::new(),
@@ -234,7 +278,7 @@ fn string_map(
     };
     let Some(entries) = value.as_map() else {
         if !matches!(value.value, Value::Null) {
-            out.push(malformed(
+            out.problem(malformed(
                 doc,
                 value,
                 format!("`{key}` must be a mapping of names to strings"),
@@ -244,7 +288,7 @@ fn string_map(
     };
     for (k, v) in entries {
         let Some(text) = v.scalar_text() else {
-            out.push(malformed(
+            out.problem(malformed(
                 doc,
                 v,
                 format!("`{key}.{}` must be a string", k.name),
@@ -266,12 +310,12 @@ fn string_map(
 
 /// Grafana alerting provisioning: `apiVersion: 1`, `groups[].rules[]` with
 /// `uid` and `title`.
-pub fn grafana(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn grafana(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let Some(groups) = node.get("groups") else {
         return; // contact points or policies only
     };
     let Some(groups) = groups.as_seq() else {
-        return out.push(malformed(
+        return out.problem(malformed(
             doc,
             groups,
             "`groups` must be a list of rule groups",
@@ -285,15 +329,15 @@ pub fn grafana(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
         let group_name = group.scalar_text_at("name");
         for rule in rules {
             let Some((key, title)) = rule.entry("title") else {
-                out.push(malformed(doc, rule, "a Grafana alert rule needs a `title`"));
+                out.problem(malformed(doc, rule, "a Grafana alert rule needs a `title`"));
                 continue;
             };
             let Some(name) = title.scalar_text() else {
-                out.push(malformed(doc, title, "`title` must be a string"));
+                out.problem(malformed(doc, title, "`title` must be a string"));
                 continue;
             };
             if rule.get("uid").is_none() {
-                out.push(malformed(doc, rule, "Grafana alert rule has no `uid`"));
+                out.problem(malformed(doc, rule, "Grafana alert rule has no `uid`"));
             }
             alerts += 1;
             let fact = prometheus_alert(
@@ -314,7 +358,7 @@ pub fn grafana(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 // --------------------------------------------------------------- datadog --
 
 /// A Datadog monitor JSON export: one monitor object or a list of them.
-pub fn datadog_json(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn datadog_json(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let monitors: Vec<&Node> = match &node.untagged().value {
         Value::Seq(items) => items.iter().collect(),
         _ => vec![node],
@@ -322,11 +366,11 @@ pub fn datadog_json(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     let mut alerts = 0;
     for monitor in monitors {
         let Some((key, name)) = monitor.entry("name") else {
-            out.push(malformed(doc, monitor, "a Datadog monitor needs a `name`"));
+            out.problem(malformed(doc, monitor, "a Datadog monitor needs a `name`"));
             continue;
         };
         let Some(name) = name.scalar_text() else {
-            out.push(malformed(doc, name, "`name` must be a string"));
+            out.problem(malformed(doc, name, "`name` must be a string"));
             continue;
         };
         alerts += 1;
@@ -358,12 +402,12 @@ pub fn datadog_json(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 }
 
 /// `resource "datadog_monitor" "NAME" { ... }`.
-pub fn datadog_hcl(
+fn datadog_hcl(
     doc: &Document,
     block: &Block,
     resource_name: &str,
     line_of: &dyn Fn(usize) -> crate::yaml::Pos,
-    out: &mut Vec<Fact>,
+    out: &mut Sink<Fact>,
 ) {
     let body = &block.body;
     let raw = |expr: &Expression| expr.span().map(|s| &doc.text[s]);
@@ -571,13 +615,13 @@ fn urls(text: &str) -> Vec<(String, usize)> {
 
 /// A Helm template that mentions alerts: collected when it parses as YAML
 /// before rendering, otherwise listed as templated and not evaluated.
-pub fn helm_template(doc: &Document, out: &mut Vec<Fact>) {
+pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
     if !(doc.text.contains("PrometheusRule") || doc.text.contains("alert:")) {
         return;
     }
-    match crate::yaml::parse_documents(&doc.text) {
+    match doc.yaml() {
         Ok(nodes) => {
-            for node in &nodes {
+            for node in nodes {
                 if let (Some(api), Some(kind)) = (node.scalar_text_at("apiVersion"), node.scalar_text_at("kind")) {
                     kubernetes_object(doc, node, &api, &kind, out);
                 }

@@ -1,8 +1,9 @@
 //! CI presence: GitHub Actions workflows and GitLab CI pipelines.
 
-use super::{Fact, malformed};
-use crate::discover::Document;
-use crate::evidence::{CiPipeline, Location};
+use super::Fact;
+use super::section::CiPipeline;
+use crate::document::{Document, Sink, malformed};
+use crate::evidence::Location;
 use crate::yaml::{Node, Value};
 
 /// GitLab top-level keys that are settings, not jobs.
@@ -20,9 +21,9 @@ const GITLAB_RESERVED: &[&str] = &[
     "spec",
 ];
 
-pub fn github_workflow(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if !node.is_map() {
-        out.push(malformed(
+        out.problem(malformed(
             doc,
             node,
             "a workflow must be a mapping with `on` and `jobs`",
@@ -46,9 +47,9 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     }));
 }
 
-pub fn gitlab(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let Some(entries) = node.as_map() else {
-        out.push(malformed(
+        out.problem(malformed(
             doc,
             node,
             "`.gitlab-ci.yml` must be a mapping of jobs",

@@ -1,57 +1,14 @@
-//! Service facts: the readygate manifest, Backstage catalog entities and
-//! CODEOWNERS.
+//! Service facts: Backstage catalog entities and CODEOWNERS.
 
 use std::collections::BTreeMap;
 
 use super::Fact;
-use crate::diag::ConfigError;
-use crate::discover::Document;
-use crate::evidence::*;
-use crate::yaml::{self, Node};
+use super::section::*;
+use crate::document::{Document, Sink};
+use crate::evidence::Location;
+use crate::yaml::Node;
 
-/// The manifest is configuration as much as evidence: a broken one stops the
-/// gate (exit 2) instead of becoming a finding. Its SLOs join the others.
-pub fn manifest(doc: &Document, out: &mut Vec<Fact>) {
-    match parse_manifest(doc) {
-        Ok((fact, node)) => {
-            for (i, slo) in fact.manifest.slos.iter().enumerate() {
-                out.push(Fact::Slo(Slo {
-                    location: Location::at(&doc.path, node.pointer_pos(&format!("/slos/{i}"))),
-                    source: SloSource::Manifest,
-                    name: slo.name.clone(),
-                    service: Some(fact.manifest.service.clone()),
-                    objective: Some(slo.objective),
-                    window: slo.window.clone(),
-                }));
-            }
-            out.push(Fact::Manifest(Ok(fact)));
-        }
-        Err(err) => out.push(Fact::Manifest(Err(err))),
-    }
-}
-
-fn parse_manifest(doc: &Document) -> Result<(ManifestFact, Node), ConfigError> {
-    let node = yaml::parse_single(&doc.text).map_err(|e| {
-        ConfigError::new(format!("not valid YAML: {}", e.message))
-            .in_file(&doc.path)
-            .at(e.pos)
-            .hint("fix the syntax; `readygate init` writes a valid starter manifest")
-    })?;
-    let json = crate::schema::validate(&crate::schema::MANIFEST, &node, &doc.path)?;
-    let manifest: Manifest = serde_json::from_value(json).map_err(|e| {
-        ConfigError::new(e.to_string())
-            .in_file(&doc.path)
-            .at(node.pos)
-            .hint("see schemas/manifest.schema.json")
-    })?;
-    let fact = ManifestFact {
-        location: Location::at(&doc.path, node.pos),
-        manifest,
-    };
-    Ok((fact, node))
-}
-
-pub fn catalog(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn catalog(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let Some(kind) = node.str_at("kind") else {
         return;
     };
@@ -132,21 +89,17 @@ pub fn codeowners(doc: &Document) -> Codeowners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::DocKind;
+    use crate::document::DocKind;
 
     fn doc(path: &str, kind: DocKind, text: &str) -> Document {
-        Document {
-            path: path.into(),
-            kind,
-            text: text.into(),
-        }
+        Document::new(path, kind, text)
     }
 
     #[test]
     fn codeowners_rules_and_default_owner() {
         let c = codeowners(&doc(
             ".github/CODEOWNERS",
-            DocKind::Codeowners,
+            super::super::CODEOWNERS,
             "# owners\n* @acme/payments\n/infra/ @acme/platform # infra team\n/docs/\n",
         ));
         assert!(c.has_default_owner);
@@ -154,23 +107,5 @@ mod tests {
         assert_eq!(c.rules[1].line, 3);
         assert_eq!(c.rules[1].owners, vec!["@acme/platform"]);
         assert!(c.rules[2].owners.is_empty());
-    }
-
-    #[test]
-    fn manifest_errors_name_the_key() {
-        let err = parse_manifest(&doc(
-            "readygate.yaml",
-            DocKind::ReadygateManifest,
-            "service: a\ntier: 0\n",
-        ))
-        .unwrap_err();
-        assert_eq!(err.pos.unwrap().line, 2);
-        let err = parse_manifest(&doc(
-            "readygate.yaml",
-            DocKind::ReadygateManifest,
-            "service: [\n",
-        ))
-        .unwrap_err();
-        assert!(err.message.contains("not valid YAML"));
     }
 }

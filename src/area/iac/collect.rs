@@ -1,12 +1,13 @@
 //! Infrastructure as code other than Terraform: Pulumi, CloudFormation/SAM,
 //! CDK, Helm, Kustomize, raw Kubernetes manifests, Ansible and Bicep.
 
-use super::{Fact, malformed, strings};
-use crate::discover::Document;
-use crate::evidence::*;
+use super::Fact;
+use super::section::*;
+use crate::document::{Document, Sink, malformed, strings};
+use crate::evidence::Location;
 use crate::yaml::{Node, Value};
 
-pub fn pulumi(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn pulumi(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     out.push(Fact::Pulumi(PulumiProject {
         location: Location::at(&doc.path, node.pos),
         name: node.scalar_text_at("name"),
@@ -17,16 +18,16 @@ pub fn pulumi(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     }));
 }
 
-pub fn cdk(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn cdk(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     out.push(Fact::Cdk(CdkApp {
         location: Location::at(&doc.path, node.pos),
         app: node.scalar_text_at("app"),
     }));
 }
 
-pub fn helm(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn helm(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if !node.is_map() {
-        out.push(malformed(
+        out.problem(malformed(
             doc,
             node,
             "Chart.yaml must be a mapping with `name` and `version`",
@@ -49,7 +50,7 @@ pub fn helm(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     }));
 }
 
-pub fn kustomize(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn kustomize(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let mut resources = strings(node.get("resources"));
     // `bases` is the pre-v2.1 spelling of `resources`.
     resources.extend(strings(node.get("bases")));
@@ -60,7 +61,7 @@ pub fn kustomize(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 }
 
 /// Every object in a multi-document manifest, and every item of a `List`.
-pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if matches!(node.value, Value::Null) {
         return; // an empty document between `---` separators
     }
@@ -76,7 +77,6 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
         }
         return;
     }
-    super::alerts::kubernetes_object(doc, node, &api_version, &kind, out);
     let metadata = node.get("metadata");
     out.push(Fact::Kubernetes(KubernetesObject {
         location: Location::at(&doc.path, node.pos),
@@ -87,10 +87,10 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     }));
 }
 
-pub fn ansible(doc: &Document, node: &Node, out: &mut Vec<Fact>, kind: &str) {
+pub fn ansible(doc: &Document, node: &Node, out: &mut Sink<Fact>, kind: &str) {
     let Some(items) = node.as_seq() else {
         if !matches!(node.value, Value::Null) {
-            out.push(malformed(
+            out.problem(malformed(
                 doc,
                 node,
                 format!("an Ansible {kind} file must be a list"),
@@ -123,12 +123,12 @@ pub fn bicep(doc: &Document) -> BicepFile {
     }
 }
 
-pub fn cloudformation(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn cloudformation(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let Some(resources) = node.get("Resources") else {
         return;
     };
     let Some(entries) = resources.as_map() else {
-        out.push(malformed(
+        out.problem(malformed(
             doc,
             resources,
             "`Resources` must be a mapping of logical IDs to resources",

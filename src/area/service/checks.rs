@@ -1,11 +1,12 @@
 //! Checks about what the service says of itself: description, owners,
 //! on-call, SLOs.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value as Json;
 
-use super::{Check, Outcome, params};
-use crate::evidence::{Evidence, Location};
+use super::manifest_location;
+use super::section::ServiceFacts;
+use crate::check::{Check, Context, NoParams, Outcome, Status};
 
 /// Catalog annotations that name an on-call/paging integration.
 const ONCALL_ANNOTATIONS: &[&str] = &[
@@ -18,27 +19,26 @@ const ONCALL_ANNOTATIONS: &[&str] = &[
     "grafana.com/oncall-team",
 ];
 
-fn manifest_location(ev: &Evidence) -> Option<Location> {
-    ev.service.manifest.as_ref().map(|m| m.location.clone())
-}
-
 pub struct ServiceDescribed;
 
 impl Check for ServiceDescribed {
+    type Section = ServiceFacts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "service-described"
     }
     fn summary(&self) -> &'static str {
         "The service describes itself: a readygate.yaml manifest or a Backstage catalog Component."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        if let Some(m) = &ev.service.manifest {
+    fn run(&self, service: &ServiceFacts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        if let Some(m) = &service.manifest {
             return vec![
                 Outcome::pass(format!("manifest for `{}`", m.manifest.service))
                     .at(m.location.clone()),
             ];
         }
-        if let Some(c) = ev.service.catalog.iter().find(|c| c.kind == "Component") {
+        if let Some(c) = service.catalog.iter().find(|c| c.kind == "Component") {
             return vec![Outcome::pass("Backstage catalog Component").at(c.location.clone())];
         }
         vec![Outcome::fail(
@@ -50,15 +50,17 @@ impl Check for ServiceDescribed {
 pub struct OwnersDefined;
 
 impl Check for OwnersDefined {
+    type Section = ServiceFacts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "owners-defined"
     }
     fn summary(&self) -> &'static str {
         "Someone owns the service: manifest `owners`, a catalog `spec.owner`, or a CODEOWNERS default owner."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        if let Some(m) = ev
-            .service
+    fn run(&self, service: &ServiceFacts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        if let Some(m) = service
             .manifest
             .as_ref()
             .filter(|m| !m.manifest.owners.is_empty())
@@ -68,16 +70,11 @@ impl Check for OwnersDefined {
                     .at(m.location.clone()),
             ];
         }
-        if let Some(c) = ev.service.catalog.iter().find(|c| c.owner.is_some()) {
+        if let Some(c) = service.catalog.iter().find(|c| c.owner.is_some()) {
             let owner = c.owner.as_deref().unwrap_or_default();
             return vec![Outcome::pass(format!("catalog owner: {owner}")).at(c.location.clone())];
         }
-        if let Some(c) = ev
-            .service
-            .codeowners
-            .as_ref()
-            .filter(|c| c.has_default_owner)
-        {
+        if let Some(c) = service.codeowners.as_ref().filter(|c| c.has_default_owner) {
             return vec![
                 Outcome::pass("CODEOWNERS gives every file an owner").at(c.location.clone()),
             ];
@@ -85,7 +82,7 @@ impl Check for OwnersDefined {
         let out = Outcome::fail(
             "no owner: manifest `owners` is empty, no catalog owner, no CODEOWNERS `*` rule",
         );
-        vec![match manifest_location(ev) {
+        vec![match manifest_location(service) {
             Some(loc) => out.at(loc),
             None => out,
         }]
@@ -94,9 +91,10 @@ impl Check for OwnersDefined {
 
 pub struct CodeownersPresent;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CodeownersParams {
+pub struct CodeownersParams {
+    /// Require a `*` rule with owners, so every file has a reviewer.
     #[serde(default = "yes")]
     require_default_owner: bool,
 }
@@ -114,21 +112,17 @@ impl Default for CodeownersParams {
 }
 
 impl Check for CodeownersPresent {
+    type Section = ServiceFacts;
+    type Params = CodeownersParams;
+
     fn id(&self) -> &'static str {
         "codeowners-present"
     }
     fn summary(&self) -> &'static str {
         "A CODEOWNERS file routes reviews (in .github/, the root or docs/), by default with a `*` rule."
     }
-    fn params_help(&self) -> &'static str {
-        "`require_default_owner` (bool, default true): require a `*` rule with owners"
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        params::<CodeownersParams>(p).map(|_| ())
-    }
-    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
-        let p: CodeownersParams = params(p).unwrap_or_default();
-        let Some(c) = &ev.service.codeowners else {
+    fn run(&self, service: &ServiceFacts, p: &CodeownersParams, _: &Context) -> Vec<Outcome> {
+        let Some(c) = &service.codeowners else {
             return vec![Outcome::fail(
                 "no CODEOWNERS in .github/, the root or docs/",
             )];
@@ -148,21 +142,24 @@ impl Check for CodeownersPresent {
 pub struct OncallDefined;
 
 impl Check for OncallDefined {
+    type Section = ServiceFacts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "oncall-defined"
     }
     fn summary(&self) -> &'static str {
         "Someone is paged: manifest `oncall`, or a PagerDuty/Opsgenie/incident.io annotation in the catalog."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        if let Some(m) = &ev.service.manifest
+    fn run(&self, service: &ServiceFacts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        if let Some(m) = &service.manifest
             && let Some(oncall) = &m.manifest.oncall
         {
             return vec![
                 Outcome::pass(format!("on-call via {}", oncall.provider)).at(m.location.clone()),
             ];
         }
-        for c in &ev.service.catalog {
+        for c in &service.catalog {
             if let Some(a) = ONCALL_ANNOTATIONS
                 .iter()
                 .find(|a| c.annotations.contains_key(**a))
@@ -175,7 +172,7 @@ impl Check for OncallDefined {
         let out = Outcome::fail(
             "no on-call: no manifest `oncall` and no paging annotation in catalog-info.yaml",
         );
-        vec![match manifest_location(ev) {
+        vec![match manifest_location(service) {
             Some(loc) => out.at(loc),
             None => out,
         }]
@@ -184,25 +181,24 @@ impl Check for OncallDefined {
 
 pub struct SloDefined;
 
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SloParams {
-    /// Every SLO with a stated objective must be at least this (fraction).
+pub struct SloParams {
+    /// Each SLO's stated objective must reach this fraction (e.g. 0.99).
     min_objective: Option<f64>,
 }
 
 impl Check for SloDefined {
+    type Section = ServiceFacts;
+    type Params = SloParams;
+
     fn id(&self) -> &'static str {
         "slo-defined"
     }
     fn summary(&self) -> &'static str {
         "At least one SLO is defined (manifest, OpenSLO, Sloth or Pyrra), optionally with a minimum objective."
     }
-    fn params_help(&self) -> &'static str {
-        "`min_objective` (fraction, e.g. 0.99): each SLO's stated objective must reach it"
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        let p: SloParams = params(p)?;
+    fn validate(&self, p: &SloParams) -> Result<(), String> {
         match p.min_objective {
             Some(m) if !(0.0..=1.0).contains(&m) => {
                 Err("`min_objective` is a fraction between 0 and 1".into())
@@ -210,19 +206,17 @@ impl Check for SloDefined {
             _ => Ok(()),
         }
     }
-    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
-        let p: SloParams = params(p).unwrap_or_default();
-        if ev.service.slos.is_empty() {
+    fn run(&self, service: &ServiceFacts, p: &SloParams, _: &Context) -> Vec<Outcome> {
+        if service.slos.is_empty() {
             return vec![Outcome::fail("no SLO defined")];
         }
         let Some(min) = p.min_objective else {
-            let first = &ev.service.slos[0];
+            let first = &service.slos[0];
             return vec![
-                Outcome::pass(format!("{} SLO(s)", ev.service.slos.len()))
-                    .at(first.location.clone()),
+                Outcome::pass(format!("{} SLO(s)", service.slos.len())).at(first.location.clone()),
             ];
         };
-        ev.service
+        service
             .slos
             .iter()
             .map(|slo| {
@@ -232,7 +226,7 @@ impl Check for SloDefined {
                         format!("objective {o} ≥ {min}"),
                         format!("objective {o} is below the required {min}"),
                     ),
-                    None => Outcome::new(super::Status::Unknown, "the SLO states no objective"),
+                    None => Outcome::new(Status::Unknown, "the SLO states no objective"),
                 };
                 out.target(&slo.name).at(slo.location.clone())
             })

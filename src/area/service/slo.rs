@@ -1,8 +1,9 @@
 //! SLO definitions: OpenSLO, Sloth and Pyrra.
 
 use super::Fact;
-use crate::discover::Document;
-use crate::evidence::{Location, Slo, SloSource};
+use super::section::{Slo, SloSource};
+use crate::document::{Document, Sink};
+use crate::evidence::Location;
 use crate::yaml::Node;
 
 /// A number or numeric string; values above 1 are percentages.
@@ -30,7 +31,7 @@ fn slo(
     }
 }
 
-pub fn openslo(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn openslo(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if node.str_at("kind") != Some("SLO") {
         return;
     }
@@ -54,7 +55,7 @@ pub fn openslo(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
 }
 
 /// Sloth's own format (`version: prometheus/v1`) and its Kubernetes CRD.
-pub fn sloth(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn sloth(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     let body = if node.str_at("kind") == Some("PrometheusServiceLevel") {
         node.get("spec")
     } else {
@@ -75,7 +76,7 @@ pub fn sloth(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
     }
 }
 
-pub fn pyrra(doc: &Document, node: &Node, out: &mut Vec<Fact>) {
+pub fn pyrra(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if node.str_at("kind") != Some("ServiceLevelObjective") {
         return;
     }

@@ -1,22 +1,26 @@
 //! Checks about infrastructure as code.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value as Json;
 
-use super::{Check, Outcome, params};
-use crate::evidence::{Evidence, Location, TerraformModule};
+use super::section::{Iac, TerraformModule};
+use crate::check::{Check, Context, NoParams, Outcome};
+use crate::evidence::Location;
 
 pub struct IacPresent;
 
 impl Check for IacPresent {
+    type Section = Iac;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "iac-present"
     }
     fn summary(&self) -> &'static str {
         "Infrastructure is described as code (Terraform/OpenTofu, Pulumi, CloudFormation/SAM, CDK, Helm, Kustomize, Kubernetes manifests, Ansible or Bicep)."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        let tools = ev.iac.tools();
+    fn run(&self, iac: &Iac, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        let tools = iac.tools();
         vec![Outcome::when(
             !tools.is_empty(),
             format!("infrastructure as code: {}", tools.join(", ")),
@@ -26,9 +30,8 @@ impl Check for IacPresent {
 }
 
 /// One outcome per Terraform root module, or a skip when there are none.
-fn per_root_module(ev: &Evidence, judge: impl Fn(&TerraformModule) -> Outcome) -> Vec<Outcome> {
-    let out: Vec<Outcome> = ev
-        .iac
+fn per_root_module(iac: &Iac, judge: impl Fn(&TerraformModule) -> Outcome) -> Vec<Outcome> {
+    let out: Vec<Outcome> = iac
         .terraform
         .iter()
         .filter(|m| m.is_root)
@@ -48,14 +51,17 @@ fn module_location(m: &TerraformModule) -> Location {
 pub struct TerraformLockfile;
 
 impl Check for TerraformLockfile {
+    type Section = Iac;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "terraform-lockfile"
     }
     fn summary(&self) -> &'static str {
         "Every Terraform/OpenTofu root module commits its .terraform.lock.hcl."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        per_root_module(ev, |m| {
+    fn run(&self, iac: &Iac, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        per_root_module(iac, |m| {
             Outcome::when(
                 m.lock_file.is_some(),
                 "lock file committed",
@@ -68,9 +74,9 @@ impl Check for TerraformLockfile {
 
 pub struct TerraformBackend;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BackendParams {
+pub struct BackendParams {
     /// Backend types that do not count (state on a laptop is not shared).
     #[serde(default = "local_backends")]
     forbid: Vec<String>,
@@ -89,21 +95,17 @@ impl Default for BackendParams {
 }
 
 impl Check for TerraformBackend {
+    type Section = Iac;
+    type Params = BackendParams;
+
     fn id(&self) -> &'static str {
         "terraform-backend"
     }
     fn summary(&self) -> &'static str {
         "Every Terraform/OpenTofu root module keeps state in a remote backend (`backend` or `cloud` block)."
     }
-    fn params_help(&self) -> &'static str {
-        "`forbid` (list, default [local]): backend types that do not count"
-    }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        params::<BackendParams>(p).map(|_| ())
-    }
-    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
-        let p: BackendParams = params(p).unwrap_or_default();
-        per_root_module(ev, |m| match &m.backend {
+    fn run(&self, iac: &Iac, p: &BackendParams, _: &Context) -> Vec<Outcome> {
+        per_root_module(iac, |m| match &m.backend {
             Some(b) if p.forbid.contains(&b.backend_type) => Outcome::fail(format!(
                 "root module `{}` uses the `{}` backend",
                 m.dir, b.backend_type

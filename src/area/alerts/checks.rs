@@ -3,18 +3,20 @@
 //! so ten thousand good alerts make one line, not ten thousand.
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value as Json;
 
-use super::{Check, Outcome, Status, params};
-use crate::evidence::{Alert, Evidence, RunbookField, RunbookState};
+use super::section::{Alert, Alerts, RunbookField, RunbookState};
+use crate::check::{Check, Context, NoParams, Outcome, Status};
 
 /// Which alerts page someone: a severity in `paging_severities`, or a
 /// notification handle matching `paging_handles` (Datadog).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
-struct Paging {
+pub struct Paging {
+    /// Severity labels that page (compared case-insensitively).
     paging_severities: Vec<String>,
+    /// Globs over Datadog @-handles that page (`@pagerduty*`).
     paging_handles: Vec<String>,
 }
 
@@ -58,28 +60,32 @@ fn pages(alert: &Alert, severities: &[String], handles: &GlobSet) -> bool {
             .any(|h| handles.is_match(h.to_lowercase()))
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+/// Which alerts a check looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-enum Scope {
+pub enum Scope {
+    /// Every alert.
     #[default]
     All,
+    /// Alerts that page someone.
     Paging,
+    /// Alerts that only notify.
     NotPaging,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
-struct RunbookParams {
+pub struct RunbookParams {
+    /// Which alerts need a runbook.
     alerts: Scope,
     #[serde(flatten)]
     paging: Paging,
 }
 
 /// The alerts a scoped check looks at, or the skip when there are none.
-fn in_scope<'a>(ev: &'a Evidence, p: &RunbookParams) -> Result<Vec<&'a Alert>, Outcome> {
+fn in_scope<'a>(section: &'a Alerts, p: &RunbookParams) -> Result<Vec<&'a Alert>, Outcome> {
     let (severities, handles) = p.paging.matcher().map_err(Outcome::skip)?;
-    let alerts: Vec<&Alert> = ev
-        .alerts
+    let alerts: Vec<&Alert> = section
         .alerts
         .iter()
         .filter(|a| match p.alerts {
@@ -125,21 +131,20 @@ fn judge_each(
 pub struct AlertRunbook;
 
 impl Check for AlertRunbook {
+    type Section = Alerts;
+    type Params = RunbookParams;
+
     fn id(&self) -> &'static str {
         "alert-runbook"
     }
     fn summary(&self) -> &'static str {
         "Each alert in scope has a runbook that resolves: an existing file (and heading) in this repository, or a URL that answers 2xx when fetched (--online). Templated, unreachable and sign-in-walled links are unknown, not failures."
     }
-    fn params_help(&self) -> &'static str {
-        "`alerts`: all | paging | not-paging (default all); `paging_severities` (default [critical, page]); `paging_handles`: globs over Datadog @-handles (default [\"@pagerduty*\", \"@opsgenie*\", \"@victorops*\", \"@splunk-oncall*\"])"
+    fn validate(&self, p: &RunbookParams) -> Result<(), String> {
+        p.paging.matcher().map(|_| ())
     }
-    fn validate(&self, p: &Json) -> Result<(), String> {
-        params::<RunbookParams>(p)?.paging.matcher().map(|_| ())
-    }
-    fn run(&self, ev: &Evidence, p: &Json) -> Vec<Outcome> {
-        let p = params::<RunbookParams>(p).unwrap_or_default();
-        let alerts = match in_scope(ev, &p) {
+    fn run(&self, alerts: &Alerts, p: &RunbookParams, _: &Context) -> Vec<Outcome> {
+        let alerts = match in_scope(alerts, p) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
@@ -214,14 +219,17 @@ fn runbook_outcome(alert: &Alert) -> Option<Outcome> {
 pub struct AlertRunbookAnnotation;
 
 impl Check for AlertRunbookAnnotation {
+    type Section = Alerts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "alert-runbook-annotation"
     }
     fn summary(&self) -> &'static str {
         "Runbook links are annotations, not labels."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        let alerts = match in_scope(ev, &RunbookParams::default()) {
+    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        let alerts = match in_scope(alerts, &RunbookParams::default()) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
@@ -240,15 +248,17 @@ impl Check for AlertRunbookAnnotation {
 pub struct AlertRunbookMentions;
 
 impl Check for AlertRunbookMentions {
+    type Section = Alerts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "alert-runbook-mentions"
     }
     fn summary(&self) -> &'static str {
         "Each runbook that could be read (in this repository, or fetched with --online) mentions its alert by name in the page or the section its #anchor names."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        let read: Vec<&Alert> = ev
-            .alerts
+    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        let read: Vec<&Alert> = alerts
             .alerts
             .iter()
             .filter(|a| a.runbook.mentions_alert.is_some())
@@ -282,14 +292,17 @@ impl Check for AlertRunbookMentions {
 pub struct AlertSummary;
 
 impl Check for AlertSummary {
+    type Section = Alerts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "alert-summary"
     }
     fn summary(&self) -> &'static str {
         "Each alert has a `summary` annotation (Datadog: a message), so the notification says what is wrong."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        let alerts = match in_scope(ev, &RunbookParams::default()) {
+    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        let alerts = match in_scope(alerts, &RunbookParams::default()) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
@@ -303,20 +316,23 @@ impl Check for AlertSummary {
 pub struct AlertSourcesEvaluated;
 
 impl Check for AlertSourcesEvaluated {
+    type Section = Alerts;
+    type Params = NoParams;
+
     fn id(&self) -> &'static str {
         "alert-sources-evaluated"
     }
     fn summary(&self) -> &'static str {
         "Every file that may define alerts could be evaluated; Helm templates that only parse after rendering are listed as unknown."
     }
-    fn run(&self, ev: &Evidence, _: &Json) -> Vec<Outcome> {
-        if ev.alerts.templated_sources.is_empty() {
+    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        if alerts.templated_sources.is_empty() {
             return vec![Outcome::pass(format!(
                 "{} alert sources evaluated",
-                ev.alerts.sources.len()
+                alerts.sources.len()
             ))];
         }
-        ev.alerts
+        alerts
             .templated_sources
             .iter()
             .map(|t| {

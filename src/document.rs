@@ -1,0 +1,269 @@
+//! Documents: a classified file with its text, parsed at most once per
+//! format however many areas read it. Areas register the kinds they own
+//! ([`KindSpec`]) and name the kinds they read; the walk classifies each file
+//! once and offers the document to every area that reads its kind.
+
+use std::cell::OnceCell;
+use std::fmt;
+
+use crate::evidence::{Location, Problem, ProblemKind};
+use crate::yaml::{self, Node, Pos};
+
+/// A document kind, by its published name (`prometheus-rules`, the key of
+/// `files.by_kind` in the evidence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocKind(pub &'static str);
+
+impl DocKind {
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for DocKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Kinds that more than one area reads. The owning area registers the spec;
+/// readers name the kind from here, so no area imports another.
+pub mod shared {
+    use super::DocKind;
+
+    pub const KUBERNETES_MANIFEST: DocKind = DocKind("kubernetes-manifest");
+    pub const TERRAFORM: DocKind = DocKind("terraform");
+}
+
+pub type Sniff = fn(&Head) -> bool;
+
+/// How a file becomes a document of a kind: path globs that make it a
+/// candidate, and an optional sniff over its first bytes that must agree.
+pub struct KindSpec {
+    pub kind: DocKind,
+    pub globs: &'static [&'static str],
+    pub sniff: Option<Sniff>,
+    /// Candidates are tried in ascending order and the first match wins,
+    /// so specific kinds sort before generic YAML ones (Kubernetes last).
+    pub order: u16,
+}
+
+/// A classified file with its text and its parses, made on first use.
+pub struct Document {
+    /// Relative to the root, `/`-separated.
+    pub path: String,
+    pub kind: DocKind,
+    pub text: String,
+    yaml: OnceCell<Result<Vec<Node>, yaml::ParseError>>,
+    hcl: OnceCell<Result<Hcl, Problem>>,
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Document")
+            .field("path", &self.path)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An HCL body with the line index its byte spans need.
+pub struct Hcl {
+    pub body: hcl_edit::structure::Body,
+    lines: Vec<usize>,
+}
+
+impl Hcl {
+    /// Byte offset → 1-based line and column.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let line = self.lines.partition_point(|&start| start <= offset);
+        Pos {
+            line: line as u32,
+            column: (offset - self.lines[line - 1]) as u32 + 1,
+        }
+    }
+}
+
+/// The `i`-th label of an HCL block (`resource "TYPE" "NAME"`).
+pub fn block_label(block: &hcl_edit::structure::Block, i: usize) -> Option<String> {
+    use hcl_edit::structure::BlockLabel;
+    block.labels.get(i).map(|l| match l {
+        BlockLabel::Ident(id) => id.as_str().to_string(),
+        BlockLabel::String(s) => s.as_str().to_string(),
+    })
+}
+
+impl Document {
+    pub fn new(path: impl Into<String>, kind: DocKind, text: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            kind,
+            text: text.into(),
+            yaml: OnceCell::new(),
+            hcl: OnceCell::new(),
+        }
+    }
+
+    /// Every YAML document in the file (JSON is YAML), parsed once.
+    pub fn yaml(&self) -> Result<&[Node], &yaml::ParseError> {
+        self.yaml
+            .get_or_init(|| yaml::parse_documents(&self.text))
+            .as_ref()
+            .map(Vec::as_slice)
+    }
+
+    /// The file as HCL (Terraform, OpenTofu), parsed once.
+    pub fn hcl(&self) -> Result<&Hcl, &Problem> {
+        self.hcl
+            .get_or_init(|| {
+                let body = hcl_edit::parser::parse_body(&self.text).map_err(|err| {
+                    let loc = err.location();
+                    let pos = Pos {
+                        line: loc.line() as u32,
+                        column: loc.column() as u32,
+                    };
+                    unparseable(self, pos, err.message())
+                })?;
+                let lines = std::iter::once(0)
+                    .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                    .collect();
+                Ok(Hcl { body, lines })
+            })
+            .as_ref()
+    }
+
+    /// Parse as YAML and hand each document to `f`, or record the file as
+    /// unparseable at the line the parser stopped.
+    pub fn each_yaml<F>(&self, out: &mut Sink<F>, mut f: impl FnMut(&Node, &mut Sink<F>)) {
+        match self.yaml() {
+            Ok(nodes) => nodes.iter().for_each(|node| f(node, out)),
+            Err(err) => out.problem(unparseable(self, err.pos, &err.message)),
+        }
+    }
+}
+
+/// What an area's collector learnt from one document: its own facts, and
+/// problems with the document.
+#[derive(Debug)]
+pub struct Sink<F> {
+    pub facts: Vec<F>,
+    pub problems: Vec<Problem>,
+}
+
+impl<F> Default for Sink<F> {
+    fn default() -> Self {
+        Self {
+            facts: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl<F> Sink<F> {
+    pub fn push(&mut self, fact: F) {
+        self.facts.push(fact);
+    }
+
+    pub fn problem(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    pub fn extend(&mut self, other: Sink<F>) {
+        self.facts.extend(other.facts);
+        self.problems.extend(other.problems);
+    }
+}
+
+pub fn unparseable(doc: &Document, pos: Pos, message: &str) -> Problem {
+    Problem {
+        kind: ProblemKind::Unparseable,
+        document_kind: Some(doc.kind.name().into()),
+        location: Location::at(&doc.path, pos),
+        message: message.to_string(),
+    }
+}
+
+/// A problem with a document's shape (it parsed, but not into what its kind
+/// requires), reported like a parse failure.
+pub fn malformed(doc: &Document, node: &Node, message: impl Into<String>) -> Problem {
+    unparseable(doc, node.pos, &message.into())
+}
+
+pub fn parent_dir(path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".into(),
+    }
+}
+
+/// Resolve `rel` (`../x/./y`) against the directory `base` (`.` is the
+/// root) into a clean relative path; `None` if it leaves the repository.
+pub fn normalize(base: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// The scalar items of a YAML list, as text.
+pub fn strings(node: Option<&Node>) -> Vec<String> {
+    node.and_then(Node::as_seq)
+        .map(|items| items.iter().filter_map(Node::scalar_text).collect())
+        .unwrap_or_default()
+}
+
+/// The start of a file as the sniffs see it. Top-level lines (column 0,
+/// not comments) are split once, not once per sniff.
+pub struct Head<'a> {
+    pub text: &'a str,
+    top: Vec<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let top = text
+            .lines()
+            .filter(|l| !l.starts_with([' ', '\t', '#']))
+            .collect();
+        Self { text, top }
+    }
+
+    pub fn top(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.top.iter().copied()
+    }
+
+    /// The value of a top-level `key:`, unquoted.
+    pub fn value(&self, key: &str) -> Option<&'a str> {
+        self.top().find_map(|l| {
+            l.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|v| v.trim().trim_matches(['"', '\'']))
+        })
+    }
+
+    /// A top-level `apiVersion:` starting with `prefix`.
+    pub fn api_version_starts(&self, prefix: &str) -> bool {
+        self.top().any(|l| {
+            l.strip_prefix("apiVersion:")
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']).starts_with(prefix))
+        })
+    }
+}
+
+/// YAML files anywhere, for kinds decided by their content.
+pub const YAML: &[&str] = &["**/*.yaml", "**/*.yml"];

@@ -1,0 +1,389 @@
+//! The run, as a library call: from a plan (what the command line asked)
+//! and an environment, decide the flag combinations, read the runner's
+//! context, build the GitHub client and the probe runner, scan the head (and
+//! the baseline), evaluate, compare, scope to changed lines, render, write
+//! and publish. The binary only parses arguments, prints and exits.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::area::Evidence;
+use crate::baseline;
+use crate::changes::ChangedLines;
+use crate::diag::{ConfigError, Error, IoError, NetworkError};
+use crate::findings::{FailOn, Report};
+use crate::github::{self, api::Api, context::RunnerContext};
+use crate::policy::{self, Policy, engine};
+use crate::probe::{Online, Probes};
+use crate::report::{self, Format};
+use crate::scan::{self, Settings};
+
+pub mod env;
+
+pub use env::{Env, ProcessEnv};
+
+/// Policy used when neither --policy nor .readygate/policy.yaml is given.
+pub const DEFAULT_POLICY: &str = "builtin:production";
+/// The repository's own policy, when it has one.
+pub const REPO_POLICY: &str = ".readygate/policy.yaml";
+
+/// Which findings to annotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Annotate {
+    All,
+    /// Only findings on lines the change touches; the rest are summarised.
+    Changed,
+}
+
+/// What to scan and how.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPlan {
+    pub root: PathBuf,
+    pub settings: Settings,
+    /// Live checks (`--online`) and their limits.
+    pub online: Option<Online>,
+}
+
+impl ScanPlan {
+    pub fn probes(&self) -> Probes {
+        Probes::new(self.online.clone())
+    }
+}
+
+/// Everything `readygate check` was asked to do.
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub scan: ScanPlan,
+    pub policy: Option<String>,
+    pub tier: Option<u8>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    pub formats: Vec<Format>,
+    pub outputs: Vec<PathBuf>,
+    pub github: bool,
+    pub require_publish: bool,
+    pub baseline: Option<String>,
+    pub fail_on: FailOn,
+    pub annotate: Annotate,
+    pub now: Option<NaiveDate>,
+}
+
+impl CheckPlan {
+    /// A plan with every option at its command-line default.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            scan: ScanPlan {
+                root: root.into(),
+                ..ScanPlan::default()
+            },
+            policy: None,
+            tier: None,
+            branch: None,
+            event: None,
+            formats: Vec::new(),
+            outputs: Vec::new(),
+            github: false,
+            require_publish: false,
+            baseline: None,
+            fail_on: FailOn::All,
+            annotate: Annotate::All,
+            now: None,
+        }
+    }
+}
+
+/// What a check run produced, for the binary to print.
+#[derive(Debug)]
+pub struct CheckRun {
+    pub report: Report,
+    /// The report for standard output, if one format goes there.
+    pub stdout: Option<String>,
+    /// Lines for standard error, in order.
+    pub messages: Vec<String>,
+    pub exit_code: u8,
+}
+
+/// The flag combinations a run refuses before it reads anything.
+struct Decided {
+    runner: Option<RunnerContext>,
+    api: Option<Api>,
+    formats: Vec<Format>,
+}
+
+fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
+    // The runner's context first: a bad event payload stops the run before
+    // any scanning or probing.
+    let runner = if plan.github {
+        Some(RunnerContext::from_env(|name| env.var(name))?.ok_or_else(|| {
+            ConfigError::new("--github needs the GitHub Actions environment")
+                .hint("GITHUB_ACTIONS=true, GITHUB_EVENT_NAME and GITHUB_REPOSITORY are set on runners; drop --github elsewhere")
+        })?)
+    } else {
+        None
+    };
+    if plan.fail_on == FailOn::New && plan.baseline.is_none() {
+        return Err(ConfigError::new("--fail-on new needs --baseline REF")
+            .hint("new is judged against a base ref, e.g. --baseline origin/main")
+            .into());
+    }
+    if plan.annotate == Annotate::Changed && runner.is_none() && plan.baseline.is_none() {
+        return Err(ConfigError::new(
+            "--annotate changed needs a pull request (--github) or --baseline REF",
+        )
+        .hint("the changed lines come from the pull request's files, else from `git diff REF`")
+        .into());
+    }
+    let formats = match (plan.formats.is_empty(), plan.github) {
+        (true, true) => vec![Format::Github],
+        (true, false) => vec![Format::Terminal],
+        (false, _) => plan.formats.clone(),
+    };
+    if plan.outputs.len() > formats.len() {
+        return Err(ConfigError::new("more --output than --format")
+            .hint("each --output takes the --format at the same position")
+            .into());
+    }
+    if formats.len() - plan.outputs.len() > 1 {
+        return Err(
+            ConfigError::new("several --format values would go to standard output")
+                .hint("give every --format but one an --output FILE")
+                .into(),
+        );
+    }
+    // Built before the scan, once: areas may read CI history through it,
+    // and the pull request's files and publishing use it.
+    let api = match (&runner, env.var("GITHUB_TOKEN")) {
+        (Some(runner), Some(token)) => {
+            Some(Api::new(&runner.api_url, token).map_err(NetworkError)?)
+        }
+        _ => None,
+    };
+    Ok(Decided {
+        runner,
+        api,
+        formats,
+    })
+}
+
+/// The schemas readygate publishes, by file name under `schemas/`.
+pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("evidence.schema.json", crate::area::schema()),
+        ("manifest.schema.json", crate::schema::manifest()),
+        ("policy.schema.json", policy::schema()),
+    ]
+}
+
+/// Scan a repository for its evidence (`readygate evidence`).
+pub fn evidence(plan: &ScanPlan) -> Result<Evidence, Error> {
+    scan::scan(&plan.root, &plan.settings, &plan.probes())
+}
+
+/// Load the policy: `--policy`, else the repository's own, else the default.
+pub fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
+    match spec {
+        Some(spec) => policy::load(spec, cwd()),
+        None if root.join(REPO_POLICY).is_file() => policy::load(REPO_POLICY, root),
+        None => policy::load(DEFAULT_POLICY, cwd()),
+    }
+}
+
+/// Paths the user typed are resolved from the working directory as written.
+pub fn cwd() -> &'static Path {
+    Path::new("")
+}
+
+/// The branch a run is judged for: explicit, then the runner's, then git's.
+fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
+    if matches!(event, "pull_request" | "pull_request_target")
+        && let Some(base) = env.var("GITHUB_BASE_REF")
+    {
+        return Some(base);
+    }
+    if let Some(name) = env.var("GITHUB_REF_NAME") {
+        return Some(name);
+    }
+    let head = std::fs::read_to_string(root.join(".git/HEAD")).ok()?;
+    head.trim()
+        .strip_prefix("ref: refs/heads/")
+        .map(str::to_string)
+}
+
+/// `readygate check`: the whole run.
+pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
+    let Decided {
+        runner,
+        api,
+        formats,
+    } = decide(&plan, env)?;
+    let mut messages = Vec::new();
+    let root = &plan.scan.root;
+    let probes = plan.scan.probes();
+    let evidence = scan::scan(root, &plan.scan.settings, &probes)?;
+    let policy = load_policy(plan.policy.as_deref(), root)?;
+    let event = plan
+        .event
+        .clone()
+        .or_else(|| env.var("GITHUB_EVENT_NAME"))
+        .unwrap_or_else(|| "local".into());
+    let branch = plan
+        .branch
+        .clone()
+        .or_else(|| detect_branch(root, &event, env));
+    let ctx = engine::Context {
+        tier: plan.tier,
+        branch,
+        event,
+        today: plan.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    let mut report = engine::evaluate(&policy, &evidence, &ctx);
+    let mut base_commit = None;
+    if let Some(reference) = &plan.baseline {
+        let base = baseline::checkout(root, reference)?;
+        // The head's policy on the base's files: what changed is the code.
+        let settings = plan.scan.settings.for_copy_of(root);
+        let base_evidence = scan::scan(&base.root, &settings, &probes).map_err(|e| {
+            ConfigError::new(format!("the baseline {reference} cannot be evaluated: {e}"))
+                .hint("fix it on the base branch, or drop --baseline")
+        })?;
+        let base_report = engine::evaluate(&policy, &base_evidence, &ctx);
+        baseline::compare::compare(
+            &mut report,
+            &base_report,
+            reference,
+            &base.commit,
+            plan.fail_on,
+        );
+        base_commit = Some(base.commit.clone());
+    }
+    let prefix = runner
+        .as_ref()
+        .map(|r| r.prefix_of(root))
+        .unwrap_or_default();
+    if plan.annotate == Annotate::Changed {
+        let changed = changed_lines(
+            runner.as_ref(),
+            api.as_ref(),
+            root,
+            &prefix,
+            plan.baseline.as_deref().zip(base_commit.as_deref()),
+            &mut messages,
+        )?;
+        match changed {
+            Some(changed) => changed.mark(&mut report),
+            None => messages.push(
+                "readygate: --annotate changed: this is not a pull request and there is no --baseline, so every finding is annotated".into(),
+            ),
+        }
+    }
+    // Paths relative to the repository from here on, as GitHub reads them.
+    report.prefix_paths(&prefix);
+    let mut stdout = None;
+    for (i, format) in formats.iter().enumerate() {
+        match plan.outputs.get(i) {
+            Some(path) => {
+                let text = report::render(&report, *format, false);
+                std::fs::write(path, text)
+                    .map_err(|e| IoError::new(format!("cannot write {}", path.display()), e))?;
+            }
+            None => {
+                let colour = *format == Format::Terminal
+                    && env.stdout_is_terminal()
+                    && env.var("NO_COLOR").is_none();
+                stdout = Some(report::render(&report, *format, colour));
+            }
+        }
+    }
+    if formats.len() == plan.outputs.len() {
+        messages.push(format!("verdict: {}", report::verdict_line(&report)));
+    }
+    if let Some(runner) = &runner {
+        let files: Vec<(&str, &Path)> = formats
+            .iter()
+            .zip(&plan.outputs)
+            .filter_map(|(f, path)| match f {
+                Format::Json => Some(("report-json", path.as_path())),
+                Format::Sarif => Some(("sarif-file", path.as_path())),
+                _ => None,
+            })
+            .collect();
+        github::runner::write_summary(&report, runner)
+            .and_then(|()| github::runner::write_outputs(&report, runner, &files))
+            .map_err(|e| IoError::new("cannot write the job summary or step outputs", e))?;
+        let published = match &api {
+            Some(api) => github::publish::publish(&report, runner, api),
+            None => github::publish::Published {
+                log: vec!["readygate: no GITHUB_TOKEN, so no check run or pull request comment; annotations are in this log".into()],
+                failed: true,
+            },
+        };
+        messages.extend(published.log);
+        if published.failed && plan.require_publish {
+            return Err(NetworkError(
+                "publishing to GitHub failed and --require-publish is set".into(),
+            )
+            .into());
+        }
+    }
+    let exit_code = report.exit_code() as u8;
+    Ok(CheckRun {
+        report,
+        stdout,
+        messages,
+        exit_code,
+    })
+}
+
+/// The lines the change under review touches, relative to `root`: the
+/// pull request's files when on one (and the token can read them), else
+/// `git diff` against the baseline's commit. `None`: nothing to scope by.
+fn changed_lines(
+    runner: Option<&RunnerContext>,
+    api: Option<&Api>,
+    root: &Path,
+    prefix: &str,
+    baseline: Option<(&str, &str)>,
+    messages: &mut Vec<String>,
+) -> Result<Option<ChangedLines>, Error> {
+    if let (Some(runner), Some(pr)) = (runner, runner.and_then(|r| r.pull_request.as_ref())) {
+        let fetched = match api {
+            Some(api) => github::api::block_on(github::pulls::changed_lines(
+                api,
+                &runner.repository,
+                pr.number,
+            ))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+            None => Err("no GITHUB_TOKEN".to_string()),
+        };
+        match fetched {
+            Ok((changed, cut)) => {
+                if cut {
+                    messages.push(format!(
+                        "readygate: GitHub lists only the first {} files of #{}; findings in the others count as elsewhere",
+                        github::pulls::MAX_FILES,
+                        pr.number
+                    ));
+                }
+                return Ok(Some(changed.under(prefix)));
+            }
+            Err(e) => messages.push(format!(
+                "readygate: cannot read the files of #{} ({e}){}",
+                pr.number,
+                if baseline.is_some() {
+                    "; using git diff against the baseline"
+                } else {
+                    "; annotating every finding"
+                }
+            )),
+        }
+    }
+    let Some((reference, commit)) = baseline else {
+        return Ok(None);
+    };
+    Ok(Some(baseline::diff(root, reference, commit)?))
+}
+
+#[cfg(test)]
+mod tests;

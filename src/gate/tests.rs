@@ -1,0 +1,164 @@
+//! The run's decisions, with a fake environment: what it refuses before it
+//! reads anything, and what it reads from the environment when it runs.
+
+use super::env::FakeEnv;
+use super::*;
+
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("readygate.yaml"),
+        "service: payments\ntier: 2\nowners: ['@acme/payments']\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn plan(root: &Path) -> CheckPlan {
+    let mut plan = CheckPlan::new(root);
+    plan.now = NaiveDate::from_ymd_opt(2026, 1, 1);
+    plan
+}
+
+fn refusal(plan: CheckPlan, env: &FakeEnv) -> String {
+    match check(plan, env) {
+        Err(Error::Config(e)) => e.to_string(),
+        Err(other) => panic!("not a configuration error: {other}"),
+        Ok(run) => panic!("ran: exit {}", run.exit_code),
+    }
+}
+
+/// A root that does not exist: a decision that comes before the scan
+/// fails with its own message, not "cannot read".
+fn nowhere() -> PathBuf {
+    PathBuf::from("/nonexistent/readygate-gate-test")
+}
+
+#[test]
+fn fail_on_new_needs_a_baseline() {
+    let mut p = plan(&nowhere());
+    p.fail_on = FailOn::New;
+    assert!(refusal(p, &FakeEnv::default()).contains("--fail-on new needs --baseline REF"));
+}
+
+#[test]
+fn annotate_changed_needs_a_pull_request_or_a_baseline() {
+    let mut p = plan(&nowhere());
+    p.annotate = Annotate::Changed;
+    assert!(refusal(p, &FakeEnv::default()).contains("--annotate changed needs a pull request"));
+}
+
+#[test]
+fn formats_and_outputs_pair_up() {
+    let mut p = plan(&nowhere());
+    p.outputs = vec!["a.json".into(), "b.json".into()];
+    assert!(refusal(p, &FakeEnv::default()).contains("more --output than --format"));
+    let mut p = plan(&nowhere());
+    p.formats = vec![Format::Json, Format::Sarif];
+    assert!(refusal(p, &FakeEnv::default()).contains("several --format values"));
+}
+
+#[test]
+fn github_needs_the_runner_environment() {
+    let mut p = plan(&nowhere());
+    p.github = true;
+    assert!(
+        refusal(p.clone(), &FakeEnv::default()).contains("needs the GitHub Actions environment")
+    );
+    let env = FakeEnv::default().with("GITHUB_ACTIONS", "true");
+    assert!(refusal(p, &env).contains("GITHUB_EVENT_NAME is not set"));
+}
+
+#[test]
+fn a_bad_event_payload_stops_the_run_before_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = dir.path().join("event.json");
+    std::fs::write(&payload, "{\"pull_request\": [").unwrap();
+    let env = FakeEnv::default()
+        .with("GITHUB_ACTIONS", "true")
+        .with("GITHUB_EVENT_NAME", "pull_request")
+        .with("GITHUB_REPOSITORY", "acme/payments")
+        .with("GITHUB_EVENT_PATH", payload.to_string_lossy());
+    let mut p = plan(&nowhere());
+    p.github = true;
+    assert!(refusal(p, &env).contains("the event payload is not JSON"));
+}
+
+#[test]
+fn event_and_branch_come_from_the_environment_unless_given() {
+    let dir = repo();
+    let env = FakeEnv::default()
+        .with("GITHUB_EVENT_NAME", "push")
+        .with("GITHUB_REF_NAME", "release/2.8");
+    let run = check(plan(dir.path()), &env).unwrap();
+    assert_eq!(run.report.verdict.event, "push");
+    assert_eq!(run.report.verdict.branch.as_deref(), Some("release/2.8"));
+    let mut p = plan(dir.path());
+    p.branch = Some("main".into());
+    p.event = Some("local".into());
+    let run = check(p, &env).unwrap();
+    assert_eq!(run.report.verdict.event, "local");
+    assert_eq!(run.report.verdict.branch.as_deref(), Some("main"));
+    // Nothing from the runner at all: a local run.
+    let run = check(plan(dir.path()), &FakeEnv::default()).unwrap();
+    assert_eq!(run.report.verdict.event, "local");
+}
+
+#[test]
+fn colour_only_on_a_terminal_without_no_color() {
+    let dir = repo();
+    let tty = FakeEnv {
+        terminal: true,
+        ..FakeEnv::default()
+    };
+    let coloured = check(plan(dir.path()), &tty).unwrap().stdout.unwrap();
+    assert!(coloured.contains('\u{1b}'));
+    let plain = check(plan(dir.path()), &tty.clone().with("NO_COLOR", "1"))
+        .unwrap()
+        .stdout
+        .unwrap();
+    assert!(!plain.contains('\u{1b}'));
+    let piped = check(plan(dir.path()), &FakeEnv::default())
+        .unwrap()
+        .stdout
+        .unwrap();
+    assert!(!piped.contains('\u{1b}'));
+}
+
+#[test]
+fn every_format_to_a_file_leaves_stdout_empty_and_says_the_verdict() {
+    let dir = repo();
+    let out = dir.path().join("report.json");
+    let mut p = plan(dir.path());
+    p.formats = vec![Format::Json];
+    p.outputs = vec![out.clone()];
+    let run = check(p, &FakeEnv::default()).unwrap();
+    assert!(run.stdout.is_none());
+    assert!(run.messages.iter().any(|m| m.starts_with("verdict: ")));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    assert_eq!(written["service"], "payments");
+}
+
+#[test]
+fn a_missing_root_is_an_input_error() {
+    match check(plan(&nowhere()), &FakeEnv::default()) {
+        Err(Error::Input(e)) => assert!(e.to_string().contains("cannot read")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn release_branches_block_and_others_warn() {
+    let dir = repo();
+    let mut p = plan(dir.path());
+    p.branch = Some("release/1.0".into());
+    p.event = Some("push".into());
+    let blocked = check(p, &FakeEnv::default()).unwrap();
+    assert!(blocked.report.verdict.blocked);
+    assert_eq!(blocked.exit_code, 1);
+    let mut p = plan(dir.path());
+    p.branch = Some("feature/x".into());
+    let warned = check(p, &FakeEnv::default()).unwrap();
+    assert_eq!(warned.exit_code, 0);
+}

@@ -1,0 +1,145 @@
+//! Walk a repository and collect its evidence: the first half of the
+//! pipeline. One walk classifies every file once; each document goes to
+//! every area that reads its kind; after the walk the manifest is chosen,
+//! each area assembles its section, and, with probes, observes live state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::area::{self, AREAS, Evidence};
+use crate::contract::Assembly;
+use crate::diag::{ConfigError, Error, InputError};
+use crate::discover::{self, Classifier, Options};
+use crate::document::Document;
+use crate::evidence::{EVIDENCE_VERSION, FileStats, ManifestFact, RepoIdentity};
+use crate::probe::Probes;
+
+pub mod manifest;
+
+/// Everything that shapes one scan besides the root and the probes.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub walk: Options,
+    /// This repository's web address (`--repo-url`); default: the
+    /// checkout's `origin` remote.
+    pub repo_url: Option<String>,
+}
+
+impl Settings {
+    /// These settings for another copy of the repository at `root` (the
+    /// baseline's files, which have no git remote): the same identity, so
+    /// runbook URLs into the repository resolve alike in both.
+    pub fn for_copy_of(&self, root: &Path) -> Settings {
+        Settings {
+            repo_url: self
+                .repo_url
+                .clone()
+                .or_else(|| RepoIdentity::from_checkout(root).map(|r| r.web_url())),
+            ..self.clone()
+        }
+    }
+}
+
+/// Every document kind: the scan's own and the areas'.
+pub fn classifier() -> Classifier {
+    Classifier::new(manifest::KINDS.iter().chain(area::kinds()))
+}
+
+/// Scan `root`. `probes` observes live state when online; its cache is
+/// shared by every scan that uses it.
+pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidence, Error> {
+    let opts = &settings.walk;
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(
+                InputError::new(format!("{} is not a directory", root.display()))
+                    .hint("pass the repository's root directory")
+                    .into(),
+            );
+        }
+        Err(err) => {
+            return Err(
+                InputError::new(format!("cannot read {}: {err}", root.display()))
+                    .hint("pass an existing directory (default: the current one)")
+                    .into(),
+            );
+        }
+    }
+    let collectors: Vec<_> = AREAS.iter().map(|a| a.start()).collect();
+    let readers: Vec<(&dyn area::Registered, &dyn area::Collecting)> = AREAS
+        .iter()
+        .copied()
+        .zip(collectors.iter().map(|c| c.as_ref()))
+        .collect();
+    let manifests = Mutex::new(Vec::<Result<ManifestFact, ConfigError>>::new());
+    let by_kind = Mutex::new(BTreeMap::<String, u64>::new());
+    let classifier = classifier();
+    let walk = discover::walk(root, opts, &classifier, &|doc: Document| {
+        *by_kind
+            .lock()
+            .unwrap()
+            .entry(doc.kind.name().to_string())
+            .or_default() += 1;
+        if doc.kind == manifest::READYGATE_MANIFEST {
+            manifests.lock().unwrap().push(manifest::parse(&doc));
+        }
+        for (area, collector) in &readers {
+            if area.reads(doc.kind) {
+                collector.collect(&doc);
+            }
+        }
+    });
+    drop(readers);
+
+    // The first manifest by path is in force; a broken one stops the gate.
+    let mut manifests = manifests.into_inner().unwrap();
+    manifests.sort_by_key(|m| match m {
+        Ok(m) => m.location.path.clone(),
+        Err(e) => e.file.clone().unwrap_or_default(),
+    });
+    let manifest = match manifests.first() {
+        Some(Err(e)) => return Err(e.clone().into()),
+        Some(Ok(m)) => Some(m.clone()),
+        None => None,
+    };
+    let parsed: Vec<ManifestFact> = manifests.into_iter().filter_map(Result::ok).collect();
+
+    let mut ev = Evidence {
+        evidence_version: EVIDENCE_VERSION,
+        generator: format!("readygate {}", env!("CARGO_PKG_VERSION")),
+        files: FileStats {
+            visited: walk.visited,
+            by_kind: by_kind.into_inner().unwrap(),
+            binary: walk.binary,
+        },
+        problems: walk.problems,
+        ..Evidence::default()
+    };
+    let repo = match &settings.repo_url {
+        Some(url) => Some(RepoIdentity::parse(url).ok_or_else(|| {
+            ConfigError::new(format!("--repo-url `{url}` is not a repository URL"))
+                .hint("use https://HOST/OWNER/REPO, as in a browser")
+        })?),
+        None => RepoIdentity::from_checkout(root),
+    };
+    let ctx = Assembly {
+        root,
+        repo: repo.as_ref(),
+        manifest: manifest.as_ref(),
+        manifests: &parsed,
+        max_file_size: opts.max_file_size,
+    };
+    for collector in collectors {
+        collector.finish(&ctx, &mut ev);
+    }
+    // The walk is parallel; sort so output never depends on thread timing.
+    ev.problems.sort();
+    if probes.is_online() {
+        for area in AREAS {
+            area.probe(&mut ev, probes)?;
+        }
+    }
+    Ok(ev)
+}
