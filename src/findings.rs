@@ -5,7 +5,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::Location;
-use crate::policy::model::{Mode, Severity};
 
 pub const REPORT_VERSION: u32 = 1;
 
@@ -296,6 +295,64 @@ impl Report {
             if let Some(loc) = &mut f.location {
                 rebase(loc);
             }
+        }
+    }
+}
+
+// How a failing policy is enforced on this branch and event (no doc
+// comment: it would change the published policy schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Exit 1 when the required level is not reached.
+    Block,
+    /// Report, exit 0.
+    Warn,
+    /// Not enforced here.
+    Off,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Mode {
+    /// The name as written in a pack.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Block => "block",
+            Mode::Warn => "warn",
+            Mode::Off => "off",
+        }
+    }
+}
+
+impl Severity {
+    /// The name as written in a pack.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_file_format() {
+        for m in [Mode::Block, Mode::Warn, Mode::Off] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+        }
+        for s in [Severity::Warning, Severity::Error] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
     }
 }

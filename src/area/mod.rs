@@ -216,6 +216,3 @@ pub fn schema() -> Json {
 pub fn kinds() -> impl Iterator<Item = &'static KindSpec> {
     AREAS.iter().flat_map(|a| a.kinds())
 }
-
-#[cfg(test)]
-mod tests;

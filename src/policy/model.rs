@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::findings::{Mode, Severity};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -48,26 +50,6 @@ pub struct EnforcementDef {
     #[serde(default)]
     pub events: Vec<String>,
     pub mode: Mode,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Exit 1 when the required level is not reached.
-    Block,
-    /// Report, exit 0.
-    Warn,
-    /// Not enforced here.
-    Off,
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Warning,
-    Error,
 }
 
 #[derive(
@@ -156,40 +138,4 @@ pub struct WaiverDef {
     pub owner: String,
     /// YYYY-MM-DD. After this date the waiver is itself a failure.
     pub expires: String,
-}
-
-impl Mode {
-    /// The name as written in a pack.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Block => "block",
-            Mode::Warn => "warn",
-            Mode::Off => "off",
-        }
-    }
-}
-
-impl Severity {
-    /// The name as written in a pack.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_match_the_file_format() {
-        for m in [Mode::Block, Mode::Warn, Mode::Off] {
-            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
-        }
-        for s in [Severity::Warning, Severity::Error] {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-    }
 }

@@ -16,6 +16,8 @@ use crate::evidence::{EVIDENCE_VERSION, FileStats, ManifestFact, RepoIdentity};
 use crate::probe::Probes;
 
 pub mod manifest;
+#[cfg(test)]
+mod tests;
 
 /// Everything that shapes one scan besides the root and the probes.
 #[derive(Debug, Clone, Default)]

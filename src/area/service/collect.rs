@@ -99,7 +99,7 @@ mod tests {
     fn codeowners_rules_and_default_owner() {
         let c = codeowners(&doc(
             ".github/CODEOWNERS",
-            super::super::CODEOWNERS,
+            DocKind("codeowners"),
             "# owners\n* @acme/payments\n/infra/ @acme/platform # infra team\n/docs/\n",
         ));
         assert!(c.has_default_owner);

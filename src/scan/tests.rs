@@ -1,9 +1,10 @@
-//! The registry's invariants, and classification through every area's kinds.
+//! The area registry's invariants, and classification through every
+//! area's kinds as the scan sees them.
 
 use std::collections::BTreeSet;
 
-use super::*;
-use crate::document::Head;
+use crate::area::{AREAS, CHECKS, kinds};
+use crate::document::{DocKind, Head};
 use crate::scan;
 
 fn classify(path: &str, text: &str) -> Option<&'static str> {
