@@ -132,12 +132,13 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// A file or stream could not be read or written.
+/// A file, stream or program could not be read, written or run.
 #[derive(Debug)]
 pub struct IoError {
     /// What was being done: "cannot write report.json".
     pub doing: String,
     pub source: std::io::Error,
+    pub hint: Option<String>,
 }
 
 impl IoError {
@@ -145,13 +146,23 @@ impl IoError {
         Self {
             doing: doing.into(),
             source,
+            hint: None,
         }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 
 impl fmt::Display for IoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}: {}", self.doing, self.source)
+        write!(f, "error: {}: {}", self.doing, self.source)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
     }
 }
 

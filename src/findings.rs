@@ -57,6 +57,9 @@ pub struct Finding {
     pub target: Option<String>,
     pub message: String,
     pub location: Option<Location>,
+    /// Other places that explain it (what a link points to, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Location>,
     pub why: String,
     pub remediation: String,
     pub docs: Option<String>,

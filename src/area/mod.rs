@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::check::{self, Context, Outcome, Params, SectionCheck};
+use crate::check::{self, Context, Outcome, Params, ParamsError, SectionCheck};
 use crate::contract::{Area, Assembly};
 use crate::document::{DocKind, Document, KindSpec, Sink};
 #[allow(unused_imports)] // named by a doc comment that is also the schema text
@@ -164,7 +164,7 @@ pub trait AnyCheck: Sync + Send {
     /// The JSON Schema of its `params`.
     fn params_schema(&self) -> schemars::Schema;
     /// Parse and validate `params` (null: the defaults), once, at load.
-    fn parse(&self, params: &Json) -> Result<Params, String>;
+    fn parse(&self, params: &Json) -> Result<Params, ParamsError>;
     fn run(&self, ev: &Evidence, params: &Params, ctx: &Context) -> Vec<Outcome>;
 }
 
@@ -183,7 +183,7 @@ impl<S: 'static> AnyCheck for BoundCheck<S> {
     fn params_schema(&self) -> schemars::Schema {
         self.check.params_schema()
     }
-    fn parse(&self, params: &Json) -> Result<Params, String> {
+    fn parse(&self, params: &Json) -> Result<Params, ParamsError> {
         self.check.parse(params)
     }
     fn run(&self, ev: &Evidence, params: &Params, ctx: &Context) -> Vec<Outcome> {

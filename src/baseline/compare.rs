@@ -150,6 +150,7 @@ mod tests {
             target: Some(target.into()),
             message: String::new(),
             location: Some(Location::new(path, line, 1)),
+            related: Vec::new(),
             why: String::new(),
             remediation: String::new(),
             docs: None,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::changes::ChangedLines;
-use crate::diag::ConfigError;
+use crate::diag::{ConfigError, Error, InputError, IoError};
 
 pub mod compare;
 
@@ -28,7 +28,7 @@ pub(crate) fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<Str
     if let Some(index) = index {
         cmd.env("GIT_INDEX_FILE", index);
     }
-    let out = cmd.output().map_err(|e| GitError::Missing(e.to_string()))?;
+    let out = cmd.output().map_err(GitError::Missing)?;
     if !out.status.success() {
         return Err(GitError::Failed(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -44,34 +44,39 @@ pub(crate) fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<Str
 #[derive(Debug)]
 pub(crate) enum GitError {
     /// git could not be started.
-    Missing(String),
+    Missing(std::io::Error),
     /// git ran and refused; its message.
     Failed(String),
 }
 
 impl GitError {
-    pub(crate) fn into_config(self, doing: &str) -> ConfigError {
+    pub(crate) fn into_error(self, doing: &str) -> Error {
         match self {
-            GitError::Missing(e) => ConfigError::new(format!("cannot run git to {doing}: {e}"))
-                .hint("--baseline and --annotate changed read the local repository with git; install git"),
-            GitError::Failed(msg) => ConfigError::new(format!("git could not {doing}: {msg}")),
+            GitError::Missing(e) => IoError::new(format!("cannot run git to {doing}"), e)
+                .hint("--baseline and --annotate changed read the local repository with git; install git")
+                .into(),
+            GitError::Failed(msg) => {
+                InputError::new(format!("git could not {doing}: {msg}")).into()
+            }
         }
     }
 }
 
 /// The commit `reference` names in the repository holding `root`.
-pub fn resolve(root: &Path, reference: &str) -> Result<String, ConfigError> {
+pub fn resolve(root: &Path, reference: &str) -> Result<String, Error> {
     if reference.is_empty() || reference.starts_with('-') {
         return Err(ConfigError::new(format!("`{reference}` is not a git ref"))
-            .hint("name a branch, tag or commit, e.g. --baseline origin/main"));
+            .hint("name a branch, tag or commit, e.g. --baseline origin/main")
+            .into());
     }
     git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(|e| match e {
-        GitError::Failed(_) => ConfigError::new(format!(
+        GitError::Failed(_) => InputError::new(format!(
             "{} is not inside a git repository, so there is no baseline to compare with",
             root.display()
         ))
-        .hint("drop --baseline, or run on a git checkout"),
-        e => e.into_config("read the repository"),
+        .hint("drop --baseline, or run on a git checkout")
+        .into(),
+        e => e.into_error("read the repository"),
     })?;
     let spec = format!("{reference}^{{commit}}");
     git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
@@ -84,9 +89,9 @@ pub fn resolve(root: &Path, reference: &str) -> Result<String, ConfigError> {
                 } else {
                     format!("fetch it first (`git fetch origin {reference}`), or name a branch, tag or commit that exists here")
                 };
-                ConfigError::new(format!("`{reference}` names no commit in this repository")).hint(hint)
+                InputError::new(format!("`{reference}` names no commit in this repository")).hint(hint).into()
             }
-            e => e.into_config("resolve the baseline"),
+            e => e.into_error("resolve the baseline"),
         },
     )
 }
@@ -94,7 +99,7 @@ pub fn resolve(root: &Path, reference: &str) -> Result<String, ConfigError> {
 /// Check out `reference`'s files into a temporary tree. Only the part of
 /// the repository under `root` is written, at the tree's root, so paths in
 /// both reports are alike.
-pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
+pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
     let commit = resolve(root, reference)?;
     // One line each: the top, then root's place under it (empty at the top).
     let places = git(
@@ -102,16 +107,16 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
         &["rev-parse", "--show-toplevel", "--show-prefix"],
         None,
     )
-    .map_err(|e| e.into_config("find the repository's top"))?;
+    .map_err(|e| e.into_error("find the repository's top"))?;
     let (top, prefix) = places.split_once('\n').unwrap_or((&places, ""));
     let prefix = prefix.trim_end_matches('/');
     let dir = tempfile::Builder::new()
         .prefix("readygate-baseline-")
         .tempdir()
-        .map_err(|e| ConfigError::new(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|e| IoError::new("cannot create a temporary directory", e))?;
     let tree_root = dir.path().join("tree");
     std::fs::create_dir(&tree_root)
-        .map_err(|e| ConfigError::new(format!("cannot create a temporary directory: {e}")))?;
+        .map_err(|e| IoError::new("cannot create a temporary directory", e))?;
     let tree = if prefix.is_empty() {
         format!("{commit}^{{tree}}")
     } else {
@@ -138,7 +143,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
                     Some(&index),
                 )
             })
-            .map_err(|e| e.into_config(&format!("check out {reference} ({commit})")))?;
+            .map_err(|e| e.into_error(&format!("check out {reference} ({commit})")))?;
     }
     Ok(BaseTree {
         _dir: dir,
@@ -150,7 +155,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, ConfigError> {
 /// The lines changed since `commit` (its merge base with HEAD, as a pull
 /// request shows them) in the working tree under `root`, paths relative to
 /// `root`. Untracked files are not in git's diff.
-pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, ConfigError> {
+pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, Error> {
     let base =
         git(root, &["merge-base", commit, "HEAD"], None).unwrap_or_else(|_| commit.to_string());
     let text = git(
@@ -168,7 +173,7 @@ pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, 
         ],
         None,
     )
-    .map_err(|e| e.into_config(&format!("diff against {reference}")))?;
+    .map_err(|e| e.into_error(&format!("diff against {reference}")))?;
     Ok(ChangedLines::from_git_diff(
         format!("git diff {reference}"),
         &text,

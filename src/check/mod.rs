@@ -114,11 +114,23 @@ pub trait Check: Sync + 'static {
     fn summary(&self) -> &'static str;
     /// What the params' types cannot say (a glob compiles, ...): checked
     /// when the policy loads, never at run time.
-    fn validate(&self, _params: &Self::Params) -> Result<(), String> {
+    fn validate(&self, _params: &Self::Params) -> Result<(), ParamsError> {
         Ok(())
     }
     fn run(&self, section: &Self::Section, params: &Self::Params, ctx: &Context) -> Vec<Outcome>;
 }
+
+/// Params that do not parse or validate: a configuration error at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamsError(pub String);
+
+impl std::fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParamsError {}
 
 /// Parsed params, type-erased so a policy can hold any check's.
 pub type Params = Arc<dyn Any + Send + Sync>;
@@ -130,7 +142,7 @@ pub trait SectionCheck<S>: Sync {
     fn summary(&self) -> &'static str;
     /// The JSON Schema of its params, as a root schema (with `$defs`).
     fn params_schema(&self) -> schemars::Schema;
-    fn parse(&self, params: &Json) -> Result<Params, String>;
+    fn parse(&self, params: &Json) -> Result<Params, ParamsError>;
     fn run(&self, section: &S, params: &Params, ctx: &Context) -> Vec<Outcome>;
 }
 
@@ -144,10 +156,12 @@ impl<C: Check> SectionCheck<C::Section> for C {
     fn params_schema(&self) -> schemars::Schema {
         schemars::schema_for!(C::Params)
     }
-    fn parse(&self, params: &Json) -> Result<Params, String> {
+    fn parse(&self, params: &Json) -> Result<Params, ParamsError> {
         let parsed: C::Params = match params {
             Json::Null => C::Params::default(),
-            other => serde_json::from_value(other.clone()).map_err(|e| e.to_string())?,
+            other => {
+                serde_json::from_value(other.clone()).map_err(|e| ParamsError(e.to_string()))?
+            }
         };
         self.validate(&parsed)?;
         Ok(Arc::new(parsed))

@@ -154,9 +154,7 @@ fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
     // Built before the scan, once: areas may read CI history through it,
     // and the pull request's files and publishing use it.
     let api = match (&runner, env.var("GITHUB_TOKEN")) {
-        (Some(runner), Some(token)) => {
-            Some(Api::new(&runner.api_url, token).map_err(NetworkError)?)
-        }
+        (Some(runner), Some(token)) => Some(Api::new(&runner.api_url, token)?),
         _ => None,
     };
     Ok(Decided {
@@ -353,7 +351,7 @@ fn changed_lines(
                 &runner.repository,
                 pr.number,
             ))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.0)
             .and_then(|r| r.map_err(|e| e.to_string())),
             None => Err("no GITHUB_TOKEN".to_string()),
         };

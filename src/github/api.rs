@@ -6,6 +6,7 @@
 //! and PATCHes retry with backoff, POSTs only when GitHub says the request
 //! was refused (rate limits), and callers make creation idempotent.
 
+use crate::diag::NetworkError;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -40,11 +41,11 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(base: &str, token: String) -> Result<Self, String> {
+    pub fn new(base: &str, token: String) -> Result<Self, NetworkError> {
         let client = crate::probe::http::client_builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| format!("cannot build the GitHub client: {e}"))?;
+            .map_err(|e| NetworkError(format!("cannot build the GitHub client: {e}")))?;
         Ok(Self {
             client,
             base: base.trim_end_matches('/').to_string(),
@@ -136,11 +137,11 @@ impl Api {
 }
 
 /// Run a burst of API calls from synchronous code.
-pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, String> {
+pub fn block_on<F: std::future::Future>(work: F) -> Result<F::Output, NetworkError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the GitHub client's runtime: {e}"))?;
+        .map_err(|e| NetworkError(format!("cannot start the GitHub client's runtime: {e}")))?;
     Ok(runtime.block_on(work))
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::diag::ConfigError;
+use crate::diag::{ConfigError, Error, InputError};
 use crate::yaml::{self, Node};
 
 /// What a run on GitHub Actions knows about itself.
@@ -62,7 +62,7 @@ impl PullRequest {
 impl RunnerContext {
     /// From the environment (`lookup` is `std::env::var` in the binary).
     /// `Ok(None)` when not on GitHub Actions.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, Error> {
         let var = |name: &str| lookup(name).filter(|v| !v.is_empty());
         if var("GITHUB_ACTIONS").as_deref() != Some("true") && var("GITHUB_EVENT_PATH").is_none() {
             return Ok(None);
@@ -138,7 +138,13 @@ impl RunnerContext {
 }
 
 /// The pull request fields the gate uses, from a `pull_request` payload.
-fn read_pull_request(path: &str) -> Result<PullRequest, ConfigError> {
+fn read_pull_request(path: &str) -> Result<PullRequest, InputError> {
+    read_payload(path).map_err(InputError)
+}
+
+/// The payload's fields; a malformed payload is input, reported with the
+/// file, line and key like a configuration error.
+fn read_payload(path: &str) -> Result<PullRequest, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new(format!("cannot read the event payload: {e}"))
             .in_file(path)

@@ -40,7 +40,7 @@ pub fn publish(report: &Report, ctx: &RunnerContext, api: &Api) -> Published {
         out
     });
     published.unwrap_or_else(|e| Published {
-        log: vec![format!("readygate: {e}")],
+        log: vec![format!("readygate: {}", e.0)],
         failed: true,
     })
 }

@@ -13,9 +13,21 @@ pub struct Expr {
     sections: Option<Vec<String>>,
 }
 
+/// An expression that does not compile: a configuration error at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError(pub String);
+
+impl std::fmt::Display for ExprError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExprError {}
+
 impl Expr {
-    pub fn compile(source: &str) -> Result<Self, String> {
-        let program = cel::Program::compile(source).map_err(|e| e.to_string())?;
+    pub fn compile(source: &str) -> Result<Self, ExprError> {
+        let program = cel::Program::compile(source).map_err(|e| ExprError(e.to_string()))?;
         Ok(Self {
             source: source.to_string(),
             program,

@@ -3,13 +3,14 @@
 //! locks. Every error names the file, line and column, and says what to do.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use globset::{Glob, GlobBuilder, GlobSetBuilder};
 
 use super::model::*;
-use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, builtin, expr::Expr};
+use super::source::{Source, SourceError};
+use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, expr::Expr};
 use crate::area;
 use crate::check::describe_params;
 use crate::diag::ConfigError;
@@ -22,7 +23,7 @@ use crate::yaml::{self, Node};
 /// the file naming them), so messages show what the user typed.
 pub fn load(spec: &str, base: &Path) -> Result<Policy, ConfigError> {
     let mut loader = Loader::default();
-    loader.load_spec(spec, base, None)?;
+    loader.load_spec(spec, Source::parse(spec, base), None)?;
     loader.finish()
 }
 
@@ -99,50 +100,22 @@ fn parse_date(text: &str, origin: &Origin, key: &str) -> Result<NaiveDate, Confi
 }
 
 impl Loader {
+    /// Load the pack `spec` names (resolved into `source`), named at
+    /// `referrer` in another pack's `extends` unless it is the top one.
     fn load_spec(
         &mut self,
         spec: &str,
-        base: &Path,
+        source: Result<Source, SourceError>,
         referrer: Option<Origin>,
     ) -> Result<(), ConfigError> {
         let not_found = |message: String, hint: String| match &referrer {
             Some(o) => err_at(o, message).key("extends").hint(hint),
             None => ConfigError::new(message).hint(hint),
         };
-        let (display, text, dir) = if let Some(name) = spec.strip_prefix("builtin:") {
-            let text = builtin::get(name).ok_or_else(|| {
-                not_found(
-                    format!("no built-in pack `{name}`"),
-                    format!("built-in packs: {}", builtin::names().join(", ")),
-                )
-            })?;
-            (spec.to_string(), text.to_string(), base.to_path_buf())
-        } else if spec.starts_with("https://")
-            || spec.starts_with("git+")
-            || spec.starts_with("http://")
-        {
-            return Err(not_found(
-                format!("remote pack `{spec}` is not supported by this version"),
-                "vendor the pack into the repository and extend it by path".into(),
-            ));
-        } else {
-            let path: PathBuf = base.join(spec);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                not_found(
-                    format!("cannot read policy pack {}: {e}", path.display()),
-                    "check the path; relative paths are resolved from the file that names them"
-                        .into(),
-                )
-            })?;
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (path.display().to_string(), text, dir)
-        };
-        let key = match spec.strip_prefix("builtin:") {
-            Some(_) => display.clone(),
-            None => Path::new(&display)
-                .canonicalize()
-                .map_or(display.clone(), |p| p.display().to_string()),
-        };
+        let source = source.map_err(|e| not_found(e.message, e.hint))?;
+        let text = source.read().map_err(|e| not_found(e.message, e.hint))?;
+        let display = source.display();
+        let key = source.key();
         if self.stack.iter().any(|(k, _)| *k == key) {
             let chain: Vec<&str> = self.stack.iter().map(|(_, d)| d.as_str()).collect();
             return Err(not_found(
@@ -161,7 +134,7 @@ impl Loader {
         self.stack.push((key.clone(), display.clone()));
         for (i, parent) in pack.pack.extends.iter().enumerate() {
             let at = origin(&pack, &format!("/extends/{i}"));
-            self.load_spec(parent, &dir, Some(at))?;
+            self.load_spec(parent, source.resolve(parent), Some(at))?;
         }
         self.stack.pop();
         self.apply(&pack)?;
@@ -545,5 +518,66 @@ impl Loader {
             rules: self.rules,
             waivers,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Policy, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pack.yaml");
+        std::fs::write(&path, text).unwrap();
+        load(path.to_str().unwrap(), Path::new(""))
+    }
+
+    fn refused(text: &str) -> ConfigError {
+        match load_text(text) {
+            Err(e) => e,
+            Ok(_) => panic!("loaded: {text}"),
+        }
+    }
+
+    fn rule(check: &str, params: &str) -> String {
+        format!(
+            "name: p\nlevels: [bronze]\nrules:\n  - id: team.r\n    title: t\n    level: bronze\n    check: {check}\n    params: {params}\n    why: w\n    remediation: r\n"
+        )
+    }
+
+    #[test]
+    fn params_are_parsed_once_at_load() {
+        let policy = load_text(&rule("alert-runbook", "{alerts: paging}")).unwrap();
+        let Logic::Check { params, raw, .. } = &policy.rules[0].logic else {
+            panic!("not a check");
+        };
+        assert_eq!(raw["alerts"], "paging");
+        assert!(params.downcast_ref::<()>().is_none(), "params hold the check's type");
+        // No params: the defaults, parsed too.
+        assert!(load_text(&rule("ci-present", "null")).is_ok());
+        assert!(load_text(&rule("ci-present", "{}")).is_ok());
+    }
+
+    #[test]
+    fn the_schema_rejects_params_a_check_does_not_take() {
+        // Each error is at the line of `params` (line 8).
+        for (check, params) in [
+            ("alert-runbook", "{alerts: sometimes}"),
+            ("ci-present", "{strict: true}"),
+            ("terraform-backend", "{forbid: local}"),
+            ("slo-defined", "{min_objective: high}"),
+        ] {
+            let err = refused(&rule(check, params));
+            assert_eq!(err.pos.map(|p| p.line), Some(8), "{check}: {err}");
+        }
+    }
+
+    #[test]
+    fn what_types_cannot_say_is_checked_at_load() {
+        let err = refused(&rule("alert-runbook", "{paging_handles: ['@pager[']}"));
+        assert!(err.message.contains("bad params for `alert-runbook`"), "{err}");
+        assert!(err.hint.as_deref().unwrap_or_default().contains("`paging_handles` (list of string"));
+        let err = refused(&rule("slo-defined", "{min_objective: 99.9}"));
+        assert!(err.message.contains("fraction between 0 and 1"), "{err}");
     }
 }

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod expr;
 pub mod load;
 pub mod model;
+pub mod source;
 
 pub use load::load;
 

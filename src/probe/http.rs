@@ -8,6 +8,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 
 use super::Online;
+use crate::diag::NetworkError;
 
 /// Most of a page read to look for the alert's name.
 const MAX_BODY: usize = 2 * 1024 * 1024;
@@ -28,7 +29,7 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().user_agent(concat!("readygate/", env!("CARGO_PKG_VERSION")))
 }
 
-pub fn client(opts: &Online) -> Result<reqwest::Client, String> {
+pub fn client(opts: &Online) -> Result<reqwest::Client, NetworkError> {
     let allow_private = opts.allow_private;
     let max = opts.max_redirects;
     client_builder()
@@ -46,7 +47,7 @@ pub fn client(opts: &Online) -> Result<reqwest::Client, String> {
             }
         }))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", root_cause(&e)))
+        .map_err(|e| NetworkError(format!("cannot build the HTTP client: {}", root_cause(&e))))
 }
 
 /// GET `url`; any error (guard, DNS, connect, timeout, redirects) as text.
@@ -54,15 +55,11 @@ pub async fn get(
     client: &reqwest::Client,
     url: &url::Url,
     allow_private: bool,
-) -> Result<Fetched, String> {
+) -> Result<Fetched, NetworkError> {
     if let Some(reason) = refused_literal(url, allow_private) {
-        return Err(reason);
+        return Err(NetworkError(reason));
     }
-    let mut resp = client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| describe(&e))?;
+    let mut resp = client.get(url.clone()).send().await.map_err(describe)?;
     let status = resp.status().as_u16();
     let content_type = resp
         .headers()
@@ -72,7 +69,7 @@ pub async fn get(
         .to_string();
     let mut body = Vec::new();
     while body.len() < MAX_BODY {
-        match resp.chunk().await.map_err(|e| describe(&e))? {
+        match resp.chunk().await.map_err(describe)? {
             Some(chunk) => body.extend_from_slice(&chunk),
             None => break,
         }
@@ -85,11 +82,11 @@ pub async fn get(
     })
 }
 
-fn describe(err: &reqwest::Error) -> String {
+fn describe(err: reqwest::Error) -> NetworkError {
     if err.is_timeout() {
-        return "timed out".into();
+        return NetworkError("timed out".into());
     }
-    root_cause(err)
+    NetworkError(root_cause(&err))
 }
 
 /// The innermost message of an error chain: the part that says what happened.

@@ -69,8 +69,9 @@ pub struct Net {
 }
 
 impl Net {
-    /// GET `url`; any error (guard, DNS, connect, timeout, redirects) as text.
-    pub async fn get(&self, url: &url::Url) -> Result<http::Fetched, String> {
+    /// GET `url`; any error (guard, DNS, connect, timeout, redirects) says
+    /// what happened.
+    pub async fn get(&self, url: &url::Url) -> Result<http::Fetched, ProbeError> {
         http::get(&self.client, url, self.allow_private).await
     }
 }
@@ -163,7 +164,7 @@ fn start(opts: &Online) -> Result<Started, ProbeError> {
         .enable_all()
         .build()
         .map_err(|e| ProbeError(format!("cannot start the probe runtime: {e}")))?;
-    let client = http::client(opts).map_err(ProbeError)?;
+    let client = http::client(opts)?;
     // Instant::now needs no runtime context for tokio's clock in real time.
     let deadline = Instant::now() + opts.deadline;
     Ok(Started {

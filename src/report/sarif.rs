@@ -125,6 +125,22 @@ fn result(f: &Finding, rule_index: usize) -> Value {
     if let Some(b) = f.baseline {
         result["baselineState"] = json!(b.as_str());
     }
+    if !f.related.is_empty() {
+        result["relatedLocations"] = Value::Array(
+            f.related
+                .iter()
+                .enumerate()
+                .map(|(id, l)| {
+                    let mut physical =
+                        json!({"artifactLocation": {"uri": l.path, "uriBaseId": "%SRCROOT%"}});
+                    if l.line > 0 {
+                        physical["region"] = json!({"startLine": l.line});
+                    }
+                    json!({"id": id, "physicalLocation": physical})
+                })
+                .collect(),
+        );
+    }
     if let Some(w) = &f.waiver {
         result["suppressions"] = json!([{
             "kind": "external",
@@ -160,5 +176,41 @@ mod tests {
             fingerprint(&["alerts.runbook", "X", "a.yml"]),
             "50dac985dbb39a71"
         );
+    }
+
+    #[test]
+    fn related_locations_follow_the_primary_one() {
+        use crate::evidence::Location;
+        use crate::findings::{Severity, State};
+        let mut f = Finding {
+            rule: "alerts.runbook".into(),
+            title: "t".into(),
+            area: "alerts".into(),
+            level: "bronze".into(),
+            severity: Severity::Error,
+            state: State::Fail,
+            counts_against_level: true,
+            target: Some("HighErrorRate".into()),
+            message: "m".into(),
+            location: Some(Location::new("rules/api.yml", 12, 9)),
+            related: Vec::new(),
+            why: String::new(),
+            remediation: String::new(),
+            docs: None,
+            waiver: None,
+            baseline: None,
+            on_changed_line: None,
+        };
+        assert!(result(&f, 0).get("relatedLocations").is_none());
+        f.related = vec![
+            Location::new("docs/runbooks.md", 40, 0),
+            Location::file("x"),
+        ];
+        let r = result(&f, 0);
+        let related = r["relatedLocations"].as_array().unwrap();
+        assert_eq!(related.len(), 2);
+        assert_eq!(related[0]["physicalLocation"]["region"]["startLine"], 40);
+        assert_eq!(related[1]["id"], 1);
+        assert!(related[1]["physicalLocation"].get("region").is_none());
     }
 }

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::section::{Alert, Alerts, RunbookField, RunbookState};
-use crate::check::{Check, Context, NoParams, Outcome, Status};
+use crate::check::{Check, Context, NoParams, Outcome, ParamsError, Status};
 
 /// Which alerts page someone: a severity in `paging_severities`, or a
 /// notification handle matching `paging_handles` (Datadog).
@@ -35,17 +35,23 @@ impl Default for Paging {
 }
 
 impl Paging {
-    fn matcher(&self) -> Result<(Vec<String>, GlobSet), String> {
+    fn matcher(&self) -> Result<(Vec<String>, GlobSet), ParamsError> {
         let mut set = GlobSetBuilder::new();
         for h in &self.paging_handles {
-            set.add(Glob::new(&h.to_lowercase()).map_err(|e| format!("paging_handles: {e}"))?);
+            set.add(
+                Glob::new(&h.to_lowercase())
+                    .map_err(|e| ParamsError(format!("paging_handles: {e}")))?,
+            );
         }
         let severities = self
             .paging_severities
             .iter()
             .map(|s| s.to_lowercase())
             .collect();
-        Ok((severities, set.build().map_err(|e| e.to_string())?))
+        Ok((
+            severities,
+            set.build().map_err(|e| ParamsError(e.to_string()))?,
+        ))
     }
 }
 
@@ -84,7 +90,7 @@ pub struct RunbookParams {
 
 /// The alerts a scoped check looks at, or the skip when there are none.
 fn in_scope<'a>(section: &'a Alerts, p: &RunbookParams) -> Result<Vec<&'a Alert>, Outcome> {
-    let (severities, handles) = p.paging.matcher().map_err(Outcome::skip)?;
+    let (severities, handles) = p.paging.matcher().map_err(|e| Outcome::skip(e.0))?;
     let alerts: Vec<&Alert> = section
         .alerts
         .iter()
@@ -140,7 +146,7 @@ impl Check for AlertRunbook {
     fn summary(&self) -> &'static str {
         "Each alert in scope has a runbook that resolves: an existing file (and heading) in this repository, or a URL that answers 2xx when fetched (--online). Templated, unreachable and sign-in-walled links are unknown, not failures."
     }
-    fn validate(&self, p: &RunbookParams) -> Result<(), String> {
+    fn validate(&self, p: &RunbookParams) -> Result<(), ParamsError> {
         p.paging.matcher().map(|_| ())
     }
     fn run(&self, alerts: &Alerts, p: &RunbookParams, _: &Context) -> Vec<Outcome> {

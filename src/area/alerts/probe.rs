@@ -16,12 +16,12 @@ pub struct RunbookPage;
 
 impl Probe for RunbookPage {
     const KIND: &'static str = "runbook-page";
-    type Output = Arc<Result<(u16, Page), String>>;
+    type Output = Arc<Result<(u16, Page), ProbeError>>;
 
     async fn observe(&self, net: Net, key: String) -> Self::Output {
         let fetched = match url::Url::parse(&key) {
             Ok(url) => net.get(&url).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(ProbeError(e.to_string())),
         };
         Arc::new(fetched.map(|f| {
             let kind = PageKind::of_content_type(&f.content_type, &f.body);
@@ -30,7 +30,7 @@ impl Probe for RunbookPage {
     }
 
     fn unobserved(reason: String) -> Self::Output {
-        Arc::new(Err(reason))
+        Arc::new(Err(ProbeError(reason)))
     }
 }
 
@@ -53,7 +53,7 @@ pub fn check(alerts: &mut Alerts, probes: &Probes) -> Result<(), ProbeError> {
             Some(Ok((status, page))) => judge(rb, *status, page, &name),
             Some(Err(reason)) => {
                 rb.state = RunbookState::Unreachable;
-                rb.detail = Some(reason.clone());
+                rb.detail = Some(reason.0.clone());
             }
             None => {}
         }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::manifest_location;
 use super::section::ServiceFacts;
-use crate::check::{Check, Context, NoParams, Outcome, Status};
+use crate::check::{Check, Context, NoParams, Outcome, ParamsError, Status};
 
 /// Catalog annotations that name an on-call/paging integration.
 const ONCALL_ANNOTATIONS: &[&str] = &[
@@ -198,11 +198,11 @@ impl Check for SloDefined {
     fn summary(&self) -> &'static str {
         "At least one SLO is defined (manifest, OpenSLO, Sloth or Pyrra), optionally with a minimum objective."
     }
-    fn validate(&self, p: &SloParams) -> Result<(), String> {
+    fn validate(&self, p: &SloParams) -> Result<(), ParamsError> {
         match p.min_objective {
-            Some(m) if !(0.0..=1.0).contains(&m) => {
-                Err("`min_objective` is a fraction between 0 and 1".into())
-            }
+            Some(m) if !(0.0..=1.0).contains(&m) => Err(ParamsError(
+                "`min_objective` is a fraction between 0 and 1".into(),
+            )),
             _ => Ok(()),
         }
     }
