@@ -11,13 +11,13 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use readygate::diag::{ConfigError, Error, IoError};
+use readygate::diag::{Error, IoError};
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::findings::FailOn;
 use readygate::gate::{self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessEnv, ScanPlan, cwd};
 use readygate::probe::Online;
 use readygate::report::Format;
-use readygate::{docs, init, policy, scan, yaml};
+use readygate::{docs, policy, scan, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -274,42 +274,27 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 .map_err(|e| IoError::new("cannot write the evidence", e))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain(args) => explain(args),
+        Command::Explain(args) => {
+            let policy = policy::load(&args.policy, cwd())?;
+            let text = match (args.all, args.format) {
+                (true, DocFormat::Markdown) => docs::rules_markdown(&policy),
+                (true, DocFormat::Terminal) => {
+                    let all: Vec<String> = policy.rules.iter().map(docs::explain).collect();
+                    all.iter().map(|r| format!("{r}\n")).collect()
+                }
+                (false, _) => gate::explain_rule(&policy, &args.policy, args.rule.as_deref())?,
+            };
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policy {
             command: PolicyCommand::Lint { file },
         } => {
-            let policy = policy::load(&file, cwd())?;
-            let enabled = policy.rules.iter().filter(|r| r.enabled).count();
-            let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
-            println!(
-                "ok: {file}: {} rules ({enabled} enabled), {} waivers, levels {}; chain: {}",
-                policy.rules.len(),
-                policy.waivers.len(),
-                policy.levels.join(" < "),
-                chain.join(" → ")
-            );
+            println!("{}", gate::lint(&file)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { path, force } => {
-            let target = path.join("readygate.yaml");
-            if target.exists() && !force {
-                return Err(
-                    ConfigError::new(format!("{} already exists", target.display()))
-                        .hint("pass --force to overwrite it")
-                        .into(),
-                );
-            }
-            let ev = gate::evidence(&ScanPlan {
-                root: path.clone(),
-                ..ScanPlan::default()
-            })?;
-            let text = init::starter_manifest(&path, &ev);
-            std::fs::write(&target, text)
-                .map_err(|e| IoError::new(format!("cannot write {}", target.display()), e))?;
-            println!(
-                "wrote {}; set the tier and owners, then run `readygate check`",
-                target.display()
-            );
+            println!("{}", gate::init(&path, force)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { write } => {
@@ -322,36 +307,6 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
             }
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn explain(args: ExplainArgs) -> Result<ExitCode, Error> {
-    let policy = policy::load(&args.policy, cwd())?;
-    if args.all {
-        match args.format {
-            DocFormat::Markdown => print!("{}", docs::rules_markdown(&policy)),
-            DocFormat::Terminal => {
-                for rule in &policy.rules {
-                    println!("{}", docs::explain(rule));
-                }
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let id = args.rule.unwrap_or_default();
-    match policy.rule(&id) {
-        Some(rule) => {
-            print!("{}", docs::explain(rule));
-            Ok(ExitCode::SUCCESS)
-        }
-        None => {
-            let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-            Err(
-                ConfigError::new(format!("no rule `{id}` in {}", args.policy))
-                    .hint(format!("rules: {}", ids.join(", ")))
-                    .into(),
-            )
         }
     }
 }

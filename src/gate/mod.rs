@@ -173,6 +173,59 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     ]
 }
 
+/// `readygate policy lint`: load a pack and everything it extends; one line
+/// saying what it holds.
+pub fn lint(file: &str) -> Result<String, Error> {
+    let policy = policy::load(file, cwd())?;
+    let enabled = policy.rules.iter().filter(|r| r.enabled).count();
+    let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
+    Ok(format!(
+        "ok: {file}: {} rules ({enabled} enabled), {} waivers, levels {}; chain: {}",
+        policy.rules.len(),
+        policy.waivers.len(),
+        policy.levels.join(" < "),
+        chain.join(" → ")
+    ))
+}
+
+/// `readygate explain RULE`: the rule's explanation, or which rules exist.
+pub fn explain_rule(policy: &Policy, source: &str, id: Option<&str>) -> Result<String, Error> {
+    let id = id.unwrap_or_default();
+    match policy.rule(id) {
+        Some(rule) => Ok(crate::docs::explain(rule)),
+        None => {
+            let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+            Err(ConfigError::new(format!("no rule `{id}` in {source}"))
+                .hint(format!("rules: {}", ids.join(", ")))
+                .into())
+        }
+    }
+}
+
+/// `readygate init`: write a starter manifest from what the repository
+/// shows; one line saying what was written.
+pub fn init(root: &Path, force: bool) -> Result<String, Error> {
+    let target = root.join("readygate.yaml");
+    if target.exists() && !force {
+        return Err(
+            ConfigError::new(format!("{} already exists", target.display()))
+                .hint("pass --force to overwrite it")
+                .into(),
+        );
+    }
+    let ev = evidence(&ScanPlan {
+        root: root.to_path_buf(),
+        ..ScanPlan::default()
+    })?;
+    let text = crate::init::starter_manifest(root, &ev);
+    std::fs::write(&target, text)
+        .map_err(|e| IoError::new(format!("cannot write {}", target.display()), e))?;
+    Ok(format!(
+        "wrote {}; set the tier and owners, then run `readygate check`",
+        target.display()
+    ))
+}
+
 /// Scan a repository for its evidence (`readygate evidence`).
 pub fn evidence(plan: &ScanPlan) -> Result<Evidence, Error> {
     scan::scan(&plan.root, &plan.settings, &plan.probes())

@@ -552,7 +552,10 @@ mod tests {
             panic!("not a check");
         };
         assert_eq!(raw["alerts"], "paging");
-        assert!(params.downcast_ref::<()>().is_none(), "params hold the check's type");
+        assert!(
+            params.downcast_ref::<()>().is_none(),
+            "params hold the check's type"
+        );
         // No params: the defaults, parsed too.
         assert!(load_text(&rule("ci-present", "null")).is_ok());
         assert!(load_text(&rule("ci-present", "{}")).is_ok());
@@ -575,8 +578,16 @@ mod tests {
     #[test]
     fn what_types_cannot_say_is_checked_at_load() {
         let err = refused(&rule("alert-runbook", "{paging_handles: ['@pager[']}"));
-        assert!(err.message.contains("bad params for `alert-runbook`"), "{err}");
-        assert!(err.hint.as_deref().unwrap_or_default().contains("`paging_handles` (list of string"));
+        assert!(
+            err.message.contains("bad params for `alert-runbook`"),
+            "{err}"
+        );
+        assert!(
+            err.hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains("`paging_handles` (list of string")
+        );
         let err = refused(&rule("slo-defined", "{min_objective: 99.9}"));
         assert!(err.message.contains("fraction between 0 and 1"), "{err}");
     }

@@ -216,3 +216,100 @@ async fn run_all<P: Probe>(
     }
     results
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A probe kind that touches no network: it waits, counts, and answers
+    /// with its key.
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        in_flight: Arc<AtomicUsize>,
+        most: Arc<AtomicUsize>,
+        wait: Duration,
+    }
+
+    impl Probe for Counting {
+        const KIND: &'static str = "counting";
+        type Output = Result<String, String>;
+
+        async fn observe(&self, _net: Net, key: String) -> Self::Output {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.wait).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            Ok(key)
+        }
+
+        fn unobserved(reason: String) -> Self::Output {
+            Err(reason)
+        }
+    }
+
+    fn counting(wait: Duration) -> (Counting, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let probe = Counting {
+            calls: calls.clone(),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            most: most.clone(),
+            wait,
+        };
+        (probe, calls, most)
+    }
+
+    fn keys(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("k{i}")).collect()
+    }
+
+    #[test]
+    fn offline_observes_nothing() {
+        let (probe, calls, _) = counting(Duration::ZERO);
+        assert!(
+            Probes::offline()
+                .observe(probe, keys(3))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_key_is_observed_once_per_run_within_the_concurrency_limit() {
+        let probes = Probes::new(Some(Online {
+            concurrency: 2,
+            ..Online::default()
+        }));
+        let (probe, calls, most) = counting(Duration::from_millis(20));
+        let first = probes.observe(probe, keys(6)).unwrap();
+        assert_eq!(first.len(), 6);
+        assert_eq!(first["k3"], Ok("k3".to_string()));
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        // A second scan (the baseline) asks again: answered from the cache.
+        let (again, calls_again, _) = counting(Duration::ZERO);
+        let second = probes.observe(again, keys(7)).unwrap();
+        assert_eq!(second.len(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+        assert_eq!(calls_again.load(Ordering::SeqCst), 1, "only k6 is new");
+    }
+
+    #[test]
+    fn one_deadline_for_the_whole_run() {
+        let probes = Probes::new(Some(Online {
+            deadline: Duration::from_millis(50),
+            ..Online::default()
+        }));
+        let (slow, _, _) = counting(Duration::from_secs(5));
+        let started = std::time::Instant::now();
+        let out = probes.observe(slow, keys(2)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(out["k0"].as_ref().unwrap_err().contains("overall deadline"));
+        // The deadline has passed for every later probe of the run too.
+        let (quick, _, _) = counting(Duration::from_millis(10));
+        let later = probes.observe(quick, vec!["new".to_string()]).unwrap();
+        assert!(later["new"].is_err());
+    }
+}
