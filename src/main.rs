@@ -257,7 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::from(run.exit_code))
         }
         Command::Evidence(args) => {
-            let ev = gate::evidence(&args.walk.plan())?;
+            let ev = gate::evidence(&args.walk.plan(), &ProcessEnv)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let written = match args.format {
                 // Straight to the writer: no intermediate JSON tree.

@@ -45,9 +45,28 @@ pub struct ScanPlan {
     pub online: Option<Online>,
 }
 
+/// Variables that make an HTTP client use a proxy.
+const PROXY_VARS: &[&str] = &[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 impl ScanPlan {
-    pub fn probes(&self) -> Probes {
-        Probes::new(self.online.clone())
+    /// The run's probe runner, told which proxy the environment sets.
+    pub fn probes(&self, env: &dyn Env) -> Probes {
+        Probes::new(self.online.clone().map(|online| {
+            Online {
+                proxy: PROXY_VARS
+                    .iter()
+                    .find(|v| env.var(v).is_some())
+                    .map(|v| v.to_string()),
+                ..online
+            }
+        }))
     }
 }
 
@@ -213,10 +232,13 @@ pub fn init(root: &Path, force: bool) -> Result<String, Error> {
                 .into(),
         );
     }
-    let ev = evidence(&ScanPlan {
-        root: root.to_path_buf(),
-        ..ScanPlan::default()
-    })?;
+    let ev = evidence(
+        &ScanPlan {
+            root: root.to_path_buf(),
+            ..ScanPlan::default()
+        },
+        &ProcessEnv,
+    )?;
     let text = crate::init::starter_manifest(root, &ev);
     std::fs::write(&target, text)
         .map_err(|e| IoError::new(format!("cannot write {}", target.display()), e))?;
@@ -227,8 +249,8 @@ pub fn init(root: &Path, force: bool) -> Result<String, Error> {
 }
 
 /// Scan a repository for its evidence (`readygate evidence`).
-pub fn evidence(plan: &ScanPlan) -> Result<Evidence, Error> {
-    scan::scan(&plan.root, &plan.settings, &plan.probes())
+pub fn evidence(plan: &ScanPlan, env: &dyn Env) -> Result<Evidence, Error> {
+    scan::scan(&plan.root, &plan.settings, &plan.probes(env))
 }
 
 /// Load the policy: `--policy`, else the repository's own, else the default.
@@ -270,7 +292,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
     } = decide(&plan, env)?;
     let mut messages = Vec::new();
     let root = &plan.scan.root;
-    let probes = plan.scan.probes();
+    let probes = plan.scan.probes(env);
     let evidence = scan::scan(root, &plan.scan.settings, &probes)?;
     let policy = load_policy(plan.policy.as_deref(), root)?;
     let event = plan

@@ -165,3 +165,26 @@ fn release_branches_block_and_others_warn() {
     let warned = check(p, &FakeEnv::default()).unwrap();
     assert_eq!(warned.exit_code, 0);
 }
+
+#[test]
+fn a_proxy_stops_online_probes_unless_private_targets_are_allowed() {
+    let dir = repo();
+    std::fs::write(
+        dir.path().join("alerts.rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        annotations:\n          runbook_url: https://runbooks.example.com/a\n",
+    )
+    .unwrap();
+    let env = FakeEnv::default().with("HTTPS_PROXY", "http://proxy.internal:3128");
+    let mut p = plan(dir.path());
+    p.scan.online = Some(Online::default());
+    match check(p.clone(), &env) {
+        Err(Error::Network(e)) => {
+            assert!(e.0.starts_with("HTTPS_PROXY is set"), "{e}");
+            assert!(e.0.contains("--online-allow-private"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Offline, the proxy does not matter.
+    p.scan.online = None;
+    assert!(check(p, &env).is_ok());
+}

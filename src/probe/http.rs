@@ -32,7 +32,18 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 pub fn client(opts: &Online) -> Result<reqwest::Client, NetworkError> {
     let allow_private = opts.allow_private;
     let max = opts.max_redirects;
-    client_builder()
+    let builder = match (&opts.proxy, allow_private) {
+        (Some(var), false) => {
+            return Err(NetworkError(format!(
+                "{var} is set: a proxy resolves host names itself, out of the address guard's sight, so --online does not start; unset it, or pass --online-allow-private to probe through the proxy"
+            )));
+        }
+        // Allowed: through the proxy, as the environment says.
+        (Some(_), true) => client_builder(),
+        // Never a proxy the gate did not see.
+        (None, _) => client_builder().no_proxy(),
+    };
+    builder
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout)
         .dns_resolver(GuardedResolver { allow_private })
@@ -104,29 +115,67 @@ pub fn is_allowed(ip: IpAddr, allow_private: bool) -> bool {
         return !ip.is_unspecified() && !ip.is_multicast();
     }
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local() // 169.254/16, cloud metadata
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (a == 100 && (64..128).contains(&b))) // carrier-grade NAT
-        }
+        IpAddr::V4(v4) => is_global_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_allowed(IpAddr::V4(v4), false);
+            // Forms that carry an IPv4 address: judged by that address.
+            if let Some(v4) = embedded_v4(v6) {
+                return is_global_v4(v4);
             }
-            let first = v6.segments()[0];
+            let s = v6.segments();
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80) // link-local
+                || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 0x0001) // local-use NAT64 /48
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard-only /64
+                || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments /23
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] & 0xfff0) == 0x3ff0 // documentation 3fff::/20
+                || s[0] == 0x5f00 // segment routing SIDs
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0) // site-local (deprecated)
         }
     }
+}
+
+/// IANA's IPv4 special-purpose ranges that are not globally reachable.
+fn is_global_v4(v4: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    !(a == 0 // "this network" 0/8
+        || v4.is_private() // 10/8, 172.16/12, 192.168/16
+        || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT 100.64/10
+        || a == 127 // loopback
+        || v4.is_link_local() // 169.254/16, cloud metadata
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments /24
+        || (a == 192 && b == 0 && c == 2) // documentation
+        || (a == 192 && b == 88 && c == 99) // deprecated 6to4 relay anycast
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking 198.18/15
+        || (a == 198 && b == 51 && c == 100) // documentation
+        || (a == 203 && b == 0 && c == 113) // documentation
+        || a >= 224) // multicast 224/4, reserved 240/4, broadcast
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:AABB:CCDD::`)
+/// address.
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let from = |hi: u16, lo: u16| {
+        std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    if s[..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
+        return Some(from(s[6], s[7])); // IPv4-compatible (deprecated)
+    }
+    if s[0] == 0x0064 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return Some(from(s[6], s[7])); // well-known NAT64 prefix /96
+    }
+    if s[0] == 0x2002 {
+        return Some(from(s[1], s[2])); // 6to4
+    }
+    None
 }
 
 fn refusal(ip: IpAddr) -> String {
@@ -187,10 +236,34 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.0.8",
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::7f00:1",    // NAT64 of 127.0.0.1
+            "2002:c0a8:0101::1",  // 6to4 of 192.168.1.1
+            "::127.0.0.1",        // IPv4-compatible loopback
+            "64:ff9b:1::1",
+            "100::1",
+            "2001:db8::1",
+            "3fff::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!is_allowed(ip.parse().unwrap(), false), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "64:ff9b::5db8:d822", // NAT64 of a public address
+            "2002:5db8:d822::1",  // 6to4 of a public address
+            "198.20.0.1",
+            "100.128.0.1",
+        ] {
             assert!(is_allowed(ip.parse().unwrap(), false), "{ip}");
         }
         assert!(is_allowed("127.0.0.1".parse().unwrap(), true));

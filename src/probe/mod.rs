@@ -31,6 +31,9 @@ pub struct Online {
     /// default: a repository's URLs must not make the gate probe the runner's
     /// network or a cloud metadata endpoint.
     pub allow_private: bool,
+    /// The proxy variable set in the environment (`HTTPS_PROXY`, ...), if
+    /// any: a proxy resolves names itself, out of the guard's sight.
+    pub proxy: Option<String>,
 }
 
 impl Default for Online {
@@ -41,6 +44,7 @@ impl Default for Online {
             concurrency: 8,
             max_redirects: 5,
             allow_private: false,
+            proxy: None,
         }
     }
 }
