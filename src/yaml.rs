@@ -67,20 +67,38 @@ const ALIAS_NODE_BUDGET: usize = 100_000;
 /// Mappings up to this size check duplicate keys by scanning.
 const LINEAR_KEY_SCAN: usize = 16;
 
+/// Deepest nesting of sequences and mappings accepted. Real documents stay
+/// far below (a Kubernetes CRD with its OpenAPI schema nests about 30
+/// levels); the limit keeps every recursive walk over a tree shallow.
+pub const MAX_DEPTH: usize = 128;
+
+/// Longest text kept for a key that is itself a collection (`? [a, b]`):
+/// nested complex keys must not make key text grow faster than the input.
+const MAX_COMPLEX_KEY: usize = 200;
+
 /// Parse every document of a (possibly multi-document) YAML or JSON text.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
     // Build our tree straight from parser events: going through saphyr's
-    // own tree and converting it cost a third of the parse time.
+    // own tree and converting it cost a third of the parse time. Events are
+    // pulled one by one (saphyr's `load` recurses once per nesting level,
+    // which a hostile file turns into a stack overflow) and the first error
+    // stops the parse.
     let mut parser = saphyr_parser::Parser::new_from_str(text);
     let mut builder = Builder::default();
-    parser.load(&mut builder, true).map_err(|e| ParseError {
-        pos: pos_of(e.marker()),
-        message: e.info().to_string(),
-    })?;
-    match builder.error {
-        Some(err) => Err(err),
-        None => Ok(builder.docs),
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| ParseError {
+            pos: pos_of(e.marker()),
+            message: e.info().to_string(),
+        })?;
+        if matches!(event, Event::DocumentStart(_)) {
+            builder.anchors.clear(); // anchors are per document
+        }
+        builder.on_event(event, span);
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
     }
+    Ok(builder.docs)
 }
 
 /// Parse a text that must hold exactly one document (empty counts as null).
@@ -230,6 +248,12 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 let node = wrap(application_tag(tag.as_deref()), Node { pos, value });
                 self.insert(node, anchor);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(
+                    pos,
+                    &format!("nested deeper than {MAX_DEPTH} levels; not read"),
+                );
+            }
             Event::SequenceStart(anchor, tag) => self.stack.push(Frame {
                 pos,
                 anchor,
@@ -301,7 +325,20 @@ fn key_text(k: &Node) -> String {
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Null => "null".into(),
-        other => format!("{other:?}"),
+        // A collection as a key: compact JSON, cut short, so nesting such
+        // keys cannot make the text grow faster than the input.
+        _ => {
+            let mut text = k.to_json().to_string();
+            if text.len() > MAX_COMPLEX_KEY {
+                let mut end = MAX_COMPLEX_KEY;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text.push('…');
+            }
+            text
+        }
     }
 }
 

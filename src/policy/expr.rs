@@ -25,9 +25,88 @@ impl std::fmt::Display for ExprError {
 
 impl std::error::Error for ExprError {}
 
+/// Longest expression accepted: policy expressions are one-liners, and the
+/// `cel` parser recurses per operator and panics on columns past 65 535.
+pub const MAX_EXPR_LEN: usize = 2_000;
+/// Deepest bracket nesting accepted.
+pub const MAX_EXPR_NESTING: usize = 24;
+/// Most comprehensions (`all`, `exists`, `map`, ...) open inside each other:
+/// two over the evidence's lists is already quadratic.
+pub const MAX_COMPREHENSION_NESTING: usize = 2;
+
+const COMPREHENSIONS: &[&str] = &["all", "exists", "exists_one", "map", "filter"];
+
+/// Refuse what the limits above forbid, before the parser sees it.
+fn within_limits(source: &str) -> Result<(), ExprError> {
+    if source.len() > MAX_EXPR_LEN {
+        return Err(ExprError(format!(
+            "the expression is {} characters long; the limit is {MAX_EXPR_LEN}",
+            source.len()
+        )));
+    }
+    // Brackets outside string literals; a `(` right after `.NAME` of a
+    // comprehension opens one.
+    let mut open: Vec<bool> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in source.char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                c if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => {
+                let before = source[..i].trim_end();
+                let name_start = before
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map_or(0, |p| p + 1);
+                let is_macro = c == '('
+                    && before[..name_start].ends_with('.')
+                    && COMPREHENSIONS.contains(&&before[name_start..]);
+                open.push(is_macro);
+                if open.len() > MAX_EXPR_NESTING {
+                    return Err(ExprError(format!(
+                        "brackets nest deeper than {MAX_EXPR_NESTING} levels"
+                    )));
+                }
+                if open.iter().filter(|m| **m).count() > MAX_COMPREHENSION_NESTING {
+                    return Err(ExprError(format!(
+                        "more than {MAX_COMPREHENSION_NESTING} comprehensions (all, exists, map, filter) inside each other"
+                    )));
+                }
+            }
+            ')' | ']' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Expr")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Expr {
     pub fn compile(source: &str) -> Result<Self, ExprError> {
-        let program = cel::Program::compile(source).map_err(|e| ExprError(e.to_string()))?;
+        within_limits(source)?;
+        // A panic inside the parser becomes an error naming the rule.
+        let compiled = std::panic::catch_unwind(|| cel::Program::compile(source));
+        let program = match compiled {
+            Ok(result) => result.map_err(|e| ExprError(e.to_string()))?,
+            Err(_) => return Err(ExprError("the CEL parser failed on this expression".into())),
+        };
         Ok(Self {
             source: source.to_string(),
             program,
@@ -123,6 +202,31 @@ mod tests {
         assert_eq!(exprs[1].evaluate(&ctx, "no CI").message, "no CI");
         assert_eq!(exprs[2].evaluate(&ctx, "x").status, Status::Unknown);
         assert!(Expr::compile("evidence.(").is_err());
+    }
+
+    #[test]
+    fn hostile_expressions_are_refused_at_load() {
+        let long = format!("{}1 == 1", "1 + ".repeat(10_000));
+        assert!(Expr::compile(&long).unwrap_err().0.contains("limit is"));
+        let deep = format!("{}true{}", "(".repeat(30), ")".repeat(30));
+        assert!(Expr::compile(&deep).unwrap_err().0.contains("nest deeper"));
+        let maps = "[1,2].map(a, [1,2].map(b, [1,2].map(c, c))).size() > 0";
+        assert!(
+            Expr::compile(maps)
+                .unwrap_err()
+                .0
+                .contains("comprehensions")
+        );
+        // Two nested, and brackets inside strings, are fine.
+        assert!(
+            Expr::compile("evidence.alerts.alerts.all(a, a.labels.exists(k, k == \"((((\"))")
+                .is_ok()
+        );
+        // The longest accepted chain of operators parses on a test thread's
+        // small stack.
+        let chain = format!("{}1 > 0", "1 + ".repeat((MAX_EXPR_LEN - 8) / 4));
+        assert!(chain.len() <= MAX_EXPR_LEN);
+        assert!(Expr::compile(&chain).is_ok());
     }
 
     #[test]
