@@ -1,8 +1,9 @@
-//! readygate: a production-readiness gate. Data flows one way:
-//! discover → collect → evidence → evaluate → findings → report → exit code.
+//! readygate: a production-readiness gate. Data flows one way: walk and
+//! classify → each area collects and assembles its evidence → evaluate →
+//! findings → report → exit code.
 //!
 //! Layers, each using only those below it: the shared vocabulary (`yaml`,
-//! `diag`, `evidence`, `document`, `check`, `probe`, `contract`); the
+//! `diag`, `schema`, `evidence`, `document`, `check`, `probe`, `contract`); the
 //! evidence areas (`area/*`, which never import each other) and their
 //! registry (`area`); the walk and scan (`discover`, `scan`); policy and
 //! findings; reports, GitHub and the baseline; and `gate`, the run itself.

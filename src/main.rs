@@ -14,7 +14,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use readygate::diag::{Error, IoError};
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::findings::FailOn;
-use readygate::gate::{self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessEnv, ScanPlan, cwd};
+use readygate::gate::{
+    self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessConsole, ProcessEnv, ScanPlan, cwd,
+};
 use readygate::probe::Online;
 use readygate::report::Format;
 use readygate::{docs, policy, scan, yaml};
@@ -247,13 +249,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Check(args) => {
-            let run = gate::check(args.plan(), &ProcessEnv)?;
-            if let Some(text) = &run.stdout {
-                print!("{text}");
-            }
-            for line in &run.messages {
-                eprintln!("{line}");
-            }
+            let run = gate::check(args.plan(), &ProcessEnv, &mut ProcessConsole)?;
             Ok(ExitCode::from(run.exit_code))
         }
         Command::Evidence(args) => {

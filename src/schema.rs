@@ -43,9 +43,21 @@ pub static MANIFEST: LazyLock<Validator> = LazyLock::new(|| compile(manifest()))
 /// Validate `doc` (loaded from `file`) with `validator`; every violation
 /// becomes an error at the line of the key or item it concerns.
 pub fn validate(validator: &Validator, doc: &Node, file: &str) -> Result<Json, ConfigError> {
+    validate_except(validator, doc, file, |_| false)
+}
+
+/// [`validate`], leaving out violations at instance paths `skip` accepts
+/// (those a later, more specific check reports better).
+pub fn validate_except(
+    validator: &Validator,
+    doc: &Node,
+    file: &str,
+    skip: impl Fn(&str) -> bool,
+) -> Result<Json, ConfigError> {
     let json = doc.to_json();
     let errors: Vec<ConfigError> = validator
         .iter_errors(&json)
+        .filter(|err| !skip(err.instance_path().as_str()))
         .map(|err| {
             let mut pointer = err.instance_path().as_str().to_string();
             let message = match err.kind() {

@@ -33,42 +33,85 @@ fn module_path(rel: &Path) -> Vec<String> {
     parts
 }
 
-/// Every module path a file refers to: `crate::a::b` and `super::…::x`
-/// resolved against the file's own path. Comments are skipped.
+/// Every module path a file refers to: `crate::a::b`, `super::…::x`
+/// resolved against the file's own path, and each member of a group
+/// (`crate::{a::b, c}`, across lines) by its first name. Comments are
+/// skipped.
 fn references(text: &str, own: &[String]) -> Vec<Vec<String>> {
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let bytes = code.as_bytes();
     let mut found = Vec::new();
-    for line in text.lines() {
-        let code = line.split("//").next().unwrap_or_default();
-        let bytes = code.as_bytes();
-        let mut i = 0;
-        while i < code.len() {
-            let rest = &code[i..];
-            let word_start =
-                i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-            if word_start && (rest.starts_with("crate::") || rest.starts_with("super::")) {
-                let path: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
-                    .collect();
-                let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-                let mut resolved: Vec<String> = Vec::new();
-                let mut segs = segments.iter().peekable();
-                if segs.peek() == Some(&&"crate") {
-                    segs.next();
-                } else {
-                    // `super` from a file's module: mod.rs files are their directory.
-                    resolved = own.to_vec();
-                    while segs.peek() == Some(&&"super") {
-                        segs.next();
-                        resolved.pop();
+    let mut i = 0;
+    while i < code.len() {
+        let rest = &code[i..];
+        let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if !(word_start && (rest.starts_with("crate::") || rest.starts_with("super::"))) {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        let path: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+        let mut base: Vec<String> = Vec::new();
+        if segments.first() == Some(&"crate") {
+            segments.remove(0);
+        } else {
+            // `super` from a file's module: mod.rs files are their directory.
+            base = own.to_vec();
+            while segments.first() == Some(&"super") {
+                segments.remove(0);
+                base.pop();
+            }
+        }
+        base.extend(segments.iter().map(|s| s.to_string()));
+        i += path.len();
+        if !code[i..].starts_with('{') {
+            found.push(base);
+            continue;
+        }
+        // A group: each top-level member is a path under `base`.
+        let mut depth = 0;
+        let mut member = String::new();
+        for c in code[i..].chars() {
+            i += c.len_utf8();
+            match c {
+                '{' => {
+                    depth += 1;
+                    if depth == 1 {
+                        continue;
                     }
                 }
-                resolved.extend(segs.map(|s| s.to_string()));
-                found.push(resolved);
-                i += path.len();
-            } else {
-                i += rest.chars().next().map_or(1, char::len_utf8);
+                '}' => depth -= 1,
+                _ => {}
             }
+            if depth == 0 || (depth == 1 && c == ',') {
+                let name: String = member
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                match name.as_str() {
+                    "" => {}
+                    "self" => found.push(base.clone()),
+                    _ => {
+                        let mut path = base.clone();
+                        path.push(name);
+                        found.push(path);
+                    }
+                }
+                member.clear();
+                if depth == 0 {
+                    break;
+                }
+                continue;
+            }
+            member.push(c);
         }
     }
     found
@@ -165,10 +208,13 @@ fn the_reader_resolves_super_and_crate_paths() {
         "probe".to_string(),
     ];
     let refs = references(
-        "use super::pages::Page; // crate::ignored\nuse crate::probe::{Net};\nsuper::super::iac::X;",
+        "use super::pages::Page; // crate::ignored\nuse crate::probe::{Net};\nsuper::super::iac::X;\nuse crate::{\n    area::iac::Y,\n    check::{self, Z},\n};",
         &own,
     );
     assert_eq!(refs[0], ["area", "alerts", "pages", "Page"]);
-    assert_eq!(refs[1], ["probe"]);
+    assert_eq!(refs[1], ["probe", "Net"]);
     assert_eq!(refs[2], ["area", "iac", "X"]);
+    assert_eq!(refs[3], ["area"]);
+    assert_eq!(refs[4], ["check"]);
+    assert_eq!(refs.len(), 5);
 }

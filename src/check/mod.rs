@@ -167,10 +167,18 @@ impl<C: Check> SectionCheck<C::Section> for C {
         Ok(Arc::new(parsed))
     }
     fn run(&self, section: &C::Section, params: &Params, ctx: &Context) -> Vec<Outcome> {
-        let params = params
-            .downcast_ref::<C::Params>()
-            .expect("params were parsed by this check");
-        Check::run(self, section, params, ctx)
+        match params.downcast_ref::<C::Params>() {
+            Some(params) => Check::run(self, section, params, ctx),
+            // Only a program that pairs a check with another's params gets
+            // here; say so rather than guess.
+            None => vec![Outcome::new(
+                Status::Unknown,
+                format!(
+                    "params given to `{}` were parsed for another check",
+                    self.id()
+                ),
+            )],
+        }
     }
 }
 

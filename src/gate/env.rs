@@ -46,3 +46,39 @@ impl Env for FakeEnv {
         self.terminal
     }
 }
+
+/// Where a run's output goes, in the order it is produced.
+pub trait Console {
+    /// A rendered report for standard output.
+    fn out(&mut self, text: &str);
+    /// One line for standard error.
+    fn err(&mut self, line: &str);
+}
+
+/// The process's standard output and error.
+pub struct ProcessConsole;
+
+impl Console for ProcessConsole {
+    fn out(&mut self, text: &str) {
+        print!("{text}");
+    }
+    fn err(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// Output kept in memory, for tests and embedding.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    pub stdout: String,
+    pub stderr: Vec<String>,
+}
+
+impl Console for Captured {
+    fn out(&mut self, text: &str) {
+        self.stdout.push_str(text);
+    }
+    fn err(&mut self, line: &str) {
+        self.stderr.push(line.to_string());
+    }
+}

@@ -21,7 +21,7 @@ use crate::scan::{self, Settings};
 
 pub mod env;
 
-pub use env::{Env, ProcessEnv};
+pub use env::{Captured, Console, Env, ProcessConsole, ProcessEnv};
 
 /// Policy used when neither --policy nor .readygate/policy.yaml is given.
 pub const DEFAULT_POLICY: &str = "builtin:production";
@@ -112,22 +112,18 @@ impl CheckPlan {
     }
 }
 
-/// What a check run produced, for the binary to print.
+/// What a check run decided. Its report went to the console as it ran.
 #[derive(Debug)]
 pub struct CheckRun {
     pub report: Report,
-    /// The report for standard output, if one format goes there.
-    pub stdout: Option<String>,
-    /// Lines for standard error, in order.
-    pub messages: Vec<String>,
     pub exit_code: u8,
 }
 
-/// The flag combinations a run refuses before it reads anything.
+/// What the run needs before it reads anything: the runner's context and
+/// the GitHub client, after the flag combinations it refuses outright.
 struct Decided {
     runner: Option<RunnerContext>,
     api: Option<Api>,
-    formats: Vec<Format>,
 }
 
 fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
@@ -153,6 +149,17 @@ fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
         .hint("the changed lines come from the pull request's files, else from `git diff REF`")
         .into());
     }
+    // Built before the scan, once, so a later area can read CI history
+    // through it; the pull request's files and publishing use it today.
+    let api = match (&runner, env.var("GITHUB_TOKEN")) {
+        (Some(runner), Some(token)) => Some(Api::new(&runner.api_url, token)?),
+        _ => None,
+    };
+    Ok(Decided { runner, api })
+}
+
+/// The formats to render, each with its file or standard output.
+fn formats(plan: &CheckPlan) -> Result<Vec<Format>, ConfigError> {
     let formats = match (plan.formats.is_empty(), plan.github) {
         (true, true) => vec![Format::Github],
         (true, false) => vec![Format::Terminal],
@@ -160,27 +167,15 @@ fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
     };
     if plan.outputs.len() > formats.len() {
         return Err(ConfigError::new("more --output than --format")
-            .hint("each --output takes the --format at the same position")
-            .into());
+            .hint("each --output takes the --format at the same position"));
     }
     if formats.len() - plan.outputs.len() > 1 {
         return Err(
             ConfigError::new("several --format values would go to standard output")
-                .hint("give every --format but one an --output FILE")
-                .into(),
+                .hint("give every --format but one an --output FILE"),
         );
     }
-    // Built before the scan, once: areas may read CI history through it,
-    // and the pull request's files and publishing use it.
-    let api = match (&runner, env.var("GITHUB_TOKEN")) {
-        (Some(runner), Some(token)) => Some(Api::new(&runner.api_url, token)?),
-        _ => None,
-    };
-    Ok(Decided {
-        runner,
-        api,
-        formats,
-    })
+    Ok(formats)
 }
 
 /// The schemas readygate publishes, by file name under `schemas/`.
@@ -283,14 +278,12 @@ fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `readygate check`: the whole run.
-pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
-    let Decided {
-        runner,
-        api,
-        formats,
-    } = decide(&plan, env)?;
-    let mut messages = Vec::new();
+/// `readygate check`: the whole run. The report and messages go to
+/// `console` as soon as they are known, so an error later in the run (a
+/// file that cannot be written, publishing that must succeed) leaves them
+/// printed.
+pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Result<CheckRun, Error> {
+    let Decided { runner, api } = decide(&plan, env)?;
     let root = &plan.scan.root;
     let probes = plan.scan.probes(env);
     let evidence = scan::scan(root, &plan.scan.settings, &probes)?;
@@ -341,18 +334,18 @@ pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
             root,
             &prefix,
             plan.baseline.as_deref().zip(base_commit.as_deref()),
-            &mut messages,
+            console,
         )?;
         match changed {
             Some(changed) => changed.mark(&mut report),
-            None => messages.push(
-                "readygate: --annotate changed: this is not a pull request and there is no --baseline, so every finding is annotated".into(),
+            None => console.err(
+                "readygate: --annotate changed: this is not a pull request and there is no --baseline, so every finding is annotated",
             ),
         }
     }
     // Paths relative to the repository from here on, as GitHub reads them.
     report.prefix_paths(&prefix);
-    let mut stdout = None;
+    let formats = formats(&plan)?;
     for (i, format) in formats.iter().enumerate() {
         match plan.outputs.get(i) {
             Some(path) => {
@@ -364,12 +357,12 @@ pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
                 let colour = *format == Format::Terminal
                     && env.stdout_is_terminal()
                     && env.var("NO_COLOR").is_none();
-                stdout = Some(report::render(&report, *format, colour));
+                console.out(&report::render(&report, *format, colour));
             }
         }
     }
     if formats.len() == plan.outputs.len() {
-        messages.push(format!("verdict: {}", report::verdict_line(&report)));
+        console.err(&format!("verdict: {}", report::verdict_line(&report)));
     }
     if let Some(runner) = &runner {
         let files: Vec<(&str, &Path)> = formats
@@ -391,7 +384,9 @@ pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
                 failed: true,
             },
         };
-        messages.extend(published.log);
+        for line in &published.log {
+            console.err(line);
+        }
         if published.failed && plan.require_publish {
             return Err(NetworkError(
                 "publishing to GitHub failed and --require-publish is set".into(),
@@ -400,12 +395,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env) -> Result<CheckRun, Error> {
         }
     }
     let exit_code = report.exit_code() as u8;
-    Ok(CheckRun {
-        report,
-        stdout,
-        messages,
-        exit_code,
-    })
+    Ok(CheckRun { report, exit_code })
 }
 
 /// The lines the change under review touches, relative to `root`: the
@@ -417,7 +407,7 @@ fn changed_lines(
     root: &Path,
     prefix: &str,
     baseline: Option<(&str, &str)>,
-    messages: &mut Vec<String>,
+    console: &mut dyn Console,
 ) -> Result<Option<ChangedLines>, Error> {
     if let (Some(runner), Some(pr)) = (runner, runner.and_then(|r| r.pull_request.as_ref())) {
         let fetched = match api {
@@ -433,7 +423,7 @@ fn changed_lines(
         match fetched {
             Ok((changed, cut)) => {
                 if cut {
-                    messages.push(format!(
+                    console.err(&format!(
                         "readygate: GitHub lists only the first {} files of #{}; findings in the others count as elsewhere",
                         github::pulls::MAX_FILES,
                         pr.number
@@ -441,7 +431,7 @@ fn changed_lines(
                 }
                 return Ok(Some(changed.under(prefix)));
             }
-            Err(e) => messages.push(format!(
+            Err(e) => console.err(&format!(
                 "readygate: cannot read the files of #{} ({e}){}",
                 pr.number,
                 if baseline.is_some() {

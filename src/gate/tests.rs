@@ -20,8 +20,14 @@ fn plan(root: &Path) -> CheckPlan {
     plan
 }
 
+/// Run with output captured.
+fn go(plan: CheckPlan, env: &FakeEnv) -> Result<(CheckRun, Captured), Error> {
+    let mut console = Captured::default();
+    check(plan, env, &mut console).map(|r| (r, console))
+}
+
 fn refusal(plan: CheckPlan, env: &FakeEnv) -> String {
-    match check(plan, env) {
+    match go(plan, env).map(|(r, _)| r) {
         Err(Error::Config(e)) => e.to_string(),
         Err(other) => panic!("not a configuration error: {other}"),
         Ok(run) => panic!("ran: exit {}", run.exit_code),
@@ -50,10 +56,11 @@ fn annotate_changed_needs_a_pull_request_or_a_baseline() {
 
 #[test]
 fn formats_and_outputs_pair_up() {
-    let mut p = plan(&nowhere());
+    let dir = repo();
+    let mut p = plan(dir.path());
     p.outputs = vec!["a.json".into(), "b.json".into()];
     assert!(refusal(p, &FakeEnv::default()).contains("more --output than --format"));
-    let mut p = plan(&nowhere());
+    let mut p = plan(dir.path());
     p.formats = vec![Format::Json, Format::Sarif];
     assert!(refusal(p, &FakeEnv::default()).contains("several --format values"));
 }
@@ -81,7 +88,7 @@ fn a_bad_event_payload_stops_the_run_before_the_scan() {
         .with("GITHUB_EVENT_PATH", payload.to_string_lossy());
     let mut p = plan(&nowhere());
     p.github = true;
-    match check(p, &env) {
+    match go(p, &env) {
         Err(Error::Input(e)) => assert!(e.to_string().contains("the event payload is not JSON")),
         other => panic!("{other:?}"),
     }
@@ -93,17 +100,17 @@ fn event_and_branch_come_from_the_environment_unless_given() {
     let env = FakeEnv::default()
         .with("GITHUB_EVENT_NAME", "push")
         .with("GITHUB_REF_NAME", "release/2.8");
-    let run = check(plan(dir.path()), &env).unwrap();
+    let (run, _) = go(plan(dir.path()), &env).unwrap();
     assert_eq!(run.report.verdict.event, "push");
     assert_eq!(run.report.verdict.branch.as_deref(), Some("release/2.8"));
     let mut p = plan(dir.path());
     p.branch = Some("main".into());
     p.event = Some("local".into());
-    let run = check(p, &env).unwrap();
+    let (run, _) = go(p, &env).unwrap();
     assert_eq!(run.report.verdict.event, "local");
     assert_eq!(run.report.verdict.branch.as_deref(), Some("main"));
     // Nothing from the runner at all: a local run.
-    let run = check(plan(dir.path()), &FakeEnv::default()).unwrap();
+    let (run, _) = go(plan(dir.path()), &FakeEnv::default()).unwrap();
     assert_eq!(run.report.verdict.event, "local");
 }
 
@@ -114,18 +121,10 @@ fn colour_only_on_a_terminal_without_no_color() {
         terminal: true,
         ..FakeEnv::default()
     };
-    let coloured = check(plan(dir.path()), &tty).unwrap().stdout.unwrap();
-    assert!(coloured.contains('\u{1b}'));
-    let plain = check(plan(dir.path()), &tty.clone().with("NO_COLOR", "1"))
-        .unwrap()
-        .stdout
-        .unwrap();
-    assert!(!plain.contains('\u{1b}'));
-    let piped = check(plan(dir.path()), &FakeEnv::default())
-        .unwrap()
-        .stdout
-        .unwrap();
-    assert!(!piped.contains('\u{1b}'));
+    let stdout = |env: &FakeEnv| go(plan(dir.path()), env).unwrap().1.stdout;
+    assert!(stdout(&tty).contains('\u{1b}'));
+    assert!(!stdout(&tty.clone().with("NO_COLOR", "1")).contains('\u{1b}'));
+    assert!(!stdout(&FakeEnv::default()).contains('\u{1b}'));
 }
 
 #[test]
@@ -135,17 +134,51 @@ fn every_format_to_a_file_leaves_stdout_empty_and_says_the_verdict() {
     let mut p = plan(dir.path());
     p.formats = vec![Format::Json];
     p.outputs = vec![out.clone()];
-    let run = check(p, &FakeEnv::default()).unwrap();
-    assert!(run.stdout.is_none());
-    assert!(run.messages.iter().any(|m| m.starts_with("verdict: ")));
+    let (_, console) = go(p, &FakeEnv::default()).unwrap();
+    assert!(console.stdout.is_empty());
+    assert!(console.stderr.iter().any(|m| m.starts_with("verdict: ")));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
     assert_eq!(written["service"], "payments");
 }
 
 #[test]
+fn the_report_stays_printed_when_required_publishing_fails() {
+    let dir = repo();
+    let env = FakeEnv::default()
+        .with("GITHUB_ACTIONS", "true")
+        .with("GITHUB_EVENT_NAME", "push")
+        .with("GITHUB_REPOSITORY", "acme/payments");
+    let mut p = plan(dir.path());
+    p.github = true;
+    p.require_publish = true;
+    let mut console = Captured::default();
+    match check(p, &env, &mut console) {
+        Err(Error::Network(e)) => assert!(e.0.contains("--require-publish")),
+        other => panic!("{other:?}"),
+    }
+    // The annotations and the reason publishing failed were already out.
+    assert!(console.stdout.contains("::"), "{}", console.stdout);
+    assert!(console.stderr.iter().any(|l| l.contains("no GITHUB_TOKEN")));
+}
+
+#[test]
+fn flag_errors_found_before_the_scan_win_over_a_missing_root() {
+    let mut p = plan(&nowhere());
+    p.fail_on = FailOn::New;
+    assert!(refusal(p, &FakeEnv::default()).contains("--fail-on new"));
+    // Formats are checked where they always were: after the scan.
+    let mut p = plan(&nowhere());
+    p.formats = vec![Format::Json, Format::Sarif];
+    match go(p, &FakeEnv::default()) {
+        Err(Error::Input(e)) => assert!(e.to_string().contains("cannot read")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_missing_root_is_an_input_error() {
-    match check(plan(&nowhere()), &FakeEnv::default()) {
+    match go(plan(&nowhere()), &FakeEnv::default()) {
         Err(Error::Input(e)) => assert!(e.to_string().contains("cannot read")),
         other => panic!("{other:?}"),
     }
@@ -157,12 +190,12 @@ fn release_branches_block_and_others_warn() {
     let mut p = plan(dir.path());
     p.branch = Some("release/1.0".into());
     p.event = Some("push".into());
-    let blocked = check(p, &FakeEnv::default()).unwrap();
+    let (blocked, _) = go(p, &FakeEnv::default()).unwrap();
     assert!(blocked.report.verdict.blocked);
     assert_eq!(blocked.exit_code, 1);
     let mut p = plan(dir.path());
     p.branch = Some("feature/x".into());
-    let warned = check(p, &FakeEnv::default()).unwrap();
+    let (warned, _) = go(p, &FakeEnv::default()).unwrap();
     assert_eq!(warned.exit_code, 0);
 }
 
@@ -177,7 +210,7 @@ fn a_proxy_stops_online_probes_unless_private_targets_are_allowed() {
     let env = FakeEnv::default().with("HTTPS_PROXY", "http://proxy.internal:3128");
     let mut p = plan(dir.path());
     p.scan.online = Some(Online::default());
-    match check(p.clone(), &env) {
+    match go(p.clone(), &env) {
         Err(Error::Network(e)) => {
             assert!(e.0.starts_with("HTTPS_PROXY is set"), "{e}");
             assert!(e.0.contains("--online-allow-private"));
@@ -186,5 +219,5 @@ fn a_proxy_stops_online_probes_unless_private_targets_are_allowed() {
     }
     // Offline, the proxy does not matter.
     p.scan.online = None;
-    assert!(check(p, &env).is_ok());
+    assert!(go(p, &env).is_ok());
 }

@@ -169,8 +169,11 @@ fn start(opts: &Online) -> Result<Started, ProbeError> {
         .build()
         .map_err(|e| ProbeError(format!("cannot start the probe runtime: {e}")))?;
     let client = http::client(opts)?;
-    // Instant::now needs no runtime context for tokio's clock in real time.
-    let deadline = Instant::now() + opts.deadline;
+    // A deadline past what the clock can hold is no deadline.
+    let now = Instant::now();
+    let deadline = now
+        .checked_add(opts.deadline)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
     Ok(Started {
         runtime,
         net: Net {

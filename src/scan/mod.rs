@@ -85,7 +85,8 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             .entry(doc.kind.name().to_string())
             .or_default() += 1;
         if doc.kind == manifest::READYGATE_MANIFEST {
-            manifests.lock().unwrap().push(manifest::parse(&doc));
+            let parsed = manifest::parse(&doc);
+            manifests.lock().unwrap().push(parsed);
         }
         for (area, collector) in &readers {
             if area.reads(doc.kind) {

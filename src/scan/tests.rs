@@ -40,6 +40,16 @@ fn every_kind_is_owned_once_and_every_read_kind_exists() {
         );
     }
     for area in AREAS {
+        // The owner reads what it defines: it is the one that reports a
+        // file of that kind that does not parse.
+        for spec in area.kinds() {
+            assert!(
+                area.reads(spec.kind),
+                "{} defines {} but does not read it",
+                area.name(),
+                spec.kind
+            );
+        }
         for kind in area.reading() {
             assert!(
                 owned.iter().any(|(k, _)| k == kind),

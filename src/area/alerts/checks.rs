@@ -4,7 +4,7 @@
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::section::{Alert, Alerts, RunbookField, RunbookState};
 use crate::check::{Check, Context, NoParams, Outcome, ParamsError, Status};
@@ -67,7 +67,7 @@ fn pages(alert: &Alert, severities: &[String], handles: &GlobSet) -> bool {
 }
 
 /// Which alerts a check looks at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// Every alert.
