@@ -110,6 +110,30 @@ pub enum FailOn {
 }
 
 impl Finding {
+    /// A failing finding of `rule` on `target` at `path:line`, everything
+    /// else empty: a starting point for tests.
+    pub fn example(rule: &str, target: &str, path: &str, line: u32) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: rule.into(),
+            area: "alerts".into(),
+            level: "bronze".into(),
+            severity: Severity::Error,
+            state: State::Fail,
+            counts_against_level: true,
+            target: Some(target.into()),
+            message: String::new(),
+            location: Some(Location::new(path, line, 1)),
+            related: Vec::new(),
+            why: String::new(),
+            remediation: String::new(),
+            docs: None,
+            waiver: None,
+            baseline: None,
+            on_changed_line: None,
+        }
+    }
+
     /// Rule, target and file: what a finding is about, without the line,
     /// so it keeps its identity when code moves (SARIF fingerprints,
     /// baseline comparison).

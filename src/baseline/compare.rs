@@ -134,29 +134,14 @@ fn pair<'a, K: Hash + Eq>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::Location;
     use crate::findings::{Counts, Verdict};
-    use crate::policy::model::{Mode, Severity};
+    use crate::policy::model::Mode;
 
     fn finding(rule: &str, target: &str, path: &str, line: u32, state: State) -> Finding {
         Finding {
-            rule: rule.into(),
-            title: rule.into(),
-            area: "alerts".into(),
-            level: "bronze".into(),
-            severity: Severity::Error,
             state,
             counts_against_level: state == State::Fail,
-            target: Some(target.into()),
-            message: String::new(),
-            location: Some(Location::new(path, line, 1)),
-            related: Vec::new(),
-            why: String::new(),
-            remediation: String::new(),
-            docs: None,
-            waiver: None,
-            baseline: None,
-            on_changed_line: None,
+            ..Finding::example(rule, target, path, line)
         }
     }
 

@@ -181,26 +181,7 @@ mod tests {
     #[test]
     fn related_locations_follow_the_primary_one() {
         use crate::evidence::Location;
-        use crate::findings::{Severity, State};
-        let mut f = Finding {
-            rule: "alerts.runbook".into(),
-            title: "t".into(),
-            area: "alerts".into(),
-            level: "bronze".into(),
-            severity: Severity::Error,
-            state: State::Fail,
-            counts_against_level: true,
-            target: Some("HighErrorRate".into()),
-            message: "m".into(),
-            location: Some(Location::new("rules/api.yml", 12, 9)),
-            related: Vec::new(),
-            why: String::new(),
-            remediation: String::new(),
-            docs: None,
-            waiver: None,
-            baseline: None,
-            on_changed_line: None,
-        };
+        let mut f = Finding::example("alerts.runbook", "HighErrorRate", "rules/api.yml", 12);
         assert!(result(&f, 0).get("relatedLocations").is_none());
         f.related = vec![
             Location::new("docs/runbooks.md", 40, 0),
