@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::check::SectionCheck;
 use crate::document::{DocKind, Document, KindSpec, Sink};
-use crate::evidence::{ManifestFact, RepoIdentity};
+use crate::evidence::{Judging, ManifestFact, RepoIdentity};
 use crate::probe::{ProbeError, Probes};
 
 pub trait Area: Sync + 'static {
@@ -44,6 +44,9 @@ pub struct Assembly<'a> {
     pub manifest: Option<&'a ManifestFact>,
     /// Every manifest file that parsed, in path order.
     pub manifests: &'a [ManifestFact],
+    /// How the service is judged: the manifest in force's, or the base
+    /// ref's under `--policy-ref`.
+    pub judging: &'a Judging,
     /// The walk's size cap, for files an area reads after it (runbooks).
     pub max_file_size: u64,
 }

@@ -3,7 +3,7 @@
 //! findings → report → exit code.
 //!
 //! Layers, each using only those below it: the shared vocabulary (`yaml`,
-//! `diag`, `schema`, `evidence`, `document`, `check`, `probe`, `contract`); the
+//! `diag`, `schema`, `git`, `evidence`, `document`, `check`, `probe`, `contract`); the
 //! evidence areas (`area/*`, which never import each other) and their
 //! registry (`area`); the walk and scan (`discover`, `scan`); policy and
 //! findings; reports, GitHub and the baseline; and `gate`, the run itself.
@@ -16,6 +16,7 @@ pub mod contract;
 pub mod diag;
 pub mod document;
 pub mod evidence;
+pub mod git;
 pub mod probe;
 pub mod yaml;
 

@@ -109,6 +109,7 @@ impl WalkArgs {
                     ..Options::default()
                 },
                 repo_url: self.repo_url.clone(),
+                judging: None,
             },
             online: self.online.then(|| Online {
                 timeout: Duration::from_secs(self.online_timeout),
@@ -160,6 +161,13 @@ struct CheckArgs {
     /// from the local repository, and report new and fixed findings.
     #[arg(long, value_name = "REF")]
     baseline: Option<String>,
+    /// Read the policy (the repository's, or a --policy inside it) and the
+    /// manifest's tier, lifecycle and alert settings from this git ref
+    /// instead of the working tree, so the change under review cannot
+    /// weaken the policy it is judged by. Evidence still comes from the
+    /// working tree.
+    #[arg(long, value_name = "REF")]
+    policy_ref: Option<String>,
     /// What blocks: `all` (whenever the policy blocks) or `new` (only when
     /// a failure is new against --baseline).
     #[arg(long, value_enum, default_value_t = FailOn::All)]
@@ -222,6 +230,7 @@ impl CheckArgs {
             github: self.github,
             require_publish: self.require_publish,
             baseline: self.baseline,
+            policy_ref: self.policy_ref,
             fail_on: self.fail_on,
             annotate: self.annotate,
             now: self.now,

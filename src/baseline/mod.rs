@@ -4,12 +4,18 @@
 //! can run on them and the two reports be compared.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::changes::ChangedLines;
-use crate::diag::{ConfigError, Error, InputError, IoError};
+use crate::diag::{Error, IoError};
+use crate::git::{self, git};
 
 pub mod compare;
+
+/// How `--baseline` names itself in git errors.
+pub const BASELINE: git::Purpose = git::Purpose {
+    flag: "--baseline",
+    needs: "there is no baseline to compare with",
+};
 
 /// The base ref's files in a temporary directory, removed on drop.
 pub struct BaseTree {
@@ -21,95 +27,14 @@ pub struct BaseTree {
     pub commit: String,
 }
 
-/// Run git in `dir`; its stdout, trimmed of the final newline.
-pub(crate) fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<String, GitError> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
-    if let Some(index) = index {
-        cmd.env("GIT_INDEX_FILE", index);
-    }
-    let out = cmd.output().map_err(GitError::Missing)?;
-    if !out.status.success() {
-        return Err(GitError::Failed(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
-    }
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if text.ends_with('\n') {
-        text.pop();
-    }
-    Ok(text)
-}
-
-#[derive(Debug)]
-pub(crate) enum GitError {
-    /// git could not be started.
-    Missing(std::io::Error),
-    /// git ran and refused; its message.
-    Failed(String),
-}
-
-impl GitError {
-    pub(crate) fn into_error(self, doing: &str) -> Error {
-        match self {
-            GitError::Missing(e) => IoError::new(format!("cannot run git to {doing}"), e)
-                .hint("--baseline and --annotate changed read the local repository with git; install git")
-                .into(),
-            GitError::Failed(msg) => {
-                InputError::new(format!("git could not {doing}: {msg}")).into()
-            }
-        }
-    }
-}
-
-/// The commit `reference` names in the repository holding `root`.
-pub fn resolve(root: &Path, reference: &str) -> Result<String, Error> {
-    if reference.is_empty() || reference.starts_with('-') {
-        return Err(ConfigError::new(format!("`{reference}` is not a git ref"))
-            .hint("name a branch, tag or commit, e.g. --baseline origin/main")
-            .into());
-    }
-    git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(|e| match e {
-        GitError::Failed(_) => InputError::new(format!(
-            "{} is not inside a git repository, so there is no baseline to compare with",
-            root.display()
-        ))
-        .hint("drop --baseline, or run on a git checkout")
-        .into(),
-        e => e.into_error("read the repository"),
-    })?;
-    let spec = format!("{reference}^{{commit}}");
-    git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
-        |e| match e {
-            GitError::Failed(_) => {
-                let shallow = git(root, &["rev-parse", "--is-shallow-repository"], None)
-                    .is_ok_and(|s| s == "true");
-                let hint = if shallow {
-                    format!("this is a shallow clone: fetch the base first (`git fetch --depth=1 origin {reference}`), or check out with `fetch-depth: 0`; readygate does not use the network for --baseline")
-                } else {
-                    format!("fetch it first (`git fetch origin {reference}`), or name a branch, tag or commit that exists here")
-                };
-                InputError::new(format!("`{reference}` names no commit in this repository")).hint(hint).into()
-            }
-            e => e.into_error("resolve the baseline"),
-        },
-    )
-}
-
 /// Check out `reference`'s files into a temporary tree. Only the part of
 /// the repository under `root` is written, at the tree's root, so paths in
 /// both reports are alike.
 pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
-    let commit = resolve(root, reference)?;
+    let commit = git::resolve(root, reference, &BASELINE)?;
     // One line each: the top, then root's place under it (empty at the top).
-    let places = git(
-        root,
-        &["rev-parse", "--show-toplevel", "--show-prefix"],
-        None,
-    )
-    .map_err(|e| e.into_error("find the repository's top"))?;
-    let (top, prefix) = places.split_once('\n').unwrap_or((&places, ""));
-    let prefix = prefix.trim_end_matches('/');
+    let (top, prefix) = git::places(root)?;
+    let prefix = prefix.as_str();
     let dir = tempfile::Builder::new()
         .prefix("readygate-baseline-")
         .tempdir()
@@ -122,7 +47,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
     } else {
         format!("{commit}:{prefix}")
     };
-    let top = Path::new(top);
+    let top = top.as_path();
     // A directory the base ref does not have yet: an empty baseline, so
     // every finding is new.
     if git(top, &["rev-parse", "--verify", "--quiet", &tree], None).is_ok() {

@@ -30,7 +30,7 @@ pub struct Manifest {
     pub alerts: Option<AlertsConfig>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
     /// Annotation (or label) names that hold a runbook link, tried in order.

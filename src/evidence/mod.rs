@@ -100,6 +100,28 @@ pub struct Problem {
     pub message: String,
 }
 
+/// What the manifest says that decides how the service is judged rather
+/// than what it is: its tier, lifecycle and alert conventions. Under
+/// `--policy-ref` these come from the base ref, so the change under review
+/// cannot lower its own bar; owners, on-call, SLOs and endpoints stay the
+/// head's evidence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Judging {
+    pub tier: Option<u8>,
+    pub lifecycle: Option<manifest::Lifecycle>,
+    pub alerts: Option<manifest::AlertsConfig>,
+}
+
+impl Judging {
+    pub fn of(manifest: Option<&Manifest>) -> Self {
+        manifest.map_or_else(Judging::default, |m| Judging {
+            tier: m.tier,
+            lifecycle: m.lifecycle,
+            alerts: m.alerts.clone(),
+        })
+    }
+}
+
 // The `readygate.yaml` manifest, where it was read (no doc comment: the
 // manifest's own description stays the schema's).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

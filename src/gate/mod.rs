@@ -19,6 +19,7 @@ use crate::probe::{Online, Probes};
 use crate::report::{self, Format};
 use crate::scan::{self, Settings};
 
+pub mod base;
 pub mod env;
 
 pub use env::{Captured, Console, Env, ProcessConsole, ProcessEnv};
@@ -83,6 +84,8 @@ pub struct CheckPlan {
     pub github: bool,
     pub require_publish: bool,
     pub baseline: Option<String>,
+    /// Read the policy and the manifest's judging fields from this ref.
+    pub policy_ref: Option<String>,
     pub fail_on: FailOn,
     pub annotate: Annotate,
     pub now: Option<NaiveDate>,
@@ -105,6 +108,7 @@ impl CheckPlan {
             github: false,
             require_publish: false,
             baseline: None,
+            policy_ref: None,
             fail_on: FailOn::All,
             annotate: Annotate::All,
             now: None,
@@ -249,10 +253,23 @@ pub fn evidence(plan: &ScanPlan, env: &dyn Env) -> Result<Evidence, Error> {
 }
 
 /// Load the policy: `--policy`, else the repository's own, else the default.
+/// The repository's own policy stays inside the repository; a `--policy`
+/// the workflow's author gives may live anywhere.
 pub fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
     match spec {
         Some(spec) => policy::load(spec, cwd()),
-        None if root.join(REPO_POLICY).is_file() => policy::load(REPO_POLICY, root),
+        None if root.join(REPO_POLICY).is_file() => {
+            let confined = root
+                .canonicalize()
+                .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", root.display())))?;
+            policy::load::load_at(
+                REPO_POLICY,
+                &policy::source::Base::Dir {
+                    dir: root.to_path_buf(),
+                    confined: Some(confined),
+                },
+            )
+        }
         None => policy::load(DEFAULT_POLICY, cwd()),
     }
 }
@@ -286,8 +303,19 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     let Decided { runner, api } = decide(&plan, env)?;
     let root = &plan.scan.root;
     let probes = plan.scan.probes(env);
-    let evidence = scan::scan(root, &plan.scan.settings, &probes)?;
-    let policy = load_policy(plan.policy.as_deref(), root)?;
+    // Under --policy-ref the base decides how the head is judged; it is read
+    // first because it also shapes how the head's evidence is assembled.
+    let from_base = match &plan.policy_ref {
+        Some(reference) => Some(base::read(root, reference, plan.policy.as_deref())?),
+        None => None,
+    };
+    let mut settings = plan.scan.settings.clone();
+    settings.judging = from_base.as_ref().map(|b| b.judging.clone());
+    let evidence = scan::scan(root, &settings, &probes)?;
+    let policy = match from_base {
+        Some(b) => b.policy,
+        None => load_policy(plan.policy.as_deref(), root)?,
+    };
     let event = plan
         .event
         .clone()
@@ -302,14 +330,15 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
         branch,
         event,
         today: plan.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        judging: settings.judging.clone(),
     };
     let mut report = engine::evaluate(&policy, &evidence, &ctx);
     let mut base_commit = None;
     if let Some(reference) = &plan.baseline {
         let base = baseline::checkout(root, reference)?;
         // The head's policy on the base's files: what changed is the code.
-        let settings = plan.scan.settings.for_copy_of(root);
-        let base_evidence = scan::scan(&base.root, &settings, &probes).map_err(|e| {
+        let base_settings = settings.for_copy_of(root);
+        let base_evidence = scan::scan(&base.root, &base_settings, &probes).map_err(|e| {
             ConfigError::new(format!("the baseline {reference} cannot be evaluated: {e}"))
                 .hint("fix it on the base branch, or drop --baseline")
         })?;

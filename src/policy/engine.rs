@@ -8,6 +8,7 @@ use super::model::{Mode, OnUnknown, Severity};
 use super::{Logic, Policy, Rule, Waiver, expr};
 use crate::area::Evidence;
 use crate::check::{self, Outcome, Status};
+use crate::evidence::Judging;
 use crate::findings::*;
 
 /// Days before expiry at which a waiver starts to warn.
@@ -21,13 +22,17 @@ pub struct Context {
     pub branch: Option<String>,
     pub event: String,
     pub today: NaiveDate,
+    /// Tier and lifecycle from elsewhere than the evidence's manifest (the
+    /// base ref's, under `--policy-ref`).
+    pub judging: Option<Judging>,
 }
 
 pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let manifest = evidence.service.manifest.as_ref().map(|m| &m.manifest);
-    let tier = ctx.tier.or(manifest.and_then(|m| m.tier));
-    let lifecycle = manifest
-        .and_then(|m| m.lifecycle)
+    let judging = ctx.judging.clone().unwrap_or_else(|| Judging::of(manifest));
+    let tier = ctx.tier.or(judging.tier);
+    let lifecycle = judging
+        .lifecycle
         .map(|l| l.as_str().to_string())
         .or_else(|| {
             evidence

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use globset::{Glob, GlobBuilder, GlobSetBuilder};
 
 use super::model::*;
-use super::source::{Source, SourceError};
+use super::source::{Base, Source, SourceError};
 use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, expr::Expr};
 use crate::area;
 use crate::check::describe_params;
@@ -22,6 +22,18 @@ use crate::yaml::{self, Node};
 /// everything it extends. Paths stay as written (joined to the directory of
 /// the file naming them), so messages show what the user typed.
 pub fn load(spec: &str, base: &Path) -> Result<Policy, ConfigError> {
+    load_at(
+        spec,
+        &Base::Dir {
+            dir: base.to_path_buf(),
+            confined: None,
+        },
+    )
+}
+
+/// Load the pack `spec` names relative to `base` (a directory, confined or
+/// not, or a directory as a commit has it) and everything it extends.
+pub fn load_at(spec: &str, base: &Base) -> Result<Policy, ConfigError> {
     let mut loader = Loader::default();
     loader.load_spec(spec, Source::parse(spec, base), None)?;
     loader.finish()

@@ -1,21 +1,69 @@
 //! Where a policy pack comes from. The loader resolves `--policy` and every
-//! `extends` entry through [`Source`]: parse the spec, read the text, and
-//! resolve the pack's own `extends` relative to it. Built-in packs and files
-//! today; a file at a git ref and remote packs plug in here as new variants
-//! without touching the loader's control flow.
+//! `extends` entry through [`Source`]: parse the spec against a [`Base`],
+//! read the text, and resolve the pack's own `extends` relative to it.
+//! Built-in packs, files, and files as a commit has them (`--policy-ref`);
+//! remote packs plug in here as new variants without touching the loader's
+//! control flow.
+//!
+//! A policy read from the repository stays inside it: its `extends` may name
+//! built-in packs and files under the repository's root, never a path that
+//! climbs out (the error names the spec, never content from the target).
+//! Every pack is a regular file under [`MAX_PACK_BYTES`].
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin;
+use crate::document::{normalize, parent_dir};
+use crate::git;
+
+/// Largest policy pack read.
+pub const MAX_PACK_BYTES: u64 = 1024 * 1024;
+
+/// Where relative specs resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// A directory on disk. `confined`: the (canonical) directory that
+    /// everything named from here must stay inside; `None` for a policy the
+    /// workflow's author named on the command line.
+    Dir {
+        dir: PathBuf,
+        confined: Option<PathBuf>,
+    },
+    /// A directory of the repository as `commit` has it.
+    Git {
+        top: PathBuf,
+        commit: String,
+        dir: String,
+    },
+}
+
+impl Base {
+    /// The working directory, unconfined: a `--policy` as typed.
+    pub fn cwd() -> Self {
+        Base::Dir {
+            dir: PathBuf::new(),
+            confined: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// `builtin:NAME`, compiled into the binary. `base` is where paths in
-    /// its `extends` resolve (the directory of whoever named it).
-    Builtin { name: String, base: PathBuf },
-    /// A file, as the user or the naming pack wrote it (joined to the
-    /// naming pack's directory).
-    File(PathBuf),
+    /// `builtin:NAME`, compiled into the binary; `base` is where paths in
+    /// its `extends` would resolve (whoever named it).
+    Builtin { name: String, base: Base },
+    /// A file, as written (joined to the naming pack's directory).
+    File {
+        path: PathBuf,
+        confined: Option<PathBuf>,
+    },
+    /// A file as `commit` has it, by its path from the repository's top.
+    Git {
+        top: PathBuf,
+        commit: String,
+        path: String,
+    },
 }
 
 /// A source that cannot be used: what and what to do.
@@ -32,16 +80,22 @@ impl SourceError {
             hint: hint.into(),
         }
     }
+
+    fn outside(spec: &str) -> Self {
+        SourceError::new(
+            format!("`{spec}` is outside the repository"),
+            "a policy read from the repository may extend only builtin: packs and files inside the repository",
+        )
+    }
 }
 
 impl Source {
-    /// The source a spec names, relative to `base` (the directory of the
-    /// file naming it, or the working directory for `--policy`).
-    pub fn parse(spec: &str, base: &Path) -> Result<Source, SourceError> {
+    /// The source a spec names, relative to `base`.
+    pub fn parse(spec: &str, base: &Base) -> Result<Source, SourceError> {
         if let Some(name) = spec.strip_prefix("builtin:") {
             return Ok(Source::Builtin {
                 name: name.to_string(),
-                base: base.to_path_buf(),
+                base: base.clone(),
             });
         }
         if ["https://", "git+", "http://"]
@@ -53,14 +107,47 @@ impl Source {
                 "vendor the pack into the repository and extend it by path",
             ));
         }
-        Ok(Source::File(base.join(spec)))
+        match base {
+            Base::Dir { dir, confined } => {
+                let path = dir.join(spec);
+                if let Some(root) = confined {
+                    // A path that does not exist fails when read; one that
+                    // exists must be under the root once links are followed.
+                    let inside = match path.canonicalize() {
+                        Ok(real) => real.starts_with(root),
+                        Err(_) => true,
+                    };
+                    if !inside || Path::new(spec).is_absolute() {
+                        return Err(SourceError::outside(spec));
+                    }
+                }
+                Ok(Source::File {
+                    path,
+                    confined: confined.clone(),
+                })
+            }
+            Base::Git { top, commit, dir } => {
+                if Path::new(spec).is_absolute() {
+                    return Err(SourceError::outside(spec));
+                }
+                let path = normalize(dir, spec).ok_or_else(|| SourceError::outside(spec))?;
+                Ok(Source::Git {
+                    top: top.clone(),
+                    commit: commit.clone(),
+                    path,
+                })
+            }
+        }
     }
 
     /// How the pack is named in messages and in the report's pack chain.
     pub fn display(&self) -> String {
         match self {
             Source::Builtin { name, .. } => format!("builtin:{name}"),
-            Source::File(path) => path.display().to_string(),
+            Source::File { path, .. } => path.display().to_string(),
+            Source::Git { commit, path, .. } => {
+                format!("{path}@{}", &commit[..commit.len().min(12)])
+            }
         }
     }
 
@@ -69,9 +156,10 @@ impl Source {
     pub fn key(&self) -> String {
         match self {
             Source::Builtin { .. } => self.display(),
-            Source::File(path) => path
+            Source::File { path, .. } => path
                 .canonicalize()
                 .map_or_else(|_| self.display(), |p| p.display().to_string()),
+            Source::Git { commit, path, .. } => format!("{commit}:{path}"),
         }
     }
 
@@ -85,12 +173,28 @@ impl Source {
                     )
                 })
             }
-            Source::File(path) => std::fs::read_to_string(path).map_err(|e| {
+            Source::File { path, .. } => read_regular_file(path).map_err(|e| {
                 SourceError::new(
                     format!("cannot read policy pack {}: {e}", path.display()),
                     "check the path; relative paths are resolved from the file that names them",
                 )
             }),
+            Source::Git { top, commit, path } => {
+                match git::read_at(top, commit, path, MAX_PACK_BYTES) {
+                    Ok(Some(text)) => Ok(text),
+                    Ok(None) => Err(SourceError::new(
+                        format!(
+                            "cannot read policy pack {}: no such file at that commit",
+                            self.display()
+                        ),
+                        "with --policy-ref the policy is read from that commit, not from the working tree; extend files that exist there",
+                    )),
+                    Err(e) => Err(SourceError::new(
+                        format!("cannot read policy pack {}: {e}", self.display()),
+                        "a policy pack is a regular file of at most 1 MiB",
+                    )),
+                }
+            }
         }
     }
 
@@ -98,37 +202,142 @@ impl Source {
     pub fn resolve(&self, spec: &str) -> Result<Source, SourceError> {
         let base = match self {
             Source::Builtin { base, .. } => base.clone(),
-            Source::File(path) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Source::File { path, confined } => Base::Dir {
+                dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                confined: confined.clone(),
+            },
+            Source::Git { top, commit, path } => Base::Git {
+                top: top.clone(),
+                commit: commit.clone(),
+                dir: parent_dir(path),
+            },
         };
         Source::parse(spec, &base)
     }
+}
+
+/// A regular file (not a device, FIFO or directory) of at most
+/// [`MAX_PACK_BYTES`], read without trusting its reported size.
+fn read_regular_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_PACK_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} bytes is over the {MAX_PACK_BYTES}-byte limit for a policy pack",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_PACK_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_PACK_BYTES {
+        return Err(std::io::Error::other(
+            "grew past the limit while being read",
+        ));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn dir(path: &str) -> Base {
+        Base::Dir {
+            dir: path.into(),
+            confined: None,
+        }
+    }
+
     #[test]
     fn specs_name_sources_and_extends_resolve_beside_the_pack() {
-        let here = Path::new("repo/.readygate");
-        let file = Source::parse("policy.yaml", here).unwrap();
-        assert_eq!(file, Source::File("repo/.readygate/policy.yaml".into()));
+        let file = Source::parse("policy.yaml", &dir("repo/.readygate")).unwrap();
+        assert_eq!(
+            file,
+            Source::File {
+                path: "repo/.readygate/policy.yaml".into(),
+                confined: None
+            }
+        );
         assert_eq!(
             file.resolve("../org/base.yaml").unwrap(),
-            Source::File("repo/.readygate/../org/base.yaml".into())
+            Source::File {
+                path: "repo/.readygate/../org/base.yaml".into(),
+                confined: None
+            }
         );
         let builtin = file.resolve("builtin:baseline").unwrap();
         assert_eq!(builtin.display(), "builtin:baseline");
         assert!(builtin.read().unwrap().contains("name:"));
-        assert!(
-            Source::parse("builtin:nope", here)
-                .unwrap()
-                .read()
-                .unwrap_err()
-                .hint
-                .contains("baseline")
-        );
-        let remote = Source::parse("git+https://example.com/org/packs@v1//p.yaml", here);
+        let missing = Source::parse("builtin:nope", &Base::cwd()).unwrap();
+        assert!(missing.read().unwrap_err().hint.contains("baseline"));
+        let remote = Source::parse("git+https://example.com/org/packs@v1//p.yaml", &Base::cwd());
         assert!(remote.unwrap_err().message.contains("not supported"));
+    }
+
+    #[test]
+    fn a_repository_policy_stays_inside_the_repository() {
+        let outer = tempfile::tempdir().unwrap();
+        let repo = outer.path().join("repo");
+        std::fs::create_dir_all(repo.join(".readygate")).unwrap();
+        std::fs::write(outer.path().join("secret.yaml"), "token: hunter2\n").unwrap();
+        std::fs::write(repo.join(".readygate/org.yaml"), "name: org\n").unwrap();
+        let root = repo.canonicalize().unwrap();
+        let base = Base::Dir {
+            dir: repo.join(".readygate"),
+            confined: Some(root),
+        };
+        let err = Source::parse("../../secret.yaml", &base).unwrap_err();
+        assert!(err.message.contains("outside the repository"));
+        assert!(!err.message.contains("hunter2"));
+        assert!(Source::parse("/etc/passwd", &base).is_err());
+        assert!(Source::parse("org.yaml", &base).is_ok());
+        // Unconfined (the workflow author's --policy): anywhere.
+        let free = Source::parse(
+            "../../secret.yaml",
+            &dir(&repo.join(".readygate").to_string_lossy()),
+        );
+        assert!(free.is_ok());
+    }
+
+    #[test]
+    fn only_regular_files_under_the_cap_are_read() {
+        let err = Source::parse("/dev/zero", &Base::cwd())
+            .unwrap()
+            .read()
+            .unwrap_err();
+        assert!(err.message.contains("not a regular file"), "{err:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, "#".repeat(MAX_PACK_BYTES as usize + 1)).unwrap();
+        let err = Source::parse(big.to_str().unwrap(), &Base::cwd())
+            .unwrap()
+            .read()
+            .unwrap_err();
+        assert!(err.message.contains("limit"), "{err:?}");
+    }
+
+    #[test]
+    fn git_sources_resolve_within_the_commit() {
+        let base = Base::Git {
+            top: "/repo".into(),
+            commit: "0123456789abcdef0123".into(),
+            dir: ".readygate".into(),
+        };
+        let pack = Source::parse("team/lax.yaml", &base).unwrap();
+        assert_eq!(pack.display(), ".readygate/team/lax.yaml@0123456789ab");
+        assert_eq!(
+            pack.resolve("../shared.yaml").unwrap(),
+            Source::Git {
+                top: "/repo".into(),
+                commit: "0123456789abcdef0123".into(),
+                path: ".readygate/shared.yaml".into()
+            }
+        );
+        assert!(pack.resolve("../../../x.yaml").is_err());
+        assert!(pack.resolve("/etc/x.yaml").is_err());
     }
 }

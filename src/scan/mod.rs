@@ -12,7 +12,7 @@ use crate::contract::Assembly;
 use crate::diag::{ConfigError, Error, InputError};
 use crate::discover::{self, Classifier, Options};
 use crate::document::Document;
-use crate::evidence::{EVIDENCE_VERSION, FileStats, ManifestFact, RepoIdentity};
+use crate::evidence::{EVIDENCE_VERSION, FileStats, Judging, ManifestFact, RepoIdentity};
 use crate::probe::Probes;
 
 pub mod manifest;
@@ -26,6 +26,9 @@ pub struct Settings {
     /// This repository's web address (`--repo-url`); default: the
     /// checkout's `origin` remote.
     pub repo_url: Option<String>,
+    /// How the service is judged when it is not the manifest in force's
+    /// (`--policy-ref`: the base ref's manifest).
+    pub judging: Option<Judging>,
 }
 
 impl Settings {
@@ -127,11 +130,16 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         })?),
         None => RepoIdentity::from_checkout(root),
     };
+    let judging = match &settings.judging {
+        Some(judging) => judging.clone(),
+        None => Judging::of(manifest.as_ref().map(|m| &m.manifest)),
+    };
     let ctx = Assembly {
         root,
         repo: repo.as_ref(),
         manifest: manifest.as_ref(),
         manifests: &parsed,
+        judging: &judging,
         max_file_size: opts.max_file_size,
     };
     for collector in collectors {

@@ -161,8 +161,10 @@ impl Area for AlertsArea {
             }
         }
         let keys = ctx
-            .manifest
-            .and_then(|m| m.manifest.alerts.as_ref()?.runbook_keys.clone())
+            .judging
+            .alerts
+            .as_ref()
+            .and_then(|a| a.runbook_keys.clone())
             .unwrap_or_else(|| DEFAULT_RUNBOOK_KEYS.iter().map(|k| k.to_string()).collect());
         alerts.alerts = alert_facts
             .into_iter()

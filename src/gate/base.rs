@@ -1,0 +1,123 @@
+//! `--policy-ref REF`: everything that decides the verdict, read from a
+//! commit through git objects (no checkout, no network, never the working
+//! tree): the policy and the packs it extends locally, and from the
+//! manifest the tier, lifecycle and alert conventions. The change under
+//! review can still add evidence; it cannot lower its own bar.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::{ConfigError, Error};
+use crate::document::Document;
+use crate::evidence::Judging;
+use crate::git::{self, Purpose};
+use crate::policy::source::Base;
+use crate::policy::{self, Policy};
+use crate::scan::manifest::{self, READYGATE_MANIFEST};
+
+use super::{DEFAULT_POLICY, REPO_POLICY, cwd};
+
+pub const POLICY_REF: Purpose = Purpose {
+    flag: "--policy-ref",
+    needs: "the policy cannot be read from a base commit",
+};
+
+/// Largest manifest read from the base.
+const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// The base commit's say in the run.
+pub struct FromBase {
+    pub reference: String,
+    pub commit: String,
+    pub policy: Policy,
+    pub judging: Judging,
+}
+
+/// Read the policy (`--policy` when it names a file in the repository, else
+/// the repository's `.readygate/policy.yaml`, else the default) and the
+/// manifest's judging fields as `reference` has them.
+pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBase, Error> {
+    let commit = git::resolve(root, reference, &POLICY_REF)?;
+    let (top, prefix) = git::places(root)?;
+    let in_repo = |rel: &str| match prefix.as_str() {
+        "" => rel.to_string(),
+        p => format!("{p}/{rel}"),
+    };
+    let at_commit = Base::Git {
+        top: top.clone(),
+        commit: commit.clone(),
+        dir: ".".into(),
+    };
+    let policy = match policy {
+        Some(spec) if spec.starts_with("builtin:") => policy::load(spec, cwd())?,
+        Some(spec) => match repository_path(&top, Path::new(spec)) {
+            // A file of the repository: as the commit has it.
+            Some(rel) => policy::load::load_at(&rel, &at_commit)?,
+            // The workflow author's own file, outside the repository.
+            None => policy::load(spec, cwd())?,
+        },
+        None => {
+            let rel = in_repo(REPO_POLICY);
+            let exists = git::read_at(&top, &commit, &rel, crate::policy::source::MAX_PACK_BYTES)
+                .map(|t| t.is_some())
+                .unwrap_or(true); // present but unreadable: let the loader say why
+            if exists {
+                policy::load::load_at(&rel, &at_commit)?
+            } else {
+                policy::load(DEFAULT_POLICY, cwd())?
+            }
+        }
+    };
+    // The manifest in force at the commit: the first by path, as the scan
+    // picks it in the working tree.
+    let mut judging = Judging::default();
+    for name in [".readygate.yaml", "readygate.yaml", "readygate.yml"] {
+        let rel = in_repo(name);
+        let text = git::read_at(&top, &commit, &rel, MAX_MANIFEST_BYTES).map_err(|e| {
+            ConfigError::new(format!("cannot read {rel} at {reference}: {e}"))
+                .hint("the manifest is read from the --policy-ref commit; fix it there")
+        })?;
+        if let Some(text) = text {
+            let display = format!("{rel}@{reference}");
+            let fact = manifest::parse(&Document::new(display, READYGATE_MANIFEST, text))?;
+            judging = Judging::of(Some(&fact.manifest));
+            break;
+        }
+    }
+    Ok(FromBase {
+        reference: reference.to_string(),
+        commit,
+        policy,
+        judging,
+    })
+}
+
+/// `path` (relative, as the user typed it) from the repository's top, when
+/// it names a place inside the repository; `None` for an absolute path or
+/// one that leaves it.
+fn repository_path(top: &Path, path: &Path) -> Option<String> {
+    if path.is_absolute() {
+        return None;
+    }
+    let here = std::env::current_dir().ok()?;
+    let mut full = PathBuf::new();
+    for part in here.join(path).components() {
+        match part {
+            Component::ParentDir => {
+                full.pop();
+            }
+            Component::CurDir => {}
+            other => full.push(other),
+        }
+    }
+    let top = top.canonicalize().ok()?;
+    let here_real = here.canonicalize().ok()?;
+    // Compare in canonical terms: the working directory may sit behind a link.
+    let full = here_real.join(full.strip_prefix(&here).ok()?);
+    let rel = full.strip_prefix(&top).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}

@@ -1,0 +1,183 @@
+//! The local repository through the `git` binary: resolve a ref, find the
+//! repository's top, read a file as a ref has it. Never the network, never
+//! the index or the working tree.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::diag::{ConfigError, Error, InputError, IoError};
+
+/// Run git in `dir`; its stdout, trimmed of the final newline.
+pub fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<String, GitError> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    if let Some(index) = index {
+        cmd.env("GIT_INDEX_FILE", index);
+    }
+    let out = cmd.output().map_err(GitError::Missing)?;
+    if !out.status.success() {
+        return Err(GitError::Failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if text.ends_with('\n') {
+        text.pop();
+    }
+    Ok(text)
+}
+
+#[derive(Debug)]
+pub enum GitError {
+    /// git could not be started.
+    Missing(std::io::Error),
+    /// git ran and refused; its message.
+    Failed(String),
+}
+
+impl GitError {
+    /// What happened, in one line.
+    pub fn message(&self) -> String {
+        match self {
+            GitError::Missing(e) => format!("cannot run git: {e}"),
+            GitError::Failed(msg) => format!("git: {msg}"),
+        }
+    }
+
+    pub fn into_error(self, doing: &str) -> Error {
+        match self {
+            GitError::Missing(e) => IoError::new(format!("cannot run git to {doing}"), e)
+                .hint("--baseline, --policy-ref and --annotate changed read the local repository with git; install git")
+                .into(),
+            GitError::Failed(msg) => {
+                InputError::new(format!("git could not {doing}: {msg}")).into()
+            }
+        }
+    }
+}
+
+/// The option a ref came from, for messages.
+pub struct Purpose {
+    pub flag: &'static str,
+    /// What is missing without a repository: "there is no baseline to compare with".
+    pub needs: &'static str,
+}
+
+/// The commit `reference` names in the repository holding `root`.
+pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String, Error> {
+    let flag = purpose.flag;
+    if reference.is_empty() || reference.starts_with('-') {
+        return Err(ConfigError::new(format!("`{reference}` is not a git ref"))
+            .hint(format!(
+                "name a branch, tag or commit, e.g. {flag} origin/main"
+            ))
+            .into());
+    }
+    git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(|e| match e {
+        GitError::Failed(_) => InputError::new(format!(
+            "{} is not inside a git repository, so {}",
+            root.display(),
+            purpose.needs
+        ))
+        .hint(format!("drop {flag}, or run on a git checkout"))
+        .into(),
+        e => e.into_error("read the repository"),
+    })?;
+    let spec = format!("{reference}^{{commit}}");
+    git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
+        |e| match e {
+            GitError::Failed(_) => {
+                let shallow = git(root, &["rev-parse", "--is-shallow-repository"], None)
+                    .is_ok_and(|s| s == "true");
+                let hint = if shallow {
+                    format!("this is a shallow clone: fetch the base first (`git fetch --depth=1 origin {reference}`), or check out with `fetch-depth: 0`; readygate does not use the network for {flag}")
+                } else {
+                    format!("fetch it first (`git fetch origin {reference}`), or name a branch, tag or commit that exists here")
+                };
+                InputError::new(format!("`{reference}` names no commit in this repository")).hint(hint).into()
+            }
+            e => e.into_error(&format!("resolve {flag} {reference}")),
+        },
+    )
+}
+
+/// The repository's top and `root`'s place under it (`services/api`, or
+/// empty at the top).
+pub fn places(root: &Path) -> Result<(PathBuf, String), Error> {
+    let places = git(
+        root,
+        &["rev-parse", "--show-toplevel", "--show-prefix"],
+        None,
+    )
+    .map_err(|e| e.into_error("find the repository's top"))?;
+    let (top, prefix) = places.split_once('\n').unwrap_or((&places, ""));
+    Ok((PathBuf::from(top), prefix.trim_end_matches('/').to_string()))
+}
+
+/// Why a file at a ref cannot be read as a policy or manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobError {
+    /// Not a regular file there (a directory, a symlink, a submodule).
+    NotAFile(String),
+    TooLarge(u64),
+    Git(String),
+}
+
+impl std::fmt::Display for BlobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BlobError::NotAFile(kind) => write!(f, "not a regular file at that commit (a {kind})"),
+            BlobError::TooLarge(size) => write!(f, "{size} bytes, over the limit"),
+            BlobError::Git(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The text of `path` (relative to the repository's top) at `commit`:
+/// `None` when the commit has no such path. Only a regular file of at most
+/// `cap` bytes is read.
+pub fn read_at(
+    top: &Path,
+    commit: &str,
+    path: &str,
+    cap: u64,
+) -> Result<Option<String>, BlobError> {
+    let spec = format!("{commit}:{path}");
+    // `ls-tree -l`: "MODE TYPE OBJECT SIZE\tPATH" for the entry, if any.
+    let entry = git(
+        top,
+        &["ls-tree", "-l", "--full-tree", commit, "--", path],
+        None,
+    )
+    .map_err(|e| BlobError::Git(e.message()))?;
+    let Some(line) = entry.lines().next() else {
+        return Ok(None);
+    };
+    let meta = line.split('\t').next().unwrap_or_default();
+    let fields: Vec<&str> = meta.split_whitespace().collect();
+    match fields.as_slice() {
+        [mode, "blob", _, size] if *mode == "100644" || *mode == "100755" => {
+            let size: u64 = size.parse().unwrap_or(u64::MAX);
+            if size > cap {
+                return Err(BlobError::TooLarge(size));
+            }
+        }
+        [mode, kind, ..] => {
+            let what = match (*mode, *kind) {
+                ("120000", _) => "symlink",
+                ("160000", _) => "submodule",
+                (_, "tree") => "directory",
+                _ => "special entry",
+            };
+            return Err(BlobError::NotAFile(what.into()));
+        }
+        _ => {
+            return Err(BlobError::Git(format!(
+                "unexpected ls-tree output for {spec}"
+            )));
+        }
+    }
+    let text =
+        git(top, &["cat-file", "blob", &spec], None).map_err(|e| BlobError::Git(e.message()))?;
+    Ok(Some(text))
+}

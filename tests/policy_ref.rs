@@ -1,0 +1,216 @@
+//! `--policy-ref`: on a pull request the policy is read from the base, so
+//! an edit in the change under review cannot turn a blocked release into a
+//! pass. Each bypass below works without `--policy-ref` (proving the edit
+//! is real) and fails with it.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const POLICY: &str = ".readygate/policy.yaml";
+
+/// The sample's own policy: the production pack and one waiver, as the
+/// last key (so a test can append waivers).
+fn base_policy() -> String {
+    std::fs::read_to_string(Path::new(SAMPLE).join(POLICY)).unwrap()
+}
+
+/// The sample service on `main` (it blocks a release: tier 2 needs silver,
+/// the prod Terraform module has no lock file), then a `pr` branch with
+/// `edit` applied and committed.
+fn repo_with_edit(edit: impl Fn(&Path)) -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path();
+    copy_dir(Path::new(SAMPLE), repo);
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    git(repo, &["checkout", "-q", "-b", "pr"]);
+    edit(repo);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "--allow-empty", "-m", "weaken"]);
+    temp
+}
+
+fn release_check(repo: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "check",
+        repo.to_str().unwrap(),
+        "--branch",
+        "release/2.8",
+        "--event",
+        "push",
+        "--now",
+        "2026-11-22",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    readygate().args(&args).output().unwrap()
+}
+
+fn policy_with(extra: &str) -> String {
+    format!("{}{extra}", base_policy())
+}
+
+#[test]
+fn the_base_policy_blocks_whatever_the_head_edits() {
+    type Edit = Box<dyn Fn(&Path)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "waiver until 9999",
+            Box::new(|r: &Path| {
+                write(
+                    r,
+                    POLICY,
+                    &policy_with(
+                        "  - rule: iac.terraform-lockfile\n    reason: later\n    owner: '@me'\n    expires: '9999-12-31'\n  - rule: service.slo\n    reason: later\n    owner: '@me'\n    expires: '9999-12-31'\n",
+                    ),
+                )
+            }),
+        ),
+        (
+            "rules disabled",
+            Box::new(|r: &Path| {
+                write(
+                    r,
+                    POLICY,
+                    &policy_with(
+                        "overrides:\n  - rule: iac.terraform-lockfile\n    enabled: false\n  - rule: service.slo\n    enabled: false\n",
+                    ),
+                )
+            }),
+        ),
+        (
+            "enforcement warn",
+            Box::new(|r: &Path| write(r, POLICY, &policy_with("enforcement:\n  - mode: warn\n"))),
+        ),
+        (
+            "tier mapping lowered",
+            Box::new(|r: &Path| write(r, POLICY, &policy_with("tiers:\n  \"2\": bronze\n"))),
+        ),
+        (
+            "extends a lax pack",
+            Box::new(|r: &Path| {
+                write(
+                    r,
+                    ".readygate/lax.yaml",
+                    "name: lax\nlevels: [bronze, silver, gold]\ntiers: {default: bronze}\nenforcement: [{mode: warn}]\n",
+                );
+                write(r, POLICY, "name: checkout-api\nextends: [./lax.yaml]\n");
+            }),
+        ),
+        (
+            "manifest tier 4",
+            Box::new(|r: &Path| {
+                let manifest = std::fs::read_to_string(r.join("readygate.yaml")).unwrap();
+                write(r, "readygate.yaml", &manifest.replace("tier: 2", "tier: 4"));
+            }),
+        ),
+    ];
+    for (name, edit) in edits {
+        let temp = repo_with_edit(edit);
+        let repo = temp.path();
+        let head = release_check(repo, &[]);
+        assert_eq!(
+            code(&head),
+            0,
+            "{name}: the edit should pass on its own: {}",
+            stderr(&head)
+        );
+        let base = release_check(repo, &["--policy-ref", "main"]);
+        assert_eq!(code(&base), 1, "{name}: {}", stderr(&base));
+        let report = json(&base);
+        assert_eq!(report["verdict"]["tier"], 2, "{name}");
+        assert_eq!(report["verdict"]["blocked"], true, "{name}");
+        // The policy chain names the commit it was read from.
+        let source = report["policy"].as_array().unwrap().last().unwrap()["source"].clone();
+        assert!(source.as_str().unwrap().contains('@'), "{name}: {source}");
+    }
+}
+
+#[test]
+fn the_policy_is_read_from_git_objects_not_the_working_tree() {
+    let temp = repo_with_edit(|r| write(r, POLICY, &policy_with("enforcement:\n  - mode: warn\n")));
+    let repo = temp.path();
+    // Uncommitted too: the working tree never counts.
+    write(repo, POLICY, &policy_with("tiers: {\"2\": bronze}\n"));
+    let out = release_check(repo, &["--policy-ref", "main"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let packs = json(&out)["policy"].clone();
+    let sources: Vec<&str> = packs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source"].as_str().unwrap())
+        .collect();
+    let main = git(repo, &["rev-parse", "main"]);
+    assert!(
+        sources.contains(&format!(".readygate/policy.yaml@{}", &main.trim()[..12]).as_str()),
+        "{sources:?}"
+    );
+}
+
+#[test]
+fn a_ref_that_is_not_in_the_clone_is_exit_2_never_the_head() {
+    let temp = repo_with_edit(|r| write(r, POLICY, &policy_with("enforcement:\n  - mode: warn\n")));
+    let out = release_check(temp.path(), &["--policy-ref", "origin/main"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("`origin/main` names no commit"), "{err}");
+    assert!(err.contains("git fetch"), "{err}");
+    // Outside a git repository there is no base to read.
+    let plain = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(SAMPLE), plain.path());
+    let out = release_check(plain.path(), &["--policy-ref", "main"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn extends_may_not_leave_the_repository() {
+    // In the working tree: the repository's own policy is confined.
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    copy_dir(Path::new(SAMPLE), &repo);
+    write(
+        outer.path(),
+        "outside.yaml",
+        "name: outside\nsecret_key_name: 1\n",
+    );
+    write(&repo, POLICY, "name: p\nextends: [../../outside.yaml]\n");
+    let out = release_check(&repo, &[]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`../../outside.yaml` is outside the repository"),
+        "{err}"
+    );
+    assert!(!err.contains("secret_key_name"), "{err}");
+    // At a commit: the same.
+    let temp = repo_with_edit(|_| {});
+    let repo = temp.path();
+    write(repo, POLICY, "name: p\nextends: [../../../outside.yaml]\n");
+    git(repo, &["commit", "-q", "-am", "climb"]);
+    let out = release_check(repo, &["--policy-ref", "pr"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("outside the repository"),
+        "{}",
+        stderr(&out)
+    );
+    // A device is not a policy.
+    let out = release_check(repo, &["--policy", "/dev/zero"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
