@@ -225,6 +225,50 @@ pub struct Report {
     /// With `--annotate changed`: which changes scoped the annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeScope>,
+    /// With `--policy-ref`: where the policy was read from, and what the
+    /// change under review would do to it (not in force).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_ref: Option<PolicyFromRef>,
+}
+
+/// The policy came from a ref, not the working tree.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyFromRef {
+    /// As given to `--policy-ref`.
+    pub policy_ref: String,
+    /// The commit it named.
+    pub commit: String,
+    /// What the working tree changes in the policy and in the manifest's
+    /// judging fields; shown, not obeyed.
+    pub head_changes: Vec<PolicyChange>,
+    /// The working tree's policy did not load, so its changes are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyChange {
+    pub kind: PolicyChangeKind,
+    /// The rule, waiver (`RULE on TARGET`), tier or setting it concerns.
+    pub subject: String,
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyChangeKind {
+    WaiverAdded,
+    WaiverExtended,
+    WaiverRemoved,
+    RuleDisabled,
+    RuleWeakened,
+    RuleRemoved,
+    Levels,
+    Tiers,
+    Enforcement,
+    /// The manifest's tier, lifecycle or alert settings.
+    Manifest,
 }
 
 /// The result of evaluating the base ref with the same policy.

@@ -35,6 +35,10 @@ fn repo_with_edit(edit: impl Fn(&Path)) -> tempfile::TempDir {
 }
 
 fn release_check(repo: &Path, extra: &[&str]) -> std::process::Output {
+    release_as(repo, "json", extra)
+}
+
+fn release_as(repo: &Path, format: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "check",
         repo.to_str().unwrap(),
@@ -45,7 +49,7 @@ fn release_check(repo: &Path, extra: &[&str]) -> std::process::Output {
         "--now",
         "2026-11-22",
         "--format",
-        "json",
+        format,
     ];
     args.extend_from_slice(extra);
     readygate().args(&args).output().unwrap()
@@ -129,6 +133,73 @@ fn the_base_policy_blocks_whatever_the_head_edits() {
         let source = report["policy"].as_array().unwrap().last().unwrap()["source"].clone();
         assert!(source.as_str().unwrap().contains('@'), "{name}: {source}");
     }
+}
+
+#[test]
+fn the_report_lists_what_the_head_would_weaken() {
+    let temp = repo_with_edit(|r| {
+        write(
+            r,
+            POLICY,
+            &policy_with(
+                "  - rule: service.slo\n    reason: later\n    owner: '@me'\n    expires: '9999-12-31'\noverrides:\n  - rule: iac.terraform-lockfile\n    enabled: false\nenforcement:\n  - mode: warn\n",
+            ),
+        );
+        let manifest = std::fs::read_to_string(r.join("readygate.yaml")).unwrap();
+        write(r, "readygate.yaml", &manifest.replace("tier: 2", "tier: 4"));
+    });
+    let repo = temp.path();
+    let report = json(&release_check(repo, &["--policy-ref", "main"]));
+    let changes = report["policy_ref"]["head_changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["waiver-added", "rule-disabled", "enforcement", "manifest"],
+        "{changes:#?}"
+    );
+    assert!(
+        changes[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires 9999-12-31")
+    );
+    let at = changes[0]["location"]["path"].as_str().unwrap();
+    assert!(at.ends_with(".readygate/policy.yaml"), "{at}");
+    assert!(
+        changes[3]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tier 4 instead of 2")
+    );
+    assert_eq!(report["policy_ref"]["policy_ref"], "main");
+    // First in the Markdown (the pull request comment), and in the terminal.
+    let out = release_as(repo, "markdown", &["--policy-ref", "main"]);
+    let md = stdout(&out);
+    let first = md.find("does not count yet").unwrap();
+    assert!(first < md.find("level").unwrap(), "{md}");
+    assert!(md.contains("adds a waiver for service.slo"), "{md}");
+    let out = release_as(repo, "terminal", &["--policy-ref", "main"]);
+    assert!(stdout(&out).contains("disables it"), "{}", stdout(&out));
+    let out = release_as(repo, "github", &["--policy-ref", "main"]);
+    let gh = stdout(&out);
+    let warning = gh
+        .lines()
+        .find(|l| l.contains("policy changes not in force"))
+        .unwrap();
+    assert!(warning.starts_with("::warning title="), "{warning}");
+    // Nothing changed: says so.
+    let temp = repo_with_edit(|_| {});
+    let report = json(&release_check(temp.path(), &["--policy-ref", "main"]));
+    assert_eq!(
+        report["policy_ref"]["head_changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[test]

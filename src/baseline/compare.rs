@@ -165,6 +165,7 @@ mod tests {
             findings,
             comparison: None,
             changes: None,
+            policy_ref: None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::diag::{ConfigError, Error};
 use crate::document::Document;
 use crate::evidence::Judging;
+use crate::findings::{PolicyChange, PolicyChangeKind, PolicyFromRef};
 use crate::git::{self, Purpose};
 use crate::policy::source::Base;
 use crate::policy::{self, Policy};
@@ -89,6 +90,63 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
         policy,
         judging,
     })
+}
+
+/// What the working tree would change in how it is judged: the policy (if
+/// it loads) and the manifest's judging fields, against the base's.
+pub fn head_changes(
+    from_base: &FromBase,
+    head_policy: Result<Policy, ConfigError>,
+    head_manifest: Option<&crate::evidence::Manifest>,
+) -> PolicyFromRef {
+    let (mut head_changes, head_error) = match head_policy {
+        Ok(head) => (policy::diff::changes(&from_base.policy, &head), None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let head = Judging::of(head_manifest);
+    let base = &from_base.judging;
+    let mut manifest = |subject: &str, message: String| {
+        head_changes.push(PolicyChange {
+            kind: PolicyChangeKind::Manifest,
+            subject: subject.into(),
+            message,
+            location: None,
+        })
+    };
+    let text = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+    if head.tier != base.tier {
+        manifest(
+            "tier",
+            format!(
+                "readygate.yaml would make the tier {} instead of {}",
+                text(head.tier.map(|t| t.to_string())),
+                text(base.tier.map(|t| t.to_string()))
+            ),
+        );
+    }
+    if head.lifecycle != base.lifecycle {
+        manifest(
+            "lifecycle",
+            format!(
+                "readygate.yaml would make the lifecycle {} instead of {}",
+                text(head.lifecycle.map(|l| l.as_str().to_string())),
+                text(base.lifecycle.map(|l| l.as_str().to_string()))
+            ),
+        );
+    }
+    if head.alerts != base.alerts {
+        manifest(
+            "alerts",
+            "readygate.yaml would change which annotations hold runbooks (`alerts.runbook_keys`)"
+                .into(),
+        );
+    }
+    PolicyFromRef {
+        policy_ref: from_base.reference.clone(),
+        commit: from_base.commit.clone(),
+        head_changes,
+        head_error,
+    }
 }
 
 /// `path` (relative, as the user typed it) from the repository's top, when

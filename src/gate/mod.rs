@@ -312,6 +312,12 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     let mut settings = plan.scan.settings.clone();
     settings.judging = from_base.as_ref().map(|b| b.judging.clone());
     let evidence = scan::scan(root, &settings, &probes)?;
+    // The head's own policy, under --policy-ref, only to show what the
+    // change would do to it.
+    let policy_ref = from_base.as_ref().map(|b| {
+        let head = evidence.service.manifest.as_ref().map(|m| &m.manifest);
+        base::head_changes(b, load_policy(plan.policy.as_deref(), root), head)
+    });
     let policy = match from_base {
         Some(b) => b.policy,
         None => load_policy(plan.policy.as_deref(), root)?,
@@ -333,6 +339,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
         judging: settings.judging.clone(),
     };
     let mut report = engine::evaluate(&policy, &evidence, &ctx);
+    report.policy_ref = policy_ref;
     let mut base_commit = None;
     if let Some(reference) = &plan.baseline {
         let base = baseline::checkout(root, reference)?;

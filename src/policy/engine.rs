@@ -130,6 +130,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         findings,
         comparison: None,
         changes: None,
+        policy_ref: None,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::{annotated, change_tag, scope_lines, verdict_line};
+use super::{annotated, change_tag, policy_change_lines, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 /// GitHub shows at most this many error and this many warning annotations
@@ -152,6 +152,15 @@ pub fn render(report: &Report) -> String {
     }
     for line in scope_lines(report) {
         let _ = writeln!(out, "readygate: {}", escape_data(&line));
+    }
+    if let Some((heading, lines)) = policy_change_lines(report) {
+        // One warning: the reviewer sees it in the run's annotations.
+        let _ = writeln!(
+            out,
+            "::warning title={}::{}",
+            escape_property("readygate: policy changes not in force"),
+            escape_data(&format!("{heading}\n{}", lines.join("\n")))
+        );
     }
     let _ = writeln!(out, "readygate: {}", escape_data(&verdict_line(report)));
     out

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{annotated, areas, change_tag, in_parens, scope_lines, verdict_line};
+use super::{
+    annotated, areas, change_tag, in_parens, policy_change_lines, scope_lines, verdict_line,
+};
 use crate::findings::{Finding, Report, State};
 
 /// Make repository text inert in Markdown: no HTML, no @mentions, no
@@ -81,6 +83,15 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         .map(escape)
         .unwrap_or_else(|| "(unnamed service)".into());
     let _ = writeln!(out, "## {icon} readygate: {service}\n");
+    // A change that weakens its own policy is the first thing a reviewer
+    // should see.
+    if let Some((heading, lines)) = policy_change_lines(report) {
+        let _ = writeln!(out, "**{}**\n", escape(&heading));
+        for line in lines {
+            let _ = writeln!(out, "- {}", escape(&line));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "**{}**\n", escape(&verdict_line(report)));
     for line in scope_lines(report) {
         let _ = writeln!(out, "{}\n", escape(&line));

@@ -111,6 +111,34 @@ pub fn scope_lines(report: &Report) -> Vec<String> {
 
 /// One sentence: the level reached against the level required, and whether
 /// this run blocks.
+/// With `--policy-ref`: a heading, then one line per change the working
+/// tree makes to the policy it is judged by (unescaped; each format escapes).
+pub fn policy_change_lines(report: &Report) -> Option<(String, Vec<String>)> {
+    let from = report.policy_ref.as_ref()?;
+    let heading = format!(
+        "Policy from {} ({}); what this change does to it does not count yet:",
+        from.policy_ref,
+        short(&from.commit)
+    );
+    let mut lines: Vec<String> = from
+        .head_changes
+        .iter()
+        .map(|c| match &c.location {
+            Some(l) => format!("{} ({l})", c.message),
+            None => c.message.clone(),
+        })
+        .collect();
+    if let Some(e) = &from.head_error {
+        lines.push(format!("the working tree's policy does not load: {e}"));
+    }
+    if lines.is_empty() {
+        lines.push(
+            "no change to the policy or to the manifest's tier, lifecycle or alert settings".into(),
+        );
+    }
+    Some((heading, lines))
+}
+
 pub fn verdict_line(report: &Report) -> String {
     let v = &report.verdict;
     let reached = v.level_reached.as_deref().unwrap_or("none");

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{areas, change_tag, in_parens, scope_lines, verdict_line};
+use super::{areas, change_tag, in_parens, policy_change_lines, scope_lines, verdict_line};
 use crate::findings::{Finding, Report, State};
 
 struct Paint(bool);
@@ -188,6 +188,12 @@ pub fn render(report: &Report, colour: bool) -> String {
     );
     for line in scope_lines(report) {
         let _ = writeln!(out, "{}", clean(&line));
+    }
+    if let Some((heading, lines)) = policy_change_lines(report) {
+        let _ = writeln!(out, "{}", p.bold(&clean(&heading)));
+        for line in lines {
+            let _ = writeln!(out, "  {}", indent(&line, "    ").trim_start());
+        }
     }
     let line = verdict_line(report);
     let line = if report.verdict.blocked {
