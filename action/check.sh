@@ -35,6 +35,20 @@ case "${INPUT_ANNOTATE:-all}" in
     *) bad_input annotate "all, changed" "$INPUT_ANNOTATE" ;;
 esac
 if [[ -n "${INPUT_BASELINE:-}" ]]; then args+=("--baseline=$INPUT_BASELINE"); fi
+case "${INPUT_POLICY_REF:-}" in
+    worktree) args+=(--policy-from-worktree) ;;
+    "")
+        # On a pull request readygate reads the policy from its base commit;
+        # a shallow checkout may not have it, so fetch that one commit.
+        base="${PULL_REQUEST_BASE_SHA:-}"
+        if [[ "$base" =~ ^[0-9a-f]{40}$ ]] &&
+            ! git -C "${INPUT_PATH:-.}" cat-file -e "$base^{commit}" 2>/dev/null; then
+            git -C "${INPUT_PATH:-.}" fetch --no-tags --depth=1 origin "$base" >&2 ||
+                echo "::warning title=readygate::could not fetch the pull request's base commit $base; check out with fetch-depth: 0" >&2
+        fi
+        ;;
+    *) args+=("--policy-ref=$INPUT_POLICY_REF") ;;
+esac
 case "${INPUT_FAIL_ON:-all}" in
     all | new) args+=(--fail-on "${INPUT_FAIL_ON:-all}") ;;
     *) bad_input fail-on "all, new" "$INPUT_FAIL_ON" ;;

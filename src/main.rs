@@ -166,8 +166,13 @@ struct CheckArgs {
     /// instead of the working tree, so the change under review cannot
     /// weaken the policy it is judged by. Evidence still comes from the
     /// working tree.
+    /// With --github on a pull request the default is its base commit.
     #[arg(long, value_name = "REF")]
     policy_ref: Option<String>,
+    /// Read the policy from the working tree even on a pull request, so the
+    /// change under review can edit the policy it is judged by.
+    #[arg(long, conflicts_with = "policy_ref")]
+    policy_from_worktree: bool,
     /// What blocks: `all` (whenever the policy blocks) or `new` (only when
     /// a failure is new against --baseline).
     #[arg(long, value_enum, default_value_t = FailOn::All)]
@@ -231,6 +236,7 @@ impl CheckArgs {
             require_publish: self.require_publish,
             baseline: self.baseline,
             policy_ref: self.policy_ref,
+            policy_from_worktree: self.policy_from_worktree,
             fail_on: self.fail_on,
             annotate: self.annotate,
             now: self.now,

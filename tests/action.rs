@@ -74,6 +74,9 @@ fn expand(
                 // A branch ref: no release asset, so the cargo fallback runs.
                 "github.action_ref" => "main".into(),
                 "github.action_repository" => "readygate/readygate".into(),
+                "github.event.pull_request.base.sha" => {
+                    "ec26c3e57ca3a959ca5aad62de7213c562f8c821".into()
+                }
                 other => panic!("expression the test runner does not know: {other}"),
             }
         };
@@ -187,7 +190,9 @@ fn run_action(temp: &Path, path: &Path, inputs: &[(&str, &str)]) -> ActionRun {
 fn the_composite_action_installs_checks_and_reports() {
     let temp = tempfile::tempdir().unwrap();
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE);
-    let run = run_action(temp.path(), &sample, &[]);
+    // This checkout has not the fixture payload's base commit; the policy
+    // from the working tree is what this test is about.
+    let run = run_action(temp.path(), &sample, &[("policy-ref", "worktree")]);
     // The sample service warns on a pull request: exit 0.
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let (outputs, stdout_of_check) = (run.outputs, run.stdout);
@@ -231,6 +236,8 @@ fn the_action_compares_with_a_baseline_and_annotates_changed_lines() {
         ("annotate", "changed"),
         ("baseline", "main"),
         ("fail-on", "new"),
+        // Passed through to --policy-ref.
+        ("policy-ref", "main"),
     ];
     let run = run_action(temp.path(), repo.path(), &inputs);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

@@ -285,3 +285,71 @@ fn extends_may_not_leave_the_repository() {
         stderr(&out)
     );
 }
+
+/// A pull_request run on GitHub: the payload's base commit is where the
+/// policy comes from unless the workflow says otherwise.
+fn pull_request_run(repo: &Path, base_sha: Option<&str>, extra: &[&str]) -> std::process::Output {
+    let payload = repo.join("../event.json");
+    let base = match base_sha {
+        Some(sha) => format!(", \"sha\": \"{sha}\""),
+        None => String::new(),
+    };
+    std::fs::write(
+        &payload,
+        format!(
+            "{{\"pull_request\": {{\"number\": 7, \"head\": {{\"sha\": \"{}\"}}, \"base\": {{\"ref\": \"release/2.8\"{base}}}}}}}",
+            "1".repeat(40)
+        ),
+    )
+    .unwrap();
+    let mut args = vec![
+        "check",
+        repo.to_str().unwrap(),
+        "--github",
+        "--now",
+        "2026-11-22",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    readygate()
+        .args(&args)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &payload)
+        .env("GITHUB_REPOSITORY", "acme/checkout")
+        .env("GITHUB_BASE_REF", "release/2.8")
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn on_a_pull_request_the_base_commit_is_the_default() {
+    let outer = tempfile::tempdir().unwrap();
+    let repo = outer.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let temp = repo_with_edit(|r| write(r, POLICY, &policy_with("enforcement:\n  - mode: warn\n")));
+    copy_dir(temp.path(), &repo);
+    let main = git(&repo, &["rev-parse", "main"]).trim().to_string();
+    let out = pull_request_run(&repo, Some(&main), &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(json(&out)["policy_ref"]["commit"], main.as_str());
+    // The workflow's author may choose the change's own policy.
+    let out = pull_request_run(&repo, Some(&main), &["--policy-from-worktree"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A payload without the base commit: no silent fallback to the head.
+    let out = pull_request_run(&repo, None, &[]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("pull_request.base.sha"),
+        "{}",
+        stderr(&out)
+    );
+    // A base commit the clone does not have: the fetch hint, exit 2.
+    let out = pull_request_run(&repo, Some(&"2".repeat(40)), &[]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("git fetch"), "{}", stderr(&out));
+}

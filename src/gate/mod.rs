@@ -85,7 +85,11 @@ pub struct CheckPlan {
     pub require_publish: bool,
     pub baseline: Option<String>,
     /// Read the policy and the manifest's judging fields from this ref.
+    /// With `--github` on a pull request: its base commit unless given.
     pub policy_ref: Option<String>,
+    /// Read the policy from the working tree even on a pull request: the
+    /// workflow's author accepts that the change can edit its own policy.
+    pub policy_from_worktree: bool,
     pub fail_on: FailOn,
     pub annotate: Annotate,
     pub now: Option<NaiveDate>,
@@ -109,6 +113,7 @@ impl CheckPlan {
             require_publish: false,
             baseline: None,
             policy_ref: None,
+            policy_from_worktree: false,
             fail_on: FailOn::All,
             annotate: Annotate::All,
             now: None,
@@ -159,7 +164,35 @@ fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
         (Some(runner), Some(token)) => Some(Api::new(&runner.api_url, token)?),
         _ => None,
     };
+    if plan.policy_from_worktree && plan.policy_ref.is_some() {
+        return Err(ConfigError::new(
+            "--policy-ref and --policy-from-worktree contradict each other",
+        )
+        .hint("give one: the ref to read the policy from, or the working tree")
+        .into());
+    }
     Ok(Decided { runner, api })
+}
+
+/// Where the policy comes from: `--policy-ref`, else on a pull request its
+/// base commit, else (or with `--policy-from-worktree`) the working tree.
+fn policy_ref(
+    plan: &CheckPlan,
+    runner: Option<&RunnerContext>,
+) -> Result<Option<String>, ConfigError> {
+    if plan.policy_ref.is_some() || plan.policy_from_worktree {
+        return Ok(plan.policy_ref.clone());
+    }
+    match runner.and_then(|r| r.pull_request.as_ref()) {
+        None => Ok(None),
+        Some(pr) => match &pr.base_sha {
+            Some(sha) => Ok(Some(sha.clone())),
+            None => Err(ConfigError::new(
+                "the pull_request event has no `pull_request.base.sha`, so the policy cannot be read from the base",
+            )
+            .hint("pass --policy-ref REF (the base branch's commit), or --policy-from-worktree to let the change's own policy judge it")),
+        },
+    }
 }
 
 /// The formats to render, each with its file or standard output.
@@ -305,8 +338,8 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     let probes = plan.scan.probes(env);
     // Under --policy-ref the base decides how the head is judged; it is read
     // first because it also shapes how the head's evidence is assembled.
-    let from_base = match &plan.policy_ref {
-        Some(reference) => Some(base::read(root, reference, plan.policy.as_deref())?),
+    let from_base = match policy_ref(&plan, runner.as_ref())? {
+        Some(reference) => Some(base::read(root, &reference, plan.policy.as_deref())?),
         None => None,
     };
     let mut settings = plan.scan.settings.clone();

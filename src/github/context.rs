@@ -46,6 +46,9 @@ pub struct PullRequest {
     pub number: u64,
     pub head_sha: String,
     pub base_ref: String,
+    /// The base branch's commit the pull request was opened against (or
+    /// last synchronised with): where its policy is read from.
+    pub base_sha: Option<String>,
     /// `owner/repo` of the head: differs from the base for forks, whose
     /// tokens are read-only.
     pub head_repository: Option<String>,
@@ -194,6 +197,11 @@ fn read_payload(path: &str) -> Result<PullRequest, ConfigError> {
         number,
         head_sha: string(&["pull_request", "head", "sha"])?,
         base_ref: string(&["pull_request", "base", "ref"])?,
+        base_sha: doc
+            .path(&["pull_request", "base", "sha"])
+            .and_then(Node::as_str)
+            .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string),
         head_repository: doc
             .path(&["pull_request", "head", "repo", "full_name"])
             .and_then(Node::as_str)
