@@ -58,4 +58,5 @@ case "${INPUT_ONLINE:-false}" in
     false | "") ;;
     *) bad_input online "true, false" "$INPUT_ONLINE" ;;
 esac
+if [[ -n "${INPUT_COMMENT_AUTHOR:-}" ]]; then args+=("--comment-author=$INPUT_COMMENT_AUTHOR"); fi
 exec "$bin" "${args[@]}"

@@ -157,6 +157,12 @@ struct CheckArgs {
     /// published (by default that is reported and the verdict stands).
     #[arg(long, requires = "github")]
     require_publish: bool,
+    /// With --github: the login the token writes as, e.g. `my-app[bot]` for
+    /// a GitHub App's installation token. Only a comment by it (with the
+    /// marker) is edited, and only its app's check run reused. Default: the
+    /// token's user (GET /user), else `github-actions[bot]`.
+    #[arg(long, value_name = "LOGIN", requires = "github", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    comment_author: Option<String>,
     /// Regression mode: also evaluate this git ref (e.g. origin/main), read
     /// from the local repository, and report new and fixed findings.
     #[arg(long, value_name = "REF")]
@@ -234,6 +240,7 @@ impl CheckArgs {
             outputs: self.output,
             github: self.github,
             require_publish: self.require_publish,
+            comment_author: self.comment_author,
             baseline: self.baseline,
             policy_ref: self.policy_ref,
             policy_from_worktree: self.policy_from_worktree,

@@ -1,9 +1,10 @@
 //! Publishing through the GitHub API, against a local server that speaks the
 //! REST endpoints the gate uses (answers shaped like GitHub's examples) and
 //! records every request: the exact sequence, batching at 50, the sticky
-//! comment updated in place, read-only tokens, retries, 422s, GHES paths,
-//! and a token that never appears in output. Request bodies are validated
-//! against GitHub's own request schemas.
+//! comment updated in place (only our own: author and marker), who the
+//! token acts as (`GET /user`, `--comment-author`), read-only tokens,
+//! retries, 422s, GHES paths, and a token that never appears in output.
+//! Request bodies are validated against GitHub's own request schemas.
 
 mod common;
 
@@ -26,9 +27,16 @@ type Injected = (
 );
 
 /// A fake GitHub: comments it holds, and failures to inject, in order.
-#[derive(Default)]
 struct FakeGitHub {
-    comments: Vec<(u64, String)>,
+    /// (id, body, author as GitHub's `user` object).
+    comments: Vec<(u64, String, Value)>,
+    /// Who the token acts as: the author of the comments it writes.
+    actor: Value,
+    /// Whether `GET /user` answers with `actor`'s profile (a personal or
+    /// app-user token); else 403, as for the Actions GITHUB_TOKEN.
+    user_api: bool,
+    /// The slug of the app the check runs the token creates belong to.
+    app: &'static str,
     failures: VecDeque<Injected>,
     /// The pull request's files, served 100 per page like GitHub.
     files: Vec<Value>,
@@ -37,6 +45,47 @@ struct FakeGitHub {
     /// Requests (method, path) to carry out but answer with a 502, as when
     /// a proxy loses GitHub's answer.
     lost_answers: VecDeque<(&'static str, String)>,
+}
+
+/// By default the token is the workflow's GITHUB_TOKEN.
+impl Default for FakeGitHub {
+    fn default() -> Self {
+        Self {
+            comments: Vec::new(),
+            actor: user("github-actions[bot]", "Bot"),
+            user_api: false,
+            app: "github-actions",
+            failures: VecDeque::new(),
+            files: Vec::new(),
+            check_runs: Vec::new(),
+            lost_answers: VecDeque::new(),
+        }
+    }
+}
+
+/// A comment's `user`, as GitHub shows it.
+fn user(login: &str, kind: &str) -> Value {
+    json!({"login": login, "id": 41898282, "type": kind})
+}
+
+const MARKER: &str = "<!-- readygate:sticky-comment -->";
+
+/// GitHub's REST description, cut to the operations the gate uses.
+fn spec() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/github-api/openapi-subset.json").unwrap(),
+    )
+    .unwrap()
+}
+
+/// `GET /user` for `actor`: GitHub's example profile with its login and type.
+fn profile(actor: &Value) -> Value {
+    let mut p = spec()["users/get-authenticated"]["responses"]["200"]["examples"]
+        ["response-with-public-profile-information"]
+        .clone();
+    p["login"] = actor["login"].clone();
+    p["type"] = actor["type"].clone();
+    p
 }
 
 /// One entry of `GET /pulls/{n}/files`, shaped like GitHub's example.
@@ -114,38 +163,70 @@ fn respond(gh: &mut FakeGitHub, prefix: &str, req: &Request) -> Response {
             Response::new(status, body.to_string()).header("Content-Type", "application/json")
         };
         match (req.method.as_str(), path.as_str()) {
+            ("GET", "/user") if gh.user_api => ok(200, profile(&gh.actor)),
+            ("GET", "/user") => ok(
+                403,
+                json!({
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+                    "status": "403",
+                }),
+            ),
             ("GET", p) if p == format!("{REPO}/pulls/2/files") => {
                 let (page, per_page) = page_of(&req.path);
-                let files: Vec<Value> = gh.files.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+                let files: Vec<Value> = gh
+                    .files
+                    .iter()
+                    .skip((page - 1) * per_page)
+                    .take(per_page)
+                    .cloned()
+                    .collect();
                 ok(200, Value::Array(files))
             }
             ("POST", p) if p == format!("{REPO}/check-runs") => {
                 let mut run = req.json();
                 run["id"] = json!(4 + gh.check_runs.len() as u64);
+                run["app"] = json!({"id": 15368, "slug": gh.app, "name": gh.app});
                 gh.check_runs.push(run.clone());
                 ok(201, run)
             }
-            ("GET", p) if p.starts_with(&format!("{REPO}/commits/")) && p.ends_with("/check-runs") => ok(
-                200,
-                json!({"total_count": gh.check_runs.len(), "check_runs": gh.check_runs}),
-            ),
+            ("GET", p)
+                if p.starts_with(&format!("{REPO}/commits/")) && p.ends_with("/check-runs") =>
+            {
+                ok(
+                    200,
+                    json!({"total_count": gh.check_runs.len(), "check_runs": gh.check_runs}),
+                )
+            }
             ("PATCH", p) if p.starts_with(&format!("{REPO}/check-runs/")) => {
                 let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
                 ok(200, json!({"id": id}))
             }
             ("GET", p) if p == format!("{REPO}/issues/2/comments") => ok(
                 200,
-                Value::Array(gh.comments.iter().map(|(id, body)| json!({"id": id, "body": body, "user": {"login": "github-actions[bot]"}})).collect()),
+                Value::Array(
+                    gh.comments
+                        .iter()
+                        .map(|(id, body, user)| json!({"id": id, "body": body, "user": user}))
+                        .collect(),
+                ),
             ),
             ("POST", p) if p == format!("{REPO}/issues/2/comments") => {
                 let id = 1000 + gh.comments.len() as u64;
-                gh.comments.push((id, req.json()["body"].as_str().unwrap_or_default().to_string()));
+                let author = gh.actor.clone();
+                gh.comments.push((
+                    id,
+                    req.json()["body"].as_str().unwrap_or_default().to_string(),
+                    author,
+                ));
                 ok(201, json!({"id": id}))
             }
             ("PATCH", p) if p.starts_with(&format!("{REPO}/issues/comments/")) => {
                 let id: u64 = p.rsplit('/').next().unwrap().parse().unwrap();
                 let body = req.json()["body"].as_str().unwrap_or_default().to_string();
-                match gh.comments.iter_mut().find(|(i, _)| *i == id) {
+                // Like GitHub, a token that may write to pull requests may
+                // edit anyone's comment: the gate must pick its own.
+                match gh.comments.iter_mut().find(|(i, _, _)| *i == id) {
                     Some(c) => {
                         c.1 = body;
                         ok(200, json!({"id": id}))
@@ -200,10 +281,7 @@ fn sequence(server: &Server) -> Vec<String> {
 
 /// Every write validates against GitHub's request schema for its operation.
 fn assert_valid_requests(server: &Server, prefix: &str) {
-    let spec: Value = serde_json::from_str(
-        &std::fs::read_to_string("tests/fixtures/github-api/openapi-subset.json").unwrap(),
-    )
-    .unwrap();
+    let spec = spec();
     for req in server.requests().iter().filter(|r| r.method != "GET") {
         assert_eq!(
             req.header("authorization"),
@@ -241,6 +319,7 @@ fn a_pull_request_gets_a_check_run_and_one_sticky_comment() {
         [
             format!("POST {REPO}/check-runs"),
             format!("PATCH {REPO}/check-runs/4"),
+            "GET /user".to_string(),
             format!("GET {REPO}/issues/2/comments"),
             format!("POST {REPO}/issues/2/comments"),
         ]
@@ -264,11 +343,11 @@ fn a_pull_request_gets_a_check_run_and_one_sticky_comment() {
     let out = gate(SAMPLE, &env, &[]);
     assert_eq!(code(&out), 0);
     assert_eq!(
-        sequence(&server)[4..].last().unwrap(),
+        sequence(&server)[5..].last().unwrap(),
         &format!("PATCH {REPO}/issues/comments/1000")
     );
     assert!(
-        !sequence(&server)[4..]
+        !sequence(&server)[5..]
             .iter()
             .any(|r| r.starts_with("POST") && r.contains("comments"))
     );
@@ -387,6 +466,7 @@ fn server_errors_are_retried_and_rejections_reported() {
             format!("POST {REPO}/check-runs"),
             format!("PATCH {REPO}/check-runs/4"),
             format!("PATCH {REPO}/check-runs/4"),
+            "GET /user".to_string(),
             format!("GET {REPO}/issues/2/comments"),
             format!("GET {REPO}/issues/2/comments"),
             format!("POST {REPO}/issues/2/comments"),
@@ -405,7 +485,8 @@ fn enterprise_server_paths_and_an_all_clear_comment() {
     let state = Arc::new(Mutex::new(FakeGitHub::default()));
     state.lock().unwrap().comments.push((
         77,
-        format!("{}\nold failures", "<!-- readygate:sticky-comment -->"),
+        format!("{MARKER}\nold failures"),
+        user("github-actions[bot]", "Bot"),
     ));
     let server = github("/api/v3", state.clone());
     let temp = tempfile::tempdir().unwrap();
@@ -421,7 +502,9 @@ fn enterprise_server_paths_and_an_all_clear_comment() {
         server
             .requests()
             .iter()
-            .all(|r| r.path.starts_with("/api/v3/repos/"))
+            .all(|r| r.path.starts_with("/api/v3/repos/") || r.path == "/api/v3/user"),
+        "{:?}",
+        sequence(&server)
     );
     assert_eq!(server.requests()[1].json()["conclusion"], "success");
     let comments = state.lock().unwrap().comments.clone();
@@ -546,6 +629,7 @@ fn a_lost_answer_to_a_post_never_makes_a_duplicate() {
         sequence(&server),
         [
             format!("POST {REPO}/check-runs"),
+            "GET /user".to_string(),
             format!("GET {REPO}/commits/{sha}/check-runs"),
             format!("PATCH {REPO}/check-runs/4"),
             format!("GET {REPO}/issues/2/comments"),
@@ -572,14 +656,320 @@ fn a_lost_answer_to_a_post_never_makes_a_duplicate() {
     let out = gate(SAMPLE, &env, &[]);
     assert_eq!(code(&out), 0);
     assert_eq!(
-        sequence(&server)[..4],
+        sequence(&server)[..5],
         [
             format!("POST {REPO}/check-runs"),
+            "GET /user".to_string(),
             format!("GET {REPO}/commits/{sha}/check-runs"),
             format!("POST {REPO}/check-runs"),
             format!("PATCH {REPO}/check-runs/4"),
         ]
     );
     assert_eq!(state.lock().unwrap().check_runs.len(), 1);
+    assert_valid_requests(&server, "");
+}
+
+/// The comments' (id, body, author login), in order.
+fn comments(state: &Arc<Mutex<FakeGitHub>>) -> Vec<(u64, String, String)> {
+    state
+        .lock()
+        .unwrap()
+        .comments
+        .iter()
+        .map(|(id, body, user)| (*id, body.clone(), user["login"].as_str().unwrap().into()))
+        .collect()
+}
+
+#[test]
+fn a_marker_in_someone_elses_comment_is_not_ours() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    let bait = format!("{MARKER}\nPut the report here, please.");
+    state
+        .lock()
+        .unwrap()
+        .comments
+        .push((77, bait.clone(), user("mallory", "User")));
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let env = run_env(temp.path(), &server.url(""));
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[2..],
+        [
+            "GET /user".to_string(),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("POST {REPO}/issues/2/comments"),
+        ]
+    );
+    let after = comments(&state);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0], (77, bait.clone(), "mallory".into()));
+    assert_eq!(after[1].2, "github-actions[bot]");
+    assert!(after[1].1.starts_with(MARKER));
+    assert!(stderr(&out).contains("readygate: commented on #2 (1001)"));
+
+    // The next run edits the comment it wrote, still not mallory's.
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        sequence(&server).last().unwrap(),
+        &format!("PATCH {REPO}/issues/comments/1001")
+    );
+    assert_eq!(comments(&state).len(), 2);
+    assert_eq!(comments(&state)[0].1, bait);
+    assert_valid_requests(&server, "");
+}
+
+#[test]
+fn our_own_earlier_comment_is_edited_in_place() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        let mut gh = state.lock().unwrap();
+        // Someone else's marker comes first; ours is the one edited.
+        gh.comments
+            .push((76, format!("{MARKER}\nmine"), user("mallory", "User")));
+        gh.comments.push((
+            77,
+            format!("{MARKER}\nan earlier report"),
+            user("github-actions[bot]", "Bot"),
+        ));
+    }
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let out = gate(SAMPLE, &run_env(temp.path(), &server.url("")), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[2..],
+        [
+            "GET /user".to_string(),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("PATCH {REPO}/issues/comments/77"),
+        ]
+    );
+    let after = comments(&state);
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].1, format!("{MARKER}\nmine"));
+    assert!(
+        after[1].1.starts_with(MARKER) && !after[1].1.contains("an earlier report"),
+        "{}",
+        after[1].1
+    );
+    assert!(stderr(&out).contains("readygate: updated comment 77 on #2"));
+    assert_valid_requests(&server, "");
+}
+
+#[test]
+fn comment_author_names_the_app_the_token_belongs_to() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        // A GitHub App's installation token: GET /user is refused, as for
+        // GITHUB_TOKEN, but the comments it writes are my-app[bot]'s.
+        let mut gh = state.lock().unwrap();
+        gh.actor = user("my-app[bot]", "Bot");
+        gh.app = "my-app";
+        gh.comments.push((
+            76,
+            format!("{MARKER}\nfrom another workflow"),
+            user("github-actions[bot]", "Bot"),
+        ));
+        gh.comments.push((
+            77,
+            format!("{MARKER}\nmy-app's earlier report"),
+            user("my-app[bot]", "Bot"),
+        ));
+    }
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let env = run_env(temp.path(), &server.url(""));
+    let out = gate(SAMPLE, &env, &["--comment-author", "my-app[bot]"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Told who it is: GitHub is not asked.
+    assert_eq!(
+        sequence(&server),
+        [
+            format!("POST {REPO}/check-runs"),
+            format!("PATCH {REPO}/check-runs/4"),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("PATCH {REPO}/issues/comments/77"),
+        ]
+    );
+    let after = comments(&state);
+    assert_eq!(after[0].1, format!("{MARKER}\nfrom another workflow"));
+    assert!(!after[1].1.contains("earlier report"));
+    assert_valid_requests(&server, "");
+
+    // Without it the token is taken for GITHUB_TOKEN: not my-app's comment.
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        sequence(&server)[6..],
+        [
+            "GET /user".to_string(),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("PATCH {REPO}/issues/comments/76"),
+        ]
+    );
+
+    // An empty login is a usage error, and the flag needs --github.
+    assert_eq!(code(&gate(SAMPLE, &env, &["--comment-author", ""])), 2);
+    let out = readygate()
+        .args(["check", SAMPLE, "--comment-author", "my-app[bot]"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn a_token_that_can_ask_get_user_writes_as_that_login() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        let mut gh = state.lock().unwrap();
+        gh.actor = user("release-bot", "User");
+        gh.user_api = true;
+        gh.comments.push((
+            76,
+            format!("{MARKER}\nfrom the workflow's own token"),
+            user("github-actions[bot]", "Bot"),
+        ));
+        gh.comments.push((
+            77,
+            format!("{MARKER}\nrelease-bot's earlier report"),
+            user("release-bot", "User"),
+        ));
+    }
+    // The fake answers GET /user as GitHub's schema says.
+    let spec = spec();
+    let schema = &spec["users/get-authenticated"]["responses"]["200"]["schema"];
+    let answer = profile(&state.lock().unwrap().actor);
+    assert_eq!(answer["login"], "release-bot");
+    assert_eq!(answer["type"], "User");
+    let errors: Vec<String> = jsonschema::validator_for(schema)
+        .unwrap()
+        .iter_errors(&answer)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let env = run_env(temp.path(), &server.url(""));
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[2..],
+        [
+            "GET /user".to_string(),
+            format!("GET {REPO}/issues/2/comments"),
+            format!("PATCH {REPO}/issues/comments/77"),
+        ]
+    );
+    let user_request = &server.requests()[2];
+    assert_eq!(
+        user_request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    let after = comments(&state);
+    assert_eq!(
+        after[0].1,
+        format!("{MARKER}\nfrom the workflow's own token")
+    );
+    assert!(!after[1].1.contains("earlier report"));
+    assert_valid_requests(&server, "");
+
+    // GET /user failing otherwise than GITHUB_TOKEN's 403: said in one
+    // line, and the token is taken for GITHUB_TOKEN.
+    state
+        .lock()
+        .unwrap()
+        .failures
+        .push_back(("GET", "/user".into(), 401, None));
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("readygate: cannot tell who the token acts as (GET /user: 401: injected 401); taking it for the Actions GITHUB_TOKEN (github-actions[bot]); --comment-author names another"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sequence(&server).last().unwrap(),
+        &format!("PATCH {REPO}/issues/comments/76")
+    );
+}
+
+#[test]
+fn only_a_check_run_of_our_own_app_is_reused() {
+    let sha = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
+    // Another app's check run with our name and external id.
+    let foreign = |app: &str| {
+        json!({
+            "id": 99,
+            "name": "readygate",
+            "head_sha": sha,
+            "status": "in_progress",
+            "external_id": "readygate/6012345678/2",
+            "app": {"id": 7, "slug": app, "name": app},
+        })
+    };
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        // The answer to our POST is lost: the lookup sees both runs and
+        // takes ours (id 5), not the other app's (99).
+        let mut gh = state.lock().unwrap();
+        gh.check_runs.push(foreign("mallory-app"));
+        gh.lost_answers
+            .push_back(("POST", format!("{REPO}/check-runs")));
+    }
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = run_env(temp.path(), &server.url(""));
+    env.insert("GITHUB_RUN_ID", "6012345678".into());
+    env.insert("GITHUB_RUN_ATTEMPT", "2".into());
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[..4],
+        [
+            format!("POST {REPO}/check-runs"),
+            "GET /user".to_string(),
+            format!("GET {REPO}/commits/{sha}/check-runs"),
+            format!("PATCH {REPO}/check-runs/5"),
+        ]
+    );
+    assert!(
+        stderr(&out).contains("check run 5 completed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(state.lock().unwrap().check_runs.len(), 2);
+
+    // With --comment-author my-app[bot], a GITHUB_TOKEN run with the same
+    // external id is not my-app's: nothing of ours was made, so POST again.
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    {
+        let mut gh = state.lock().unwrap();
+        gh.actor = user("my-app[bot]", "Bot");
+        gh.app = "my-app";
+        gh.check_runs.push(foreign("github-actions"));
+        gh.failures
+            .push_back(("POST", format!("{REPO}/check-runs"), 503, None));
+    }
+    let server = github("", state.clone());
+    env.insert("GITHUB_API_URL", server.url(""));
+    let out = gate(SAMPLE, &env, &["--comment-author", "my-app[bot]"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        sequence(&server)[..4],
+        [
+            format!("POST {REPO}/check-runs"),
+            format!("GET {REPO}/commits/{sha}/check-runs"),
+            format!("POST {REPO}/check-runs"),
+            format!("PATCH {REPO}/check-runs/5"),
+        ]
+    );
+    let gh = state.lock().unwrap();
+    assert_eq!(gh.check_runs.len(), 2);
+    assert_eq!(gh.check_runs[1]["app"]["slug"], "my-app");
+    drop(gh);
     assert_valid_requests(&server, "");
 }

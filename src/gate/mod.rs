@@ -83,6 +83,10 @@ pub struct CheckPlan {
     pub outputs: Vec<PathBuf>,
     pub github: bool,
     pub require_publish: bool,
+    /// The login the GitHub token writes as (`my-app[bot]`): whose sticky
+    /// comment is edited and whose app's check run is reused. Default: asked
+    /// of `GET /user`, else `github-actions[bot]`.
+    pub comment_author: Option<String>,
     pub baseline: Option<String>,
     /// Read the policy and the manifest's judging fields from this ref.
     /// With `--github` on a pull request: its base commit unless given.
@@ -111,6 +115,7 @@ impl CheckPlan {
             outputs: Vec::new(),
             github: false,
             require_publish: false,
+            comment_author: None,
             baseline: None,
             policy_ref: None,
             policy_from_worktree: false,
@@ -447,7 +452,9 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             .and_then(|()| github::runner::write_outputs(&report, runner, &files))
             .map_err(|e| IoError::new("cannot write the job summary or step outputs", e))?;
         let published = match &api {
-            Some(api) => github::publish::publish(&report, runner, api),
+            Some(api) => {
+                github::publish::publish(&report, runner, api, plan.comment_author.as_deref())
+            }
             None => github::publish::Published {
                 log: vec!["readygate: no GITHUB_TOKEN, so no check run or pull request comment; annotations are in this log".into()],
                 failed: true,

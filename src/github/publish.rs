@@ -1,9 +1,12 @@
 //! Publish a report through the GitHub API: a check run (created in
 //! progress, completed with its conclusion, summary and annotations in
-//! batches of 50) and, on pull requests, one sticky comment found by a
-//! hidden marker and edited in place. Publishing never changes the gate's
-//! verdict: what fails is reported in one line each and the caller decides
-//! (`--require-publish`).
+//! batches of 50) and, on pull requests, one sticky comment edited in
+//! place. Only what the token itself made is reused: the comment must be
+//! written by the identity the token acts as and carry a hidden marker (the
+//! marker alone is not enough: anyone can post it), and a check run looked
+//! up again must belong to the token's app. Publishing never changes the
+//! gate's verdict: what fails is reported in one line each and the caller
+//! decides (`--require-publish`).
 
 use serde_json::{Value, json};
 
@@ -12,7 +15,7 @@ use super::context::RunnerContext;
 use crate::findings::{Finding, Report, State};
 use crate::report::markdown;
 
-/// Finds our comment among the pull request's comments.
+/// Marks our comment among the pull request's comments (with its author).
 pub const MARKER: &str = "<!-- readygate:sticky-comment -->";
 /// GitHub accepts at most 50 annotations per request.
 pub const ANNOTATION_BATCH: usize = 50;
@@ -22,6 +25,8 @@ const MAX_MESSAGE: usize = 64 * 1024;
 const MAX_TEXT: usize = 65_535;
 /// Beyond this many annotations, the summary and log carry the rest.
 const MAX_ANNOTATIONS: usize = 1_000;
+/// Who the Actions `GITHUB_TOKEN` writes as; it cannot ask `GET /user`.
+const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// What publishing did, line by line, and whether anything failed.
 #[derive(Debug, Default)]
@@ -30,12 +35,114 @@ pub struct Published {
     pub failed: bool,
 }
 
-pub fn publish(report: &Report, ctx: &RunnerContext, api: &Api) -> Published {
+/// Who the token acts as: the author of the comments it writes and, for a
+/// bot, the app its check runs belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub login: String,
+    /// The app's slug (`github-actions` for `github-actions[bot]`); `None`
+    /// for a user, whose check runs belong to an app we cannot name.
+    pub app: Option<String>,
+}
+
+impl Identity {
+    /// From a login: `NAME[bot]` is app `NAME`'s bot account.
+    pub fn from_login(login: &str) -> Self {
+        Self {
+            login: login.to_string(),
+            app: login.strip_suffix("[bot]").map(str::to_string),
+        }
+    }
+
+    /// Whether a comment's `user` is this identity (logins are
+    /// case-insensitive; only bots end in `[bot]`, so a user cannot pass
+    /// for one).
+    fn wrote(&self, user: &Value) -> bool {
+        user["login"]
+            .as_str()
+            .is_some_and(|l| l.eq_ignore_ascii_case(&self.login))
+    }
+
+    /// Whether a check run was made by this identity's app.
+    fn made(&self, run: &Value) -> bool {
+        self.app
+            .as_deref()
+            .is_some_and(|app| run["app"]["slug"].as_str() == Some(app))
+    }
+}
+
+/// The identity, asked of GitHub at most once and only when needed:
+/// `--comment-author` when given, else `GET /user`.
+struct Whoami<'a> {
+    api: &'a Api,
+    given: Option<&'a str>,
+    known: tokio::sync::OnceCell<Identity>,
+    /// A line for the log when `GET /user` failed unexpectedly.
+    note: std::cell::RefCell<Option<String>>,
+}
+
+impl<'a> Whoami<'a> {
+    fn new(api: &'a Api, given: Option<&'a str>) -> Self {
+        Self {
+            api,
+            given,
+            known: tokio::sync::OnceCell::new(),
+            note: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// What to log about finding the identity, once.
+    fn take_note(&self) -> Option<String> {
+        self.note.borrow_mut().take()
+    }
+
+    async fn get(&self) -> &Identity {
+        self.known
+            .get_or_init(|| async {
+                if let Some(login) = self.given {
+                    return Identity::from_login(login);
+                }
+                let why = match self.api.get("/user").await {
+                    Ok(user) => match user["login"].as_str().filter(|l| !l.is_empty()) {
+                        Some(login) if user["type"] == "Bot" => return Identity::from_login(login),
+                        // A user's token: its check runs belong to some
+                        // app, which /user does not name.
+                        Some(login) => {
+                            return Identity {
+                                login: login.to_string(),
+                                app: None,
+                            };
+                        }
+                        None => "the answer has no login".to_string(),
+                    },
+                    // The Actions GITHUB_TOKEN (and any installation token)
+                    // answers 403 "Resource not accessible by integration".
+                    Err(e) if e.status == Some(403) => return Identity::from_login(ACTIONS_BOT),
+                    Err(e) => e.to_string(),
+                };
+                *self.note.borrow_mut() = Some(format!(
+                    "readygate: cannot tell who the token acts as (GET /user: {why}); taking it for the Actions GITHUB_TOKEN ({ACTIONS_BOT}); --comment-author names another"
+                ));
+                Identity::from_login(ACTIONS_BOT)
+            })
+            .await
+    }
+}
+
+/// `comment_author`: the login the token writes as (`--comment-author`),
+/// instead of asking `GET /user`.
+pub fn publish(
+    report: &Report,
+    ctx: &RunnerContext,
+    api: &Api,
+    comment_author: Option<&str>,
+) -> Published {
     let published = super::api::block_on(async {
         let mut out = Published::default();
-        check_run(report, ctx, api, &mut out).await;
+        let who = Whoami::new(api, comment_author);
+        check_run(report, ctx, api, &who, &mut out).await;
         if let Some(pr) = &ctx.pull_request {
-            sticky_comment(report, ctx, pr.number, api, &mut out).await;
+            sticky_comment(report, ctx, pr.number, api, &who, &mut out).await;
         }
         out
     });
@@ -109,7 +216,13 @@ fn annotation(f: &Finding) -> Option<Value> {
     }))
 }
 
-async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Published) {
+async fn check_run(
+    report: &Report,
+    ctx: &RunnerContext,
+    api: &Api,
+    who: &Whoami<'_>,
+    out: &mut Published,
+) {
     let repo = &ctx.repository;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let external_id = ctx.check_run_id();
@@ -121,6 +234,9 @@ async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Pu
         "external_id": external_id,
     });
     let created = create_once(api, &format!("/repos/{repo}/check-runs"), &body, || async {
+        // Only a run of the token's own app: another app's run with the
+        // same name and external id is not ours to complete.
+        let us = who.get().await;
         let list = api
             .get(&format!(
                 "/repos/{repo}/commits/{}/check-runs?check_name=readygate&filter=all&per_page=100",
@@ -131,11 +247,12 @@ async fn check_run(report: &Report, ctx: &RunnerContext, api: &Api, out: &mut Pu
             .as_array()
             .and_then(|runs| {
                 runs.iter()
-                    .find(|r| r["external_id"] == external_id.as_str())
+                    .find(|r| r["external_id"] == external_id.as_str() && us.made(r))
             })
             .cloned())
     })
     .await;
+    out.log.extend(who.take_note());
     let id = match created.map(|v| v["id"].as_u64()) {
         Ok(Some(id)) => id,
         Ok(None) => {
@@ -239,11 +356,14 @@ where
     }
 }
 
-/// Our earlier comment on the pull request, if any: (id, body).
+/// Our earlier comment on the pull request, if any: (id, body). Ours means
+/// written by `us` and carrying the marker; a comment by anyone else is
+/// never edited, marker or not.
 async fn find_sticky(
     api: &Api,
     repo: &str,
     number: u64,
+    us: &Identity,
 ) -> Result<Option<(u64, String)>, ApiError> {
     for page in 1..=50 {
         let list = api
@@ -252,10 +372,9 @@ async fn find_sticky(
             ))
             .await?;
         let comments = list.as_array().cloned().unwrap_or_default();
-        if let Some(c) = comments
-            .iter()
-            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(MARKER)))
-        {
+        if let Some(c) = comments.iter().find(|c| {
+            us.wrote(&c["user"]) && c["body"].as_str().is_some_and(|b| b.contains(MARKER))
+        }) {
             return Ok(Some((
                 c["id"].as_u64().unwrap_or(0),
                 c["body"].as_str().unwrap_or("").to_string(),
@@ -273,10 +392,13 @@ async fn sticky_comment(
     ctx: &RunnerContext,
     number: u64,
     api: &Api,
+    who: &Whoami<'_>,
     out: &mut Published,
 ) {
     let repo = &ctx.repository;
-    let previous = match find_sticky(api, repo, number).await {
+    let us = who.get().await;
+    out.log.extend(who.take_note());
+    let previous = match find_sticky(api, repo, number, us).await {
         Ok(p) => p,
         Err(e) => {
             out.log.push(explain(
@@ -318,7 +440,7 @@ async fn sticky_comment(
             &format!("/repos/{repo}/issues/{number}/comments"),
             &json!({"body": body}),
             || async {
-                Ok(find_sticky(api, repo, number)
+                Ok(find_sticky(api, repo, number, us)
                     .await?
                     .map(|(id, _)| json!({"id": id})))
             },
@@ -349,5 +471,19 @@ mod tests {
         let t = truncate(&text, 51, "…");
         assert!(t.len() <= 51 && t.ends_with('…'));
         assert_eq!(truncate("short", 10, "…"), "short");
+    }
+
+    #[test]
+    fn a_bot_login_names_its_app_and_only_that_author_is_us() {
+        let us = Identity::from_login("my-app[bot]");
+        assert_eq!(us.app.as_deref(), Some("my-app"));
+        assert!(us.wrote(&json!({"login": "My-App[bot]", "type": "Bot"})));
+        assert!(!us.wrote(&json!({"login": "my-app", "type": "User"})));
+        assert!(!us.wrote(&Value::Null));
+        assert!(us.made(&json!({"app": {"slug": "my-app"}})));
+        assert!(!us.made(&json!({"app": {"slug": "github-actions"}})));
+        let user = Identity::from_login("release-bot");
+        assert_eq!(user.app, None);
+        assert!(!user.made(&json!({"app": {"slug": "release-bot"}})));
     }
 }
