@@ -75,21 +75,26 @@ impl ConfigError {
         Some(first)
     }
 
+    /// Every part is repository text or may carry some (a key, a path, a
+    /// value echoed back): each is one escaped line on stderr.
     fn fmt_one(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::escape::{line, lines};
         write!(f, "error: ")?;
         if let Some(file) = &self.file {
-            write!(f, "{file}")?;
+            write!(f, "{}", line(file))?;
             if let Some(pos) = self.pos {
                 write!(f, ":{}:{}", pos.line, pos.column)?;
             }
             write!(f, ": ")?;
         }
         if let Some(key) = &self.key {
-            write!(f, "`{key}`: ")?;
+            write!(f, "`{}`: ", line(key))?;
         }
-        write!(f, "{}", self.message)?;
+        // A message may span lines (a parser's caret display); no line of
+        // it can start a workflow command.
+        write!(f, "{}", lines(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", lines(hint))?;
         }
         Ok(())
     }
@@ -158,9 +163,15 @@ impl IoError {
 
 impl fmt::Display for IoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}: {}", self.doing, self.source)?;
+        use crate::escape::line;
+        write!(
+            f,
+            "error: {}: {}",
+            line(&self.doing),
+            line(&self.source.to_string())
+        )?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", line(hint))?;
         }
         Ok(())
     }
@@ -175,7 +186,7 @@ pub struct NetworkError(pub String);
 
 impl fmt::Display for NetworkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.0)
+        write!(f, "error: {}", crate::escape::line(&self.0))
     }
 }
 

@@ -3,7 +3,7 @@
 //! findings → report → exit code.
 //!
 //! Layers, each using only those below it: the shared vocabulary (`yaml`,
-//! `diag`, `schema`, `git`, `evidence`, `document`, `check`, `probe`, `contract`); the
+//! `diag`, `escape`, `schema`, `git`, `evidence`, `document`, `check`, `probe`, `contract`); the
 //! evidence areas (`area/*`, which never import each other) and their
 //! registry (`area`); the walk and scan (`discover`, `scan`); policy and
 //! findings; reports, GitHub and the baseline; and `gate`, the run itself.
@@ -15,6 +15,7 @@ pub mod check;
 pub mod contract;
 pub mod diag;
 pub mod document;
+pub mod escape;
 pub mod evidence;
 pub mod git;
 pub mod probe;

@@ -278,10 +278,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             let ev = gate::evidence(&args.walk.plan(), &ProcessEnv)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let written = match args.format {
-                // Straight to the writer: no intermediate JSON tree.
-                DataFormat::Json => serde_json::to_writer_pretty(&mut out, &ev)
+                // No intermediate JSON tree; made safe for a CI log.
+                DataFormat::Json => serde_json::to_string_pretty(&ev)
                     .map_err(std::io::Error::from)
-                    .and_then(|()| writeln!(out)),
+                    .and_then(|text| writeln!(out, "{}", readygate::escape::json(text))),
                 DataFormat::Yaml => {
                     let json = serde_json::to_value(&ev).expect("evidence serializes");
                     write!(out, "{}", yaml::emit(&json))

@@ -88,13 +88,21 @@ fn expand(
     out
 }
 
+/// `$GITHUB_OUTPUT` as the runner reads it: `name=value` lines and the
+/// multi-line `name<<DELIMITER` form.
 fn outputs_of(file: &Path) -> BTreeMap<String, String> {
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((k, v)) = line.split_once('=') {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+    out
 }
 
 /// What one run of the composite action left behind.

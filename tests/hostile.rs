@@ -157,3 +157,171 @@ fn hostile_cel_is_refused_at_load_naming_the_rule() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+// ------------------------------------------------------------ injection --
+
+/// No output line may start a workflow command or carry a legacy one, and
+/// no hidden character may reach a reader as itself.
+fn assert_inert(what: &str, text: &str) {
+    for line in text.lines() {
+        let t = line.trim_start();
+        assert!(
+            !(t.starts_with("::error::Pwned") || t.starts_with("::error file=README.md")),
+            "{what}: an injected command: {line:?}"
+        );
+        assert!(!line.contains("##["), "{what}: a legacy command: {line:?}");
+    }
+    for c in ['\u{202e}', '\u{fffe}', '\u{1b}'] {
+        assert!(!text.contains(c), "{what}: raw {c:?}");
+    }
+}
+
+fn rules_with_alert(name: &str) -> String {
+    format!(
+        "groups:\n  - name: g\n    rules:\n      - alert: \"{name}\"\n        expr: up == 0\n        labels:\n          severity: critical\n"
+    )
+}
+
+#[test]
+fn config_errors_echo_repository_text_inertly() {
+    let dir = repo_with(&[(
+        "readygate.yaml",
+        "service: x\n\"x\\n::error file=README.md,line=1::Pwned ##[add-mask]y\": 1\n".into(),
+    )]);
+    let out = limited(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert_inert("stderr", &stderr(&out));
+    assert!(stderr(&out).contains("x\\n::error"), "{}", stderr(&out));
+
+    let dir = repo_with(&[
+        ("readygate.yaml", "service: x\n".into()),
+        (
+            ".readygate/policy.yaml",
+            "name: p\nextends: [builtin:production]\nwaivers:\n  - rule: \"nope\\n::error::Pwned\"\n    reason: r\n    owner: o\n    expires: '2027-01-01'\n".into(),
+        ),
+    ]);
+    let out = limited(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert_inert("stderr", &stderr(&out));
+}
+
+#[test]
+fn hostile_names_are_inert_in_every_format() {
+    let evil_alert = "Evil\\u202e ##[add-mask]secret \\ufffe\\n::error::Pwned";
+    let mut files = vec![
+        ("readygate.yaml", "service: x\ntier: 1\n".to_string()),
+        ("mon/a b#c?.rules.yml", rules_with_alert(evil_alert)),
+        ("mon/evil\n::error::Pwned.rules.yml", "groups: [\n".into()),
+    ];
+    // More than ten findings, so the GitHub format's plain-line overflow is
+    // used too.
+    for i in 0..12 {
+        files.push((
+            Box::leak(format!("mon/extra{i}.rules.yml").into_boxed_str()),
+            rules_with_alert(&format!("Extra{i} ##[error]Pwned")),
+        ));
+    }
+    let dir = repo_with(&files);
+    let root = dir.path().to_str().unwrap();
+    for format in ["terminal", "github", "markdown", "json", "sarif", "junit"] {
+        let out = limited(&["check", root, "--format", format, "--now", "2026-01-01"]);
+        assert!(code(&out) < 2, "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert_inert(format, &text);
+        assert_inert(&format!("{format} stderr"), &stderr(&out));
+        match format {
+            "junit" => {
+                let mut reader = quick_xml::Reader::from_str(&text);
+                loop {
+                    match reader.read_event() {
+                        Ok(quick_xml::events::Event::Eof) => break,
+                        Ok(_) => {}
+                        Err(e) => panic!("JUnit XML does not parse: {e}"),
+                    }
+                }
+            }
+            "sarif" => {
+                let sarif: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let uris: Vec<String> = sarif["runs"][0]["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                            .as_str()
+                            .unwrap()
+                            .to_string()
+                    })
+                    .collect();
+                assert!(
+                    uris.contains(&"mon/a%20b%23c%3F.rules.yml".to_string()),
+                    "{uris:?}"
+                );
+                assert!(
+                    uris.iter().all(|u| !u.contains(['\n', ' ', '#', '?'])),
+                    "{uris:?}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn evidence_json_is_inert_and_the_same_data() {
+    let dir = repo_with(&[(
+        "mon/x.rules.yml",
+        rules_with_alert("A\\u202e ##[add-mask]b"),
+    )]);
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0);
+    assert_inert("evidence", &stdout(&out));
+    assert_eq!(
+        json(&out)["alerts"]["alerts"][0]["name"],
+        "A\u{202e} ##[add-mask]b"
+    );
+}
+
+#[test]
+fn step_outputs_cannot_be_forged_by_a_level_name() {
+    let dir = repo_with(&[
+        ("readygate.yaml", "service: x\n".into()),
+        (
+            ".readygate/policy.yaml",
+            "name: p\nlevels: [\"bronze\\nverdict=ready\"]\nrules: []\n".into(),
+        ),
+    ]);
+    let outputs = dir.path().join("outputs");
+    std::fs::write(&outputs, "").unwrap();
+    let out = readygate()
+        .args([
+            "check",
+            dir.path().to_str().unwrap(),
+            "--github",
+            "--policy-from-worktree",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REPOSITORY", "acme/x")
+        .env("GITHUB_OUTPUT", &outputs)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert!(code(&out) < 2, "{}", stderr(&out));
+    // Read as the runner does: `name<<DELIMITER` blocks.
+    let text = std::fs::read_to_string(&outputs).unwrap();
+    let mut outputs = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delimiter) = line
+            .split_once("<<")
+            .expect("every output uses a delimiter");
+        let value: Vec<&str> = lines.by_ref().take_while(|l| l != &delimiter).collect();
+        outputs.push((name.to_string(), value.join("\n")));
+    }
+    let names: Vec<&str> = outputs.iter().map(|(n, _)| n.as_str()).collect();
+    // One verdict, and the level name whole inside its own output.
+    assert_eq!(names, ["verdict", "level", "required-level", "failures"]);
+    assert_eq!(outputs[1].1, "bronze\nverdict=ready");
+}

@@ -63,7 +63,8 @@ impl Console for ProcessConsole {
         print!("{text}");
     }
     fn err(&mut self, line: &str) {
-        eprintln!("{line}");
+        // The log is a workflow-command channel on a runner.
+        eprintln!("{}", crate::escape::line(line));
     }
 }
 

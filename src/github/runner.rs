@@ -39,23 +39,30 @@ pub fn write_outputs(
     let Some(path) = &ctx.output else {
         return Ok(());
     };
-    let mut lines = vec![
-        format!("verdict={}", verdict(report)),
-        format!(
-            "level={}",
-            report.verdict.level_reached.as_deref().unwrap_or("none")
+    let mut values = vec![
+        ("verdict", verdict(report).to_string()),
+        (
+            "level",
+            report
+                .verdict
+                .level_reached
+                .clone()
+                .unwrap_or_else(|| "none".into()),
         ),
-        format!("required-level={}", report.verdict.level_required),
-        format!("failures={}", report.verdict.counts.fail),
+        ("required-level", report.verdict.level_required.clone()),
+        ("failures", report.verdict.counts.fail.to_string()),
     ];
     for (name, file) in files {
-        // A path with a newline would start a new output; refuse it.
-        let file = file.display().to_string();
-        if !file.contains(['\n', '\r']) {
-            lines.push(format!("{name}={file}"));
-        }
+        values.push((name, file.display().to_string()));
     }
-    append(path, &(lines.join("\n") + "\n"))
+    // The multi-line form with a random delimiter not in the value: a level
+    // name or path with a newline stays inside its own output.
+    let mut text = String::new();
+    for (name, value) in values {
+        let delimiter = crate::escape::output_delimiter(&value);
+        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    append(path, &text)
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {

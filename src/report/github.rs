@@ -12,17 +12,7 @@ use crate::findings::{Finding, Report, State};
 /// per step; the rest are dropped silently, so we choose which and say so.
 pub const MAX_PER_KIND: usize = 10;
 
-/// Escape a command's message: `%`, CR and LF.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escape a property value (`file=`, `title=`): also `:` and `,`.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
-}
+pub use crate::escape::{workflow_data as escape_data, workflow_property as escape_property};
 
 fn command(f: &Finding) -> &'static str {
     if f.state == State::Fail {

@@ -5,5 +5,5 @@ use crate::findings::Report;
 pub fn render(report: &Report) -> String {
     let mut out = serde_json::to_string_pretty(report).expect("reports serialize");
     out.push('\n');
-    out
+    crate::escape::json(out)
 }

@@ -5,23 +5,11 @@
 
 use std::fmt::Write;
 
-use quick_xml::escape::escape;
-
 use crate::findings::{Finding, Report, State};
 
-/// XML 1.0 cannot carry most control characters, escaped or not.
+/// XML 1.0 cannot carry most control characters or U+FFFE, escaped or not.
 fn xml(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| {
-            if c.is_control() && !matches!(c, '\n' | '\t') {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    escape(clean.as_str()).into_owned()
+    crate::escape::xml(text)
 }
 
 pub fn render(report: &Report) -> String {

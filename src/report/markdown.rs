@@ -23,6 +23,9 @@ pub fn escape(text: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' => out.push(' '),
+            // Bidi overrides and other hidden characters would let the text
+            // read differently from what it is.
+            c if crate::escape::is_hidden(c) => out.push_str(&crate::escape::line(&c.to_string())),
             c => out.push(c),
         }
     }

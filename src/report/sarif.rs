@@ -54,7 +54,8 @@ pub fn render(report: &Report) -> String {
             "results": results,
         }],
     });
-    let mut out = serde_json::to_string_pretty(&doc).expect("SARIF serializes");
+    let mut out =
+        crate::escape::json(serde_json::to_string_pretty(&doc).expect("SARIF serializes"));
     out.push('\n');
     out
 }
@@ -101,7 +102,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
         .location
         .as_ref()
         .map_or(REPOSITORY_WIDE, |l| l.path.as_str());
-    let mut physical = json!({"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}});
+    let mut physical = json!({"artifactLocation": {"uri": crate::escape::uri_path(path), "uriBaseId": "%SRCROOT%"}});
     if let Some(l) = f.location.as_ref().filter(|l| l.line > 0) {
         physical["region"] = json!({"startLine": l.line});
         if l.column > 0 {
@@ -132,7 +133,7 @@ fn result(f: &Finding, rule_index: usize) -> Value {
                 .enumerate()
                 .map(|(id, l)| {
                     let mut physical =
-                        json!({"artifactLocation": {"uri": l.path, "uriBaseId": "%SRCROOT%"}});
+                        json!({"artifactLocation": {"uri": crate::escape::uri_path(&l.path), "uriBaseId": "%SRCROOT%"}});
                     if l.line > 0 {
                         physical["region"] = json!({"startLine": l.line});
                     }

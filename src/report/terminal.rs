@@ -35,21 +35,14 @@ impl Paint {
     }
 }
 
-/// Terminal control characters from the repository must not reach the TTY.
+/// One line of repository text: no control, bidi or hidden character and
+/// no newline reaches the TTY as itself.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::escape::line(text)
 }
 
 fn indent(text: &str, pad: &str) -> String {
-    clean(text)
+    crate::escape::lines(text)
         .lines()
         .map(|l| format!("{pad}{l}"))
         .collect::<Vec<_>>()
@@ -82,7 +75,7 @@ pub fn render(report: &Report, colour: bool) -> String {
 
     for area in areas(report.findings.iter()) {
         let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
-        let _ = writeln!(out, "\n{}", p.bold(&area));
+        let _ = writeln!(out, "\n{}", p.bold(&clean(&area)));
         let attention: Vec<&Finding> = in_area
             .iter()
             .copied()
@@ -99,9 +92,9 @@ pub fn render(report: &Report, colour: bool) -> String {
                 out,
                 "  {} {}  {} {}{count}",
                 p.state(f.state),
-                f.rule,
-                f.title,
-                p.dim(&format!("[{}]", f.level))
+                clean(&f.rule),
+                clean(&f.title),
+                p.dim(&format!("[{}]", clean(&f.level)))
             );
             for f in group {
                 let tag = change_tag(f);
@@ -140,7 +133,7 @@ pub fn render(report: &Report, colour: bool) -> String {
                 out,
                 "  {} {}{target}  by {} until {}: {}",
                 p.state(f.state),
-                f.rule,
+                clean(&f.rule),
                 clean(&w.owner),
                 w.expires,
                 clean(&w.reason)
@@ -174,7 +167,7 @@ pub fn render(report: &Report, colour: bool) -> String {
                 out,
                 "  {} {}{target}{at}  {}",
                 p.code("32", "FIXED  "),
-                f.rule,
+                clean(&f.rule),
                 p.dim(&format!("({})", f.change()))
             );
         }
