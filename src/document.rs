@@ -48,12 +48,25 @@ pub struct KindSpec {
     pub order: u16,
 }
 
+impl KindSpec {
+    /// Whether a file of this spec is recognised by its content (a sniff
+    /// over files named only by extension) rather than by its name.
+    pub fn by_content(&self) -> bool {
+        self.sniff.is_some() && self.globs.iter().all(|g| GENERIC_GLOBS.contains(g))
+    }
+}
+
+/// Globs that say nothing but the format.
+const GENERIC_GLOBS: &[&str] = &["**/*.yaml", "**/*.yml", "**/*.json", "**/*.template"];
+
 /// A classified file with its text and its parses, made on first use.
 pub struct Document {
     /// Relative to the root, `/`-separated.
     pub path: String,
     pub kind: DocKind,
     pub text: String,
+    /// Recognised by its content, not its name (see [`KindSpec::by_content`]).
+    pub by_content: bool,
     yaml: OnceCell<Result<Vec<Node>, yaml::ParseError>>,
     hcl: OnceCell<Result<Hcl, Problem>>,
 }
@@ -99,6 +112,7 @@ impl Document {
             path: path.into(),
             kind,
             text: text.into(),
+            by_content: false,
             yaml: OnceCell::new(),
             hcl: OnceCell::new(),
         }
@@ -247,12 +261,67 @@ impl<'a> Head<'a> {
         self.top.iter().copied()
     }
 
-    /// The value of a top-level `key:`, unquoted.
+    /// The value of a top-level `key:`, unquoted, in every spelling the
+    /// YAML engines accept: `key:`, `"key":`, `'key':`, `key :`, an explicit
+    /// `? key` (its value on the next line), and a flow or JSON document's
+    /// `{"key": value, ...}`.
     pub fn value(&self, key: &str) -> Option<&'a str> {
-        self.top().find_map(|l| {
-            l.strip_prefix(key)
-                .and_then(|rest| rest.strip_prefix(':'))
-                .map(|v| v.trim().trim_matches(['"', '\'']))
+        let block = self.top().find_map(|l| {
+            let explicit = l.starts_with("? ");
+            let l = l.strip_prefix("? ").unwrap_or(l);
+            let rest = strip_key(l, key)?.trim_start();
+            match rest.strip_prefix(':') {
+                Some(v) if v.is_empty() || v.starts_with([' ', '\t']) => {
+                    Some(v.trim().trim_matches(['"', '\'']))
+                }
+                // `? key` with its `: value` on the next line.
+                None if explicit && rest.is_empty() => Some(""),
+                _ => None,
+            }
+        });
+        block.or_else(|| self.flow_value(key))
+    }
+
+    /// In a flow or JSON document (`{` first): the value after `key:` at
+    /// any depth, up to `,` or `}`. Approximate, as a sniff may be.
+    fn flow_value(&self, key: &str) -> Option<&'a str> {
+        let body = self
+            .text
+            .lines()
+            .map(str::trim_start)
+            .find(|l| !(l.is_empty() || l.starts_with('#') || *l == "---"))?;
+        if !body.starts_with('{') {
+            return None;
+        }
+        let text = self.text;
+        for (i, _) in text.match_indices(key) {
+            let before = text[..i].trim_end_matches(['"', '\'']).trim_end();
+            if !before.ends_with(['{', ',']) {
+                continue;
+            }
+            let after = text[i + key.len()..]
+                .trim_start_matches(['"', '\''])
+                .trim_start();
+            if let Some(v) = after.strip_prefix(':') {
+                let end = v.find([',', '}', '\n']).unwrap_or(v.len());
+                return Some(v[..end].trim().trim_matches(['"', '\'']));
+            }
+        }
+        None
+    }
+
+    /// Whether `key:` appears anywhere (any depth), in any spelling.
+    pub fn mentions_key(&self, key: &str) -> bool {
+        let text = self.text;
+        text.match_indices(key).any(|(i, _)| {
+            let before_ok = text[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+            let after = text[i + key.len()..]
+                .trim_start_matches(['"', '\''])
+                .trim_start_matches([' ', '\t']);
+            before_ok && after.starts_with(':')
         })
     }
 
@@ -263,6 +332,16 @@ impl<'a> Head<'a> {
                 .is_some_and(|v| v.trim().trim_matches(['"', '\'']).starts_with(prefix))
         })
     }
+}
+
+/// `line` with `key` (bare or quoted) stripped from its start.
+fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    for quote in ['"', '\''] {
+        if let Some(rest) = line.strip_prefix(quote) {
+            return rest.strip_prefix(key)?.strip_prefix(quote);
+        }
+    }
+    line.strip_prefix(key)
 }
 
 /// YAML files anywhere, for kinds decided by their content.

@@ -114,6 +114,32 @@ pub fn places(root: &Path) -> Result<(PathBuf, String), Error> {
     Ok((PathBuf::from(top), prefix.trim_end_matches('/').to_string()))
 }
 
+/// Files git tracks under `root` that its ignore rules would hide
+/// (`git ls-files --cached --ignored --exclude-standard`), relative to
+/// `root`. Empty outside a repository or when git cannot run.
+pub fn tracked_but_ignored(root: &Path) -> Vec<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--ignored",
+            "--exclude-standard",
+        ])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output();
+    match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Why a file at a ref cannot be read as a policy or manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlobError {

@@ -547,3 +547,44 @@ fn loopback_targets_are_refused_unless_allowed() {
     );
     assert_eq!(server.hits("/runbooks"), 0);
 }
+
+/// Reformatting a rule file the way promtool still accepts must not make
+/// its alerts disappear: every spelling yields the alert.
+#[test]
+fn rule_files_in_every_spelling_are_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let alert = |name: &str| {
+        format!(
+            "      - alert: {name}\n        expr: up == 0\n        labels:\n          severity: critical\n"
+        )
+    };
+    let files = [
+        ("quoted.yaml", format!("\"groups\":\n  - name: g\n    rules:\n{}", alert("Quoted"))),
+        ("spaced.yaml", format!("groups :\n  - name: g\n    rules:\n{}", alert("Spaced"))),
+        ("explicit.yaml", format!("? groups\n:\n  - name: g\n    rules:\n{}", alert("Explicit"))),
+        (
+            "flow.yaml",
+            "{groups: [{name: g, rules: [{alert: Flow, expr: up == 0}]}]}\n".to_string(),
+        ),
+        (
+            "mixin-rules.json",
+            "{\"groups\": [{\"name\": \"g\", \"rules\": [{\"alert\": \"Json\", \"expr\": \"up == 0\"}]}]}\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let mut names: Vec<&str> = ev["alerts"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Explicit", "Flow", "Json", "Quoted", "Spaced"]);
+    assert_eq!(ev["files"]["by_kind"]["prometheus-rules"], 5);
+}

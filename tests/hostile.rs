@@ -325,3 +325,37 @@ fn step_outputs_cannot_be_forged_by_a_level_name() {
     assert_eq!(names, ["verdict", "level", "required-level", "failures"]);
     assert_eq!(outputs[1].1, "bronze\nverdict=ready");
 }
+
+// --------------------------------------------------------- no silent skip --
+
+#[test]
+fn gitignore_hides_only_untracked_files_and_dot_ignore_nothing() {
+    let dir = repo_with(&[(
+        "monitoring/app.rules.yml",
+        rules_with_alert("TrackedButIgnored"),
+    )]);
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "rules"]);
+    // The change under review tries to hide its rule file.
+    write(repo, ".gitignore", "monitoring/\n");
+    write(repo, ".ignore", "*.yml\n");
+    // An untracked, ignored file stays hidden, as in git.
+    write(
+        repo,
+        "monitoring/scratch.rules.yml",
+        &rules_with_alert("Untracked"),
+    );
+    let out = limited(&["evidence", repo.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let names: Vec<&str> = ev["alerts"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["TrackedButIgnored"]);
+    assert_eq!(ev["files"]["recognised"]["prometheus-rules"]["by_name"], 1);
+}

@@ -91,17 +91,25 @@ impl Classifier {
 
     /// The first candidate whose sniff (if any) accepts `head`.
     pub fn classify(&self, candidates: &[usize], head: &str) -> Option<DocKind> {
+        self.spec_for(candidates, head).map(|spec| spec.kind)
+    }
+
+    /// The spec that classifies the file: [`Self::classify`] with how.
+    pub fn spec_for(&self, candidates: &[usize], head: &str) -> Option<&'static KindSpec> {
         let head = Head::new(head);
         candidates
             .iter()
             .map(|&i| self.specs[i])
             .find(|spec| spec.sniff.is_none_or(|sniff| sniff(&head)))
-            .map(|spec| spec.kind)
     }
 }
 
 /// Walk `root`, calling `sink` for every classified document (from several
 /// threads). Problems with evidence-looking files are returned, not skipped.
+///
+/// `.gitignore` hides untracked files only, as in git itself: a file git
+/// tracks is read even when a `.gitignore` (which the change under review
+/// can edit) lists it. `.ignore` files are not honoured at all.
 pub fn walk(
     root: &Path,
     opts: &Options,
@@ -112,10 +120,14 @@ pub fn walk(
     let visited = AtomicU64::new(0);
     let binary = AtomicU64::new(0);
     let problems = Mutex::new(Vec::new());
+    // Candidates the walk reached, so tracked files it skipped can be told
+    // apart.
+    let seen = Mutex::new(std::collections::HashSet::new());
 
     let walker = WalkBuilder::new(root)
         .hidden(false) // .github/ holds workflows and CODEOWNERS
         .git_global(false) // results must not depend on the runner's config
+        .ignore(false) // `.ignore` is not git's: a change could hide evidence with it
         .require_git(false)
         .follow_links(false)
         .threads(opts.threads)
@@ -132,7 +144,7 @@ pub fn walk(
             classifier,
             opts,
         };
-        let (visited, binary, problems) = (&visited, &binary, &problems);
+        let (visited, binary, problems, seen) = (&visited, &binary, &problems, &seen);
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -156,7 +168,13 @@ pub fn walk(
                 return WalkState::Continue;
             }
             visited.fetch_add(1, Ordering::Relaxed);
-            match ctx.visit(entry.path(), file_type.is_symlink()) {
+            let rel = ctx.relative(entry.path());
+            let candidates = ctx.classifier.candidates(&rel);
+            if candidates.is_empty() {
+                return WalkState::Continue;
+            }
+            seen.lock().unwrap().insert(rel.clone());
+            match ctx.visit(entry.path(), rel, &candidates, file_type.is_symlink()) {
                 Visit::Document(doc) => sink(doc),
                 Visit::Problem(p) => problems.lock().unwrap().push(p),
                 Visit::Binary => {
@@ -167,6 +185,37 @@ pub fn walk(
             WalkState::Continue
         })
     });
+
+    // Tracked files a `.gitignore` hid from the walk.
+    let seen = seen.into_inner().unwrap();
+    let ctx = FileContext {
+        root,
+        root_canonical: &root_canonical,
+        classifier,
+        opts,
+    };
+    for rel in crate::git::tracked_but_ignored(root) {
+        if seen.contains(&rel) || rel.split('/').any(|part| PRUNED_DIRS.contains(&part)) {
+            continue;
+        }
+        let candidates = classifier.candidates(&rel);
+        let path = root.join(&rel);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue; // deleted in the working tree
+        };
+        if candidates.is_empty() || meta.is_dir() {
+            continue;
+        }
+        visited.fetch_add(1, Ordering::Relaxed);
+        match ctx.visit(&path, rel, &candidates, meta.file_type().is_symlink()) {
+            Visit::Document(doc) => sink(doc),
+            Visit::Problem(p) => problems.lock().unwrap().push(p),
+            Visit::Binary => {
+                binary.fetch_add(1, Ordering::Relaxed);
+            }
+            Visit::Nothing => {}
+        }
+    }
 
     let mut problems = problems.into_inner().unwrap();
     problems.sort();
@@ -198,16 +247,12 @@ impl FileContext<'_> {
         if text.is_empty() { ".".into() } else { text }
     }
 
-    fn visit(&self, path: &Path, is_symlink: bool) -> Visit {
-        let rel = self.relative(path);
-        let candidates = self.classifier.candidates(&rel);
-        if candidates.is_empty() {
-            return Visit::Nothing;
-        }
+    /// Read and classify one candidate (`rel` matched some kind's globs).
+    fn visit(&self, path: &Path, rel: String, candidates: &[usize], is_symlink: bool) -> Visit {
         // Only path-decided kinds can be named before the content is read.
         let by_path = || {
             self.classifier
-                .classify(&candidates, "")
+                .classify(candidates, "")
                 .map(|k| k.name().to_string())
         };
 
@@ -257,7 +302,7 @@ impl FileContext<'_> {
                 Err(err) => return unreadable(err),
             };
             let text = String::from_utf8_lossy(&head);
-            return match self.classifier.classify(&candidates, &text) {
+            return match self.classifier.classify(candidates, &text) {
                 Some(kind) => Visit::Problem(problem(
                     ProblemKind::Oversize,
                     Some(kind.name().into()),
@@ -284,7 +329,7 @@ impl FileContext<'_> {
                 let valid = err.utf8_error().valid_up_to();
                 let bytes = err.into_bytes();
                 let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
-                return match self.classifier.classify(&candidates, &lossy) {
+                return match self.classifier.classify(candidates, &lossy) {
                     Some(kind) => {
                         let line =
                             1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u32;
@@ -302,8 +347,12 @@ impl FileContext<'_> {
             }
         };
         let head = floor_char_boundary(&text, SNIFF_BYTES);
-        match self.classifier.classify(&candidates, head) {
-            Some(kind) => Visit::Document(Document::new(rel, kind, text)),
+        match self.classifier.spec_for(candidates, head) {
+            Some(spec) => {
+                let mut doc = Document::new(rel, spec.kind, text);
+                doc.by_content = spec.by_content();
+                Visit::Document(doc)
+            }
             None => Visit::Nothing,
         }
     }

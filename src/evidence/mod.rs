@@ -62,6 +62,18 @@ pub struct FileStats {
     pub by_kind: BTreeMap<String, u64>,
     /// Files skipped because they contain NUL bytes.
     pub binary: u64,
+    /// Per kind, how the files were recognised: by their name (a path that
+    /// says what they are) or by their content (a sniff over files named
+    /// only by format). Files named as evidence that do not hold it are
+    /// problems, not silence.
+    #[serde(default)]
+    pub recognised: BTreeMap<String, Recognised>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Recognised {
+    pub by_name: u64,
+    pub by_content: u64,
 }
 
 #[derive(

@@ -12,7 +12,9 @@ use crate::contract::Assembly;
 use crate::diag::{ConfigError, Error, InputError};
 use crate::discover::{self, Classifier, Options};
 use crate::document::Document;
-use crate::evidence::{EVIDENCE_VERSION, FileStats, Judging, ManifestFact, RepoIdentity};
+use crate::evidence::{
+    EVIDENCE_VERSION, FileStats, Judging, ManifestFact, Recognised, RepoIdentity,
+};
 use crate::probe::Probes;
 
 pub mod manifest;
@@ -79,14 +81,20 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         .zip(collectors.iter().map(|c| c.as_ref()))
         .collect();
     let manifests = Mutex::new(Vec::<Result<ManifestFact, ConfigError>>::new());
-    let by_kind = Mutex::new(BTreeMap::<String, u64>::new());
+    // Per kind: files, and how they were recognised.
+    let counts = Mutex::new(BTreeMap::<String, (u64, Recognised)>::new());
     let classifier = classifier();
     let walk = discover::walk(root, opts, &classifier, &|doc: Document| {
-        *by_kind
-            .lock()
-            .unwrap()
-            .entry(doc.kind.name().to_string())
-            .or_default() += 1;
+        {
+            let mut counts = counts.lock().unwrap();
+            let (files, how) = counts.entry(doc.kind.name().to_string()).or_default();
+            *files += 1;
+            if doc.by_content {
+                how.by_content += 1;
+            } else {
+                how.by_name += 1;
+            }
+        }
         if doc.kind == manifest::READYGATE_MANIFEST {
             let parsed = manifest::parse(&doc);
             manifests.lock().unwrap().push(parsed);
@@ -112,13 +120,15 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     };
     let parsed: Vec<ManifestFact> = manifests.into_iter().filter_map(Result::ok).collect();
 
+    let counts = counts.into_inner().unwrap();
     let mut ev = Evidence {
         evidence_version: EVIDENCE_VERSION,
         generator: format!("readygate {}", env!("CARGO_PKG_VERSION")),
         files: FileStats {
             visited: walk.visited,
-            by_kind: by_kind.into_inner().unwrap(),
+            by_kind: counts.iter().map(|(k, (n, _))| (k.clone(), *n)).collect(),
             binary: walk.binary,
+            recognised: counts.into_iter().map(|(k, (_, how))| (k, how)).collect(),
         },
         problems: walk.problems,
         ..Evidence::default()

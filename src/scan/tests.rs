@@ -170,3 +170,42 @@ fn content_sniffs() {
     // The head helper the sniffs share.
     assert_eq!(Head::new("a: 'b'\n  c: d\n").value("a"), Some("b"));
 }
+
+#[test]
+fn rule_files_in_every_spelling_promtool_accepts() {
+    let rules = |text: &str| classify("monitoring/app.yaml", text);
+    let body = "  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n";
+    for top in ["groups:", "\"groups\":", "'groups':", "groups :"] {
+        assert_eq!(
+            rules(&format!("{top}\n{body}")),
+            Some("prometheus-rules"),
+            "{top}"
+        );
+    }
+    assert_eq!(
+        rules(&format!("? groups\n:\n{body}")),
+        Some("prometheus-rules")
+    );
+    assert_eq!(
+        rules("{groups: [{name: g, rules: [{alert: A, expr: up == 0}]}]}\n"),
+        Some("prometheus-rules")
+    );
+    assert_eq!(
+        rules(
+            "\"groups\":\n  - \"name\": g\n    \"rules\":\n      - \"alert\": A\n        \"expr\": up == 0\n"
+        ),
+        Some("prometheus-rules")
+    );
+    let json = "{\n  \"groups\": [\n    {\n      \"name\": \"g\",\n      \"rules\": [{\"alert\": \"A\", \"expr\": \"up == 0\"}]\n    }\n  ]\n}\n";
+    assert_eq!(
+        classify("out/app-rules.json", json),
+        Some("prometheus-rules")
+    );
+    // A package.json is not a rule file.
+    assert_eq!(
+        classify("package.json", "{\"name\": \"x\", \"scripts\": {}}"),
+        None
+    );
+    // Other tools' `groups:` without rules are not either.
+    assert_eq!(rules("groups:\n  - admins\n"), None);
+}

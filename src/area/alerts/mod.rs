@@ -64,6 +64,13 @@ static KINDS: &[KindSpec] = &[
         sniff: Some(is_prometheus_rules),
         order: 190,
     },
+    // Rule files written as JSON (jsonnet output); promtool reads them.
+    KindSpec {
+        kind: PROMETHEUS_RULES,
+        globs: &["**/*.json"],
+        sniff: Some(is_prometheus_rules),
+        order: 195,
+    },
     KindSpec {
         kind: DATADOG_MONITOR,
         globs: &["**/*.json"],
@@ -87,15 +94,16 @@ fn is_named_rule_file(head: &Head) -> bool {
     has_no_api_version(head) && (head.text.trim().is_empty() || head.value("groups").is_some())
 }
 
-/// `groups:` at the top with rules in it. Other configs have top-level
-/// `groups:` too, so a rule key must also appear.
+/// `groups:` at the top with rules in it, in any spelling promtool accepts
+/// (quoted, spaced or explicit keys, flow style, JSON). Other configs have
+/// top-level `groups:` too, so a rule key must also appear.
 fn is_prometheus_rules(head: &Head) -> bool {
     has_no_api_version(head)
         && head.value("groups").is_some()
-        && head.text.contains("rules:")
-        && ["alert:", "record:", "expr:"]
+        && head.mentions_key("rules")
+        && ["alert", "record", "expr"]
             .iter()
-            .any(|k| head.text.contains(k))
+            .any(|k| head.mentions_key(k))
 }
 
 fn is_datadog_monitor(head: &Head) -> bool {
