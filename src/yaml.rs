@@ -64,6 +64,11 @@ impl std::fmt::Display for ParseError {
 /// laughs" document to a few megabytes instead of gigabytes.
 const ALIAS_NODE_BUDGET: usize = 100_000;
 
+/// Most nodes one text may hold: the largest real documents (a CRD with
+/// its schema, a rule file of a thousand alerts) stay under a tenth of it;
+/// past it the text is a problem, not a tree that grows with the input.
+pub const MAX_NODES: usize = 400_000;
+
 /// Mappings up to this size check duplicate keys by scanning.
 const LINEAR_KEY_SCAN: usize = 16;
 
@@ -148,6 +153,7 @@ struct Builder {
     docs: Vec<Node>,
     anchors: HashMap<usize, Node>,
     alias_nodes: usize,
+    nodes: usize,
     error: Option<ParseError>,
 }
 
@@ -185,6 +191,14 @@ impl Builder {
     }
 
     fn insert(&mut self, node: Node, anchor: usize) {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            self.fail(
+                node.pos,
+                &format!("more than {MAX_NODES} YAML nodes; not read (split the file)"),
+            );
+            return;
+        }
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }

@@ -10,8 +10,9 @@ use std::process::{Command, Output};
 use common::*;
 
 /// Address-space limit for a hostile run (KiB): allocations past it fail,
-/// so a run that would grow without bound aborts and the test fails.
-const MEMORY_LIMIT_KB: u64 = 1024 * 1024;
+/// so a run that would grow past it aborts and the test fails. Address
+/// space bounds resident memory from above: 256 MiB, the bound.
+const MEMORY_LIMIT_KB: u64 = 256 * 1024;
 
 /// `readygate ARGS` under the memory limit (`ulimit -v`, where the shell
 /// has it).
@@ -358,4 +359,65 @@ fn gitignore_hides_only_untracked_files_and_dot_ignore_nothing() {
         .collect();
     assert_eq!(names, ["TrackedButIgnored"]);
     assert_eq!(ev["files"]["recognised"]["prometheus-rules"]["by_name"], 1);
+}
+
+// ------------------------------------------------------------- budgets --
+
+#[test]
+fn a_runbook_with_a_thousand_anchors_is_indexed_once() {
+    // 7 MB of Markdown with 1,000 explicit anchors and no headings, each
+    // linked by its own alert: every section runs to the end of the page,
+    // which used to be copied per anchor (7 GB).
+    let filler = "lorem ipsum dolor sit amet ".repeat(260);
+    let mut page = String::new();
+    let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+    for i in 0..1_000 {
+        page.push_str(&format!("<a name=\"step{i}\"></a>\n{filler}\n"));
+        rules.push_str(&format!(
+            "      - alert: Alert{i}\n        expr: up == 0\n        annotations:\n          runbook_url: docs/runbook.md#step{i}\n"
+        ));
+    }
+    assert!(page.len() > 7_000_000);
+    let dir = repo_with(&[("docs/runbook.md", page), ("mon/x.rules.yml", rules)]);
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let alerts = ev["alerts"]["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1_000);
+    assert!(alerts.iter().all(|a| a["runbook"]["state"] == "resolved"));
+}
+
+#[test]
+fn an_8_mib_rule_file_is_a_problem_not_gigabytes() {
+    let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+    let mut i = 0;
+    while rules.len() < 8 * 1024 * 1024 - 64 {
+        rules.push_str(&format!("      - alert: A{i}\n        expr: up == 0\n"));
+        i += 1;
+    }
+    let dir = repo_with(&[("mon/x.rules.yml", rules)]);
+    let root = dir.path().to_str().unwrap();
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].2.contains("YAML nodes"), "{found:?}");
+    // The whole check too, policy and reports included.
+    let out = limited(&["check", root, "--format", "json"]);
+    assert!(code(&out) < 2, "{}", stderr(&out));
+}
+
+#[test]
+fn too_many_alerts_in_one_file_is_a_problem_finding() {
+    let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+    for i in 0..10_050 {
+        rules.push_str(&format!("      - {{alert: A{i}, expr: up == 0}}\n"));
+    }
+    let dir = repo_with(&[("mon/x.rules.yml", rules)]);
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    assert!(ev["alerts"]["alerts"].as_array().unwrap().len() <= 10_000);
+    let problems = ev["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0]["kind"], "over-budget");
+    assert_eq!(problems[0]["location"]["path"], "mon/x.rules.yml");
 }

@@ -104,6 +104,20 @@ struct Collector<A: Area> {
     sink: Mutex<Sink<A::Fact>>,
 }
 
+/// Most facts (alerts, objects, resources) one document may give an area.
+pub const MAX_FACTS_PER_DOCUMENT: usize = 10_000;
+/// Most facts one area may collect in a run.
+pub const MAX_FACTS_PER_RUN: usize = 50_000;
+
+fn over_budget(doc: &Document, area: &str, what: String) -> Problem {
+    Problem {
+        kind: crate::evidence::ProblemKind::OverBudget,
+        document_kind: Some(doc.kind.name().into()),
+        location: crate::evidence::Location::file(&doc.path),
+        message: format!("{what}; the {area} area did not read the rest"),
+    }
+}
+
 impl<A: Area> Registered for Bound<A> {
     fn name(&self) -> &'static str {
         self.area.name()
@@ -141,12 +155,30 @@ impl<A: Area> Collecting for Collector<A> {
     fn collect(&self, doc: &Document) {
         let mut found = Sink::default();
         self.bound.area.collect(doc, &mut found);
-        if !(found.facts.is_empty() && found.problems.is_empty()) {
-            self.sink
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(found);
+        if found.facts.is_empty() && found.problems.is_empty() {
+            return;
         }
+        let name = self.bound.area.name();
+        if found.facts.len() > MAX_FACTS_PER_DOCUMENT {
+            let n = found.facts.len();
+            found.facts.truncate(MAX_FACTS_PER_DOCUMENT);
+            found.problem(over_budget(
+                doc,
+                name,
+                format!("{n} facts in one file, over the limit of {MAX_FACTS_PER_DOCUMENT}"),
+            ));
+        }
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        let room = MAX_FACTS_PER_RUN.saturating_sub(sink.facts.len());
+        if found.facts.len() > room {
+            found.facts.truncate(room);
+            found.problem(over_budget(
+                doc,
+                name,
+                format!("the run's limit of {MAX_FACTS_PER_RUN} facts was reached in this file"),
+            ));
+        }
+        sink.extend(found);
     }
     fn finish(self: Box<Self>, ctx: &Assembly, ev: &mut Evidence) {
         let sink = self.sink.into_inner().unwrap_or_else(|e| e.into_inner());

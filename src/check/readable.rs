@@ -13,7 +13,7 @@ pub struct EvidenceReadable;
 #[serde(deny_unknown_fields)]
 pub struct ReadableParams {
     /// Problem kinds to accept (unparseable, oversize, unreadable, not-utf8,
-    /// symlink-outside-root, empty).
+    /// symlink-outside-root, empty, over-budget).
     #[serde(default)]
     ignore: Vec<ProblemKind>,
 }

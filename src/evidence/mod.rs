@@ -88,6 +88,8 @@ pub enum ProblemKind {
     SymlinkOutsideRoot,
     /// A file that must hold evidence (by its name) but holds nothing.
     Empty,
+    /// More facts than a file or a run may contribute; the rest not read.
+    OverBudget,
 }
 
 impl ProblemKind {
@@ -99,6 +101,7 @@ impl ProblemKind {
             Self::NotUtf8 => "not-utf8",
             Self::SymlinkOutsideRoot => "symlink-outside-root",
             Self::Empty => "empty",
+            Self::OverBudget => "over-budget",
         }
     }
 }

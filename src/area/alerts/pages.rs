@@ -3,7 +3,6 @@
 //! Shared by in-repository resolution and the online probe.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
@@ -127,16 +126,24 @@ impl PageKind {
     }
 }
 
-/// A runbook page read once, with its sections looked up (and lower-cased,
-/// for [`mentions`]) once per anchor however many alerts link to them.
+/// A runbook page read once and indexed once: its searchable text (for
+/// Markdown the page, for HTML the text without tags, scripts and styles;
+/// ASCII lower-cased so byte offsets carry over) is built when the page is,
+/// and a section is a slice of it. However many anchors and alerts ask,
+/// memory stays one copy of the page.
 pub struct Page {
-    text: String,
     kind: PageKind,
     headings: Vec<Heading>,
     /// Lower-cased anchor → where it is: Markdown headings, and explicit
     /// `id=`/`name=` attributes (GitHub's `user-content-` prefix removed).
     anchors: HashMap<String, Anchor>,
-    sections: Mutex<HashMap<Option<String>, Option<Arc<str>>>>,
+    /// The raw page's length, for sections that run to its end.
+    raw_len: usize,
+    searchable: String,
+    /// HTML: (raw offset of each tag, searchable offset there), ascending.
+    tags: Vec<(usize, usize)>,
+    /// HTML: where each section ends, by the anchor's raw offset.
+    html_ends: HashMap<usize, usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,45 +171,47 @@ impl Page {
             }
             anchors.entry(name).or_insert(Anchor::At(at));
         }
+        let (searchable, tags) = match kind {
+            PageKind::Markdown => (text.to_ascii_lowercase(), Vec::new()),
+            PageKind::Html => html_index(&text),
+        };
+        let html_ends = match kind {
+            // Section ends need the raw page: find them all now, in one
+            // pass over it, then drop it.
+            PageKind::Html => {
+                let bounds = HeadingTags::of(&text);
+                anchors
+                    .values()
+                    .filter_map(|a| match a {
+                        Anchor::At(at) => Some((*at, bounds.section_end(*at))),
+                        Anchor::Heading(_) => None,
+                    })
+                    .collect()
+            }
+            PageKind::Markdown => HashMap::new(),
+        };
         Self {
-            text,
             kind,
             headings,
             anchors,
-            sections: Mutex::new(HashMap::new()),
+            raw_len: text.len(),
+            searchable,
+            tags,
+            html_ends,
         }
     }
 
     /// The lower-cased text an anchor designates (the whole page without
     /// one), or `None` when the page has no such anchor.
-    pub fn section(&self, anchor: Option<&str>) -> Option<Arc<str>> {
-        let key = anchor.map(str::to_lowercase);
-        let mut sections = self.sections.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(hit) = sections.get(&key) {
-            return hit.clone();
-        }
-        let found = self
-            .find_section(key.as_deref())
-            .map(|s| Arc::from(s.to_lowercase()));
-        sections.insert(key, found.clone());
-        found
-    }
-
-    /// The page's Markdown heading anchors, in order.
-    pub fn anchors(&self) -> impl Iterator<Item = &str> {
-        self.headings.iter().map(|h| h.anchor.as_str())
-    }
-
-    fn find_section(&self, anchor: Option<&str>) -> Option<String> {
-        let page = &self.text;
+    pub fn section(&self, anchor: Option<&str>) -> Option<&str> {
         let Some(anchor) = anchor else {
-            return Some(match self.kind {
-                PageKind::Markdown => page.clone(),
-                PageKind::Html => html_text(page),
-            });
+            return Some(&self.searchable);
         };
-        Some(match (*self.anchors.get(anchor)?, self.kind) {
-            (Anchor::Heading(i), _) => page[self.headings[i].section.clone()].to_string(),
+        let (start, end) = match (*self.anchors.get(&anchor.to_lowercase())?, self.kind) {
+            (Anchor::Heading(i), _) => {
+                let s = &self.headings[i].section;
+                (s.start, s.end)
+            }
             // An `<a name="x">` in Markdown: up to the next heading.
             (Anchor::At(at), PageKind::Markdown) => {
                 let end = self
@@ -210,11 +219,31 @@ impl Page {
                     .iter()
                     .map(|h| h.section.start)
                     .find(|start| *start > at)
-                    .unwrap_or(page.len());
-                page[at..end].to_string()
+                    .unwrap_or(self.raw_len);
+                (at, end)
             }
-            (Anchor::At(at), PageKind::Html) => html_section(&page[at..]),
-        })
+            (Anchor::At(at), PageKind::Html) => {
+                let end = self.html_ends.get(&at).copied().unwrap_or(self.raw_len);
+                (self.searchable_at(at), self.searchable_at(end))
+            }
+        };
+        self.searchable.get(start..end.max(start))
+    }
+
+    /// Where a raw HTML offset falls in the searchable text: the start of
+    /// the tag holding it (or the end).
+    fn searchable_at(&self, raw: usize) -> usize {
+        let i = self.tags.partition_point(|(at, _)| *at <= raw);
+        match i {
+            0 => 0,
+            i => self.tags[i - 1].1,
+        }
+        .min(self.searchable.len())
+    }
+
+    /// The page's Markdown heading anchors, in order.
+    pub fn anchors(&self) -> impl Iterator<Item = &str> {
+        self.headings.iter().map(|h| h.anchor.as_str())
     }
 }
 
@@ -240,29 +269,65 @@ fn explicit_anchors(page: &str) -> Vec<(String, usize)> {
     found
 }
 
-/// The text of an HTML section starting at its anchor: through the next
-/// heading after the one holding the anchor.
-fn html_section(rest: &str) -> String {
-    let after_heading = rest.find("</h").map_or(0, |i| i + 3);
-    let end = rest[after_heading..]
-        .match_indices("<h")
-        .find(|(i, _)| {
-            rest[after_heading + i + 2..]
-                .chars()
-                .next()
-                .is_some_and(|c| ('1'..='6').contains(&c))
-        })
-        .map_or(rest.len(), |(i, _)| after_heading + i);
-    html_text(&rest[..end])
+/// Where HTML headings open (`<h1`..`<h6`) and close (`</h`), ascending.
+struct HeadingTags {
+    opens: Vec<usize>,
+    closes: Vec<usize>,
+    len: usize,
 }
 
-/// Text of an HTML fragment: tags, scripts and styles removed.
-fn html_text(html: &str) -> String {
+impl HeadingTags {
+    fn of(html: &str) -> Self {
+        let bytes = html.as_bytes();
+        let mut opens = Vec::new();
+        let mut closes = Vec::new();
+        for (i, _) in html.match_indices("<h") {
+            if bytes.get(i + 2).is_some_and(|c| (b'1'..=b'6').contains(c)) {
+                opens.push(i);
+            }
+        }
+        for (i, _) in html.match_indices("</h") {
+            closes.push(i);
+        }
+        Self {
+            opens,
+            closes,
+            len: html.len(),
+        }
+    }
+
+    /// A section starting at an anchor at `at` runs through the next
+    /// heading after the one holding the anchor.
+    fn section_end(&self, at: usize) -> usize {
+        let after = self
+            .closes
+            .get(self.closes.partition_point(|c| *c < at))
+            .map_or(at, |c| c + 3);
+        self.opens
+            .get(self.opens.partition_point(|o| *o < after))
+            .copied()
+            .unwrap_or(self.len)
+    }
+}
+
+/// The searchable text of an HTML page (tags, scripts and styles removed,
+/// `&amp;` and `&nbsp;` read, ASCII lower-cased) and where each tag was.
+fn html_index(html: &str) -> (String, Vec<(usize, usize)>) {
     let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        rest = &rest[open..];
+    let mut tags = Vec::new();
+    let text = |out: &mut String, segment: &str| {
+        out.push_str(
+            &segment
+                .replace("&amp;", "&")
+                .replace("&nbsp;", " ")
+                .to_ascii_lowercase(),
+        )
+    };
+    let mut pos = 0;
+    while let Some(open) = html[pos..].find('<').map(|i| pos + i) {
+        text(&mut out, &html[pos..open]);
+        tags.push((open, out.len()));
+        let rest = &html[open..];
         let lower = rest.get(..7).unwrap_or(rest).to_ascii_lowercase();
         let skip_to = if lower.starts_with("<script") {
             "</script>"
@@ -271,14 +336,14 @@ fn html_text(html: &str) -> String {
         } else {
             ">"
         };
-        match find_ignore_case(rest, skip_to) {
-            Some(i) => rest = &rest[i + skip_to.len()..],
-            None => rest = "",
-        }
+        pos = match find_ignore_case(rest, skip_to) {
+            Some(i) => open + i + skip_to.len(),
+            None => html.len(),
+        };
         out.push(' ');
     }
-    out.push_str(rest);
-    out.replace("&amp;", "&").replace("&nbsp;", " ")
+    text(&mut out, &html[pos..]);
+    (out, tags)
 }
 
 fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
@@ -291,7 +356,7 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
 /// Whether a lower-cased section names the alert (case-insensitively, since
 /// runbook URLs and headings often lower-case it).
 pub fn mentions(section: &str, alert: &str) -> bool {
-    !alert.is_empty() && section.contains(&alert.to_lowercase())
+    !alert.is_empty() && section.contains(&alert.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -336,14 +401,14 @@ mod tests {
         let page = Page::new(md.into(), PageKind::Markdown);
         let s = page.section(Some("HighLatency")).unwrap();
         assert!(s.contains("restart highlatency") && !s.contains("nothing"));
-        assert!(mentions(&s, "HighLatency"));
+        assert!(mentions(s, "HighLatency"));
         assert!(page.section(Some("nope")).is_none());
         let html = r#"<h2 id="user-content-highlatency">HighLatency</h2><p>fix <b>HighLatency</b></p><h2 id="other">Other</h2><p>DiskFull</p>"#;
         let page = Page::new(html.into(), PageKind::Html);
         let s = page.section(Some("highlatency")).unwrap();
-        assert!(mentions(&s, "HighLatency") && !mentions(&s, "DiskFull"));
+        assert!(mentions(s, "HighLatency") && !mentions(s, "DiskFull"));
         assert!(page.section(Some("missing")).is_none());
         let script = Page::new("<script>DiskFull</script>ok".into(), PageKind::Html);
-        assert!(!mentions(&script.section(None).unwrap(), "DiskFull"));
+        assert!(!mentions(script.section(None).unwrap(), "DiskFull"));
     }
 }

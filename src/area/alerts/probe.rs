@@ -96,5 +96,5 @@ fn judge(rb: &mut Runbook, status: u16, parsed: &Page, alert: &str) {
             parsed.section(None).unwrap_or_default()
         }
     };
-    rb.mentions_alert = Some(pages::mentions(&section, alert));
+    rb.mentions_alert = Some(pages::mentions(section, alert));
 }

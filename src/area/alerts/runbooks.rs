@@ -147,7 +147,7 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
         Some(section) => {
             rb.state = RunbookState::Resolved;
             if !name.contains("{{") {
-                rb.mentions_alert = Some(pages::mentions(&section, &name));
+                rb.mentions_alert = Some(pages::mentions(section, &name));
             }
         }
         None => {
