@@ -6,24 +6,52 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::section::{Alert, Alerts, RunbookField, RunbookState};
+use super::section::{Alert, AlertEngine, Alerts, RunbookField, RunbookState};
 use crate::check::{Check, Context, NoParams, Outcome, ParamsError, Status};
 
-/// Which alerts page someone: a severity in `paging_severities`, or a
-/// notification handle matching `paging_handles` (Datadog).
+/// Which alerts page someone: a severity in `paging_severities`, a label in
+/// `paging_labels` that is set, or a notification handle matching
+/// `paging_handles` (Datadog).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Paging {
-    /// Severity labels that page (compared case-insensitively).
+    /// Severity labels that page (compared case-insensitively): the
+    /// conventions in use are covered by default (`critical`, `page`,
+    /// `emergency`, `s0`-`s2`, `p0`-`p2`, `sev0`-`sev2`).
     paging_severities: Vec<String>,
+    /// Labels whose presence routes to a pager (`pager: pagerduty`), unless
+    /// set to `false`, `no`, `none` or empty.
+    paging_labels: Vec<String>,
     /// Globs over Datadog @-handles that page (`@pagerduty*`).
     paging_handles: Vec<String>,
 }
 
 impl Default for Paging {
     fn default() -> Self {
+        let severities = [
+            "critical",
+            "page",
+            "paging",
+            "emergency",
+            "s0",
+            "s1",
+            "s2",
+            "p0",
+            "p1",
+            "p2",
+            "sev0",
+            "sev1",
+            "sev2",
+            "sev-0",
+            "sev-1",
+            "sev-2",
+        ];
         Self {
-            paging_severities: vec!["critical".into(), "page".into()],
+            paging_severities: severities.iter().map(|s| s.to_string()).collect(),
+            paging_labels: ["pager", "page", "paging", "pagerduty", "opsgenie"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             paging_handles: vec![
                 "@pagerduty*".into(),
                 "@opsgenie*".into(),
@@ -35,7 +63,7 @@ impl Default for Paging {
 }
 
 impl Paging {
-    fn matcher(&self) -> Result<(Vec<String>, GlobSet), ParamsError> {
+    fn matcher(&self) -> Result<Matcher, ParamsError> {
         let mut set = GlobSetBuilder::new();
         for h in &self.paging_handles {
             set.add(
@@ -48,22 +76,41 @@ impl Paging {
             .iter()
             .map(|s| s.to_lowercase())
             .collect();
-        Ok((
+        Ok(Matcher {
             severities,
-            set.build().map_err(|e| ParamsError(e.to_string()))?,
-        ))
+            labels: self.paging_labels.clone(),
+            handles: set.build().map_err(|e| ParamsError(e.to_string()))?,
+        })
     }
 }
 
-fn pages(alert: &Alert, severities: &[String], handles: &GlobSet) -> bool {
-    alert
-        .severity
-        .as_ref()
-        .is_some_and(|s| severities.contains(&s.to_lowercase()))
-        || alert
-            .notifies
-            .iter()
-            .any(|h| handles.is_match(h.to_lowercase()))
+struct Matcher {
+    severities: Vec<String>,
+    labels: Vec<String>,
+    handles: GlobSet,
+}
+
+impl Matcher {
+    fn pages(&self, alert: &Alert) -> bool {
+        let set = |v: &String| {
+            !matches!(
+                v.to_lowercase().as_str(),
+                "" | "false" | "no" | "none" | "0"
+            )
+        };
+        alert
+            .severity
+            .as_ref()
+            .is_some_and(|s| self.severities.contains(&s.to_lowercase()))
+            || self
+                .labels
+                .iter()
+                .any(|l| alert.labels.get(l).is_some_and(set))
+            || alert
+                .notifies
+                .iter()
+                .any(|h| self.handles.is_match(h.to_lowercase()))
+    }
 }
 
 /// Which alerts a check looks at.
@@ -90,14 +137,14 @@ pub struct RunbookParams {
 
 /// The alerts a scoped check looks at, or the skip when there are none.
 fn in_scope<'a>(section: &'a Alerts, p: &RunbookParams) -> Result<Vec<&'a Alert>, Outcome> {
-    let (severities, handles) = p.paging.matcher().map_err(|e| Outcome::skip(e.0))?;
+    let paging = p.paging.matcher().map_err(|e| Outcome::skip(e.0))?;
     let alerts: Vec<&Alert> = section
         .alerts
         .iter()
         .filter(|a| match p.alerts {
             Scope::All => true,
-            Scope::Paging => pages(a, &severities, &handles),
-            Scope::NotPaging => !pages(a, &severities, &handles),
+            Scope::Paging => paging.pages(a),
+            Scope::NotPaging => !paging.pages(a),
         })
         .collect();
     if alerts.is_empty() {
@@ -297,9 +344,24 @@ impl Check for AlertRunbookMentions {
 
 pub struct AlertSummary;
 
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SummaryParams {
+    /// Annotations that say what is wrong; any one of them will do.
+    keys: Vec<String>,
+}
+
+impl Default for SummaryParams {
+    fn default() -> Self {
+        Self {
+            keys: vec!["summary".into(), "title".into()],
+        }
+    }
+}
+
 impl Check for AlertSummary {
     type Section = Alerts;
-    type Params = NoParams;
+    type Params = SummaryParams;
 
     fn id(&self) -> &'static str {
         "alert-summary"
@@ -307,14 +369,20 @@ impl Check for AlertSummary {
     fn summary(&self) -> &'static str {
         "Each alert has a `summary` annotation (Datadog: a message), so the notification says what is wrong."
     }
-    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, alerts: &Alerts, p: &SummaryParams, _: &Context) -> Vec<Outcome> {
         let alerts = match in_scope(alerts, &RunbookParams::default()) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
+        let keys: Vec<String> = p.keys.iter().map(|k| format!("`{k}`")).collect();
+        let wanted = keys.join(" or ");
         judge_each(&alerts, "have a summary", |a| {
-            (!a.has_summary)
-                .then(|| Outcome::fail(format!("alert `{}` has no `summary` annotation", a.name)))
+            // Datadog monitors have a message, not annotations.
+            let has = match a.engine {
+                AlertEngine::DatadogJson | AlertEngine::DatadogTerraform => a.has_summary,
+                _ => p.keys.iter().any(|k| a.annotations.contains_key(k)),
+            };
+            (!has).then(|| Outcome::fail(format!("alert `{}` has no {wanted} annotation", a.name)))
         })
     }
 }

@@ -127,6 +127,10 @@ fn kubernetes_object(
     if kind != "PrometheusRule" || !api_version.starts_with("monitoring.coreos.com/") {
         return;
     }
+    // A kustomize patch that deletes the object carries no rules.
+    if node.str_at("$patch") == Some("delete") {
+        return;
+    }
     match node.path(&["spec", "groups"]) {
         Some(groups) => prometheus_groups(doc, groups, AlertEngine::PrometheusOperator, out),
         None => out.problem(malformed(doc, node, "a PrometheusRule needs `spec.groups`")),

@@ -233,3 +233,33 @@ impl Check for SloDefined {
             .collect()
     }
 }
+
+pub struct TierDeclared;
+
+impl Check for TierDeclared {
+    type Section = ServiceFacts;
+    type Params = NoParams;
+
+    fn id(&self) -> &'static str {
+        "tier-declared"
+    }
+    fn summary(&self) -> &'static str {
+        "readygate.yaml declares the service's tier, which decides the level a release needs."
+    }
+    fn run(&self, service: &ServiceFacts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+        match &service.manifest {
+            None => vec![Outcome::fail(
+                "there is no readygate.yaml, so no tier is declared and the lowest requirement applies",
+            )],
+            Some(m) => match m.manifest.tier {
+                Some(tier) => vec![Outcome::pass(format!("tier {tier}")).at(m.location.clone())],
+                None => vec![
+                    Outcome::fail(
+                        "readygate.yaml declares no `tier`, so the lowest requirement applies",
+                    )
+                    .at(m.location.clone()),
+                ],
+            },
+        }
+    }
+}

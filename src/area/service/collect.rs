@@ -76,9 +76,9 @@ pub fn codeowners(doc: &Document) -> Codeowners {
             owners: parts.map(str::to_string).collect(),
         });
     }
-    let has_default_owner = rules.iter().any(|r| {
-        (r.pattern == "*" || r.pattern == "/*" || r.pattern == "/**") && !r.owners.is_empty()
-    });
+    let has_default_owner = rules
+        .iter()
+        .any(|r| matches!(r.pattern.as_str(), "*" | "/*" | "**" | "/**") && !r.owners.is_empty());
     Codeowners {
         location: Location::file(&doc.path),
         rules,

@@ -141,6 +141,7 @@ impl Area for ServiceArea {
             &checks::CodeownersPresent,
             &checks::OncallDefined,
             &checks::SloDefined,
+            &checks::TierDeclared,
         ]
     }
 }

@@ -1,0 +1,104 @@
+//! Cases measured on real repositories (issue: every finding worth reading):
+//! each fixture is shaped like the real file that produced a false finding.
+
+mod common;
+
+use common::*;
+
+fn repo_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        write(dir.path(), path, text);
+    }
+    dir
+}
+
+fn report(dir: &std::path::Path) -> serde_json::Value {
+    check_report(dir.to_str().unwrap(), &["--now", "2026-11-22"])
+}
+
+#[test]
+fn a_kustomize_deletion_patch_is_not_a_broken_rule() {
+    // overlays/prod/delete-rules.yaml in a kustomize overlay.
+    let dir = repo_with(&[(
+        "overlays/prod/delete-rules.yaml",
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: kube-prometheus-rules\n  namespace: monitoring\n$patch: delete\n",
+    )]);
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    let ev = json(&out);
+    assert_eq!(
+        ev["problems"].as_array().unwrap().len(),
+        0,
+        "{}",
+        ev["problems"]
+    );
+}
+
+#[test]
+fn codeowners_double_star_is_a_default_owner() {
+    let dir = repo_with(&[(".github/CODEOWNERS", "** @org/platform\n/docs/ @org/docs\n")]);
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        json(&out)["service"]["codeowners"]["has_default_owner"],
+        true
+    );
+}
+
+#[test]
+fn paging_conventions_beyond_critical_count_as_paging() {
+    let rules = "groups:\n  - name: api\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n        labels:\n          severity: s1\n      - alert: ApiSlow\n        expr: latency > 1\n        labels:\n          severity: warning\n          pager: pagerduty\n      - alert: ApiSev\n        expr: errors > 0\n        labels:\n          severity: SEV2\n      - alert: ApiInfo\n        expr: x > 0\n        labels:\n          severity: info\n          pager: \"false\"\n";
+    let dir = repo_with(&[("monitoring/api.rules.yml", rules)]);
+    let r = report(dir.path());
+    let mut paging: Vec<&str> = findings(&r, "alerts.paging-runbook")
+        .iter()
+        .filter_map(|f| f["target"].as_str())
+        .collect();
+    paging.sort();
+    assert_eq!(paging, ["ApiDown", "ApiSev", "ApiSlow"]);
+}
+
+#[test]
+fn a_title_annotation_is_a_summary() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: WithTitle\n        expr: up == 0\n        annotations:\n          title: The API is down\n      - alert: WithNothing\n        expr: up == 0\n";
+    let dir = repo_with(&[("monitoring/a.rules.yml", rules)]);
+    let r = report(dir.path());
+    let failing: Vec<(&str, &str)> = findings(&r, "alerts.summary")
+        .iter()
+        .filter(|f| f["state"] != "pass")
+        .map(|f| {
+            (
+                f["target"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert_eq!(failing[0].0, "WithNothing");
+    assert!(failing[0].1.contains("`summary` or `title`"), "{failing:?}");
+}
+
+#[test]
+fn no_manifest_says_so_rather_than_a_missing_tier() {
+    let dir = repo_with(&[("README.md", "# x\n")]);
+    let r = report(dir.path());
+    let tier = findings(&r, "service.tier");
+    assert_eq!(tier.len(), 1);
+    assert!(
+        tier[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("there is no readygate.yaml"),
+        "{}",
+        tier[0]["message"]
+    );
+    let dir = repo_with(&[("readygate.yaml", "service: x\n")]);
+    let r = report(dir.path());
+    let tier = findings(&r, "service.tier");
+    assert!(
+        tier[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declares no `tier`")
+    );
+    assert_eq!(tier[0]["location"]["path"], "readygate.yaml");
+}
