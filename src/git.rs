@@ -114,6 +114,13 @@ pub fn places(root: &Path) -> Result<(PathBuf, String), Error> {
     Ok((PathBuf::from(top), prefix.trim_end_matches('/').to_string()))
 }
 
+/// The branch checked out in the repository holding `root`, if any (not
+/// when detached).
+pub fn current_branch(root: &Path) -> Option<String> {
+    let branch = git(root, &["symbolic-ref", "--short", "-q", "HEAD"], None).ok()?;
+    (!branch.is_empty()).then_some(branch)
+}
+
 /// Files git tracks under `root` that its ignore rules would hide
 /// (`git ls-files --cached --ignored --exclude-standard`), relative to
 /// `root`. Empty outside a repository or when git cannot run.

@@ -69,16 +69,28 @@ fn unparseable_evidence_is_a_finding_and_the_gate_goes_on() {
 
 // -------------------------------------------------------------- verdicts --
 
+/// The sample as if it were its own checkout: git is not asked past
+/// `examples/`, so the branch of the repository the tests run in (which
+/// the gate would rightly read) does not reach the snapshots.
+fn run_sample(args: &[&str]) -> std::process::Output {
+    let ceiling = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    readygate()
+        .args(args)
+        .env("GIT_CEILING_DIRECTORIES", ceiling)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn sample_service_terminal_report() {
-    let out = run(&["check", SAMPLE, "--now", "2026-11-21"]);
+    let out = run_sample(&["check", SAMPLE, "--now", "2026-11-21"]);
     assert_eq!(code(&out), 0, "a local run only warns: {}", stderr(&out));
     insta::assert_snapshot!("check_sample_terminal", stdout(&out));
 }
 
 #[test]
 fn sample_service_markdown_and_json() {
-    let md = run(&[
+    let md = run_sample(&[
         "check",
         SAMPLE,
         "--now",

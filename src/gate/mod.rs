@@ -317,20 +317,34 @@ pub fn cwd() -> &'static Path {
     Path::new("")
 }
 
-/// The branch a run is judged for: explicit, then the runner's, then git's.
+/// The event a run is for: explicit, then GitHub's, then GitLab's (a merge
+/// request pipeline is a `pull_request`), else `local`.
+fn detect_event(env: &dyn Env) -> String {
+    if let Some(event) = env.var("GITHUB_EVENT_NAME") {
+        return event;
+    }
+    match env.var("CI_PIPELINE_SOURCE").as_deref() {
+        Some("merge_request_event") => "pull_request".into(),
+        Some(source) => source.to_string(),
+        None => "local".into(),
+    }
+}
+
+/// The branch a run is judged for: for a pull or merge request its target,
+/// else the runner's branch (GitHub, GitLab), else the checkout's, asked of
+/// git (so a subdirectory or a worktree works too).
 fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
-    if matches!(event, "pull_request" | "pull_request_target")
-        && let Some(base) = env.var("GITHUB_BASE_REF")
-    {
-        return Some(base);
+    if matches!(event, "pull_request" | "pull_request_target") {
+        let target = env
+            .var("GITHUB_BASE_REF")
+            .or_else(|| env.var("CI_MERGE_REQUEST_TARGET_BRANCH_NAME"));
+        if target.is_some() {
+            return target;
+        }
     }
-    if let Some(name) = env.var("GITHUB_REF_NAME") {
-        return Some(name);
-    }
-    let head = std::fs::read_to_string(root.join(".git/HEAD")).ok()?;
-    head.trim()
-        .strip_prefix("ref: refs/heads/")
-        .map(str::to_string)
+    env.var("GITHUB_REF_NAME")
+        .or_else(|| env.var("CI_COMMIT_REF_NAME"))
+        .or_else(|| crate::git::current_branch(root))
 }
 
 /// `readygate check`: the whole run. The report and messages go to
@@ -360,11 +374,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
         Some(b) => b.policy,
         None => load_policy(plan.policy.as_deref(), root)?,
     };
-    let event = plan
-        .event
-        .clone()
-        .or_else(|| env.var("GITHUB_EVENT_NAME"))
-        .unwrap_or_else(|| "local".into());
+    let event = plan.event.clone().unwrap_or_else(|| detect_event(env));
     let branch = plan
         .branch
         .clone()

@@ -221,3 +221,55 @@ fn a_proxy_stops_online_probes_unless_private_targets_are_allowed() {
     p.scan.online = None;
     assert!(go(p, &env).is_ok());
 }
+
+#[test]
+fn gitlab_merge_requests_are_judged_for_their_target_branch() {
+    let dir = repo();
+    let env = FakeEnv::default()
+        .with("CI_PIPELINE_SOURCE", "merge_request_event")
+        .with("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "release/3.0")
+        .with("CI_COMMIT_REF_NAME", "feature/x");
+    let (run, _) = go(plan(dir.path()), &env).unwrap();
+    assert_eq!(run.report.verdict.event, "pull_request");
+    assert_eq!(run.report.verdict.branch.as_deref(), Some("release/3.0"));
+    let env = FakeEnv::default()
+        .with("CI_PIPELINE_SOURCE", "push")
+        .with("CI_COMMIT_REF_NAME", "main");
+    let (run, _) = go(plan(dir.path()), &env).unwrap();
+    assert_eq!(run.report.verdict.event, "push");
+    assert_eq!(run.report.verdict.branch.as_deref(), Some("main"));
+}
+
+#[test]
+fn the_branch_comes_from_git_in_a_subdirectory_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = dir.path().join("services/api");
+    std::fs::create_dir_all(&service).unwrap();
+    std::fs::write(service.join("readygate.yaml"), "service: api\n").unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "x"]);
+    git(&["checkout", "-q", "-b", "release/9"]);
+    let (run, _) = go(plan(&service), &FakeEnv::default()).unwrap();
+    assert_eq!(run.report.verdict.branch.as_deref(), Some("release/9"));
+}
