@@ -102,3 +102,78 @@ fn no_manifest_says_so_rather_than_a_missing_tier() {
     );
     assert_eq!(tier[0]["location"]["path"], "readygate.yaml");
 }
+
+/// A runbook repository shaped like a large operator's: one page per
+/// service, a section per alert headed in words, not in the alert's
+/// CamelCase name. Correct links must not be reported as "never mentions".
+#[test]
+fn runbook_pages_that_name_the_alert_in_words_count() {
+    let alertmanager = "# Alertmanager\n\n## Notifications failing\n\nThe notification queue is backing up. Check the receiver's integration.\n\n## Failed reload\n\nThe configuration did not load; run amtool check-config.\n\n## Members inconsistent\n\nThe cluster has not converged.\n";
+    let etcd = "# etcd\n\n## etcd members down\n\nA member is unreachable.\n\n## etcd high number of failed GRPC requests\n\nLook at the client errors.\n\n## etcd no leader\n\nThe cluster lost quorum.\n";
+    let kube = "# Kubernetes API\n\n## Kube API errors high\n\nThe API server answers 5xx.\n\n## Kube client certificate expiration\n\nRotate the client certificates.\n";
+    let node = "# Node\n\n## Filesystem space filling up\n\nFree space or grow the volume.\n";
+    let page = "# Notification failures\n\nWhat to do when notifications fail to send.\n";
+    let links = [
+        (
+            "AlertmanagerNotificationsFailing",
+            "runbooks/alertmanager.md#notifications-failing",
+        ),
+        (
+            "AlertmanagerFailedReload",
+            "runbooks/alertmanager.md#failed-reload",
+        ),
+        (
+            "AlertmanagerMembersInconsistent",
+            "runbooks/alertmanager.md#members-inconsistent",
+        ),
+        ("EtcdMembersDown", "runbooks/etcd.md#etcd-members-down"),
+        (
+            "EtcdHighNumberOfFailedGRPCRequests",
+            "runbooks/etcd.md#etcd-high-number-of-failed-grpc-requests",
+        ),
+        ("EtcdNoLeader", "runbooks/etcd.md#etcd-no-leader"),
+        (
+            "KubeAPIErrorsHigh",
+            "runbooks/kube-api.md#kube-api-errors-high",
+        ),
+        (
+            "KubeClientCertificateExpiration",
+            "runbooks/kube-api.md#kube-client-certificate-expiration",
+        ),
+        (
+            "NodeFilesystemSpaceFillingUp",
+            "runbooks/node.md#filesystem-space-filling-up",
+        ),
+        (
+            "AlertmanagerNotificationFailures",
+            "docs/alertmanager/notification-failures.md",
+        ),
+    ];
+    let mut rules = String::from("groups:\n  - name: platform\n    rules:\n");
+    for (alert, link) in links {
+        rules.push_str(&format!(
+            "      - alert: {alert}\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: x\n          runbook_url: ../{link}\n"
+        ));
+    }
+    let dir = repo_with(&[
+        ("runbooks/alertmanager.md", alertmanager),
+        ("runbooks/etcd.md", etcd),
+        ("runbooks/kube-api.md", kube),
+        ("runbooks/node.md", node),
+        ("docs/alertmanager/notification-failures.md", page),
+        ("rules/platform.rules.yml", &rules),
+    ]);
+    let r = report(dir.path());
+    let failing: Vec<&str> = findings(&r, "alerts.runbook-mentions-alert")
+        .iter()
+        .filter(|f| f["state"] == "fail")
+        .filter_map(|f| f["target"].as_str())
+        .collect();
+    // Under 10% of correct links reported: here, none.
+    assert!(failing.is_empty(), "{failing:?}");
+    let broken = findings(&r, "alerts.paging-runbook")
+        .iter()
+        .filter(|f| f["state"] == "fail")
+        .count();
+    assert_eq!(broken, 0, "every link resolves");
+}

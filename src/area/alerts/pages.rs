@@ -353,10 +353,102 @@ fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
         .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
-/// Whether a lower-cased section names the alert (case-insensitively, since
-/// runbook URLs and headings often lower-case it).
+/// Whether a lower-cased section names the alert: literally, or as its
+/// words in any case and with any separators (`API high error rate`,
+/// `api_high_error_rate` for `ApiHighErrorRate`).
 pub fn mentions(section: &str, alert: &str) -> bool {
-    !alert.is_empty() && section.contains(&alert.to_ascii_lowercase())
+    if alert.is_empty() {
+        return false;
+    }
+    if section.contains(&alert.to_ascii_lowercase()) {
+        return true;
+    }
+    let words = words(alert);
+    let Some(first) = words.first() else {
+        return false;
+    };
+    let compact: String = words.concat();
+    section.match_indices(first.as_str()).any(|(at, _)| {
+        // The alert's letters in order from here, skipping separators.
+        let mut want = compact.chars().peekable();
+        for c in section[at..].chars() {
+            match want.peek() {
+                None => break,
+                Some(w) if *w == c => {
+                    want.next();
+                }
+                Some(_) if !c.is_alphanumeric() => {}
+                Some(_) => return false,
+            }
+        }
+        want.peek().is_none()
+    })
+}
+
+/// Whether the page is evidently the alert's topic page: its path or the
+/// anchor followed names most of the alert's words (`docs/alertmanager/
+/// notification-failures.md` for `AlertmanagerNotificationsFailing`).
+pub fn names_topic(path: &str, anchor: Option<&str>, alert: &str) -> bool {
+    let alert_words = words(alert);
+    if alert_words.len() < 2 {
+        return false;
+    }
+    let place = format!("{path} {}", anchor.unwrap_or_default());
+    let place_words = words(&place);
+    let matched = alert_words
+        .iter()
+        .filter(|w| place_words.iter().any(|p| same_stem(w, p)))
+        .count();
+    // Every word of a short name; all but one of four or more.
+    matched >= alert_words.len() - usize::from(alert_words.len() >= 4)
+}
+
+/// Two words with the same stem: equal, or sharing a prefix of at least
+/// four letters that covers most of the shorter (`notification` and
+/// `notifications`, `failing` and `failures`).
+fn same_stem(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let shorter = a.len().min(b.len());
+    common >= 4 && common * 3 >= shorter * 2 - 2
+}
+
+/// Lower-case words: CamelCase, digits and separators split
+/// (`KubeAPIErrorsHigh` → kube, api, errors, high).
+pub fn words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1);
+        let boundary = match prev {
+            Some(p) if p.is_alphanumeric() => {
+                (p.is_lowercase() && c.is_uppercase())
+                    || (p.is_uppercase()
+                        && c.is_uppercase()
+                        && next.is_some_and(|n| n.is_lowercase()))
+                    || (p.is_ascii_digit() != c.is_ascii_digit())
+            }
+            _ => false,
+        };
+        if boundary && !word.is_empty() {
+            out.push(std::mem::take(&mut word));
+        }
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -392,6 +484,34 @@ mod tests {
                 "the-db-is-down"
             ]
         );
+    }
+
+    #[test]
+    fn alert_names_are_matched_by_their_words() {
+        assert_eq!(
+            words("KubeAPIErrorsHigh"),
+            ["kube", "api", "errors", "high"]
+        );
+        assert_eq!(words("node_disk-full 2"), ["node", "disk", "full", "2"]);
+        assert!(mentions("## api high error rate\n", "ApiHighErrorRate"));
+        assert!(mentions("see api_high_error_rate.", "ApiHighErrorRate"));
+        assert!(!mentions("api error rate is high", "ApiHighErrorRate"));
+        assert!(names_topic(
+            "docs/alertmanager/notification-failures.md",
+            None,
+            "AlertmanagerNotificationsFailing"
+        ));
+        assert!(names_topic(
+            "runbooks/etcd.md",
+            Some("etcd-members-down"),
+            "EtcdMembersDown"
+        ));
+        assert!(!names_topic("docs/general.md", None, "EtcdMembersDown"));
+        assert!(!names_topic(
+            "docs/alertmanager.md",
+            None,
+            "AlertmanagerNotificationsFailing"
+        ));
     }
 
     #[test]
