@@ -82,7 +82,102 @@ pub const MAX_DEPTH: usize = 128;
 const MAX_COMPLEX_KEY: usize = 200;
 
 /// Parse every document of a (possibly multi-document) YAML or JSON text.
+///
+/// What Go's YAML library (Prometheus, Kubernetes) accepts is accepted: a
+/// quoted scalar whose continuation lines sit at its key's indentation is
+/// an error to a strict YAML 1.2 parser, so on that error the continuation
+/// lines are indented one more space and the text parsed again (lines keep
+/// their numbers).
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
+    match parse_strict(text) {
+        Err(err) if err.message.contains("indentation in quoted scalar") => {
+            match reindent_quoted_continuations(text) {
+                Some(fixed) => parse_strict(&fixed).map_err(|_| err),
+                None => Err(err),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `text` with every continuation line of a multi-line quoted scalar
+/// indented past the line that opened it; `None` when nothing changes.
+fn reindent_quoted_continuations(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut open: Option<(char, usize)> = None; // quote, column to indent past
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let scan_from = match open {
+            Some((_, key_indent)) => {
+                if indent <= key_indent && !line.trim().is_empty() {
+                    out.extend(std::iter::repeat_n(' ', key_indent + 1 - indent));
+                    changed = true;
+                }
+                0
+            }
+            None => match quoted_value_start(line) {
+                Some((quote, at, column)) => {
+                    open = Some((quote, column));
+                    at + 1
+                }
+                None => {
+                    out.push_str(line);
+                    continue;
+                }
+            },
+        };
+        if let Some((quote, _)) = open
+            && closes(&line[scan_from..], quote)
+        {
+            open = None;
+        }
+        out.push_str(line);
+    }
+    changed.then_some(out)
+}
+
+/// Where a block line's value opens a quoted scalar (`key: '...`,
+/// `- "...`, `- key: '...`): the quote, its byte offset, and the column its
+/// continuation lines must be indented past (the key's, or the dash's).
+fn quoted_value_start(line: &str) -> Option<(char, usize, usize)> {
+    let mut column = line.len() - line.trim_start_matches(' ').len();
+    let mut body = &line[column..];
+    while let Some(rest) = body.strip_prefix("- ") {
+        let skipped = body.len() - rest.trim_start().len();
+        if rest.trim_start().starts_with(['\'', '"']) {
+            let at = column + skipped;
+            return Some((line[at..].chars().next()?, at, column));
+        }
+        column += skipped;
+        body = rest.trim_start();
+    }
+    let colon = body.find(": ")?;
+    let rest = &body[colon + 2..];
+    let at = column + colon + 2 + (rest.len() - rest.trim_start().len());
+    let quote = line[at..].chars().next()?;
+    matches!(quote, '\'' | '"').then_some((quote, at, column))
+}
+
+/// Whether `rest` (after the opening quote) holds the closing one.
+fn closes(rest: &str, quote: char) -> bool {
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            ('"', '\\') => {
+                chars.next();
+            }
+            ('\'', '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            (q, c) if q == c => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn parse_strict(text: &str) -> Result<Vec<Node>, ParseError> {
     // Build our tree straight from parser events: going through saphyr's
     // own tree and converting it cost a third of the parse time. Events are
     // pulled one by one (saphyr's `load` recurses once per nesting level,
@@ -554,6 +649,30 @@ mod tests {
         let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
         text.push_str("k3: again\n");
         assert_eq!(parse_single(&text).unwrap_err().pos.line, 41);
+    }
+
+    #[test]
+    fn quoted_continuations_at_the_key_indentation_read_as_go_reads_them() {
+        let text = "groups:\n- name: x\n  rules:\n  - alert: A\n    annotations:\n      description: 'The API is\n      down, it''s bad'\n      summary: \"two\n      \\\"lines\\\"\"\n    expr: up\n";
+        let doc = parse_single(text).unwrap();
+        let rule = &doc.path(&["groups"]).unwrap().as_seq().unwrap()[0]
+            .get("rules")
+            .unwrap()
+            .as_seq()
+            .unwrap()[0];
+        let ann = rule.get("annotations").unwrap();
+        assert_eq!(ann.str_at("description"), Some("The API is down, it's bad"));
+        assert_eq!(ann.str_at("summary"), Some("two \"lines\""));
+        // Lines keep their numbers.
+        assert_eq!(rule.entry("expr").unwrap().0.pos.line, 10);
+        // A CRD description in a sequence item, same shape.
+        let crd = "- description: 'A field\n  that wraps'\n  type: string\n";
+        assert_eq!(
+            parse_single(crd).unwrap().as_seq().unwrap()[0].str_at("description"),
+            Some("A field that wraps")
+        );
+        // Other errors stay errors.
+        assert!(parse_single("a: 'open\nb: 1\n").is_err());
     }
 
     #[test]
