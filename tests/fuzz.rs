@@ -1110,11 +1110,10 @@ fn harness_sanity() {
 /// (`é(`, `x.\u{85}size()`), panics in `policy::expr::within_limits`
 /// (src/policy/expr.rs:70, "end byte index 1 is not a char boundary"):
 /// `rfind` gives the byte index where that character *starts* and `+ 1`
-/// lands inside it. `readygate check` exits 101 on a repository whose
-/// `.readygate/policy.yaml` has such a rule. The random property can hit
-/// this too (about once in 16 000 cases).
+/// lands inside it. `readygate check` exited 101 on a repository whose
+/// `.readygate/policy.yaml` had such a rule. Fixed: the name before a
+/// bracket is found by character, not byte.
 #[test]
-#[ignore = "known bug: src/policy/expr.rs:70 slices inside a multi-byte character"]
 fn known_cel_non_ascii_before_bracket() {
     let dir = tempfile::tempdir().unwrap();
     let pack = dir.path().join("policy.yaml");

@@ -64,8 +64,9 @@ fn within_limits(source: &str) -> Result<(), ExprError> {
             '(' | '[' | '{' => {
                 let before = source[..i].trim_end();
                 let name_start = before
-                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .map_or(0, |p| p + 1);
+                    .char_indices()
+                    .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                    .map_or(0, |(p, c)| p + c.len_utf8());
                 let is_macro = c == '('
                     && before[..name_start].ends_with('.')
                     && COMPREHENSIONS.contains(&&before[name_start..]);
