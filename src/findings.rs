@@ -229,6 +229,11 @@ pub struct Report {
     /// change under review would do to it (not in force).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_ref: Option<PolicyFromRef>,
+    /// How many findings of one rule the terminal and Markdown list before
+    /// "and N more like this" (`None`: all). JSON and SARIF keep every one.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub max_per_rule: Option<usize>,
 }
 
 /// The policy came from a ref, not the working tree.

@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Collect evidence, evaluate the policy and decide (exit 1 when blocked).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print the evidence document the policy is evaluated against.
     Evidence(EvidenceArgs),
     /// Explain a rule: why it exists and how to fix it.
@@ -188,6 +188,13 @@ struct CheckArgs {
     /// are summarised).
     #[arg(long, value_enum, default_value_t = Annotate::All)]
     annotate: Annotate,
+    /// Findings of one rule the terminal and Markdown reports list before
+    /// "and N more like this" (JSON and SARIF keep every one).
+    #[arg(long, value_name = "N", default_value_t = gate::DEFAULT_MAX_PER_RULE as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_per_rule: u64,
+    /// List every finding in the terminal and Markdown reports.
+    #[arg(long)]
+    all: bool,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
@@ -247,6 +254,7 @@ impl CheckArgs {
             fail_on: self.fail_on,
             annotate: self.annotate,
             now: self.now,
+            max_per_rule: (!self.all).then_some(self.max_per_rule as usize),
         }
     }
 }

@@ -177,3 +177,37 @@ fn runbook_pages_that_name_the_alert_in_words_count() {
         .count();
     assert_eq!(broken, 0, "every link resolves");
 }
+
+#[test]
+fn repeated_findings_collapse_in_the_reports_people_read() {
+    let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+    for i in 0..25 {
+        rules.push_str(&format!(
+            "      - alert: NoRunbook{i}\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: x\n"
+        ));
+    }
+    let dir = repo_with(&[("monitoring/a.rules.yml", &rules)]);
+    let root = dir.path().to_str().unwrap();
+    let terminal = stdout(&run(&["check", root]));
+    assert_eq!(terminal.matches("has no runbook").count(), 10, "{terminal}");
+    assert!(terminal.contains("and 15 more like this"), "{terminal}");
+    let markdown = stdout(&run(&[
+        "check",
+        root,
+        "--format",
+        "markdown",
+        "--max-per-rule",
+        "5",
+    ]));
+    assert!(markdown.contains("and 20 more like this"), "{markdown}");
+    let all = stdout(&run(&["check", root, "--all"]));
+    assert_eq!(all.matches("has no runbook").count(), 25);
+    assert!(!all.contains("more like this"));
+    // JSON keeps every finding.
+    let r = check_report(root, &[]);
+    let failing = findings(&r, "alerts.paging-runbook")
+        .iter()
+        .filter(|f| f["state"] == "fail")
+        .count();
+    assert_eq!(failing, 25);
+}

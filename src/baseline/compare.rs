@@ -166,6 +166,7 @@ mod tests {
             comparison: None,
             changes: None,
             policy_ref: None,
+            max_per_rule: None,
         }
     }
 

@@ -97,7 +97,12 @@ pub struct CheckPlan {
     pub fail_on: FailOn,
     pub annotate: Annotate,
     pub now: Option<NaiveDate>,
+    /// Findings of one rule the terminal and Markdown list (`None`: all).
+    pub max_per_rule: Option<usize>,
 }
+
+/// Findings of one rule listed by default before "and N more like this".
+pub const DEFAULT_MAX_PER_RULE: usize = 10;
 
 impl CheckPlan {
     /// A plan with every option at its command-line default.
@@ -122,6 +127,7 @@ impl CheckPlan {
             fail_on: FailOn::All,
             annotate: Annotate::All,
             now: None,
+            max_per_rule: Some(DEFAULT_MAX_PER_RULE),
         }
     }
 }
@@ -388,6 +394,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     };
     let mut report = engine::evaluate(&policy, &evidence, &ctx);
     report.policy_ref = policy_ref;
+    report.max_per_rule = plan.max_per_rule;
     let mut base_commit = None;
     if let Some(reference) = &plan.baseline {
         let base = baseline::checkout(root, reference)?;

@@ -131,6 +131,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         comparison: None,
         changes: None,
         policy_ref: None,
+        max_per_rule: None,
     }
 }
 

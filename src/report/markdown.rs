@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    annotated, areas, change_tag, in_parens, policy_change_lines, scope_lines, verdict_line,
+    annotated, areas, change_tag, collapse, in_parens, more_like_this, policy_change_lines,
+    scope_lines, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -116,8 +117,16 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
                 f.rule,
                 escape(&f.title)
             );
-            for f in group {
-                let _ = writeln!(out, "- {}", finding_line(f, links));
+            let (listed, hidden) = collapse(report, group);
+            for (f, times) in listed {
+                let again = match times {
+                    1 => String::new(),
+                    n => format!(" (×{n})"),
+                };
+                let _ = writeln!(out, "- {}{again}", finding_line(f, links));
+            }
+            if let Some(more) = more_like_this(hidden) {
+                let _ = writeln!(out, "- *{}*", escape(&more));
             }
             let _ = writeln!(out, "\n*Why:* {}  ", escape(&f.why));
             let _ = writeln!(out, "*Fix:* {}\n", escape(&f.remediation));

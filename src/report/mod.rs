@@ -37,6 +37,33 @@ pub fn render(report: &Report, format: Format, colour: bool) -> String {
     }
 }
 
+/// One rule's findings as listed to people: identical messages once with
+/// their count, at most `report.max_per_rule` entries; and how many
+/// findings were left out.
+pub fn collapse<'a>(report: &Report, group: &[&'a Finding]) -> (Vec<(&'a Finding, usize)>, usize) {
+    let mut shown: Vec<(&'a Finding, usize)> = Vec::new();
+    for f in group {
+        match shown
+            .iter_mut()
+            .find(|(s, _)| s.message == f.message && s.target == f.target)
+        {
+            Some((_, n)) => *n += 1,
+            None => shown.push((f, 1)),
+        }
+    }
+    let limit = report.max_per_rule.unwrap_or(usize::MAX);
+    let hidden: usize = shown.iter().skip(limit).map(|(_, n)| n).sum();
+    shown.truncate(limit);
+    (shown, hidden)
+}
+
+/// "and 780 more like this".
+pub fn more_like_this(hidden: usize) -> Option<String> {
+    (hidden > 0).then(|| {
+        format!("and {hidden} more like this (--all lists every one; JSON and SARIF have them)")
+    })
+}
+
 /// Areas in first-appearance order (findings are sorted worst first).
 pub fn areas<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{areas, change_tag, in_parens, policy_change_lines, scope_lines, verdict_line};
+use super::{
+    areas, change_tag, collapse, in_parens, more_like_this, policy_change_lines, scope_lines,
+    verdict_line,
+};
 use crate::findings::{Finding, Report, State};
 
 struct Paint(bool);
@@ -96,10 +99,15 @@ pub fn render(report: &Report, colour: bool) -> String {
                 clean(&f.title),
                 p.dim(&format!("[{}]", clean(&f.level)))
             );
-            for f in group {
+            let (listed, hidden) = collapse(report, group);
+            for (f, times) in listed {
                 let tag = change_tag(f);
+                let again = match times {
+                    1 => String::new(),
+                    n => format!(" (×{n})"),
+                };
                 let message = if tag.is_empty() {
-                    indent(&f.message, "          ")
+                    indent(&format!("{}{again}", f.message), "          ")
                 } else {
                     format!(
                         "        {} {}",
@@ -111,6 +119,9 @@ pub fn render(report: &Report, colour: bool) -> String {
                 if let Some(loc) = &f.location {
                     let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
                 }
+            }
+            if let Some(more) = more_like_this(hidden) {
+                let _ = writeln!(out, "          {}", p.dim(&more));
             }
             let _ = writeln!(
                 out,
