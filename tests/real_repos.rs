@@ -211,3 +211,21 @@ fn repeated_findings_collapse_in_the_reports_people_read() {
         .count();
     assert_eq!(failing, 25);
 }
+
+#[test]
+fn a_runbook_that_cannot_be_checked_warns_rather_than_blocks() {
+    // A templated link (as Helm charts and mixins write them): unknown.
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: x\n          runbook_url: '{{ $externalURL }}/runbooks/api-down'\n";
+    let dir = repo_with(&[
+        ("monitoring/a.rules.yml", rules),
+        (
+            "readygate.yaml",
+            "service: api\ntier: 3\nowners: ['@acme/api']\n",
+        ),
+    ]);
+    let r = report(dir.path());
+    let paging = findings(&r, "alerts.paging-runbook");
+    let unknown: Vec<_> = paging.iter().filter(|f| f["state"] == "unknown").collect();
+    assert_eq!(unknown.len(), 1, "{paging:?}");
+    assert_eq!(unknown[0]["counts_against_level"], false);
+}

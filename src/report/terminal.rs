@@ -134,12 +134,27 @@ pub fn render(report: &Report, colour: bool) -> String {
                 indent(&format!("fix: {}", f.remediation), "          ")
             );
         }
-        for f in in_area.iter().filter(|f| f.state == State::Waived) {
-            let w = f
-                .waiver
-                .as_ref()
-                .expect("waived findings carry their waiver");
-            let target = in_parens(f.target.as_deref(), clean);
+        // One line per waiver, however many findings it covers.
+        let mut waived: Vec<(&Finding, usize)> = Vec::new();
+        for f in in_area.iter().copied().filter(|f| f.state == State::Waived) {
+            let same = |g: &&Finding| {
+                g.rule == f.rule
+                    && g.waiver.as_ref().map(|w| &w.location)
+                        == f.waiver.as_ref().map(|w| &w.location)
+            };
+            match waived.iter_mut().find(|(g, _)| same(g)) {
+                Some((_, n)) => *n += 1,
+                None => waived.push((f, 1)),
+            }
+        }
+        for (f, n) in waived {
+            let Some(w) = f.waiver.as_ref() else {
+                continue;
+            };
+            let target = match n {
+                1 => in_parens(f.target.as_deref(), clean),
+                n => format!(" ({n} findings)"),
+            };
             let _ = writeln!(
                 out,
                 "  {} {}{target}  by {} until {}: {}",
