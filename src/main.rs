@@ -4,7 +4,7 @@
 //! network error.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -15,11 +15,11 @@ use readygate::diag::{Error, IoError};
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::findings::FailOn;
 use readygate::gate::{
-    self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessConsole, ProcessEnv, ScanPlan, cwd,
+    self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessConsole, ProcessEnv, ScanPlan,
 };
 use readygate::probe::Online;
 use readygate::report::Format;
-use readygate::{docs, policy, scan, yaml};
+use readygate::{docs, scan, yaml};
 
 #[derive(Parser)]
 #[command(
@@ -228,9 +228,11 @@ struct ExplainArgs {
     /// Every rule of the policy.
     #[arg(long)]
     all: bool,
-    /// Policy whose rules to explain (default: builtin:production).
-    #[arg(long, default_value = DEFAULT_POLICY)]
-    policy: String,
+    /// Policy whose rules to explain. Default: this repository's
+    /// .readygate/policy.yaml (its own rules and overrides), else
+    /// builtin:production.
+    #[arg(long)]
+    policy: Option<String>,
     #[arg(long, value_enum, default_value_t = DocFormat::Terminal)]
     format: DocFormat,
 }
@@ -301,14 +303,21 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain(args) => {
-            let policy = policy::load(&args.policy, cwd())?;
+            let source = args.policy.clone().unwrap_or_else(|| {
+                if Path::new(gate::REPO_POLICY).is_file() {
+                    gate::REPO_POLICY.to_string()
+                } else {
+                    DEFAULT_POLICY.to_string()
+                }
+            });
+            let policy = gate::load_policy(args.policy.as_deref(), Path::new("."))?;
             let text = match (args.all, args.format) {
                 (true, DocFormat::Markdown) => docs::rules_markdown(&policy),
                 (true, DocFormat::Terminal) => {
                     let all: Vec<String> = policy.rules.iter().map(docs::explain).collect();
                     all.iter().map(|r| format!("{r}\n")).collect()
                 }
-                (false, _) => gate::explain_rule(&policy, &args.policy, args.rule.as_deref())?,
+                (false, _) => gate::explain_rule(&policy, &source, args.rule.as_deref())?,
             };
             print!("{text}");
             Ok(ExitCode::SUCCESS)

@@ -229,3 +229,29 @@ fn a_runbook_that_cannot_be_checked_warns_rather_than_blocks() {
     assert_eq!(unknown.len(), 1, "{paging:?}");
     assert_eq!(unknown[0]["counts_against_level"], false);
 }
+
+#[test]
+fn explain_reads_the_repository_policy_and_suggests_the_rule_meant() {
+    let dir = repo_with(&[(
+        ".readygate/policy.yaml",
+        "name: team\nextends: [builtin:production]\nrules:\n  - id: team.dashboards\n    title: Dashboards are linked\n    level: gold\n    expr: evidence.service.catalog.size() > 0\n    why: On-call starts from a dashboard.\n    remediation: Link one in catalog-info.yaml.\n",
+    )]);
+    let out = readygate()
+        .args(["explain", "team.dashboards"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("On-call starts from a dashboard."));
+    let out = readygate()
+        .args(["explain", "team.dashbords"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("did you mean `team.dashboards`?"),
+        "{}",
+        stderr(&out)
+    );
+}

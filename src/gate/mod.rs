@@ -257,11 +257,38 @@ pub fn explain_rule(policy: &Policy, source: &str, id: Option<&str>) -> Result<S
         Some(rule) => Ok(crate::docs::explain(rule)),
         None => {
             let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+            let closest = ids
+                .iter()
+                .map(|r| (edit_distance(id, r), *r))
+                .min()
+                .filter(|(d, r)| *d <= r.len().max(id.len()) / 3);
+            let hint = match closest {
+                Some((_, r)) => format!("did you mean `{r}`? rules: {}", ids.join(", ")),
+                None => format!("rules: {}", ids.join(", ")),
+            };
             Err(ConfigError::new(format!("no rule `{id}` in {source}"))
-                .hint(format!("rules: {}", ids.join(", ")))
+                .hint(hint)
                 .into())
         }
     }
+}
+
+/// Levenshtein distance, for suggesting the rule id meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// `readygate init`: write a starter manifest from what the repository
