@@ -60,6 +60,10 @@ pub struct Finding {
     /// Other places that explain it (what a link points to, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Location>,
+    /// Set when the finding's file is not production code (tests, examples,
+    /// vendored): the rule does not judge it, so it is a `skip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<crate::evidence::scope::Scope>,
     pub why: String,
     pub remediation: String,
     pub docs: Option<String>,
@@ -125,6 +129,7 @@ impl Finding {
             message: String::new(),
             location: Some(Location::new(path, line, 1)),
             related: Vec::new(),
+            scope: None,
             why: String::new(),
             remediation: String::new(),
             docs: None,

@@ -255,3 +255,84 @@ fn explain_reads_the_repository_policy_and_suggests_the_rule_meant() {
         stderr(&out)
     );
 }
+
+/// The noise test: 200 alerts in a chart's `testdata/` and 20 in the
+/// production rules. Only the 20 are judged; the report says how many were
+/// out of scope, and JSON keeps them as skips.
+#[test]
+fn test_fixtures_and_vendored_code_are_collected_but_not_judged() {
+    let alerts = |prefix: &str, n: usize| {
+        let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+        for i in 0..n {
+            rules.push_str(&format!(
+                "      - alert: {prefix}{i}\n        expr: up == 0\n        labels:\n          severity: critical\n"
+            ));
+        }
+        rules
+    };
+    let dir = repo_with(&[
+        ("monitoring/prod.rules.yml", &alerts("Prod", 20)),
+        (
+            "charts/api/testdata/golden.rules.yml",
+            &alerts("Golden", 200),
+        ),
+        (
+            "vendor/github.com/x/mixin/alerts.rules.yml",
+            &alerts("Vendored", 5),
+        ),
+        ("examples/demo.rules.yml", &alerts("Demo", 5)),
+        ("tests/fixtures/broken.rules.yml", "groups: [\n"),
+    ]);
+    let root = dir.path().to_str().unwrap();
+    let ev = json(&run(&["evidence", root]));
+    assert_eq!(ev["alerts"]["alerts"].as_array().unwrap().len(), 230);
+    assert_eq!(ev["scopes"]["files"]["production"], 1);
+    assert_eq!(ev["scopes"]["files"]["test"], 2);
+    let r = report(dir.path());
+    let judged: Vec<&str> = findings(&r, "alerts.paging-runbook")
+        .iter()
+        .filter(|f| f["state"] == "fail")
+        .filter_map(|f| f["target"].as_str())
+        .collect();
+    assert_eq!(judged.len(), 20);
+    assert!(judged.iter().all(|t| t.starts_with("Prod")), "{judged:?}");
+    let skipped: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["scope"].is_null())
+        .collect();
+    assert!(skipped.iter().all(|f| f["state"] == "skip"));
+    assert!(skipped.iter().any(|f| f["scope"] == "vendored"));
+    // The broken fixture is not a readability failure of production.
+    assert!(
+        findings(&r, "evidence.readable")
+            .iter()
+            .all(|f| f["state"] != "fail")
+    );
+    let terminal = stdout(&run(&["check", root]));
+    assert!(terminal.contains("files not judged"), "{terminal}");
+}
+
+#[test]
+fn the_manifest_and_readygateignore_reclassify_paths() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n        labels:\n          severity: critical\n";
+    let dir = repo_with(&[
+        ("deploy/examples/prod/a.rules.yml", rules),
+        ("scratch/b.rules.yml", rules),
+        (
+            "readygate.yaml",
+            "service: x\nscopes:\n  production: ['deploy/examples/prod/**']\n",
+        ),
+        (".readygateignore", "# experiments\nscratch/\n"),
+    ]);
+    let r = report(dir.path());
+    let paging = findings(&r, "alerts.paging-runbook");
+    let failing: Vec<&str> = paging
+        .iter()
+        .filter(|f| f["state"] == "fail")
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["deploy/examples/prod/a.rules.yml"]);
+    assert!(paging.iter().any(|f| f["scope"] == "excluded"));
+}

@@ -34,6 +34,9 @@ pub struct Evidence {
     /// The readygate version that produced it.
     pub generator: String,
     pub files: FileStats,
+    /// Which files are production, tests, examples or vendored code: all
+    /// are collected; the built-in rules judge production.
+    pub scopes: crate::evidence::scope::Scopes,
     pub service: service::ServiceFacts,
     pub iac: iac::Iac,
     pub ci: ci::Ci,

@@ -28,6 +28,13 @@ pub struct Manifest {
     pub oncall: Option<Oncall>,
     /// How this repository writes its alerts.
     pub alerts: Option<AlertsConfig>,
+    /// Reclassify paths (globs from the repository root) as production,
+    /// test, example or vendored. Tests, examples and vendored code are
+    /// collected but not judged by the built-in rules.
+    pub scopes: Option<super::scope::ScopeGlobs>,
+    /// Paths not judged at all (globs from the repository root).
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod manifest;
 pub mod repo;
+pub mod scope;
 
 pub use manifest::Manifest;
 pub use repo::RepoIdentity;
@@ -125,15 +126,37 @@ pub struct Judging {
     pub tier: Option<u8>,
     pub lifecycle: Option<manifest::Lifecycle>,
     pub alerts: Option<manifest::AlertsConfig>,
+    /// What is judged: the manifest's `scopes:` and `exclude:`, and the
+    /// `.readygateignore` globs.
+    pub scopes: Option<scope::ScopeGlobs>,
+    pub exclude: Vec<String>,
+    /// `.readygateignore`'s text.
+    pub ignore_file: Option<String>,
 }
 
 impl Judging {
+    /// The manifest's judging fields; `ignore` is `.readygateignore`'s text.
     pub fn of(manifest: Option<&Manifest>) -> Self {
         manifest.map_or_else(Judging::default, |m| Judging {
             tier: m.tier,
             lifecycle: m.lifecycle,
             alerts: m.alerts.clone(),
+            scopes: m.scopes.clone(),
+            exclude: m.exclude.clone(),
+            ignore_file: None,
         })
+    }
+
+    /// The scope rules these settings put in force.
+    pub fn scope_rules(&self) -> scope::ScopeRules {
+        let mut exclude = self.exclude.clone();
+        exclude.extend(
+            self.ignore_file
+                .as_deref()
+                .map(scope::ignore_file_globs)
+                .unwrap_or_default(),
+        );
+        scope::ScopeRules::defaults().with(self.scopes.as_ref(), &exclude)
     }
 }
 

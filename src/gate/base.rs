@@ -84,6 +84,10 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
             break;
         }
     }
+    // What is judged is policy too: `.readygateignore` as the commit has it.
+    judging.ignore_file = git::read_at(&top, &commit, &in_repo(".readygateignore"), 64 * 1024)
+        .ok()
+        .flatten();
     Ok(FromBase {
         reference: reference.to_string(),
         commit,
@@ -98,6 +102,7 @@ pub fn head_changes(
     from_base: &FromBase,
     head_policy: Result<Policy, ConfigError>,
     head_manifest: Option<&crate::evidence::Manifest>,
+    head_ignore_file: Option<&str>,
 ) -> PolicyFromRef {
     let (mut head_changes, head_error) = match head_policy {
         Ok(head) => (policy::diff::changes(&from_base.policy, &head), None),
@@ -105,6 +110,14 @@ pub fn head_changes(
     };
     let head = Judging::of(head_manifest);
     let base = &from_base.judging;
+    if head_ignore_file != base.ignore_file.as_deref() {
+        head_changes.push(PolicyChange {
+            kind: PolicyChangeKind::Manifest,
+            subject: ".readygateignore".into(),
+            message: ".readygateignore would change which paths are judged".into(),
+            location: None,
+        });
+    }
     let mut manifest = |subject: &str, message: String| {
         head_changes.push(PolicyChange {
             kind: PolicyChangeKind::Manifest,
@@ -132,6 +145,12 @@ pub fn head_changes(
                 text(head.lifecycle.map(|l| l.as_str().to_string())),
                 text(base.lifecycle.map(|l| l.as_str().to_string()))
             ),
+        );
+    }
+    if head.scopes != base.scopes || head.exclude != base.exclude {
+        manifest(
+            "scopes",
+            "readygate.yaml would change which paths are judged (`scopes:` / `exclude:`)".into(),
         );
     }
     if head.alerts != base.alerts {

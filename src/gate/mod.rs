@@ -401,7 +401,13 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     // change would do to it.
     let policy_ref = from_base.as_ref().map(|b| {
         let head = evidence.service.manifest.as_ref().map(|m| &m.manifest);
-        base::head_changes(b, load_policy(plan.policy.as_deref(), root), head)
+        let ignore = std::fs::read_to_string(root.join(".readygateignore")).ok();
+        base::head_changes(
+            b,
+            load_policy(plan.policy.as_deref(), root),
+            head,
+            ignore.as_deref(),
+        )
     });
     let policy = match from_base {
         Some(b) => b.policy,

@@ -9,6 +9,7 @@ use super::{Logic, Policy, Rule, Waiver, expr};
 use crate::area::Evidence;
 use crate::check::{self, Outcome, Status};
 use crate::evidence::Judging;
+use crate::evidence::scope::{Scope, ScopeRules};
 use crate::findings::*;
 
 /// Days before expiry at which a waiver starts to warn.
@@ -52,6 +53,12 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         .collect();
     let cel_context = (!exprs.is_empty()).then(|| expr::context(evidence, exprs.into_iter()));
 
+    // The evidence's own scope rules; they compiled when it was collected.
+    let scopes = evidence
+        .scopes
+        .rules
+        .matcher()
+        .unwrap_or_else(|_| ScopeRules::defaults().matcher().expect("defaults compile"));
     let check_ctx = check::Context {
         today: ctx.today,
         tier,
@@ -82,7 +89,33 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
             }
         };
         for outcome in &outcomes {
-            findings.extend(judge(policy, rule, outcome, ctx.today));
+            // A finding in a test, example or vendored file is not judged
+            // unless the rule says it judges that scope: kept, as a skip.
+            let scope = outcome
+                .location
+                .as_ref()
+                .map(|l| scopes.scope(&l.path))
+                .filter(|s| *s != Scope::Production);
+            match scope {
+                Some(s)
+                    if outcome.status != Status::Pass
+                        && !rule
+                            .applies_to
+                            .scopes
+                            .as_ref()
+                            .is_some_and(|w| w.contains(&s)) =>
+                {
+                    let out_of_scope = Outcome {
+                        status: Status::Skip,
+                        message: format!("out of scope ({}): {}", s.as_str(), outcome.message),
+                        ..outcome.clone()
+                    };
+                    let mut f = finding(rule, &out_of_scope, State::Skip, None);
+                    f.scope = Some(s);
+                    findings.push(f);
+                }
+                _ => findings.extend(judge(policy, rule, outcome, ctx.today)),
+            }
         }
     }
 
@@ -185,6 +218,7 @@ fn finding(rule: &Rule, outcome: &Outcome, state: State, waiver: Option<&Waiver>
         message: outcome.message.clone(),
         location: outcome.location.clone(),
         related: outcome.related.clone(),
+        scope: None,
         why: rule.why.clone(),
         remediation: rule.remediation.clone(),
         docs: rule.docs.clone(),
@@ -289,6 +323,7 @@ fn waiver_finding(rule: &Rule, w: &Waiver, state: State, message: String) -> Fin
         message: format!("{message} (owner {}, reason: {})", w.owner, w.reason),
         location: Some(w.origin.location()),
         related: Vec::new(),
+        scope: None,
         why: "A waiver is a dated promise, not a permanent exception: when it lapses, the risk it accepted is back and someone must decide again.".into(),
         remediation: format!("Fix what `{}` finds and delete the waiver, or have {} renew it with a new `expires` and a reason.", rule.id, w.owner),
         docs: None,

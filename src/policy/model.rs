@@ -107,6 +107,8 @@ pub struct AppliesTo {
     pub tiers: Option<Vec<u8>>,
     /// Lifecycles (`production`, ...) the rule applies to.
     pub lifecycle: Option<Vec<String>>,
+    /// Scopes of files the rule judges (default: production only).
+    pub scopes: Option<Vec<crate::evidence::scope::Scope>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -112,6 +112,26 @@ fn short(commit: &str) -> &str {
 /// What regression and diff-aware modes add, one sentence each: new and
 /// fixed against the baseline, and which lines scoped the annotations.
 pub fn scope_lines(report: &Report) -> Vec<String> {
+    let mut lines = scope_lines_changes(report);
+    let out_of_scope: Vec<&str> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.scope.map(|s| s.as_str()))
+        .collect();
+    if !out_of_scope.is_empty() {
+        let mut kinds: Vec<&str> = out_of_scope.clone();
+        kinds.sort();
+        kinds.dedup();
+        lines.push(format!(
+            "{} finding(s) in {} files not judged (kept as skips in JSON and SARIF)",
+            out_of_scope.len(),
+            kinds.join(", ")
+        ));
+    }
+    lines
+}
+
+fn scope_lines_changes(report: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(c) = &report.comparison {
         let level = c.baseline_level.as_deref().unwrap_or("none");

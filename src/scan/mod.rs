@@ -12,12 +12,25 @@ use crate::contract::Assembly;
 use crate::diag::{ConfigError, Error, InputError};
 use crate::discover::{self, Classifier, Options};
 use crate::document::Document;
+use crate::evidence::scope::Scopes;
 use crate::evidence::{
     EVIDENCE_VERSION, FileStats, Judging, ManifestFact, Recognised, RepoIdentity,
 };
 use crate::probe::Probes;
 
 pub mod manifest;
+
+/// Largest `.readygateignore` read.
+const MAX_IGNORE_FILE: u64 = 64 * 1024;
+
+/// `.readygateignore` at the root, if it is a regular file under the cap.
+fn read_ignore_file(root: &Path) -> Option<String> {
+    let path = root.join(".readygateignore");
+    let meta = std::fs::metadata(&path).ok()?;
+    (meta.is_file() && meta.len() <= MAX_IGNORE_FILE)
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+}
 #[cfg(test)]
 mod tests;
 
@@ -81,10 +94,13 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         .zip(collectors.iter().map(|c| c.as_ref()))
         .collect();
     let manifests = Mutex::new(Vec::<Result<ManifestFact, ConfigError>>::new());
-    // Per kind: files, and how they were recognised.
+    // Per kind: files, and how they were recognised; and every document's
+    // path, for its scope once the manifest says what the scopes are.
     let counts = Mutex::new(BTreeMap::<String, (u64, Recognised)>::new());
+    let paths = Mutex::new(Vec::<String>::new());
     let classifier = classifier();
     let walk = discover::walk(root, opts, &classifier, &|doc: Document| {
+        paths.lock().unwrap().push(doc.path.clone());
         {
             let mut counts = counts.lock().unwrap();
             let (files, how) = counts.entry(doc.kind.name().to_string()).or_default();
@@ -142,7 +158,23 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     };
     let judging = match &settings.judging {
         Some(judging) => judging.clone(),
-        None => Judging::of(manifest.as_ref().map(|m| &m.manifest)),
+        None => Judging {
+            ignore_file: read_ignore_file(root),
+            ..Judging::of(manifest.as_ref().map(|m| &m.manifest))
+        },
+    };
+    let rules = judging.scope_rules();
+    let matcher = rules.matcher().map_err(|e| {
+        ConfigError::new(format!("a scope or exclude glob does not compile: {e}"))
+            .hint("fix `scopes:` / `exclude:` in readygate.yaml, or .readygateignore")
+    })?;
+    let mut files_by_scope = BTreeMap::new();
+    for path in paths.into_inner().unwrap() {
+        *files_by_scope.entry(matcher.scope(&path)).or_insert(0u64) += 1;
+    }
+    ev.scopes = Scopes {
+        rules,
+        files: files_by_scope,
     };
     let ctx = Assembly {
         root,
