@@ -250,9 +250,11 @@ pub struct Head<'a> {
 
 impl<'a> Head<'a> {
     pub fn new(text: &'a str) -> Self {
+        // A byte-order mark and CR-only line ends are YAML too.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let top = text
-            .lines()
-            .filter(|l| !l.starts_with([' ', '\t', '#']))
+            .split(['\n', '\r'])
+            .filter(|l| !l.is_empty() && !l.starts_with([' ', '\t', '#']))
             .collect();
         Self { text, top }
     }
@@ -268,7 +270,11 @@ impl<'a> Head<'a> {
     pub fn value(&self, key: &str) -> Option<&'a str> {
         let block = self.top().find_map(|l| {
             let explicit = l.starts_with("? ");
-            let l = l.strip_prefix("? ").unwrap_or(l);
+            let mut l = l.strip_prefix("? ").unwrap_or(l);
+            // A tag or an anchor on the key: `!!str groups:`, `&a groups:`.
+            while l.starts_with(['!', '&']) {
+                l = l.split_once(' ').map_or("", |(_, rest)| rest.trim_start());
+            }
             let rest = strip_key(l, key)?.trim_start();
             match rest.strip_prefix(':') {
                 Some(v) if v.is_empty() || v.starts_with([' ', '\t']) => {
@@ -290,6 +296,7 @@ impl<'a> Head<'a> {
             .lines()
             .map(str::trim_start)
             .find(|l| !(l.is_empty() || l.starts_with('#') || *l == "---"))?;
+        let body = body.strip_prefix("---").map_or(body, str::trim_start);
         if !body.starts_with('{') {
             return None;
         }

@@ -9,8 +9,8 @@ use crate::diag::{ConfigError, Error, InputError, IoError};
 
 /// Run git in `dir`; its stdout, trimmed of the final newline.
 pub fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<String, GitError> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
+    let mut cmd = hardened(dir);
+    cmd.args(args);
     if let Some(index) = index {
         cmd.env("GIT_INDEX_FILE", index);
     }
@@ -54,6 +54,33 @@ impl GitError {
             }
         }
     }
+}
+
+/// git in `dir`, hardened against the repository it reads: the change under
+/// review writes the working tree, and can plant a repository (a `HEAD`,
+/// `config` and `objects/` in a subdirectory) whose configuration runs
+/// commands (`core.fsmonitor`) or swaps objects (`refs/replace`). So: no
+/// implicit bare repositories, no fsmonitor or hooks, no replace refs, no
+/// network protocol, no system configuration.
+fn hardened(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "safe.bareRepository=explicit",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "protocol.allow=never",
+        ])
+        .env("GIT_NO_REPLACE_OBJECTS", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    cmd
 }
 
 /// The option a ref came from, for messages.
@@ -125,9 +152,7 @@ pub fn current_branch(root: &Path) -> Option<String> {
 /// (`git ls-files --cached --ignored --exclude-standard`), relative to
 /// `root`. Empty outside a repository or when git cannot run.
 pub fn tracked_but_ignored(root: &Path) -> Vec<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
+    let out = hardened(root)
         .args([
             "ls-files",
             "-z",

@@ -294,7 +294,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     .and_then(|text| writeln!(out, "{}", readygate::escape::json(text))),
                 DataFormat::Yaml => {
                     let json = serde_json::to_value(&ev).expect("evidence serializes");
-                    write!(out, "{}", yaml::emit(&json))
+                    write!(out, "{}", readygate::escape::lines(&yaml::emit(&json)))
                 }
             };
             written
@@ -319,7 +319,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 }
                 (false, _) => gate::explain_rule(&policy, &source, args.rule.as_deref())?,
             };
-            print!("{text}");
+            // A pack's text may come from the repository.
+            print!("{}", readygate::escape::lines(&text));
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {

@@ -421,3 +421,101 @@ fn too_many_alerts_in_one_file_is_a_problem_finding() {
     assert_eq!(problems[0]["kind"], "over-budget");
     assert_eq!(problems[0]["location"]["path"], "mon/x.rules.yml");
 }
+
+// ----------------------------------------- found attacking the boundary --
+
+#[test]
+fn more_spellings_of_a_rule_file_do_not_hide_alerts() {
+    let body = "  - name: g\n    rules:\n      - alert: Down\n        expr: up == 0\n        labels: {severity: critical}\n";
+    let dir = repo_with(&[
+        ("m/bom.yaml", format!("\u{feff}groups:\n{body}")),
+        (
+            "m/dash.yaml",
+            "--- {groups: [{name: g, rules: [{alert: Down, expr: up == 0}]}]}\n".into(),
+        ),
+        ("m/tag.yaml", format!("!!str groups:\n{body}")),
+        ("m/anchor.yaml", format!("&a groups:\n{body}")),
+        ("m/cr.yaml", format!("groups:\n{body}").replace('\n', "\r")),
+        (
+            "m/padded.rules.yml",
+            format!(
+                "{}groups:\n{body}",
+                "# a comment line that pads the file out\n".repeat(2_000)
+            ),
+        ),
+    ]);
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let mut files: Vec<&str> = ev["alerts"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "m/anchor.yaml",
+            "m/bom.yaml",
+            "m/cr.yaml",
+            "m/dash.yaml",
+            "m/padded.rules.yml",
+            "m/tag.yaml"
+        ],
+        "{}",
+        ev["problems"]
+    );
+}
+
+#[test]
+fn problems_and_datadog_messages_have_budgets() {
+    // 390k non-mapping rules used to be 390k problems (1 GB, 363 MB of JSON).
+    let rules = format!(
+        "groups: [{{name: g, rules: [{}1]}}]\n",
+        "1, ".repeat(100_000)
+    );
+    // A 6 MB Datadog message of URLs took minutes (quadratic).
+    let message = "http://a ".repeat(300_000);
+    let monitor = format!(
+        "{{\"name\": \"m\", \"type\": \"query alert\", \"query\": \"q\", \"message\": \"{message}\"}}"
+    );
+    let dir = repo_with(&[("mon/x.rules.yml", rules), ("dd/monitor.json", monitor)]);
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let problems = ev["problems"].as_array().unwrap();
+    assert!(problems.len() <= 101, "{}", problems.len());
+    assert!(problems.iter().any(|p| p["kind"] == "over-budget"));
+    assert_eq!(ev["alerts"]["alerts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn pack_names_and_levels_are_inert_everywhere_they_are_printed() {
+    let dir = repo_with(&[
+        ("readygate.yaml", "service: x\n".into()),
+        (
+            ".readygate/policy.yaml",
+            "name: \"p\\n::error::Pwned ##[add-mask]x\"\nversion: \"1 ##[error]Pwned\"\nlevels: [\"bronze\\n::error::Pwned\"]\nrules:\n  - id: team.x\n    title: \"t ##[error]Pwned \\u202e\"\n    level: \"bronze\\n::error::Pwned\"\n    expr: 'true'\n    why: \"w\\n::error::Pwned\"\n    remediation: r\n".into(),
+        ),
+        ("mon/a.rules.yml", rules_with_alert("A ##[error]legacy \\u202e")),
+    ]);
+    let root = dir.path().to_str().unwrap();
+    let policy = dir.path().join(".readygate/policy.yaml");
+    let policy = policy.to_str().unwrap();
+    for args in [
+        vec!["check", root],
+        vec!["policy", "lint", policy],
+        vec!["explain", "team.x", "--policy", policy],
+        vec![
+            "explain", "--all", "--format", "markdown", "--policy", policy,
+        ],
+        vec!["evidence", root, "--format", "yaml"],
+    ] {
+        let out = limited(&args);
+        assert!(code(&out) < 2, "{args:?}: {}", stderr(&out));
+        assert_inert(&format!("{args:?}"), &stdout(&out));
+        assert_inert(&format!("{args:?} stderr"), &stderr(&out));
+    }
+}

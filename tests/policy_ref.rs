@@ -353,3 +353,167 @@ fn on_a_pull_request_the_base_commit_is_the_default() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("git fetch"), "{}", stderr(&out));
 }
+
+// ------------------------------------------ found attacking the boundary --
+
+/// A service in `services/api` with a policy that blocks its release.
+fn subdir_repo() -> tempfile::TempDir {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = temp.path();
+    let api = repo.join("services/api");
+    write(
+        &api,
+        ".readygate/policy.yaml",
+        "name: org\nlevels: [bronze]\nenforcement: [{branches: [\"release/*\"], mode: block}]\nrules: [{id: org.rb, title: t, level: bronze, check: alert-runbook, why: w, remediation: r}]\n",
+    );
+    write(&api, "readygate.yaml", "service: api\n");
+    write(
+        &api,
+        "rules.yml",
+        "groups: [{name: g, rules: [{alert: Down, expr: up == 0, labels: {severity: critical}}]}]\n",
+    );
+    write(
+        &repo.join("services/sandbox"),
+        ".readygate/policy.yaml",
+        "name: lax\nlevels: [bronze]\nrules: []\n",
+    );
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    temp
+}
+
+fn check_at(repo: &Path, path: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "check",
+        path,
+        "--branch",
+        "release/1",
+        "--event",
+        "push",
+        "--policy-ref",
+        "main",
+    ];
+    args.extend_from_slice(extra);
+    readygate().args(&args).current_dir(repo).output().unwrap()
+}
+
+#[test]
+fn a_repository_planted_in_the_service_directory_runs_nothing_and_fails_closed() {
+    let temp = subdir_repo();
+    let repo = temp.path();
+    let api = repo.join("services/api");
+    let marker = repo.join("pwned");
+    write(&api, "HEAD", "ref: refs/heads/main\n");
+    write(&api, "objects/info/alternates", "../../../.git/objects\n");
+    write(&api, "refs/heads/.keep", "");
+    write(
+        &api,
+        "config",
+        &format!(
+            "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = .\n\tfsmonitor = \"touch {}; false\"\n",
+            marker.display()
+        ),
+    );
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "plant"]);
+    let out = check_at(repo, "services/api", &[]);
+    assert!(!marker.exists(), "the planted fsmonitor ran");
+    assert_ne!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_service_directory_replaced_by_a_link_is_refused() {
+    let temp = subdir_repo();
+    let repo = temp.path();
+    std::fs::copy(
+        repo.join("services/api/rules.yml"),
+        repo.join("services/sandbox/rules.yml"),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(repo.join("services/api")).unwrap();
+    std::os::unix::fs::symlink("sandbox", repo.join("services/api")).unwrap();
+    let out = check_at(repo, "services/api", &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_absolute_policy_path_inside_the_repository_is_read_from_the_base() {
+    let temp = subdir_repo();
+    let repo = temp.path();
+    git(repo, &["checkout", "-q", "-b", "pr"]);
+    write(
+        &repo.join("services/api"),
+        ".readygate/policy.yaml",
+        "name: org\nlevels: [bronze]\nrules: []\n",
+    );
+    git(repo, &["commit", "-q", "-am", "weaken"]);
+    let abs = repo.join("services/api/.readygate/policy.yaml");
+    let out = check_at(repo, "services/api", &["--policy", abs.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn the_catalog_lifecycle_is_read_from_the_base_too() {
+    let temp = subdir_repo();
+    let repo = temp.path();
+    let api = repo.join("services/api");
+    write(
+        &api,
+        ".readygate/policy.yaml",
+        "name: org\nlevels: [bronze]\nenforcement: [{branches: [\"release/*\"], mode: block}]\nrules: [{id: org.rb, title: t, level: bronze, check: alert-runbook, applies_to: {lifecycle: [production]}, why: w, remediation: r}]\n",
+    );
+    write(
+        &api,
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: api}\nspec: {type: service, owner: team, lifecycle: production}\n",
+    );
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "catalog"]);
+    git(repo, &["branch", "-f", "base"]);
+    write(
+        &api,
+        "catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: api}\nspec: {type: service, owner: team, lifecycle: experimental}\n",
+    );
+    git(repo, &["commit", "-q", "-am", "experimental"]);
+    let out = readygate()
+        .args([
+            "check",
+            "services/api",
+            "--branch",
+            "release/1",
+            "--event",
+            "push",
+            "--policy-ref",
+            "base",
+            "--format",
+            "json",
+        ])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let changes = json(&out)["policy_ref"]["head_changes"].clone();
+    assert!(
+        changes
+            .to_string()
+            .contains("lifecycle experimental instead of production"),
+        "{changes}"
+    );
+}
+
+#[test]
+fn head_changes_see_levels_expressions_and_checks_swapped() {
+    let temp = repo_with_edit(|r| {
+        write(
+            r,
+            POLICY,
+            &policy_with("overrides:\n  - rule: iac.terraform-lockfile\n    level: gold\n"),
+        )
+    });
+    let report = json(&release_check(temp.path(), &["--policy-ref", "main"]));
+    let text = report["policy_ref"]["head_changes"].to_string();
+    assert!(text.contains("moves it from silver to gold"), "{text}");
+}

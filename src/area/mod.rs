@@ -111,6 +111,8 @@ struct Collector<A: Area> {
 pub const MAX_FACTS_PER_DOCUMENT: usize = 10_000;
 /// Most facts one area may collect in a run.
 pub const MAX_FACTS_PER_RUN: usize = 50_000;
+/// Most problems one document may report to an area; the rest are counted.
+pub const MAX_PROBLEMS_PER_DOCUMENT: usize = 100;
 
 fn over_budget(doc: &Document, area: &str, what: String) -> Problem {
     Problem {
@@ -162,6 +164,17 @@ impl<A: Area> Collecting for Collector<A> {
             return;
         }
         let name = self.bound.area.name();
+        if found.problems.len() > MAX_PROBLEMS_PER_DOCUMENT {
+            let n = found.problems.len();
+            found.problems.truncate(MAX_PROBLEMS_PER_DOCUMENT);
+            found.problem(over_budget(
+                doc,
+                name,
+                format!(
+                    "{n} problems in one file; the first {MAX_PROBLEMS_PER_DOCUMENT} are listed"
+                ),
+            ));
+        }
         if found.facts.len() > MAX_FACTS_PER_DOCUMENT {
             let n = found.facts.len();
             found.facts.truncate(MAX_FACTS_PER_DOCUMENT);

@@ -132,6 +132,9 @@ pub struct Judging {
     pub exclude: Vec<String>,
     /// `.readygateignore`'s text.
     pub ignore_file: Option<String>,
+    /// The catalog's `spec.lifecycle`, read with the manifest from the base
+    /// under `--policy-ref` (the head's catalog is evidence, not policy).
+    pub catalog_lifecycle: Option<String>,
 }
 
 impl Judging {
@@ -144,6 +147,7 @@ impl Judging {
             scopes: m.scopes.clone(),
             exclude: m.exclude.clone(),
             ignore_file: None,
+            catalog_lifecycle: None,
         })
     }
 

@@ -4,7 +4,7 @@
 //! manifest the tier, lifecycle and alert conventions. The change under
 //! review can still add evidence; it cannot lower its own bar.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::diag::{ConfigError, Error};
 use crate::document::Document;
@@ -39,6 +39,17 @@ pub struct FromBase {
 pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBase, Error> {
     let commit = git::resolve(root, reference, &POLICY_REF)?;
     let (top, prefix) = git::places(root)?;
+    // git resolves links to find the prefix: a root that is (or passes
+    // through) a symlink inside the repository would read another
+    // directory's policy at the base.
+    if let Some(link) = symlink_under(&top, root) {
+        return Err(crate::diag::InputError::new(format!(
+            "{} is a symbolic link inside the repository; the policy at {reference} would be read from where it points",
+            link.display()
+        ))
+        .hint("check the directory itself, not a link to it")
+        .into());
+    }
     let in_repo = |rel: &str| match prefix.as_str() {
         "" => rel.to_string(),
         p => format!("{p}/{rel}"),
@@ -84,6 +95,18 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
             break;
         }
     }
+    // A lifecycle the manifest does not state comes from the catalog, as
+    // the base has it.
+    for name in ["catalog-info.yaml", "catalog-info.yml"] {
+        let Ok(Some(text)) = git::read_at(&top, &commit, &in_repo(name), MAX_MANIFEST_BYTES) else {
+            continue;
+        };
+        judging.catalog_lifecycle = crate::yaml::parse_documents(&text).ok().and_then(|docs| {
+            docs.iter()
+                .find_map(|d| d.path(&["spec", "lifecycle"])?.scalar_text())
+        });
+        break;
+    }
     // What is judged is policy too: `.readygateignore` as the commit has it.
     judging.ignore_file = git::read_at(&top, &commit, &in_repo(".readygateignore"), 64 * 1024)
         .ok()
@@ -96,6 +119,26 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
     })
 }
 
+/// The first component of `root` (as given) under the repository's top that
+/// is a symbolic link.
+fn symlink_under(top: &Path, root: &Path) -> Option<PathBuf> {
+    let top = top.canonicalize().ok()?;
+    let mut here = std::env::current_dir().ok()?.join(root);
+    let mut links = Vec::new();
+    loop {
+        if std::fs::symlink_metadata(&here).is_ok_and(|m| m.file_type().is_symlink()) {
+            links.push(here.clone());
+        }
+        match here.parent() {
+            Some(parent) if parent.canonicalize().is_ok_and(|p| p.starts_with(&top)) => {
+                here = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    links.pop()
+}
+
 /// What the working tree would change in how it is judged: the policy (if
 /// it loads) and the manifest's judging fields, against the base's.
 pub fn head_changes(
@@ -103,6 +146,7 @@ pub fn head_changes(
     head_policy: Result<Policy, ConfigError>,
     head_manifest: Option<&crate::evidence::Manifest>,
     head_ignore_file: Option<&str>,
+    head_catalog_lifecycle: Option<&str>,
 ) -> PolicyFromRef {
     let (mut head_changes, head_error) = match head_policy {
         Ok(head) => (policy::diff::changes(&from_base.policy, &head), None),
@@ -147,6 +191,19 @@ pub fn head_changes(
             ),
         );
     }
+    if head.lifecycle.is_none()
+        && base.lifecycle.is_none()
+        && head_catalog_lifecycle != base.catalog_lifecycle.as_deref()
+    {
+        manifest(
+            "lifecycle",
+            format!(
+                "catalog-info.yaml would make the lifecycle {} instead of {}",
+                head_catalog_lifecycle.unwrap_or("none"),
+                base.catalog_lifecycle.as_deref().unwrap_or("none")
+            ),
+        );
+    }
     if head.scopes != base.scopes || head.exclude != base.exclude {
         manifest(
             "scopes",
@@ -168,29 +225,18 @@ pub fn head_changes(
     }
 }
 
-/// `path` (relative, as the user typed it) from the repository's top, when
-/// it names a place inside the repository; `None` for an absolute path or
-/// one that leaves it.
+/// `path` (as the user typed it, relative or absolute) from the
+/// repository's top, when it names a place inside the repository; `None`
+/// for one outside it (the workflow author's own file).
 fn repository_path(top: &Path, path: &Path) -> Option<String> {
-    if path.is_absolute() {
-        return None;
-    }
-    let here = std::env::current_dir().ok()?;
-    let mut full = PathBuf::new();
-    for part in here.join(path).components() {
-        match part {
-            Component::ParentDir => {
-                full.pop();
-            }
-            Component::CurDir => {}
-            other => full.push(other),
-        }
-    }
+    let full = std::env::current_dir().ok()?.join(path);
+    let name = full.file_name()?;
+    // The directory in real terms (links and `..` resolved); the file itself
+    // may not exist in the working tree.
+    let parent = full.parent()?.canonicalize().ok()?;
     let top = top.canonicalize().ok()?;
-    let here_real = here.canonicalize().ok()?;
-    // Compare in canonical terms: the working directory may sit behind a link.
-    let full = here_real.join(full.strip_prefix(&here).ok()?);
-    let rel = full.strip_prefix(&top).ok()?;
+    let joined = parent.join(name);
+    let rel = joined.strip_prefix(&top).ok()?;
     Some(
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())

@@ -241,13 +241,13 @@ pub fn lint(file: &str) -> Result<String, Error> {
     let policy = policy::load(file, cwd())?;
     let enabled = policy.rules.iter().filter(|r| r.enabled).count();
     let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
-    Ok(format!(
+    Ok(crate::escape::line(&format!(
         "ok: {file}: {} rules ({enabled} enabled), {} waivers, levels {}; chain: {}",
         policy.rules.len(),
         policy.waivers.len(),
         policy.levels.join(" < "),
         chain.join(" → ")
-    ))
+    )))
 }
 
 /// `readygate explain RULE`: the rule's explanation, or which rules exist.
@@ -402,11 +402,17 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     let policy_ref = from_base.as_ref().map(|b| {
         let head = evidence.service.manifest.as_ref().map(|m| &m.manifest);
         let ignore = std::fs::read_to_string(root.join(".readygateignore")).ok();
+        let catalog = evidence
+            .service
+            .catalog
+            .iter()
+            .find_map(|c| c.lifecycle.as_deref());
         base::head_changes(
             b,
             load_policy(plan.policy.as_deref(), root),
             head,
             ignore.as_deref(),
+            catalog,
         )
     });
     let policy = match from_base {

@@ -155,7 +155,8 @@ fn rules(base: &Policy, head: &Policy, out: &mut Vec<PolicyChange>) {
         if b.severity == Severity::Error && h.severity == Severity::Warning {
             weaker.push("lowers its severity to warning".into());
         }
-        if level_rank(head, &h.level) < level_rank(base, &b.level) {
+        // A higher level is needed by fewer services: weaker.
+        if level_rank(head, &h.level) > level_rank(base, &b.level) {
             weaker.push(format!("moves it from {} to {}", b.level, h.level));
         }
         if h.enable_on > b.enable_on {
@@ -170,8 +171,29 @@ fn rules(base: &Policy, head: &Policy, out: &mut Vec<PolicyChange>) {
         if h.applies_to != b.applies_to {
             weaker.push("changes where it applies".into());
         }
-        if params(h) != params(b) {
-            weaker.push("changes its params".into());
+        match (&b.logic, &h.logic) {
+            (Logic::Check { check: bc, .. }, Logic::Check { check: hc, .. })
+                if bc.id() != hc.id() =>
+            {
+                weaker.push(format!("checks `{}` instead of `{}`", hc.id(), bc.id()));
+            }
+            (Logic::Expr(be), Logic::Expr(he)) if be.source != he.source => {
+                weaker.push(format!("changes its expression to `{}`", he.source));
+            }
+            (Logic::Check { .. }, Logic::Expr(e)) => {
+                weaker.push(format!(
+                    "replaces its check with the expression `{}`",
+                    e.source
+                ));
+            }
+            (Logic::Expr(_), Logic::Check { check, .. }) => {
+                weaker.push(format!(
+                    "replaces its expression with the check `{}`",
+                    check.id()
+                ));
+            }
+            _ if params(h) != params(b) => weaker.push("changes its params".into()),
+            _ => {}
         }
         if !weaker.is_empty() {
             out.push(PolicyChange {

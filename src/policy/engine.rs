@@ -32,15 +32,18 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let manifest = evidence.service.manifest.as_ref().map(|m| &m.manifest);
     let judging = ctx.judging.clone().unwrap_or_else(|| Judging::of(manifest));
     let tier = ctx.tier.or(judging.tier);
+    // The catalog's lifecycle when the manifest states none: the base's
+    // under --policy-ref (judging says it), else the evidence's.
     let lifecycle = judging
         .lifecycle
         .map(|l| l.as_str().to_string())
-        .or_else(|| {
-            evidence
+        .or_else(|| match &ctx.judging {
+            Some(j) => j.catalog_lifecycle.clone(),
+            None => evidence
                 .service
                 .catalog
                 .iter()
-                .find_map(|c| c.lifecycle.clone())
+                .find_map(|c| c.lifecycle.clone()),
         });
     let exprs: Vec<&expr::Expr> = policy
         .rules

@@ -68,7 +68,7 @@ fn within_limits(source: &str) -> Result<(), ExprError> {
                     .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
                     .map_or(0, |(p, c)| p + c.len_utf8());
                 let is_macro = c == '('
-                    && before[..name_start].ends_with('.')
+                    && before[..name_start].trim_end().ends_with('.')
                     && COMPREHENSIONS.contains(&&before[name_start..]);
                 open.push(is_macro);
                 if open.len() > MAX_EXPR_NESTING {
@@ -211,6 +211,13 @@ mod tests {
         assert!(Expr::compile(&long).unwrap_err().0.contains("limit is"));
         let deep = format!("{}true{}", "(".repeat(30), ")".repeat(30));
         assert!(Expr::compile(&deep).unwrap_err().0.contains("nest deeper"));
+        let spaced = "[1,2]. map (a, [1,2].\n all(b, [1,2] . exists(c, c > 0))).size() > 0";
+        assert!(
+            Expr::compile(spaced)
+                .unwrap_err()
+                .0
+                .contains("comprehensions")
+        );
         let maps = "[1,2].map(a, [1,2].map(b, [1,2].map(c, c))).size() > 0";
         assert!(
             Expr::compile(maps)

@@ -73,7 +73,7 @@ pub fn render(report: &Report, colour: bool) -> String {
         "{} {}  {}",
         p.bold("readygate"),
         p.bold(&service),
-        p.dim(&format!("policy: {}", packs.join(" ← ")))
+        p.dim(&clean(&format!("policy: {}", packs.join(" ← "))))
     );
 
     for area in areas(report.findings.iter()) {
@@ -214,7 +214,7 @@ pub fn render(report: &Report, colour: bool) -> String {
             let _ = writeln!(out, "  {}", indent(&line, "    ").trim_start());
         }
     }
-    let line = verdict_line(report);
+    let line = clean(&verdict_line(report));
     let line = if report.verdict.blocked {
         p.code("1;31", &line)
     } else if report.verdict.level_reached_meets() {

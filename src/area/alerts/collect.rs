@@ -567,7 +567,23 @@ fn handles(text: &str) -> Vec<String> {
 /// The runbook link in a Datadog message, with its byte offset: a Markdown
 /// link whose text or URL says runbook/playbook, else a URL on a line that
 /// does, else a URL whose path does.
+/// Most of a Datadog message searched for links and handles: a real one is a
+/// few hundred bytes; a 6 MB one of URLs must not take minutes.
+const MAX_MESSAGE_SCANNED: usize = 64 * 1024;
+/// Most URLs in one message considered.
+const MAX_MESSAGE_URLS: usize = 200;
+
+/// `text` cut at [`MAX_MESSAGE_SCANNED`], on a character boundary.
+fn scanned(text: &str) -> &str {
+    let mut end = text.len().min(MAX_MESSAGE_SCANNED);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 fn message_runbook(text: &str) -> Option<(String, usize)> {
+    let text = scanned(text);
     let says = |s: &str| {
         let s = s.to_ascii_lowercase();
         s.contains("runbook") || s.contains("playbook")
@@ -596,7 +612,9 @@ fn message_runbook(text: &str) -> Option<(String, usize)> {
 fn urls(text: &str) -> Vec<(String, usize)> {
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(i) = text[from..].find("http") {
+    while found.len() < MAX_MESSAGE_URLS
+        && let Some(i) = text[from..].find("http")
+    {
         let at = from + i;
         let rest = &text[at..];
         if rest.starts_with("https://") || rest.starts_with("http://") {

@@ -88,10 +88,11 @@ fn has_no_api_version(head: &Head) -> bool {
     head.value("apiVersion").is_none()
 }
 
-/// A file named like a rule file is one if it is empty or has `groups:`
-/// (other tools' `rules.yml`, such as Semgrep's, have a top-level `rules:`).
+/// A file named like a rule file is one (and so yields alerts or a problem,
+/// never silence) unless it is evidently another tool's: an `apiVersion`, or
+/// a top-level `rules:` without `groups:` (Semgrep's `rules.yml`).
 fn is_named_rule_file(head: &Head) -> bool {
-    has_no_api_version(head) && (head.text.trim().is_empty() || head.value("groups").is_some())
+    has_no_api_version(head) && (head.value("groups").is_some() || head.value("rules").is_none())
 }
 
 /// `groups:` at the top with rules in it, in any spelling promtool accepts

@@ -367,22 +367,31 @@ pub fn mentions(section: &str, alert: &str) -> bool {
     let Some(first) = words.first() else {
         return false;
     };
+    // Cheap rejections first: every word must be there at all. Then at most
+    // a bounded number of starts is tried, so a page of `a a a …` against
+    // `a_a_…_b` stays linear.
+    if alert.len() > 256 || !words.iter().all(|w| section.contains(w.as_str())) {
+        return false;
+    }
     let compact: String = words.concat();
-    section.match_indices(first.as_str()).any(|(at, _)| {
-        // The alert's letters in order from here, skipping separators.
-        let mut want = compact.chars().peekable();
-        for c in section[at..].chars() {
-            match want.peek() {
-                None => break,
-                Some(w) if *w == c => {
-                    want.next();
+    section
+        .match_indices(first.as_str())
+        .take(10_000)
+        .any(|(at, _)| {
+            // The alert's letters in order from here, skipping separators.
+            let mut want = compact.chars().peekable();
+            for c in section[at..].chars() {
+                match want.peek() {
+                    None => break,
+                    Some(w) if *w == c => {
+                        want.next();
+                    }
+                    Some(_) if !c.is_alphanumeric() => {}
+                    Some(_) => return false,
                 }
-                Some(_) if !c.is_alphanumeric() => {}
-                Some(_) => return false,
             }
-        }
-        want.peek().is_none()
-    })
+            want.peek().is_none()
+        })
 }
 
 /// Whether the page is evidently the alert's topic page: its path or the
