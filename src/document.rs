@@ -252,10 +252,14 @@ impl<'a> Head<'a> {
     pub fn new(text: &'a str) -> Self {
         // A byte-order mark and CR-only line ends are YAML too.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let top = text
-            .split(['\n', '\r'])
-            .filter(|l| !l.is_empty() && !l.starts_with([' ', '\t', '#']))
-            .collect();
+        let top_line = |l: &&'a str| !l.is_empty() && !l.starts_with([' ', '\t', '#']);
+        // `lines()` is the fast path; a file with CR-only line ends (no LF
+        // at all) is split on CR.
+        let top = if text.contains('\n') || !text.contains('\r') {
+            text.lines().filter(top_line).collect()
+        } else {
+            text.split('\r').filter(top_line).collect()
+        };
         Self { text, top }
     }
 
