@@ -96,9 +96,10 @@ fn judge(rb: &mut Runbook, status: u16, parsed: &Page, alert: &str) {
             parsed.section(None).unwrap_or_default()
         }
     };
-    let topic = rb
-        .target()
-        .and_then(|t| url::Url::parse(t).ok())
-        .is_some_and(|u| pages::names_topic(u.path(), rb.anchor.as_deref(), alert));
-    rb.mentions_alert = Some(topic || pages::mentions(section, alert));
+    let mentioned = pages::mentions(section, alert)
+        || rb
+            .target()
+            .and_then(|t| url::Url::parse(t).ok())
+            .is_some_and(|u| pages::names_topic(u.path(), rb.anchor.as_deref(), alert));
+    rb.mentions_alert = Some(mentioned);
 }

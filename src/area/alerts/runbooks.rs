@@ -147,11 +147,12 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
         Some(section) => {
             rb.state = RunbookState::Resolved;
             if !name.contains("{{") {
-                let topic = rb
-                    .path
-                    .as_deref()
-                    .is_some_and(|p| pages::names_topic(p, rb.anchor.as_deref(), &name));
-                rb.mentions_alert = Some(topic || pages::mentions(section, &name));
+                let mentioned = pages::mentions(section, &name)
+                    || rb
+                        .path
+                        .as_deref()
+                        .is_some_and(|p| pages::names_topic(p, rb.anchor.as_deref(), &name));
+                rb.mentions_alert = Some(mentioned);
             }
         }
         None => {
