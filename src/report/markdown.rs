@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    annotated, areas, change_tag, collapse, in_parens, more_like_this, policy_change_lines,
-    scope_lines, verdict_line,
+    annotated, areas, change_tag, collapse, in_parens, more_like_this, next_step,
+    policy_change_lines, scope_lines, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -97,6 +97,9 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "**{}**\n", escape(&verdict_line(report)));
+    if let Some(next) = next_step(report) {
+        let _ = writeln!(out, "{}\n", escape(&next));
+    }
     for line in scope_lines(report) {
         let _ = writeln!(out, "{}\n", escape(&line));
     }

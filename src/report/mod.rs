@@ -186,6 +186,40 @@ pub fn policy_change_lines(report: &Report) -> Option<(String, Vec<String>)> {
     Some((heading, lines))
 }
 
+/// What to do next, when the required level is not reached: "to reach
+/// silver, fix: iac.terraform-lockfile (1), service.slo (1)", the rules
+/// that keep the service below the next level, most findings first.
+pub fn next_step(report: &Report) -> Option<String> {
+    let v = &report.verdict;
+    if v.level_reached_meets() {
+        return None;
+    }
+    let next = match &v.level_reached {
+        None => v.levels.first()?,
+        Some(r) => {
+            let i = v.levels.iter().position(|l| l == r)?;
+            v.levels.get(i + 1)?
+        }
+    };
+    let mut rules: Vec<(&str, usize)> = Vec::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.counts_against_level && &f.level == next)
+    {
+        match rules.iter_mut().find(|(r, _)| *r == f.rule) {
+            Some((_, n)) => *n += 1,
+            None => rules.push((&f.rule, 1)),
+        }
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let list: Vec<String> = rules.iter().map(|(r, n)| format!("{r} ({n})")).collect();
+    Some(format!("to reach {next}, fix: {}", list.join(", ")))
+}
+
 pub fn verdict_line(report: &Report) -> String {
     let v = &report.verdict;
     let reached = v.level_reached.as_deref().unwrap_or("none");

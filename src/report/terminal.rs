@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::{
-    areas, change_tag, collapse, in_parens, more_like_this, policy_change_lines, scope_lines,
-    verdict_line,
+    areas, change_tag, collapse, in_parens, more_like_this, next_step, policy_change_lines,
+    scope_lines, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -75,6 +75,11 @@ pub fn render(report: &Report, colour: bool) -> String {
         p.bold(&service),
         p.dim(&clean(&format!("policy: {}", packs.join(" ← "))))
     );
+    // The verdict and what to do next first; the details follow.
+    let _ = writeln!(out, "{}", clean(&verdict_line(report)));
+    if let Some(next) = next_step(report) {
+        let _ = writeln!(out, "{}", p.bold(&clean(&next)));
+    }
 
     for area in areas(report.findings.iter()) {
         let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
