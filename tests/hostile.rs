@@ -146,7 +146,7 @@ fn hostile_cel_is_refused_at_load_naming_the_rule() {
         (format!("{}x{}", " ".repeat(70_000), " == 1"), "limit is"),
         (
             "[1,2,3].map(a, [1,2,3].map(b, [1,2,3].map(c, [a, b, c]))).size() > 0".into(),
-            "comprehensions",
+            "builds a list",
         ),
     ] {
         let dir = repo_with(&[("pack.yaml", rule(&expr))]);

@@ -67,9 +67,17 @@ fn within_limits(source: &str) -> Result<(), ExprError> {
                     .char_indices()
                     .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
                     .map_or(0, |(p, c)| p + c.len_utf8());
+                let name = &before[name_start..];
                 let is_macro = c == '('
                     && before[..name_start].trim_end().ends_with('.')
-                    && COMPREHENSIONS.contains(&&before[name_start..]);
+                    && COMPREHENSIONS.contains(&name);
+                // `map` and `filter` build lists: inside another
+                // comprehension they multiply memory, not just time.
+                if is_macro && matches!(name, "map" | "filter") && open.iter().any(|m| *m) {
+                    return Err(ExprError(format!(
+                        "`{name}` inside another comprehension builds a list per element; use `all`/`exists` inside, or `{name}` at the top"
+                    )));
+                }
                 open.push(is_macro);
                 if open.len() > MAX_EXPR_NESTING {
                     return Err(ExprError(format!(
@@ -218,7 +226,14 @@ mod tests {
                 .0
                 .contains("comprehensions")
         );
-        let maps = "[1,2].map(a, [1,2].map(b, [1,2].map(c, c))).size() > 0";
+        let inner_map = "evidence.alerts.alerts.all(a, a.labels.map(k, k).size() > 0)";
+        assert!(
+            Expr::compile(inner_map)
+                .unwrap_err()
+                .0
+                .contains("builds a list")
+        );
+        let maps = "[1,2].all(a, [1,2].all(b, [1,2].exists(c, c > 0)))";
         assert!(
             Expr::compile(maps)
                 .unwrap_err()
