@@ -126,10 +126,21 @@ impl ChangedLines {
     pub fn mark(&self, report: &mut Report) {
         let (mut on, mut elsewhere) = (0, 0);
         for f in report.findings.iter_mut().filter(|f| f.needs_attention()) {
-            let touched = f
+            let mut touched = f
                 .location
                 .as_ref()
                 .is_some_and(|l| self.touches(&l.path, l.line));
+            // A finding whose related place was changed (the runbook link
+            // of an alert) is annotated there, with its own place related.
+            if !touched
+                && let Some(i) = f.related.iter().position(|l| self.touches(&l.path, l.line))
+            {
+                let changed = f.related.remove(i);
+                if let Some(primary) = f.location.replace(changed) {
+                    f.related.insert(0, primary);
+                }
+                touched = true;
+            }
             if touched {
                 on += 1;
             } else {

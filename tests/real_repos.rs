@@ -336,3 +336,46 @@ fn the_manifest_and_readygateignore_reclassify_paths() {
     assert_eq!(failing, ["deploy/examples/prod/a.rules.yml"]);
     assert!(paging.iter().any(|f| f["scope"] == "excluded"));
 }
+
+/// A pull request that breaks a runbook anchor changes the link's line, not
+/// the alert's: the finding is annotated on the line it changed.
+#[test]
+fn a_broken_runbook_link_is_annotated_on_the_changed_line() {
+    let rules = |anchor: &str| {
+        format!(
+            "groups:\n  - name: g\n    rules:\n      - alert: ApiDown\n        expr: up == 0\n        labels:\n          severity: critical\n        annotations:\n          summary: x\n          runbook_url: docs/runbooks.md#{anchor}\n"
+        )
+    };
+    let dir = repo_with(&[
+        ("monitoring/api.rules.yml", &rules("apidown")),
+        (
+            "docs/runbooks.md",
+            "# Runbooks\n\n## ApiDown\n\nRestart it.\n",
+        ),
+    ]);
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    git(repo, &["checkout", "-q", "-b", "pr"]);
+    write(repo, "monitoring/api.rules.yml", &rules("api-is-down"));
+    git(repo, &["commit", "-q", "-am", "rename the anchor"]);
+    let r = check_report(
+        repo.to_str().unwrap(),
+        &[
+            "--baseline",
+            "main",
+            "--annotate",
+            "changed",
+            "--now",
+            "2026-11-22",
+        ],
+    );
+    let f = findings(&r, "alerts.paging-runbook")
+        .into_iter()
+        .find(|f| f["state"] == "fail")
+        .expect("the broken anchor fails");
+    assert_eq!(f["on_changed_line"], true, "{f}");
+    assert_eq!(f["location"]["line"], 10, "at the runbook_url line: {f}");
+    assert_eq!(f["related"][0]["line"], 4, "the alert's name: {f}");
+}

@@ -266,7 +266,14 @@ fn runbook_outcome(alert: &Alert) -> Option<Outcome> {
             format!("runbook `{link}` could not be fetched{detail}"),
         ),
     };
-    Some(Outcome::new(status, message))
+    let outcome = Outcome::new(status, message);
+    // The link's own line: where a change that broke it is annotated.
+    Some(match &rb.location {
+        Some(link) if link.line != alert.location.line || link.path != alert.location.path => {
+            outcome.related(link.clone())
+        }
+        _ => outcome,
+    })
 }
 
 pub struct AlertRunbookAnnotation;
