@@ -234,6 +234,25 @@ pub fn normalize(base: &str, rel: &str) -> Option<String> {
     })
 }
 
+/// Every Kubernetes object in one YAML document, with its `apiVersion` and
+/// `kind`: the document itself, or each item of a `*List`. A document
+/// without both keys (values, an empty one between `---`) has none.
+pub fn kubernetes_objects<'n>(node: &'n Node, f: &mut impl FnMut(&'n Node, String, String)) {
+    let (Some(api_version), Some(kind)) = (
+        node.scalar_text_at("apiVersion"),
+        node.scalar_text_at("kind"),
+    ) else {
+        return;
+    };
+    if kind.ends_with("List") {
+        for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            kubernetes_objects(item, f);
+        }
+        return;
+    }
+    f(node, api_version, kind);
+}
+
 /// The scalar items of a YAML list, as text.
 pub fn strings(node: Option<&Node>) -> Vec<String> {
     node.and_then(Node::as_seq)

@@ -11,7 +11,9 @@ use hcl_edit::structure::Block;
 
 use super::Fact;
 use super::section::*;
-use crate::document::{Document, Sink, block_label, malformed, strings, unparseable};
+use crate::document::{
+    Document, Sink, block_label, kubernetes_objects, malformed, strings, unparseable,
+};
 use crate::evidence::{Location, Problem, ProblemKind};
 use crate::yaml::{Key, Node, Value};
 
@@ -77,27 +79,11 @@ pub fn prometheus_file(doc: &Document, out: &mut Sink<Fact>) {
 /// multi-document file and every item of a `List`, for `PrometheusRule`s.
 /// The area that owns the kind reports parse failures.
 pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
-    if let Ok(nodes) = doc.yaml() {
-        nodes
-            .iter()
-            .for_each(|node| kubernetes_document(doc, node, out));
+    for node in doc.yaml().unwrap_or_default() {
+        kubernetes_objects(node, &mut |object, api_version, kind| {
+            kubernetes_object(doc, object, &api_version, &kind, out)
+        });
     }
-}
-
-fn kubernetes_document(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    let (Some(api_version), Some(kind)) = (
-        node.scalar_text_at("apiVersion"),
-        node.scalar_text_at("kind"),
-    ) else {
-        return;
-    };
-    if kind.ends_with("List") {
-        for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
-            kubernetes_document(doc, item, out);
-        }
-        return;
-    }
-    kubernetes_object(doc, node, &api_version, &kind, out);
 }
 
 /// Terraform (read from the shared kind): `resource "datadog_monitor"`

@@ -3,7 +3,7 @@
 
 use super::Fact;
 use super::section::*;
-use crate::document::{Document, Sink, malformed, strings};
+use crate::document::{Document, Sink, kubernetes_objects, malformed, strings};
 use crate::evidence::Location;
 use crate::yaml::{Node, Value};
 
@@ -62,29 +62,16 @@ pub fn kustomize(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
 
 /// Every object in a multi-document manifest, and every item of a `List`.
 pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    if matches!(node.value, Value::Null) {
-        return; // an empty document between `---` separators
-    }
-    let (Some(api_version), Some(kind)) = (
-        node.scalar_text_at("apiVersion"),
-        node.scalar_text_at("kind"),
-    ) else {
-        return; // a non-object document beside objects (e.g. values); not an error
-    };
-    if kind.ends_with("List") {
-        for item in node.get("items").and_then(Node::as_seq).unwrap_or_default() {
-            kubernetes(doc, item, out);
-        }
-        return;
-    }
-    let metadata = node.get("metadata");
-    out.push(Fact::Kubernetes(KubernetesObject {
-        location: Location::at(&doc.path, node.pos),
-        api_version,
-        kind,
-        name: metadata.and_then(|m| m.scalar_text_at("name")),
-        namespace: metadata.and_then(|m| m.scalar_text_at("namespace")),
-    }));
+    kubernetes_objects(node, &mut |object, api_version, kind| {
+        let metadata = object.get("metadata");
+        out.push(Fact::Kubernetes(KubernetesObject {
+            location: Location::at(&doc.path, object.pos),
+            api_version,
+            kind,
+            name: metadata.and_then(|m| m.scalar_text_at("name")),
+            namespace: metadata.and_then(|m| m.scalar_text_at("namespace")),
+        }))
+    });
 }
 
 pub fn ansible(doc: &Document, node: &Node, out: &mut Sink<Fact>, kind: &str) {
