@@ -519,3 +519,31 @@ fn pack_names_and_levels_are_inert_everywhere_they_are_printed() {
         assert_inert(&format!("{args:?} stderr"), &stderr(&out));
     }
 }
+
+#[test]
+fn an_ignore_file_that_is_a_fifo_or_a_link_is_not_read() {
+    let dir = repo_with(&[("readygate.yaml", "service: x\n".into())]);
+    let repo = dir.path();
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    let fifo = repo.join(".readygateignore");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A read of a FIFO nobody writes would block the run forever.
+    let out = limited(&["check", repo.to_str().unwrap(), "--policy-ref", "HEAD"]);
+    assert!(code(&out) < 2, "{}", stderr(&out));
+    std::fs::remove_file(&fifo).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &fifo).unwrap();
+    let out = limited(&["evidence", repo.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        json(&out)["scopes"]["rules"]["exclude"],
+        serde_json::json!([])
+    );
+}

@@ -138,7 +138,8 @@ pub struct Judging {
 }
 
 impl Judging {
-    /// The manifest's judging fields; `ignore` is `.readygateignore`'s text.
+    /// The manifest's judging fields (the ignore file and the catalog's
+    /// lifecycle are filled in by whoever reads them).
     pub fn of(manifest: Option<&Manifest>) -> Self {
         manifest.map_or_else(Judging::default, |m| Judging {
             tier: m.tier,

@@ -165,6 +165,29 @@ pub struct Scopes {
     pub files: BTreeMap<Scope, u64>,
 }
 
+/// The file a repository lists paths not to judge in.
+pub const IGNORE_FILE: &str = ".readygateignore";
+/// Largest ignore file read.
+pub const MAX_IGNORE_FILE: u64 = 64 * 1024;
+
+/// `.readygateignore` at `root`, if it is a regular file (not a link, a
+/// FIFO or a device) of at most [`MAX_IGNORE_FILE`] bytes.
+pub fn read_ignore_file(root: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let path = root.join(IGNORE_FILE);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_IGNORE_FILE {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_IGNORE_FILE)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
 /// `.readygateignore`: one glob per line, `#` comments, gitignore-like
 /// (a line without `/` matches at any depth; a trailing `/` is a
 /// directory).

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{ConfigError, Error};
 use crate::document::Document;
 use crate::evidence::Judging;
+use crate::evidence::scope::{IGNORE_FILE, MAX_IGNORE_FILE};
 use crate::findings::{PolicyChange, PolicyChangeKind, PolicyFromRef};
 use crate::git::{self, Purpose};
 use crate::policy::source::Base;
@@ -108,7 +109,7 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
         break;
     }
     // What is judged is policy too: `.readygateignore` as the commit has it.
-    judging.ignore_file = git::read_at(&top, &commit, &in_repo(".readygateignore"), 64 * 1024)
+    judging.ignore_file = git::read_at(&top, &commit, &in_repo(IGNORE_FILE), MAX_IGNORE_FILE)
         .ok()
         .flatten();
     Ok(FromBase {
@@ -157,7 +158,7 @@ pub fn head_changes(
     if head_ignore_file != base.ignore_file.as_deref() {
         head_changes.push(PolicyChange {
             kind: PolicyChangeKind::Manifest,
-            subject: ".readygateignore".into(),
+            subject: IGNORE_FILE.into(),
             message: ".readygateignore would change which paths are judged".into(),
             location: None,
         });

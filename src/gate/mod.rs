@@ -401,7 +401,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     // change would do to it.
     let policy_ref = from_base.as_ref().map(|b| {
         let head = evidence.service.manifest.as_ref().map(|m| &m.manifest);
-        let ignore = std::fs::read_to_string(root.join(".readygateignore")).ok();
+        let ignore = crate::evidence::scope::read_ignore_file(root);
         let catalog = evidence
             .service
             .catalog

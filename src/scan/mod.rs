@@ -12,25 +12,13 @@ use crate::contract::Assembly;
 use crate::diag::{ConfigError, Error, InputError};
 use crate::discover::{self, Classifier, Options};
 use crate::document::Document;
-use crate::evidence::scope::Scopes;
+use crate::evidence::scope::{self, Scopes};
 use crate::evidence::{
     EVIDENCE_VERSION, FileStats, Judging, ManifestFact, Recognised, RepoIdentity,
 };
 use crate::probe::Probes;
 
 pub mod manifest;
-
-/// Largest `.readygateignore` read.
-const MAX_IGNORE_FILE: u64 = 64 * 1024;
-
-/// `.readygateignore` at the root, if it is a regular file under the cap.
-fn read_ignore_file(root: &Path) -> Option<String> {
-    let path = root.join(".readygateignore");
-    let meta = std::fs::metadata(&path).ok()?;
-    (meta.is_file() && meta.len() <= MAX_IGNORE_FILE)
-        .then(|| std::fs::read_to_string(path).ok())
-        .flatten()
-}
 #[cfg(test)]
 mod tests;
 
@@ -159,7 +147,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     let judging = match &settings.judging {
         Some(judging) => judging.clone(),
         None => Judging {
-            ignore_file: read_ignore_file(root),
+            ignore_file: scope::read_ignore_file(root),
             ..Judging::of(manifest.as_ref().map(|m| &m.manifest))
         },
     };
