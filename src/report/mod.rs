@@ -37,20 +37,29 @@ pub fn render(report: &Report, format: Format, colour: bool) -> String {
     }
 }
 
+/// Items counted by sameness, each kept once (the first) in first-seen
+/// order with how many it stands for.
+pub fn tally<T>(
+    items: impl IntoIterator<Item = T>,
+    same: impl Fn(&T, &T) -> bool,
+) -> Vec<(T, usize)> {
+    let mut out: Vec<(T, usize)> = Vec::new();
+    for item in items {
+        match out.iter_mut().find(|(kept, _)| same(kept, &item)) {
+            Some((_, n)) => *n += 1,
+            None => out.push((item, 1)),
+        }
+    }
+    out
+}
+
 /// One rule's findings as listed to people: identical messages once with
 /// their count, at most `report.max_per_rule` entries; and how many
 /// findings were left out.
 pub fn collapse<'a>(report: &Report, group: &[&'a Finding]) -> (Vec<(&'a Finding, usize)>, usize) {
-    let mut shown: Vec<(&'a Finding, usize)> = Vec::new();
-    for f in group {
-        match shown
-            .iter_mut()
-            .find(|(s, _)| s.message == f.message && s.target == f.target)
-        {
-            Some((_, n)) => *n += 1,
-            None => shown.push((f, 1)),
-        }
-    }
+    let mut shown = tally(group.iter().copied(), |a, b| {
+        a.message == b.message && a.target == b.target
+    });
     let limit = report.max_per_rule.unwrap_or(usize::MAX);
     let hidden: usize = shown.iter().skip(limit).map(|(_, n)| n).sum();
     shown.truncate(limit);
@@ -201,17 +210,14 @@ pub fn next_step(report: &Report) -> Option<String> {
             v.levels.get(i + 1)?
         }
     };
-    let mut rules: Vec<(&str, usize)> = Vec::new();
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.counts_against_level && &f.level == next)
-    {
-        match rules.iter_mut().find(|(r, _)| *r == f.rule) {
-            Some((_, n)) => *n += 1,
-            None => rules.push((&f.rule, 1)),
-        }
-    }
+    let mut rules = tally(
+        report
+            .findings
+            .iter()
+            .filter(|f| f.counts_against_level && &f.level == next)
+            .map(|f| f.rule.as_str()),
+        |a, b| a == b,
+    );
     if rules.is_empty() {
         return None;
     }

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{
     areas, change_tag, collapse, in_parens, more_like_this, next_step, policy_change_lines,
-    scope_lines, verdict_line,
+    scope_lines, tally, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -140,18 +140,14 @@ pub fn render(report: &Report, colour: bool) -> String {
             );
         }
         // One line per waiver, however many findings it covers.
-        let mut waived: Vec<(&Finding, usize)> = Vec::new();
-        for f in in_area.iter().copied().filter(|f| f.state == State::Waived) {
-            let same = |g: &&Finding| {
-                g.rule == f.rule
-                    && g.waiver.as_ref().map(|w| &w.location)
-                        == f.waiver.as_ref().map(|w| &w.location)
-            };
-            match waived.iter_mut().find(|(g, _)| same(g)) {
-                Some((_, n)) => *n += 1,
-                None => waived.push((f, 1)),
-            }
-        }
+        let waived = tally(
+            in_area.iter().copied().filter(|f| f.state == State::Waived),
+            |a, b| {
+                a.rule == b.rule
+                    && a.waiver.as_ref().map(|w| &w.location)
+                        == b.waiver.as_ref().map(|w| &w.location)
+            },
+        );
         for (f, n) in waived {
             let Some(w) = f.waiver.as_ref() else {
                 continue;
