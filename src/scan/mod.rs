@@ -84,13 +84,17 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     let manifests = Mutex::new(Vec::<Result<ManifestFact, ConfigError>>::new());
     // Per kind: files, and how they were recognised; and every document's
     // path, for its scope once the manifest says what the scopes are.
-    let counts = Mutex::new(BTreeMap::<String, (u64, Recognised)>::new());
-    let paths = Mutex::new(Vec::<String>::new());
+    // One lock per document for both.
+    let seen = Mutex::new((
+        BTreeMap::<String, (u64, Recognised)>::new(),
+        Vec::<String>::new(),
+    ));
     let classifier = classifier();
     let walk = discover::walk(root, opts, &classifier, &|doc: Document| {
-        paths.lock().unwrap().push(doc.path.clone());
         {
-            let mut counts = counts.lock().unwrap();
+            let mut seen = seen.lock().unwrap();
+            let (counts, paths) = &mut *seen;
+            paths.push(doc.path.clone());
             let (files, how) = counts.entry(doc.kind.name().to_string()).or_default();
             *files += 1;
             if doc.by_content {
@@ -124,7 +128,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     };
     let parsed: Vec<ManifestFact> = manifests.into_iter().filter_map(Result::ok).collect();
 
-    let counts = counts.into_inner().unwrap();
+    let (counts, paths) = seen.into_inner().unwrap();
     let mut ev = Evidence {
         evidence_version: EVIDENCE_VERSION,
         generator: format!("readygate {}", env!("CARGO_PKG_VERSION")),
@@ -157,7 +161,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             .hint("fix `scopes:` / `exclude:` in readygate.yaml, or .readygateignore")
     })?;
     let mut files_by_scope = BTreeMap::new();
-    for path in paths.into_inner().unwrap() {
+    for path in paths {
         *files_by_scope.entry(matcher.scope(&path)).or_insert(0u64) += 1;
     }
     ev.scopes = Scopes {
