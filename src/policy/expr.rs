@@ -123,9 +123,22 @@ impl Expr {
         })
     }
 
-    /// `ctx` holds the evidence document as `evidence`; see [`context`].
-    pub fn evaluate(&self, ctx: &cel::Context, fail_message: &str) -> Outcome {
-        match self.program.execute(ctx) {
+    /// `input` holds the evidence document as `evidence`; see [`context`].
+    /// An expression whose estimated cost over this input is above the
+    /// budget is not run: its outcome is unknown, for `on_unknown` to decide.
+    pub fn evaluate(&self, input: &Input, fail_message: &str) -> Outcome {
+        let cost = super::cost::estimate(self.program.expression(), input.longest);
+        if cost > super::cost::MAX_EVAL_COST {
+            return Outcome::new(
+                Status::Unknown,
+                format!(
+                    "not evaluated: over this evidence (longest list or string: {}) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element",
+                    input.longest,
+                    super::cost::MAX_EVAL_COST
+                ),
+            );
+        }
+        match self.program.execute(&input.ctx) {
             Ok(cel::Value::Bool(true)) => Outcome::pass(format!("`{}` holds", self.source)),
             Ok(cel::Value::Bool(false)) => Outcome::fail(fail_message),
             Ok(other) => Outcome::new(
@@ -169,13 +182,20 @@ fn sections(source: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// What expressions are evaluated over: the evidence, and the size of its
+/// longest list, map or string, which bounds what an evaluation costs.
+pub struct Input {
+    ctx: cel::Context<'static, 'static>,
+    longest: u64,
+}
+
 /// A CEL context with the evidence bound to `evidence`. Converting the
 /// document is the expensive part, so it happens once per run, and only for
 /// the sections the expressions read.
 pub fn context<'a>(
     evidence: &crate::area::Evidence,
     exprs: impl Iterator<Item = &'a Expr>,
-) -> cel::Context<'static, 'static> {
+) -> Input {
     let mut wanted: Option<std::collections::BTreeSet<String>> = Some(Default::default());
     for e in exprs {
         match (&mut wanted, &e.sections) {
@@ -187,9 +207,10 @@ pub fn context<'a>(
     if let (Some(wanted), Some(map)) = (wanted, doc.as_object_mut()) {
         map.retain(|k, _| wanted.contains(k));
     }
+    let longest = super::cost::longest(&doc);
     let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
     ctx.add_variable_from_value("evidence", cel::to_value(&doc).unwrap_or(cel::Value::Null));
-    ctx
+    Input { ctx, longest }
 }
 
 #[cfg(test)]
@@ -250,6 +271,38 @@ mod tests {
         let chain = format!("{}1 > 0", "1 + ".repeat((MAX_EXPR_LEN - 8) / 4));
         assert!(chain.len() <= MAX_EXPR_LEN);
         assert!(Expr::compile(&chain).is_ok());
+    }
+
+    #[test]
+    fn an_expression_too_costly_for_the_evidence_is_not_run() {
+        use crate::evidence::{Location, Problem, ProblemKind};
+        let quadratic = Expr::compile(
+            "evidence.problems.all(p, evidence.problems.exists(q, q.location.path == p.location.path))",
+        )
+        .unwrap();
+        let with = |n: usize| {
+            let ev = crate::area::Evidence {
+                problems: (0..n)
+                    .map(|i| Problem {
+                        kind: ProblemKind::Empty,
+                        document_kind: None,
+                        location: Location::file(format!("f{i}.yaml")),
+                        message: String::new(),
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            context(&ev, [&quadratic].into_iter())
+        };
+        assert_eq!(quadratic.evaluate(&with(200), "x").status, Status::Pass);
+        let over = quadratic.evaluate(&with(20_000), "x");
+        assert_eq!(over.status, Status::Unknown);
+        assert!(
+            over.message.contains("longest list or string: 20000"),
+            "{}",
+            over.message
+        );
+        assert!(over.message.contains("the budget is"), "{}", over.message);
     }
 
     #[test]

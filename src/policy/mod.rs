@@ -15,6 +15,7 @@ use crate::findings::PackRef;
 use crate::yaml::Pos;
 
 pub mod builtin;
+mod cost;
 pub mod diff;
 pub mod engine;
 pub mod expr;
