@@ -325,7 +325,7 @@ impl<'a> Head<'a> {
         }
         let text = self.text;
         for (i, _) in text.match_indices(key) {
-            let before = text[..i].trim_end_matches(['"', '\'']).trim_end();
+            let before = without_trailing_comments(text[..i].trim_end_matches(['"', '\'']));
             if !before.ends_with(['{', ',']) {
                 continue;
             }
@@ -364,6 +364,66 @@ impl<'a> Head<'a> {
     }
 }
 
+/// `text` with the escapes a double-quoted YAML or JSON key may spell a
+/// letter with (`"\x67roups"`, `"\u0067roups"`) decoded, so the sniffs see
+/// the key the parser will; borrowed when there are none. Only escapes of
+/// ASCII letters, digits and `_` are decoded: that is all a key sniff reads.
+pub fn with_key_escapes_decoded(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let escape_at = |i: usize| -> Option<(char, usize)> {
+        let digits = match bytes.get(i + 1)? {
+            b'x' => 2,
+            b'u' => 4,
+            b'U' => 8,
+            _ => return None,
+        };
+        let hex = text.get(i + 2..i + 2 + digits)?;
+        let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+        (c.is_ascii_alphanumeric() || c == '_').then_some((c, 2 + digits))
+    };
+    if !text
+        .match_indices('\\')
+        .any(|(i, _)| escape_at(i).is_some())
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    let mut i = 0;
+    while let Some(p) = text[i..].find('\\') {
+        let at = i + p;
+        match escape_at(at) {
+            Some((c, len)) => {
+                out.push_str(&text[rest..at]);
+                out.push(c);
+                i = at + len;
+                rest = i;
+            }
+            None => i = at + 1,
+        }
+    }
+    out.push_str(&text[rest..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// `text` without trailing whitespace and the comments that end it: in
+/// `{ # note` + newline + `"groups": ...` the key follows the `{`.
+fn without_trailing_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_end();
+        let line_start = text.rfind(['\n', '\r']).map_or(0, |p| p + 1);
+        let line = &text[line_start..];
+        let comment = line
+            .match_indices('#')
+            .map(|(p, _)| p)
+            .find(|&p| p == 0 || line[..p].ends_with([' ', '\t']));
+        match comment {
+            Some(p) => text = &text[..line_start + p],
+            None => return text,
+        }
+    }
+}
+
 /// `line` with `key` (bare or quoted) stripped from its start.
 fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
     for quote in ['"', '\''] {
@@ -376,3 +436,31 @@ fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
 
 /// YAML files anywhere, for kinds decided by their content.
 pub const YAML: &[&str] = &["**/*.yaml", "**/*.yml"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_escapes_decode_to_what_the_parser_reads() {
+        assert_eq!(with_key_escapes_decoded("\"\\x67roups\":"), "\"groups\":");
+        assert_eq!(
+            with_key_escapes_decoded("\"\\u0072ules\": \\U00000061"),
+            "\"rules\": a"
+        );
+        // Nothing to decode: borrowed, not copied.
+        assert!(matches!(
+            with_key_escapes_decoded("a: \"\\n\\x20 \\x\""),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(with_key_escapes_decoded("\\x6"), "\\x6");
+    }
+
+    #[test]
+    fn comments_before_a_flow_key_are_passed_over() {
+        assert_eq!(without_trailing_comments("{ # a\n  # b\n  "), "{");
+        assert_eq!(without_trailing_comments("x: \"#1\", "), "x: \"#1\",");
+        let head = Head::new("{ # generated\n  \"groups\": [] }\n");
+        assert_eq!(head.value("groups"), Some("[]"));
+    }
+}

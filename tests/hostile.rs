@@ -443,6 +443,27 @@ fn more_spellings_of_a_rule_file_do_not_hide_alerts() {
                 "# a comment line that pads the file out\n".repeat(2_000)
             ),
         ),
+        // Past the first 64 KiB, in a file named only `*.yaml`.
+        (
+            "m/padded.yaml",
+            format!(
+                "{}groups:\n{body}",
+                "# a comment line that pads the file out\n".repeat(2_000)
+            ),
+        ),
+        (
+            "m/flowcomment.yaml",
+            "{ # generated\n  \"groups\": [{name: g, rules: [{alert: Down, expr: up == 0}]}]}\n"
+                .into(),
+        ),
+        (
+            "m/escaped.yaml",
+            format!(
+                "\"\\x67roups\":\n{}",
+                body.replace("rules:", "\"\\u0072ules\":")
+            ),
+        ),
+        ("m/upper.YML", format!("groups:\n{body}")),
     ]);
     let out = limited(&["evidence", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -461,11 +482,19 @@ fn more_spellings_of_a_rule_file_do_not_hide_alerts() {
             "m/bom.yaml",
             "m/cr.yaml",
             "m/dash.yaml",
+            "m/escaped.yaml",
+            "m/flowcomment.yaml",
             "m/padded.rules.yml",
-            "m/tag.yaml"
+            "m/padded.yaml",
+            "m/tag.yaml",
+            "m/upper.YML"
         ],
         "{}",
         ev["problems"]
+    );
+    assert_eq!(
+        ev["alerts"]["alerts"].as_array().unwrap().len(),
+        files.len()
     );
 }
 

@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
-use crate::document::{DocKind, Document, Head, KindSpec};
+use crate::document::{DocKind, Document, Head, KindSpec, with_key_escapes_decoded};
 use crate::evidence::{Location, Problem, ProblemKind};
 
 /// Default per-file size cap.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
-/// How much of a file the content sniff and binary check look at.
+/// How much of a file the binary check looks at, and the content sniff of a
+/// file that is not read whole (over the size cap, not UTF-8).
 const SNIFF_BYTES: usize = 64 * 1024;
 /// Directories never worth descending into, ignored or not: VCS data and
 /// vendored dependency trees hold no evidence about this service.
@@ -76,14 +77,22 @@ impl Classifier {
         }
     }
 
-    /// Registry entries whose globs match `path`, in registry order.
+    /// Registry entries whose globs match `path`, in registry order. A name
+    /// whose extension is upper-case (`rules.YML`, which Prometheus loads
+    /// when a glob names it) is matched as if it were lower-case, when its
+    /// own spelling matches nothing.
     pub fn candidates(&self, path: &str) -> Vec<usize> {
-        let mut specs: Vec<usize> = self
-            .set
-            .matches(path)
-            .into_iter()
-            .map(|g| self.owner[g])
-            .collect();
+        let mut matched = self.set.matches(path);
+        if matched.is_empty() {
+            let ext = path
+                .rfind(['.', '/'])
+                .filter(|&p| path[p..].starts_with('.'));
+            if let Some(dot) = ext.filter(|&p| path[p..].bytes().any(|b| b.is_ascii_uppercase())) {
+                let lowered = format!("{}{}", &path[..dot], path[dot..].to_ascii_lowercase());
+                matched = self.set.matches(&lowered);
+            }
+        }
+        let mut specs: Vec<usize> = matched.into_iter().map(|g| self.owner[g]).collect();
         specs.sort_unstable();
         specs.dedup();
         specs
@@ -95,8 +104,9 @@ impl Classifier {
     }
 
     /// The spec that classifies the file: [`Self::classify`] with how.
-    pub fn spec_for(&self, candidates: &[usize], head: &str) -> Option<&'static KindSpec> {
-        let head = Head::new(head);
+    pub fn spec_for(&self, candidates: &[usize], text: &str) -> Option<&'static KindSpec> {
+        let text = with_key_escapes_decoded(text);
+        let head = Head::new(&text);
         candidates
             .iter()
             .map(|&i| self.specs[i])
@@ -346,8 +356,9 @@ impl FileContext<'_> {
                 };
             }
         };
-        let head = floor_char_boundary(&text, SNIFF_BYTES);
-        match self.classifier.spec_for(candidates, head) {
+        // The sniffs see the whole text: a key pushed past the first
+        // 64 KiB by comments or padding still counts.
+        match self.classifier.spec_for(candidates, &text) {
             Some(spec) => {
                 let mut doc = Document::new(rel, spec.kind, text);
                 doc.by_content = spec.by_content();
@@ -356,14 +367,6 @@ impl FileContext<'_> {
             None => Visit::Nothing,
         }
     }
-}
-
-fn floor_char_boundary(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
