@@ -156,12 +156,13 @@ impl Document {
     }
 }
 
-/// What an area's collector learnt from one document: its own facts, and
-/// problems with the document.
+/// What an area's collector learnt from one document: its own facts,
+/// problems with the document, and other files it names as evidence.
 #[derive(Debug)]
 pub struct Sink<F> {
     pub facts: Vec<F>,
     pub problems: Vec<Problem>,
+    pub named: Vec<Named>,
 }
 
 impl<F> Default for Sink<F> {
@@ -169,8 +170,23 @@ impl<F> Default for Sink<F> {
         Self {
             facts: Vec::new(),
             problems: Vec::new(),
+            named: Vec::new(),
         }
     }
+}
+
+/// Files one document names as evidence of a kind, whatever they are
+/// called: a Prometheus config's `rule_files` loads `rules/*.conf` as rule
+/// files. After the walk, the files `pattern` matches that the walk did not
+/// classify are read as `kind` and go to every area that reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Where the document names them.
+    pub by: Location,
+    /// Relative to the repository root, `/`-separated; `*`, `?` and `[...]`
+    /// match within one path segment (Go's `filepath.Glob`).
+    pub pattern: String,
+    pub kind: DocKind,
 }
 
 impl<F> Sink<F> {
@@ -182,9 +198,15 @@ impl<F> Sink<F> {
         self.problems.push(problem);
     }
 
+    /// Files this document names as evidence of `kind`.
+    pub fn name(&mut self, named: Named) {
+        self.named.push(named);
+    }
+
     pub fn extend(&mut self, other: Sink<F>) {
         self.facts.extend(other.facts);
         self.problems.extend(other.problems);
+        self.named.extend(other.named);
     }
 }
 

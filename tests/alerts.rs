@@ -588,3 +588,67 @@ fn rule_files_in_every_spelling_are_collected() {
     assert_eq!(names, ["Explicit", "Flow", "Json", "Quoted", "Spaced"]);
     assert_eq!(ev["files"]["by_kind"]["prometheus-rules"], 5);
 }
+
+/// Prometheus loads whatever its config's `rule_files` name, `.conf`
+/// included: those files are rule files to the gate too, however named.
+#[test]
+fn rule_files_named_by_a_prometheus_config_are_read_whatever_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "deploy/prometheus/prometheus.yml",
+        "global:\n  scrape_interval: 15s\nrule_files:\n  - rules/*.conf\n  - /etc/prometheus/extra/*.rules\n  - ../../elsewhere/../deploy/prometheus/alerts.rules.yml\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [\"app:9090\"]\n",
+    );
+    write(
+        "deploy/prometheus/rules/app.conf",
+        "groups:\n  - name: app\n    rules:\n      - alert: AppDown\n        expr: up{job=\"app\"} == 0\n        labels:\n          severity: critical\n",
+    );
+    write(
+        "deploy/prometheus/rules/broken.conf",
+        "groups:\n  - name: [\n",
+    );
+    write(
+        "deploy/prometheus/rules/notes.txt",
+        "not matched by *.conf\n",
+    );
+    write(
+        "deploy/prometheus/alerts.rules.yml",
+        "groups:\n  - name: named\n    rules:\n      - alert: Named\n        expr: up == 0\n",
+    );
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let mut alerts: Vec<(&str, &str)> = ev["alerts"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap(),
+                a["location"]["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    alerts.sort();
+    // The rule file the walk found by its name is read once, not twice.
+    assert_eq!(
+        alerts,
+        [
+            ("AppDown", "deploy/prometheus/rules/app.conf"),
+            ("Named", "deploy/prometheus/alerts.rules.yml")
+        ]
+    );
+    let problems = ev["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0]["location"]["path"],
+        "deploy/prometheus/rules/broken.conf"
+    );
+    assert_eq!(problems[0]["document_kind"], "prometheus-rules");
+    assert_eq!(ev["files"]["by_kind"]["prometheus-config"], 1);
+    assert_eq!(ev["files"]["by_kind"]["prometheus-rules"], 3);
+}

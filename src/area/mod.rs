@@ -97,6 +97,9 @@ pub trait Registered: Sync {
 /// then its section out.
 pub trait Collecting: Sync {
     fn collect(&self, doc: &Document);
+    /// The files the documents collected so far name as evidence; each
+    /// call hands over the new ones.
+    fn take_named(&self) -> Vec<crate::document::Named>;
     /// Assemble the section into `ev`; the documents' problems join
     /// `ev.problems`.
     fn finish(self: Box<Self>, ctx: &Assembly, ev: &mut Evidence);
@@ -160,7 +163,7 @@ impl<A: Area> Collecting for Collector<A> {
     fn collect(&self, doc: &Document) {
         let mut found = Sink::default();
         self.bound.area.collect(doc, &mut found);
-        if found.facts.is_empty() && found.problems.is_empty() {
+        if found.facts.is_empty() && found.problems.is_empty() && found.named.is_empty() {
             return;
         }
         let name = self.bound.area.name();
@@ -184,6 +187,7 @@ impl<A: Area> Collecting for Collector<A> {
                 format!("{n} facts in one file, over the limit of {MAX_FACTS_PER_DOCUMENT}"),
             ));
         }
+        found.named.truncate(MAX_FACTS_PER_DOCUMENT);
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         let room = MAX_FACTS_PER_RUN.saturating_sub(sink.facts.len());
         if found.facts.len() > room {
@@ -195,6 +199,10 @@ impl<A: Area> Collecting for Collector<A> {
             ));
         }
         sink.extend(found);
+    }
+    fn take_named(&self) -> Vec<crate::document::Named> {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::take(&mut sink.named)
     }
     fn finish(self: Box<Self>, ctx: &Assembly, ev: &mut Evidence) {
         let sink = self.sink.into_inner().unwrap_or_else(|e| e.into_inner());

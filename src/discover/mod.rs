@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
-use crate::document::{DocKind, Document, Head, KindSpec, with_key_escapes_decoded};
+use crate::document::{DocKind, Document, Head, KindSpec, Named, with_key_escapes_decoded};
 use crate::evidence::{Location, Problem, ProblemKind};
 
 /// Default per-file size cap.
@@ -184,7 +184,12 @@ pub fn walk(
                 return WalkState::Continue;
             }
             seen.lock().unwrap().insert(rel.clone());
-            match ctx.visit(entry.path(), rel, &candidates, file_type.is_symlink()) {
+            match ctx.visit(
+                entry.path(),
+                rel,
+                Kinding::Candidates(&candidates),
+                file_type.is_symlink(),
+            ) {
                 Visit::Document(doc) => sink(doc),
                 Visit::Problem(p) => problems.lock().unwrap().push(p),
                 Visit::Binary => {
@@ -217,7 +222,12 @@ pub fn walk(
             continue;
         }
         visited.fetch_add(1, Ordering::Relaxed);
-        match ctx.visit(&path, rel, &candidates, meta.file_type().is_symlink()) {
+        match ctx.visit(
+            &path,
+            rel,
+            Kinding::Candidates(&candidates),
+            meta.file_type().is_symlink(),
+        ) {
             Visit::Document(doc) => sink(doc),
             Visit::Problem(p) => problems.lock().unwrap().push(p),
             Visit::Binary => {
@@ -233,6 +243,142 @@ pub fn walk(
         visited: visited.into_inner(),
         binary: binary.into_inner(),
         problems,
+    }
+}
+
+/// Most files the documents of one run may name; the rest are a problem.
+pub const MAX_NAMED_FILES: usize = 10_000;
+/// Most directory entries listed to expand the named patterns of one run.
+const MAX_NAMED_LISTING: usize = 100_000;
+
+/// Read the files that `named` patterns match and the walk did not already
+/// classify (`walked`), each as the kind its pattern gives. Bounded: a
+/// problem at the naming line when the patterns list or match too much.
+pub fn read_named(
+    root: &Path,
+    opts: &Options,
+    classifier: &Classifier,
+    named: &[Named],
+    walked: &std::collections::HashSet<String>,
+) -> (Vec<Document>, Vec<Problem>) {
+    let root_canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let ctx = FileContext {
+        root,
+        root_canonical: &root_canonical,
+        classifier,
+        opts,
+    };
+    let (mut docs, mut problems) = (Vec::new(), Vec::new());
+    let mut taken = std::collections::HashSet::new();
+    let mut listed = 0usize;
+    for n in named {
+        let over = |what: String| Problem {
+            kind: ProblemKind::OverBudget,
+            document_kind: Some(n.kind.name().into()),
+            location: n.by.clone(),
+            message: what,
+        };
+        let paths = match expand(root, &n.pattern, &mut listed) {
+            Ok(paths) => paths,
+            Err(e) => {
+                problems.push(over(e));
+                continue;
+            }
+        };
+        for rel in paths {
+            if walked.contains(&rel) || !taken.insert(rel.clone()) {
+                continue;
+            }
+            if taken.len() > MAX_NAMED_FILES {
+                problems.push(over(format!(
+                    "the files named by patterns such as `{}` are over the run's limit of {MAX_NAMED_FILES}; the rest were not read",
+                    n.pattern
+                )));
+                return (docs, problems);
+            }
+            let path = root.join(&rel);
+            // A symlinked directory on the way may not lead out.
+            match path.canonicalize() {
+                Ok(c) if c.starts_with(&root_canonical) && c.is_file() => {}
+                _ => continue,
+            }
+            let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+            match ctx.visit(&path, rel, Kinding::Named(n.kind), is_symlink) {
+                Visit::Document(doc) => docs.push(doc),
+                Visit::Problem(p) => problems.push(p),
+                Visit::Binary | Visit::Nothing => {}
+            }
+        }
+    }
+    (docs, problems)
+}
+
+/// The files `pattern` matches under `root`, sorted; `*`, `?` and `[...]`
+/// match within one segment. Errs when the run's listing budget is spent.
+fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>, String> {
+    let join = |dir: &str, name: &str| {
+        if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
+    let mut paths = vec![String::new()];
+    for segment in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
+        if segment == ".." {
+            return Ok(Vec::new()); // patterns arrive normalized; never climb
+        }
+        if !segment.contains(['*', '?', '[']) {
+            paths = paths.iter().map(|p| join(p, segment)).collect();
+            continue;
+        }
+        let Ok(glob) = globset::Glob::new(segment) else {
+            return Ok(Vec::new()); // Prometheus reports a bad pattern; it loads nothing
+        };
+        let glob = glob.compile_matcher();
+        let mut next = Vec::new();
+        for dir in &paths {
+            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                *listed += 1;
+                if *listed > MAX_NAMED_LISTING {
+                    return Err(format!(
+                        "expanding `{pattern}` listed more than {MAX_NAMED_LISTING} directory entries in this run; not read"
+                    ));
+                }
+                if let Some(name) = entry.file_name().to_str()
+                    && glob.is_match(name)
+                {
+                    next.push(join(dir, name));
+                }
+            }
+        }
+        next.sort();
+        paths = next;
+    }
+    paths.retain(|p| !p.is_empty());
+    Ok(paths)
+}
+
+/// How a file gets its kind: from the registry's globs and sniffs, or given
+/// by the document that names it (a Prometheus config's `rule_files`).
+#[derive(Clone, Copy)]
+enum Kinding<'c> {
+    Candidates(&'c [usize]),
+    Named(DocKind),
+}
+
+impl Kinding<'_> {
+    /// The kind, and whether the content decided it.
+    fn kind(self, classifier: &Classifier, text: &str) -> Option<(DocKind, bool)> {
+        match self {
+            Kinding::Candidates(c) => classifier
+                .spec_for(c, text)
+                .map(|s| (s.kind, s.by_content())),
+            Kinding::Named(kind) => Some((kind, false)),
+        }
     }
 }
 
@@ -257,13 +403,12 @@ impl FileContext<'_> {
         if text.is_empty() { ".".into() } else { text }
     }
 
-    /// Read and classify one candidate (`rel` matched some kind's globs).
-    fn visit(&self, path: &Path, rel: String, candidates: &[usize], is_symlink: bool) -> Visit {
+    /// Read one candidate and give it its kind.
+    fn visit(&self, path: &Path, rel: String, how: Kinding, is_symlink: bool) -> Visit {
         // Only path-decided kinds can be named before the content is read.
         let by_path = || {
-            self.classifier
-                .classify(candidates, "")
-                .map(|k| k.name().to_string())
+            how.kind(self.classifier, "")
+                .map(|(k, _)| k.name().to_string())
         };
 
         if is_symlink {
@@ -312,8 +457,8 @@ impl FileContext<'_> {
                 Err(err) => return unreadable(err),
             };
             let text = String::from_utf8_lossy(&head);
-            return match self.classifier.classify(candidates, &text) {
-                Some(kind) => Visit::Problem(problem(
+            return match how.kind(self.classifier, &text) {
+                Some((kind, _)) => Visit::Problem(problem(
                     ProblemKind::Oversize,
                     Some(kind.name().into()),
                     &rel,
@@ -339,8 +484,8 @@ impl FileContext<'_> {
                 let valid = err.utf8_error().valid_up_to();
                 let bytes = err.into_bytes();
                 let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
-                return match self.classifier.classify(candidates, &lossy) {
-                    Some(kind) => {
+                return match how.kind(self.classifier, &lossy) {
+                    Some((kind, _)) => {
                         let line =
                             1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count() as u32;
                         Visit::Problem(Problem {
@@ -358,10 +503,10 @@ impl FileContext<'_> {
         };
         // The sniffs see the whole text: a key pushed past the first
         // 64 KiB by comments or padding still counts.
-        match self.classifier.spec_for(candidates, &text) {
-            Some(spec) => {
-                let mut doc = Document::new(rel, spec.kind, text);
-                doc.by_content = spec.by_content();
+        match how.kind(self.classifier, &text) {
+            Some((kind, by_content)) => {
+                let mut doc = Document::new(rel, kind, text);
+                doc.by_content = by_content;
                 Visit::Document(doc)
             }
             None => Visit::Nothing,

@@ -90,7 +90,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         Vec::<String>::new(),
     ));
     let classifier = classifier();
-    let walk = discover::walk(root, opts, &classifier, &|doc: Document| {
+    let take = |doc: Document| {
         {
             let mut seen = seen.lock().unwrap();
             let (counts, paths) = &mut *seen;
@@ -112,7 +112,26 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
                 collector.collect(&doc);
             }
         }
-    });
+    };
+    let mut walk = discover::walk(root, opts, &classifier, &take);
+    // Files that documents name as evidence (Prometheus `rule_files`),
+    // whatever they are called: read once, as the kind they are named as.
+    // Files they name are not followed further.
+    let named: Vec<_> = collectors.iter().flat_map(|c| c.take_named()).collect();
+    if !named.is_empty() {
+        let walked: std::collections::HashSet<String> = seen
+            .lock()
+            .unwrap()
+            .1
+            .iter()
+            .cloned()
+            .chain(walk.problems.iter().map(|p| p.location.path.clone()))
+            .collect();
+        let (docs, problems) = discover::read_named(root, opts, &classifier, &named, &walked);
+        walk.problems.extend(problems);
+        docs.into_iter().for_each(take);
+        collectors.iter().for_each(|c| drop(c.take_named()));
+    }
     drop(readers);
 
     // The first manifest by path is in force; a broken one stops the gate.

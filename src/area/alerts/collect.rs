@@ -12,7 +12,8 @@ use hcl_edit::structure::Block;
 use super::Fact;
 use super::section::*;
 use crate::document::{
-    Document, Sink, block_label, kubernetes_objects, malformed, strings, unparseable,
+    DocKind, Document, Named, Sink, block_label, kubernetes_objects, malformed, normalize,
+    parent_dir, strings, unparseable,
 };
 use crate::evidence::{Location, Problem, ProblemKind};
 use crate::yaml::{Key, Node, Value};
@@ -73,6 +74,35 @@ pub fn prometheus_file(doc: &Document, out: &mut Sink<Fact>) {
             )),
         }
     }
+}
+
+/// A Prometheus server config: each relative `rule_files` entry names rule
+/// files (relative to the config's directory, as Prometheus resolves it),
+/// read as `rules` whatever their names. Absolute entries are paths on the
+/// server, not in the repository.
+pub fn prometheus_config(doc: &Document, rules: DocKind, out: &mut Sink<Fact>) {
+    let dir = parent_dir(&doc.path);
+    doc.each_yaml(out, |node, out| {
+        for entry in node
+            .get("rule_files")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            let Some(pattern) = entry.scalar_text() else {
+                continue;
+            };
+            if pattern.starts_with('/') {
+                continue;
+            }
+            if let Some(pattern) = normalize(&dir, &pattern) {
+                out.name(Named {
+                    by: Location::at(&doc.path, entry.pos),
+                    pattern,
+                    kind: rules,
+                });
+            }
+        }
+    });
 }
 
 /// A Kubernetes manifest (read from the shared kind): every object of a

@@ -25,6 +25,7 @@ const HELM_TEMPLATE: DocKind = DocKind("helm-template");
 const GRAFANA_ALERTING: DocKind = DocKind("grafana-alerting");
 const PROMETHEUS_RULES: DocKind = DocKind("prometheus-rules");
 const DATADOG_MONITOR: DocKind = DocKind("datadog-monitor");
+const PROMETHEUS_CONFIG: DocKind = DocKind("prometheus-config");
 
 /// Names that only Prometheus-format rule files use.
 const RULE_FILE_NAMES: &[&str] = &[
@@ -71,6 +72,14 @@ static KINDS: &[KindSpec] = &[
         sniff: Some(is_prometheus_rules),
         order: 195,
     },
+    // A Prometheus server config: its `rule_files` name the rule files,
+    // whatever they are called (`rules/*.conf`).
+    KindSpec {
+        kind: PROMETHEUS_CONFIG,
+        globs: YAML,
+        sniff: Some(is_prometheus_config),
+        order: 196,
+    },
     KindSpec {
         kind: DATADOG_MONITOR,
         globs: &["**/*.json"],
@@ -105,6 +114,10 @@ fn is_prometheus_rules(head: &Head) -> bool {
         && ["alert", "record", "expr"]
             .iter()
             .any(|k| head.mentions_key(k))
+}
+
+fn is_prometheus_config(head: &Head) -> bool {
+    has_no_api_version(head) && head.value("rule_files").is_some()
 }
 
 fn is_datadog_monitor(head: &Head) -> bool {
@@ -142,6 +155,7 @@ impl Area for AlertsArea {
             HELM_TEMPLATE,
             GRAFANA_ALERTING,
             PROMETHEUS_RULES,
+            PROMETHEUS_CONFIG,
             DATADOG_MONITOR,
             KUBERNETES_MANIFEST,
             TERRAFORM,
@@ -151,6 +165,7 @@ impl Area for AlertsArea {
         match doc.kind {
             HELM_TEMPLATE => collect::helm_template(doc, out),
             PROMETHEUS_RULES => collect::prometheus_file(doc, out),
+            PROMETHEUS_CONFIG => collect::prometheus_config(doc, PROMETHEUS_RULES, out),
             GRAFANA_ALERTING => doc.each_yaml(out, |n, out| collect::grafana(doc, n, out)),
             DATADOG_MONITOR => doc.each_yaml(out, |n, out| collect::datadog_json(doc, n, out)),
             KUBERNETES_MANIFEST => collect::kubernetes(doc, out),
