@@ -276,6 +276,35 @@ fn cel_rules_read_the_evidence() {
     assert_eq!(missing[0]["counts_against_level"], false);
 }
 
+/// The rules that keep the service below its next level lead the report,
+/// then the rest by level, whatever their areas are called.
+#[test]
+fn next_level_blockers_come_first_in_every_report() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "readygate.yaml", "service: x\ntier: 1\n");
+    write(
+        dir.path(),
+        "policy.yaml",
+        "name: order\nlevels: [bronze, silver, gold]\nrules:\n  - {id: aaa.gold, title: G, area: aaa, level: gold, expr: 'false', why: w, remediation: r}\n  - {id: mmm.silver, title: S, area: mmm, level: silver, expr: 'false', why: w, remediation: r}\n  - {id: zzz.bronze, title: B, area: zzz, level: bronze, expr: 'false', why: w, remediation: r}\n",
+    );
+    let root = dir.path().to_str().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    let policy = policy.to_str().unwrap();
+    let report = check_report(root, &["--policy", policy]);
+    let order: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["zzz.bronze", "mmm.silver", "aaa.gold"]);
+    let out = run(&["check", root, "--policy", policy, "--event", "local"]);
+    let text = stdout(&out);
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+    assert!(at("to reach bronze, fix: zzz.bronze (1)") < at("\nzzz\n"));
+    assert!(at("\nzzz\n") < at("\nmmm\n") && at("\nmmm\n") < at("\naaa\n"));
+}
+
 // --------------------------------------------------------- policy errors --
 
 #[test]

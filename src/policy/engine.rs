@@ -136,14 +136,33 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let mode = policy.mode(ctx.branch.as_deref(), &ctx.event);
     let mut counts = Counts::default();
     findings.iter().for_each(|f| counts.add(f.state));
+    // Worst state first; within it the lowest level first, so the rules
+    // that keep the service below its next level lead every report, and
+    // the rest follow by level.
+    let level_rank = |f: &Finding| {
+        policy
+            .levels
+            .iter()
+            .position(|l| *l == f.level)
+            .unwrap_or(usize::MAX)
+    };
     findings.sort_by(|a, b| {
-        (a.state, &a.area, &a.rule, &a.location, &a.target).cmp(&(
-            b.state,
-            &b.area,
-            &b.rule,
-            &b.location,
-            &b.target,
-        ))
+        (
+            a.state,
+            level_rank(a),
+            &a.area,
+            &a.rule,
+            &a.location,
+            &a.target,
+        )
+            .cmp(&(
+                b.state,
+                level_rank(b),
+                &b.area,
+                &b.rule,
+                &b.location,
+                &b.target,
+            ))
     });
     let mut verdict = Verdict {
         level_reached: reached_idx.map(|i| policy.levels[i].clone()),
