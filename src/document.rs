@@ -429,16 +429,20 @@ pub fn with_key_escapes_decoded(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `text` without trailing whitespace and the comments that end it: in
-/// `{ # note` + newline + `"groups": ...` the key follows the `{`.
+/// `{ # note` + newline + `"groups": ...` the key follows the `{` (so it
+/// does after `{ // note`).
 fn without_trailing_comments(mut text: &str) -> &str {
     loop {
         text = text.trim_end();
         let line_start = text.rfind(['\n', '\r']).map_or(0, |p| p + 1);
         let line = &text[line_start..];
+        // `#` in YAML; `//` in the JSON-with-comments some tools write.
         let comment = line
             .match_indices('#')
+            .chain(line.match_indices("//"))
             .map(|(p, _)| p)
-            .find(|&p| p == 0 || line[..p].ends_with([' ', '\t']));
+            .filter(|&p| p == 0 || line[..p].ends_with([' ', '\t']))
+            .min();
         match comment {
             Some(p) => text = &text[..line_start + p],
             None => return text,

@@ -46,18 +46,32 @@ pub fn validate(validator: &Validator, doc: &Node, file: &str) -> Result<Json, C
     validate_except(validator, doc, file, |_| false)
 }
 
-/// [`validate`], leaving out violations at instance paths `skip` accepts
-/// (those a later, more specific check reports better).
-pub fn validate_except(
+/// One violation of a schema: where (the key or item it concerns), the
+/// instance path as a key (`rules[2].level`), and what, without the
+/// instance's value (which may be long, or hostile).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub pos: crate::yaml::Pos,
+    /// The JSON pointer of what it concerns (`/rules/2/level`).
+    pub pointer: String,
+    pub key: String,
+    pub message: String,
+}
+
+/// Every violation of `validator` by `json` (the JSON form of `doc`), at
+/// most `limit`, leaving out those at instance paths `skip` accepts (a
+/// later, more specific check reports them better).
+pub fn violations(
     validator: &Validator,
     doc: &Node,
-    file: &str,
+    json: &Json,
+    limit: usize,
     skip: impl Fn(&str) -> bool,
-) -> Result<Json, ConfigError> {
-    let json = doc.to_json();
-    let errors: Vec<ConfigError> = validator
-        .iter_errors(&json)
+) -> Vec<Violation> {
+    validator
+        .iter_errors(json)
         .filter(|err| !skip(err.instance_path().as_str()))
+        .take(limit)
         .map(|err| {
             let mut pointer = err.instance_path().as_str().to_string();
             let message = match err.kind() {
@@ -73,12 +87,31 @@ pub fn validate_except(
                 }
                 _ => err.masked().to_string(),
             };
-            let key = pointer_to_key(&pointer);
-            let mut e = ConfigError::new(message)
-                .in_file(file)
-                .at(doc.pointer_pos(&pointer));
-            if !key.is_empty() {
-                e = e.key(key);
+            Violation {
+                pos: doc.pointer_pos(&pointer),
+                key: pointer_to_key(&pointer),
+                pointer,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// [`validate`], leaving out violations at instance paths `skip` accepts
+/// (those a later, more specific check reports better).
+pub fn validate_except(
+    validator: &Validator,
+    doc: &Node,
+    file: &str,
+    skip: impl Fn(&str) -> bool,
+) -> Result<Json, ConfigError> {
+    let json = doc.to_json();
+    let errors: Vec<ConfigError> = violations(validator, doc, &json, usize::MAX, skip)
+        .into_iter()
+        .map(|v| {
+            let mut e = ConfigError::new(v.message).in_file(file).at(v.pos);
+            if !v.key.is_empty() {
+                e = e.key(v.key);
             }
             e.hint("see schemas/ for the accepted keys and types, or run `readygate policy lint`")
         })

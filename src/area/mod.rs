@@ -20,6 +20,7 @@ use crate::probe::{ProbeError, Probes};
 
 pub mod alerts;
 pub mod ci;
+pub mod flags;
 pub mod iac;
 pub mod service;
 
@@ -41,6 +42,7 @@ pub struct Evidence {
     pub iac: iac::Iac,
     pub ci: ci::Ci,
     pub alerts: alerts::Alerts,
+    pub flags: flags::Flags,
     /// Files that look like evidence but could not be used: unparseable,
     /// over the size cap, unreadable, not UTF-8, symlinks out of the tree.
     pub problems: Vec<Problem>,
@@ -68,6 +70,11 @@ pub static AREAS: &[&dyn Registered] = &[
         area: alerts::AlertsArea,
         section: |ev| &ev.alerts,
         section_mut: |ev| &mut ev.alerts,
+    },
+    &Bound {
+        area: flags::FlagsArea,
+        section: |ev| &ev.flags,
+        section_mut: |ev| &mut ev.flags,
     },
 ];
 
