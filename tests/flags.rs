@@ -327,3 +327,263 @@ fn hostile_flag_files_are_findings_not_crashes() {
         .collect();
     assert!(keys.contains(&"a") && keys.contains(&"b"), "{keys:?}");
 }
+
+/// A Flipt repository: an index that includes `flags/**/*.features.yml` and
+/// excludes drafts, several namespaces, one file with two documents.
+#[test]
+fn a_flipt_repository_with_an_index_and_namespaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        ".flipt.yml",
+        "version: \"1.0\"\ninclude:\n  - \"flags/**/*.flipt.yaml\"\nexclude:\n  - \"flags/drafts/*.flipt.yaml\"\n",
+    );
+    write(
+        root,
+        "flags/checkout/prod.flipt.yaml",
+        "version: \"1.4\"\nnamespace:\n  key: checkout\n  name: Checkout\nflags:\n  - key: new-payment-page\n    name: New payment page\n    type: BOOLEAN_FLAG_TYPE\n    enabled: true\n    metadata:\n      temporary: true\n    rollouts:\n      - threshold:\n          percentage: 100\n          value: true\n  - key: payment-provider\n    name: Payment provider\n    type: VARIANT_FLAG_TYPE\n    enabled: true\n    variants:\n      - key: stripe\n      - key: adyen\n    rules:\n      - segment: eu-customers\n        distributions:\n          - variant: adyen\n            rollout: 70\n          - variant: stripe\n            rollout: 40\n  - key: \"bad key!\"\n    enabled: false\nsegments:\n  - key: eu-customers\n    name: EU customers\n    match_type: ANY_MATCH_TYPE\n---\nversion: \"1.4\"\nnamespace: search\nflags:\n  - key: ranking\n    name: Ranking\n    enabled: true\n    variants:\n      - key: classic\n    rules:\n      - segment: beta\n        distributions:\n          - variant: ml\n            rollout: 100\n",
+    );
+    // Excluded by the index: not Flipt's, so not judged.
+    write(
+        root,
+        "flags/drafts/next.flipt.yaml",
+        "flags:\n  - key: \"?\"\n",
+    );
+    // Flipt's default name, outside the index's globs: still a Flipt file.
+    write(
+        root,
+        "team/features.yml",
+        "namespace: team\nflags:\n  - key: kill-switch\n    name: Kill switch\n    enabled: true\n",
+    );
+    let ev = evidence(root.to_str().unwrap());
+    let sources: Vec<(&str, &str, u64)> = ev["flags"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["location"]["path"].as_str().unwrap(),
+                s["format"].as_str().unwrap(),
+                s["flags"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("flags/checkout/prod.flipt.yaml", "flipt", 4),
+            ("team/features.yml", "flipt", 1),
+        ]
+    );
+    let got: Vec<(u64, String)> = ev["flags"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["location"]["line"].as_u64().unwrap(),
+                v["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                24,
+                "flag `payment-provider`: the rule's distributions add up to 110%, over 100%"
+                    .to_string()
+            ),
+            (
+                30,
+                "flag key `bad key!` must match ^[-_,A-Za-z0-9]+$".to_string()
+            ),
+            (
+                30,
+                "flag `bad key!` has no `name`, which Flipt requires".to_string()
+            ),
+            (
+                46,
+                "flag `ranking` refers to segment `beta`, which this namespace does not define"
+                    .to_string()
+            ),
+            (
+                48,
+                "flag `ranking`: a distribution names variant `ml`, which the flag does not define"
+                    .to_string()
+            ),
+        ]
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let launched = findings(&report, "flags.temporary-launched");
+    assert_eq!(launched.len(), 1);
+    assert_eq!(launched[0]["target"], "new-payment-page");
+    assert!(
+        launched[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rollout sends every evaluation to `true`"),
+        "{}",
+        launched[0]["message"]
+    );
+}
+
+/// Unleash exports and LaunchDarkly in Terraform, next to each other.
+#[test]
+fn unleash_exports_and_launchdarkly_terraform() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "unleash/export.json",
+        r#"{
+  "version": 1,
+  "features": [
+    {"name": "new-onboarding", "type": "release", "project": "default", "stale": false, "archived": false},
+    {"name": "ops-kill-switch", "type": "kill-switch", "project": "default", "stale": false},
+    {"name": "pricing-test", "type": "experiment", "project": "default"}
+  ],
+  "featureStrategies": [
+    {"featureName": "new-onboarding", "environment": "production", "strategyName": "flexibleRollout", "parameters": {"rollout": "100", "stickiness": "default", "groupId": "new-onboarding"}, "constraints": []},
+    {"featureName": "pricing-test", "environment": "production", "strategyName": "flexibleRollout", "parameters": {"rollout": "25", "stickiness": "default"}, "constraints": []},
+    {"featureName": "ops-kill-switch", "environment": "production", "strategyName": "default", "parameters": {}, "constraints": []}
+  ],
+  "featureEnvironments": [
+    {"featureName": "new-onboarding", "environment": "production", "enabled": true},
+    {"featureName": "pricing-test", "environment": "production", "enabled": true},
+    {"featureName": "ops-kill-switch", "environment": "production", "enabled": true}
+  ]
+}
+"#,
+    );
+    write(
+        root,
+        "infra/launchdarkly/flags.tf",
+        r#"resource "launchdarkly_feature_flag" "search_v2" {
+  project_key    = "shop"
+  key            = "search-v2"
+  name           = "Search v2"
+  variation_type = "boolean"
+  temporary      = true
+
+  variations {
+    value = true
+  }
+  variations {
+    value = false
+  }
+
+  defaults {
+    on_variation  = 0
+    off_variation = 1
+  }
+}
+
+resource "launchdarkly_feature_flag_environment" "search_v2_prod" {
+  flag_id = launchdarkly_feature_flag.search_v2.id
+  env_key = "production"
+  on      = true
+
+  fallthrough {
+    variation = 0
+  }
+  off_variation = 1
+}
+
+resource "launchdarkly_feature_flag" "checkout_theme" {
+  project_key    = "shop"
+  key            = "checkout-theme"
+  name           = "Checkout theme"
+  variation_type = "string"
+  temporary      = true
+  variations = [
+    { value = "light" },
+    { value = "dark" },
+  ]
+  defaults = {
+    on_variation  = 0
+    off_variation = 3
+  }
+}
+
+resource "launchdarkly_feature_flag_environment" "checkout_theme_prod" {
+  flag_id = launchdarkly_feature_flag.checkout_theme.id
+  env_key = "production"
+  on      = true
+  fallthrough = {
+    rollout_weights = [60000, 30000]
+  }
+}
+"#,
+    );
+    write(
+        root,
+        ".launchdarkly/coderefs.yaml",
+        "projects:\n  - key: shop\n",
+    );
+    let ev = evidence(root.to_str().unwrap());
+    let flags: Vec<(&str, &str, bool)> = ev["flags"]["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap(),
+                f["format"].as_str().unwrap(),
+                f["temporary"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("search-v2", "launchdarkly", true),
+            ("checkout-theme", "launchdarkly", true),
+            ("new-onboarding", "unleash", true),
+            ("ops-kill-switch", "unleash", false),
+            ("pricing-test", "unleash", true),
+        ]
+    );
+    let mut got: Vec<(String, String)> = ev["flags"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "default-variant".to_string(),
+                "flag `checkout-theme`: defaults.off_variation is 3, but the flag has 2 variations"
+                    .to_string()
+            ),
+            (
+                "fractional".to_string(),
+                "fallthrough rollout_weights add up to 90000; LaunchDarkly needs 100000"
+                    .to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        ev["flags"]["providers"][0]["kind"],
+        "LaunchDarkly code references"
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let mut launched: Vec<&str> = findings(&report, "flags.temporary-launched")
+        .iter()
+        .filter(|f| f["state"] == "warn")
+        .map(|f| f["target"].as_str().unwrap())
+        .collect();
+    launched.sort();
+    // 100 % rollouts with no targeting; the 25 % experiment and the 60/30
+    // split are still rolling out, the kill switch is not temporary.
+    assert_eq!(launched, ["new-onboarding", "search-v2"]);
+}

@@ -314,7 +314,8 @@ pub fn read_named(
 }
 
 /// The files `pattern` matches under `root`, sorted; `*`, `?` and `[...]`
-/// match within one segment. Errs when the run's listing budget is spent.
+/// match within one segment, `**` any number of directories (symlinked
+/// directories are not descended). Errs when the run's listing budget is spent.
 fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>, String> {
     let join = |dir: &str, name: &str| {
         if dir.is_empty() {
@@ -330,6 +331,35 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
         }
         if !segment.contains(['*', '?', '[']) {
             paths = paths.iter().map(|p| join(p, segment)).collect();
+            continue;
+        }
+        if segment == "**" {
+            // Any depth, this directory included (Flipt's index globs).
+            let mut all = Vec::new();
+            let mut queue: Vec<String> = paths.clone();
+            while let Some(dir) = queue.pop() {
+                let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    *listed += 1;
+                    if *listed > MAX_NAMED_LISTING {
+                        return Err(format!(
+                            "expanding `{pattern}` listed more than {MAX_NAMED_LISTING} directory entries in this run; not read"
+                        ));
+                    }
+                    let name = entry.file_name();
+                    let (Some(name), Ok(t)) = (name.to_str(), entry.file_type()) else {
+                        continue;
+                    };
+                    if t.is_dir() && !PRUNED_DIRS.contains(&name) {
+                        queue.push(join(&dir, name));
+                    }
+                }
+                all.push(dir);
+            }
+            all.sort();
+            paths = all;
             continue;
         }
         let Ok(glob) = globset::Glob::new(segment) else {

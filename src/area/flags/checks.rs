@@ -134,12 +134,16 @@ fn launched(f: &Flag) -> Option<String> {
         return None;
     }
     let serving: Vec<&(String, u64)> = f.rollout.iter().filter(|(_, w)| *w > 0).collect();
-    if let [(only, _)] = serving.as_slice() {
-        return Some(format!(
-            "its fractional rollout sends every evaluation to `{only}`"
-        ));
+    if let [(only, _)] = serving.as_slice()
+        && !f.targeting
+    {
+        return Some(format!("its rollout sends every evaluation to `{only}`"));
     }
-    if !f.targeting && f.rollout.is_empty() {
+    // With no targeting and no split, flagd serves the default variant and
+    // Flipt the flag's own value; the other formats say so per environment
+    // (their rollout above), so no rule here.
+    let serves_default = matches!(f.format, FlagFormat::Flagd | FlagFormat::Flipt);
+    if serves_default && !f.targeting && f.rollout.is_empty() {
         return match &f.default {
             Some(d) => Some(format!(
                 "it is enabled with no targeting, so every evaluation gets `{d}`"
@@ -158,14 +162,10 @@ impl Check for FlagsTemporaryLaunched {
         "flags-temporary-launched"
     }
     fn summary(&self) -> &'static str {
-        "Flags marked temporary (flagd metadata `temporary: true`) that are fully rolled out (enabled with no targeting, or one variant at 100%) are reported for clean-up."
+        "Flags marked temporary (flagd or Flipt metadata `temporary: true`, LaunchDarkly `temporary = true`, Unleash `release`/`experiment` types or `stale`) that are fully rolled out (enabled with no targeting, or one variant at 100% everywhere) are reported for clean-up."
     }
     fn run(&self, flags: &Flags, _: &NoParams, _: &Context) -> Vec<Outcome> {
-        let temporary: Vec<&Flag> = flags
-            .flags
-            .iter()
-            .filter(|f| f.temporary && f.format == FlagFormat::Flagd)
-            .collect();
+        let temporary: Vec<&Flag> = flags.flags.iter().filter(|f| f.temporary).collect();
         if temporary.is_empty() {
             return vec![Outcome::skip("no flag is marked temporary")];
         }

@@ -324,6 +324,7 @@ fn one_flag(
         targeting: targeting.is_some(),
         rollout,
         temporary,
+        kind: None,
     })
 }
 

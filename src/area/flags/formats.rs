@@ -50,6 +50,7 @@ pub fn openfeature_manifest(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             targeting: false,
             rollout: Vec::new(),
             temporary: false,
+            kind: None,
         }));
     }
     out.push(source(doc, FlagFormat::OpenfeatureManifest, count));
@@ -114,6 +115,7 @@ pub fn go_feature_flag(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             targeting: flag.get("targeting").is_some(),
             rollout,
             temporary: false,
+            kind: None,
         }));
     }
     out.push(source(doc, FlagFormat::GoFeatureFlag, count));

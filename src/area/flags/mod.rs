@@ -7,14 +7,17 @@ use std::collections::BTreeMap;
 
 use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
-use crate::document::shared::KUBERNETES_MANIFEST;
+use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink};
 
 mod checks;
 mod flagd;
+mod flipt;
 mod formats;
+mod launchdarkly;
 mod sdk;
 pub mod section;
+mod unleash;
 
 pub use section::Flags;
 use section::{FlagViolation, ViolationKind};
@@ -23,6 +26,10 @@ const FLAGD: DocKind = DocKind("flagd");
 const OPENFEATURE_MANIFEST: DocKind = DocKind("openfeature-manifest");
 const GO_FEATURE_FLAG: DocKind = DocKind("go-feature-flag");
 const DEPENDENCY_MANIFEST: DocKind = DocKind("dependency-manifest");
+const FLIPT: DocKind = DocKind("flipt-features");
+const FLIPT_INDEX: DocKind = DocKind("flipt-index");
+const UNLEASH_EXPORT: DocKind = DocKind("unleash-export");
+const LAUNCHDARKLY_CODEREFS: DocKind = DocKind("launchdarkly-coderefs");
 
 const YAML_OR_JSON: &[&str] = &["**/*.yaml", "**/*.yml", "**/*.json"];
 
@@ -43,6 +50,39 @@ static KINDS: &[KindSpec] = &[
         ],
         sniff: Some(sdk::names_an_sdk),
         order: 102,
+    },
+    // Flipt's default layout (v1 `features.yml` anywhere, v2 one directory
+    // below the root) and its index.
+    KindSpec {
+        kind: FLIPT,
+        globs: &[
+            "**/features.yml",
+            "**/features.yaml",
+            "**/features.json",
+            "**/*.features.yml",
+            "**/*.features.yaml",
+            "**/*.features.json",
+        ],
+        sniff: None,
+        order: 151,
+    },
+    KindSpec {
+        kind: FLIPT_INDEX,
+        globs: &["**/.flipt.yml", "**/.flipt.yaml"],
+        sniff: None,
+        order: 152,
+    },
+    KindSpec {
+        kind: LAUNCHDARKLY_CODEREFS,
+        globs: &[".launchdarkly/coderefs.yaml", ".launchdarkly/coderefs.yml"],
+        sniff: None,
+        order: 157,
+    },
+    KindSpec {
+        kind: UNLEASH_EXPORT,
+        globs: &["**/*.json"],
+        sniff: Some(is_unleash_export),
+        order: 158,
     },
     // Named as flagd's documentation names them: yields flags or a
     // finding, whatever is inside.
@@ -83,6 +123,10 @@ fn is_flagd(head: &Head) -> bool {
             && head.mentions_key("variants"))
 }
 
+fn is_unleash_export(head: &Head) -> bool {
+    head.mentions_key("features") && head.mentions_key("featureStrategies")
+}
+
 fn is_openfeature_manifest(head: &Head) -> bool {
     head.value("flags").is_some()
         && head.mentions_key("flagType")
@@ -100,6 +144,10 @@ fn is_go_feature_flag(head: &Head) -> bool {
 
 pub enum Fact {
     Source(section::FlagSource),
+    /// A flag-file glob a Flipt index excludes (relative to the root).
+    Excluded(String),
+    LaunchDarklyFlag(launchdarkly::LdFlag),
+    LaunchDarklyEnvironment(launchdarkly::LdEnvironment),
     Flag(section::Flag),
     Violation(FlagViolation),
     Sdk(section::SdkUse),
@@ -124,7 +172,12 @@ impl Area for FlagsArea {
             OPENFEATURE_MANIFEST,
             GO_FEATURE_FLAG,
             DEPENDENCY_MANIFEST,
+            FLIPT,
+            FLIPT_INDEX,
+            UNLEASH_EXPORT,
+            LAUNCHDARKLY_CODEREFS,
             KUBERNETES_MANIFEST,
+            TERRAFORM,
         ]
     }
     fn collect(&self, doc: &Document, out: &mut Sink<Fact>) {
@@ -136,11 +189,22 @@ impl Area for FlagsArea {
             GO_FEATURE_FLAG => doc.each_yaml(out, |n, out| formats::go_feature_flag(doc, n, out)),
             DEPENDENCY_MANIFEST => sdk::dependencies(doc, out),
             KUBERNETES_MANIFEST => formats::kubernetes(doc, out),
+            FLIPT => flipt::file(doc, out),
+            FLIPT_INDEX => flipt::index(doc, FLIPT, out),
+            UNLEASH_EXPORT => doc.each_yaml(out, |n, out| unleash::export(doc, n, out)),
+            LAUNCHDARKLY_CODEREFS => out.push(Fact::Provider(section::FlagProvider {
+                location: crate::evidence::Location::new(&doc.path, 1, 1),
+                kind: "LaunchDarkly code references".into(),
+                name: None,
+            })),
+            TERRAFORM => launchdarkly::terraform(doc, out),
             _ => {}
         }
     }
     fn assemble(&self, facts: Vec<Fact>, _: &Assembly) -> Flags {
         let mut flags = Flags::default();
+        let mut excluded = Vec::new();
+        let (mut ld_flags, mut ld_envs) = (Vec::new(), Vec::new());
         for fact in facts {
             match fact {
                 Fact::Source(s) => flags.sources.push(s),
@@ -148,7 +212,34 @@ impl Area for FlagsArea {
                 Fact::Violation(v) => flags.violations.push(v),
                 Fact::Sdk(s) => flags.sdks.push(s),
                 Fact::Provider(p) => flags.providers.push(p),
+                Fact::Excluded(glob) => excluded.push(glob),
+                Fact::LaunchDarklyFlag(f) => ld_flags.push(f),
+                Fact::LaunchDarklyEnvironment(e) => ld_envs.push(e),
             }
+        }
+        // LaunchDarkly flags with their environments, by resource name.
+        let mut ld_files = std::collections::BTreeMap::new();
+        for f in ld_flags {
+            let envs: Vec<&launchdarkly::LdEnvironment> = ld_envs
+                .iter()
+                .filter(|e| e.flag_resource.as_deref() == Some(f.resource.as_str()))
+                .collect();
+            *ld_files.entry(f.flag.location.path.clone()).or_insert(0) += 1;
+            flags.flags.push(launchdarkly::join(f, &envs));
+        }
+        for (path, n) in ld_files {
+            flags.sources.push(section::FlagSource {
+                location: crate::evidence::Location::new(&path, 1, 1),
+                format: section::FlagFormat::Launchdarkly,
+                flags: n,
+            });
+        }
+        // What a Flipt index excludes is not Flipt's, so not judged as such.
+        if let Some(set) = exclusions(&excluded) {
+            let kept = |path: &str| !set.is_match(path);
+            flags.sources.retain(|s| kept(&s.location.path));
+            flags.flags.retain(|f| kept(&f.location.path));
+            flags.violations.retain(|v| kept(&v.location.path));
         }
         // The walk is parallel; sort so output never depends on thread timing.
         flags.sources.sort_by(|a, b| a.location.cmp(&b.location));
@@ -169,6 +260,19 @@ impl Area for FlagsArea {
             &checks::FlagsTemporaryLaunched,
         ]
     }
+}
+
+fn exclusions(globs: &[String]) -> Option<globset::GlobSet> {
+    if globs.is_empty() {
+        return None;
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for g in globs {
+        if let Ok(g) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+            set.add(g);
+        }
+    }
+    set.build().ok()
 }
 
 /// The same key defined in two files with a different default or variant

@@ -45,6 +45,12 @@ pub enum FlagFormat {
     OpenfeatureManifest,
     /// go-feature-flag (`variations`, `defaultRule`), counted, not validated.
     GoFeatureFlag,
+    /// Flipt declarative files (`features.yml`, a `.flipt.yml` index).
+    Flipt,
+    /// An Unleash state export (`features`, `featureStrategies`).
+    Unleash,
+    /// LaunchDarkly flags managed with its Terraform provider.
+    Launchdarkly,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -76,6 +82,9 @@ pub struct Flag {
     /// The format's metadata marks the flag temporary (a release or
     /// experiment flag to remove once launched).
     pub temporary: bool,
+    /// The format's own flag type, when it has one (Unleash `release`,
+    /// `experiment`, `kill-switch`, ...).
+    pub kind: Option<String>,
 }
 
 #[derive(
@@ -123,7 +132,8 @@ pub struct SdkUse {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FlagProvider {
     pub location: Location,
-    /// `FeatureFlag`, `FeatureFlagSource`, or `flagd container`.
+    /// `FeatureFlag`, `FeatureFlagSource`, `flagd container`, or
+    /// `LaunchDarkly code references` (`.launchdarkly/coderefs.yaml`).
     pub kind: String,
     pub name: Option<String>,
 }
