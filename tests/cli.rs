@@ -301,8 +301,18 @@ fn next_level_blockers_come_first_in_every_report() {
     let out = run(&["check", root, "--policy", policy, "--event", "local"]);
     let text = stdout(&out);
     let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
-    assert!(at("to reach bronze, fix: zzz.bronze (1)") < at("\nzzz\n"));
-    assert!(at("\nzzz\n") < at("\nmmm\n") && at("\nmmm\n") < at("\naaa\n"));
+    // A section across areas for what blocks the next level, then the areas.
+    assert!(at("to reach bronze, fix: zzz.bronze (1)") < at("\nblocking bronze\n"));
+    assert!(at("\nblocking bronze\n") < at("FAIL    zzz.bronze"));
+    assert!(at("FAIL    zzz.bronze") < at("FAIL    mmm.silver"));
+    assert!(at("FAIL    mmm.silver") < at("FAIL    aaa.gold"));
+    let out = run(&[
+        "check", root, "--policy", policy, "--event", "local", "--format", "markdown",
+    ]);
+    let md = stdout(&out);
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} in {md}"));
+    assert!(at("### Blocking bronze") < at("`zzz.bronze`"));
+    assert!(at("`zzz.bronze`") < at("### mmm") && at("### mmm") < at("### aaa"));
 }
 
 // --------------------------------------------------------- policy errors --

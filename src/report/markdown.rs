@@ -1,11 +1,12 @@
-//! Markdown for a job summary or PR comment: verdict first, then what needs
-//! attention grouped by area, then what passed (collapsed).
+//! Markdown for a job summary or PR comment: verdict first, then what
+//! blocks the next level, then the rest of what needs attention grouped by
+//! area, then what passed (collapsed).
 
 use std::fmt::Write;
 
 use super::{
-    annotated, areas, change_tag, collapse, in_parens, more_like_this, next_step,
-    policy_change_lines, scope_lines, verdict_line,
+    annotated, areas, blocks_next_level, change_tag, collapse, in_parens, more_like_this,
+    next_level, next_step, policy_change_lines, scope_lines, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -104,36 +105,16 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         let _ = writeln!(out, "{}\n", escape(&line));
     }
     let shown: Vec<&Finding> = report.findings.iter().filter(|f| annotated(f)).collect();
-    for area in areas(shown.iter().copied()) {
+    let (blocking, rest): (Vec<&Finding>, Vec<&Finding>) =
+        shown.iter().partition(|f| blocks_next_level(report, f));
+    if let (false, Some(next)) = (blocking.is_empty(), next_level(report)) {
+        let _ = writeln!(out, "### Blocking {}\n", escape(next));
+        groups(&mut out, report, &blocking, links);
+    }
+    for area in areas(rest.iter().copied()) {
         let _ = writeln!(out, "### {}\n", escape(&area));
-        let in_area: Vec<&Finding> = shown.iter().copied().filter(|f| f.area == area).collect();
-        for group in in_area.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
-            let f = group[0];
-            let count = match group.len() {
-                1 => String::new(),
-                n => format!(" ×{n}"),
-            };
-            let _ = writeln!(
-                out,
-                "**{}** `{}` {}{count}\n",
-                f.state.as_str().to_uppercase(),
-                f.rule,
-                escape(&f.title)
-            );
-            let (listed, hidden) = collapse(report, group);
-            for (f, times) in listed {
-                let again = match times {
-                    1 => String::new(),
-                    n => format!(" (×{n})"),
-                };
-                let _ = writeln!(out, "- {}{again}", finding_line(f, links));
-            }
-            if let Some(more) = more_like_this(hidden) {
-                let _ = writeln!(out, "- *{}*", escape(&more));
-            }
-            let _ = writeln!(out, "\n*Why:* {}  ", escape(&f.why));
-            let _ = writeln!(out, "*Fix:* {}\n", escape(&f.remediation));
-        }
+        let in_area: Vec<&Finding> = rest.iter().copied().filter(|f| f.area == area).collect();
+        groups(&mut out, report, &in_area, links);
     }
     let elsewhere: Vec<&Finding> = report
         .findings
@@ -201,6 +182,37 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// Findings grouped by rule and state: a heading, the findings, why and fix.
+fn groups(out: &mut String, report: &Report, findings: &[&Finding], links: Option<&str>) {
+    for group in findings.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+        let f = group[0];
+        let count = match group.len() {
+            1 => String::new(),
+            n => format!(" ×{n}"),
+        };
+        let _ = writeln!(
+            out,
+            "**{}** `{}` {}{count}\n",
+            f.state.as_str().to_uppercase(),
+            f.rule,
+            escape(&f.title)
+        );
+        let (listed, hidden) = collapse(report, group);
+        for (f, times) in listed {
+            let again = match times {
+                1 => String::new(),
+                n => format!(" (×{n})"),
+            };
+            let _ = writeln!(out, "- {}{again}", finding_line(f, links));
+        }
+        if let Some(more) = more_like_this(hidden) {
+            let _ = writeln!(out, "- *{}*", escape(&more));
+        }
+        let _ = writeln!(out, "\n*Why:* {}  ", escape(&f.why));
+        let _ = writeln!(out, "*Fix:* {}\n", escape(&f.remediation));
+    }
 }
 
 /// One finding: new-against-baseline tag, location and message.

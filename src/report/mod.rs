@@ -54,12 +54,10 @@ pub fn tally<T>(
 }
 
 /// One rule's findings as listed to people: identical messages once with
-/// their count, at most `report.max_per_rule` entries; and how many
-/// findings were left out.
+/// their count (at the first one's location, whatever their targets), at
+/// most `report.max_per_rule` entries; and how many findings were left out.
 pub fn collapse<'a>(report: &Report, group: &[&'a Finding]) -> (Vec<(&'a Finding, usize)>, usize) {
-    let mut shown = tally(group.iter().copied(), |a, b| {
-        a.message == b.message && a.target == b.target
-    });
+    let mut shown = tally(group.iter().copied(), |a, b| a.message == b.message);
     let limit = report.max_per_rule.unwrap_or(usize::MAX);
     let hidden: usize = shown.iter().skip(limit).map(|(_, n)| n).sum();
     shown.truncate(limit);
@@ -195,26 +193,37 @@ pub fn policy_change_lines(report: &Report) -> Option<(String, Vec<String>)> {
     Some((heading, lines))
 }
 
-/// What to do next, when the required level is not reached: "to reach
-/// silver, fix: iac.terraform-lockfile (1), service.slo (1)", the rules
-/// that keep the service below the next level, most findings first.
-pub fn next_step(report: &Report) -> Option<String> {
+/// The level above the one reached, when the required one is not reached.
+pub fn next_level(report: &Report) -> Option<&str> {
     let v = &report.verdict;
     if v.level_reached_meets() {
         return None;
     }
-    let next = match &v.level_reached {
-        None => v.levels.first()?,
+    match &v.level_reached {
+        None => v.levels.first().map(String::as_str),
         Some(r) => {
             let i = v.levels.iter().position(|l| l == r)?;
-            v.levels.get(i + 1)?
+            v.levels.get(i + 1).map(String::as_str)
         }
-    };
+    }
+}
+
+/// Whether a finding keeps the service below its next level: reports list
+/// these first, across areas.
+pub fn blocks_next_level(report: &Report, f: &Finding) -> bool {
+    f.counts_against_level && next_level(report).is_some_and(|next| f.level == next)
+}
+
+/// What to do next, when the required level is not reached: "to reach
+/// silver, fix: iac.terraform-lockfile (1), service.slo (1)", the rules
+/// that keep the service below the next level, most findings first.
+pub fn next_step(report: &Report) -> Option<String> {
+    let next = next_level(report)?;
     let mut rules = tally(
         report
             .findings
             .iter()
-            .filter(|f| f.counts_against_level && &f.level == next)
+            .filter(|f| blocks_next_level(report, f))
             .map(|f| f.rule.as_str()),
         |a, b| a == b,
     );

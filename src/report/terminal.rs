@@ -1,11 +1,11 @@
-//! Human output: grouped by area, each problem with its location, why and
-//! fix, then the verdict. Colour only when asked (a TTY without NO_COLOR).
+//! Human output: what blocks the next level first, then the rest grouped
+//! by area, each problem with its location, why and fix, then the verdict. Colour only when asked (a TTY without NO_COLOR).
 
 use std::fmt::Write;
 
 use super::{
-    areas, change_tag, collapse, in_parens, more_like_this, next_step, policy_change_lines,
-    scope_lines, tally, verdict_line,
+    areas, blocks_next_level, change_tag, collapse, in_parens, more_like_this, next_level,
+    next_step, policy_change_lines, scope_lines, tally, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -81,64 +81,26 @@ pub fn render(report: &Report, colour: bool) -> String {
         let _ = writeln!(out, "{}", p.bold(&clean(&next)));
     }
 
+    // What keeps the service below its next level comes first, across
+    // areas; each area then lists the rest.
+    let blocking: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.needs_attention() && blocks_next_level(report, f))
+        .collect();
+    if let (false, Some(next)) = (blocking.is_empty(), next_level(report)) {
+        let _ = writeln!(out, "\n{}", p.bold(&clean(&format!("blocking {next}"))));
+        groups(&mut out, &p, report, &blocking);
+    }
     for area in areas(report.findings.iter()) {
         let in_area: Vec<&Finding> = report.findings.iter().filter(|f| f.area == area).collect();
         let _ = writeln!(out, "\n{}", p.bold(&clean(&area)));
         let attention: Vec<&Finding> = in_area
             .iter()
             .copied()
-            .filter(|f| f.needs_attention())
+            .filter(|f| f.needs_attention() && !blocks_next_level(report, f))
             .collect();
-        // One heading, why and fix per rule and state; its findings between.
-        for group in attention.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
-            let f = group[0];
-            let count = match group.len() {
-                1 => String::new(),
-                n => format!(" ×{n}"),
-            };
-            let _ = writeln!(
-                out,
-                "  {} {}  {} {}{count}",
-                p.state(f.state),
-                clean(&f.rule),
-                clean(&f.title),
-                p.dim(&format!("[{}]", clean(&f.level)))
-            );
-            let (listed, hidden) = collapse(report, group);
-            for (f, times) in listed {
-                let tag = change_tag(f);
-                let again = match times {
-                    1 => String::new(),
-                    n => format!(" (×{n})"),
-                };
-                let message = if tag.is_empty() {
-                    indent(&format!("{}{again}", f.message), "          ")
-                } else {
-                    format!(
-                        "        {} {}",
-                        p.code("1;33", &format!("{tag:<5}")),
-                        indent(&f.message, "").trim_start()
-                    )
-                };
-                let _ = writeln!(out, "{message}");
-                if let Some(loc) = &f.location {
-                    let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
-                }
-            }
-            if let Some(more) = more_like_this(hidden) {
-                let _ = writeln!(out, "          {}", p.dim(&more));
-            }
-            let _ = writeln!(
-                out,
-                "{}",
-                p.dim(&indent(&format!("why: {}", f.why), "          "))
-            );
-            let _ = writeln!(
-                out,
-                "{}",
-                indent(&format!("fix: {}", f.remediation), "          ")
-            );
-        }
+        groups(&mut out, &p, report, &attention);
         // One line per waiver, however many findings it covers.
         let waived = tally(
             in_area.iter().copied().filter(|f| f.state == State::Waived),
@@ -225,4 +187,57 @@ pub fn render(report: &Report, colour: bool) -> String {
     };
     let _ = writeln!(out, "{} {line}", p.bold("verdict:"));
     out
+}
+
+/// One heading, why and fix per rule and state; its findings between.
+fn groups(out: &mut String, p: &Paint, report: &Report, attention: &[&Finding]) {
+    for group in attention.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+        let f = group[0];
+        let count = match group.len() {
+            1 => String::new(),
+            n => format!(" ×{n}"),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}  {} {}{count}",
+            p.state(f.state),
+            clean(&f.rule),
+            clean(&f.title),
+            p.dim(&format!("[{}]", clean(&f.level)))
+        );
+        let (listed, hidden) = collapse(report, group);
+        for (f, times) in listed {
+            let tag = change_tag(f);
+            let again = match times {
+                1 => String::new(),
+                n => format!(" (×{n})"),
+            };
+            let message = if tag.is_empty() {
+                indent(&format!("{}{again}", f.message), "          ")
+            } else {
+                format!(
+                    "        {} {}",
+                    p.code("1;33", &format!("{tag:<5}")),
+                    indent(&f.message, "").trim_start()
+                )
+            };
+            let _ = writeln!(out, "{message}");
+            if let Some(loc) = &f.location {
+                let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
+            }
+        }
+        if let Some(more) = more_like_this(hidden) {
+            let _ = writeln!(out, "          {}", p.dim(&more));
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&indent(&format!("why: {}", f.why), "          "))
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            indent(&format!("fix: {}", f.remediation), "          ")
+        );
+    }
 }
