@@ -210,13 +210,52 @@ impl<F> Sink<F> {
     }
 }
 
+/// A document that did not parse: unparseable, or, when the failure is
+/// template syntax, a template that was not evaluated.
 pub fn unparseable(doc: &Document, pos: Pos, message: &str) -> Problem {
+    let (kind, message) = match template_syntax(doc, pos) {
+        Some(what) => (
+            ProblemKind::Template,
+            format!(
+                "not evaluated: {what} that parses only once rendered ({message}); render it and run readygate on the output"
+            ),
+        ),
+        None => (ProblemKind::Unparseable, message.to_string()),
+    };
     Problem {
-        kind: ProblemKind::Unparseable,
+        kind,
         document_kind: Some(doc.kind.name().into()),
         location: Location::at(&doc.path, pos),
-        message: message.to_string(),
+        message,
     }
+}
+
+/// Why a parse failure at `pos` is a template's: its name says template,
+/// or the failing line holds template syntax (`{{ }}`, `{% %}`, `${VAR}`,
+/// `{PLACEHOLDER}`).
+fn template_syntax(doc: &Document, pos: Pos) -> Option<&'static str> {
+    let name = doc.path.rsplit('/').next().unwrap_or(&doc.path);
+    if [".template.", ".tmpl", ".tpl", ".j2", ".jinja", ".gotmpl"]
+        .iter()
+        .any(|m| name.contains(m))
+    {
+        return Some("a template file");
+    }
+    let line = doc.text.lines().nth(pos.line.saturating_sub(1) as usize)?;
+    if line.contains("{{") || line.contains("{%") {
+        return Some("template syntax");
+    }
+    let placeholder = |open: &str| {
+        line.match_indices(open).any(|(i, _)| {
+            let rest = &line[i + open.len()..];
+            let end = rest.find('}').unwrap_or(0);
+            end > 0
+                && rest[..end]
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+    };
+    (placeholder("${") || placeholder("{")).then_some("a `{PLACEHOLDER}` substituted before use")
 }
 
 /// A problem with a document's shape (it parsed, but not into what its kind

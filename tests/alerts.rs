@@ -652,3 +652,130 @@ fn rule_files_named_by_a_prometheus_config_are_read_whatever_their_names() {
     assert_eq!(ev["files"]["by_kind"]["prometheus-config"], 1);
     assert_eq!(ev["files"]["by_kind"]["prometheus-rules"], 3);
 }
+
+/// Shapes from real chart and mixin repositories: a recording-only
+/// template and one that takes its rules from values define no alerts of
+/// their own; a jsonnet mixin with nothing rendered is an unevaluated
+/// source, and is not once its rendering is in the repository.
+#[test]
+fn templates_without_alerts_and_unrendered_mixins() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "charts/stack/templates/rules/k8s.rules.yaml",
+        "{{- if .Values.defaultRules.create }}\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {{ include \"stack.fullname\" . }}-k8s.rules\nspec:\n  groups:\n  - name: k8s.rules\n    rules:\n    - expr: sum(rate(container_cpu_usage_seconds_total[5m])) by (namespace)\n      record: namespace:container_cpu_usage_seconds_total:sum_rate\n{{- end }}\n",
+    );
+    write(
+        "charts/exporter/templates/prometheusrule.yaml",
+        "{{- if .Values.prometheusRule.enabled }}\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {{ template \"exporter.fullname\" . }}\nspec:\n  groups:\n  - name: {{ template \"exporter.fullname\" . }}\n    rules: {{ toYaml .Values.prometheusRule.rules | nindent 6 }}\n{{- end }}\n",
+    );
+    write(
+        "mixin/alerts/apps.libsonnet",
+        "{\n  prometheusAlerts+:: {\n    groups+: [\n      {\n        name: 'kubernetes-apps',\n        rules: [\n          {\n            alert: 'KubePodCrashLooping',\n            expr: 'max_over_time(kube_pod_container_status_waiting_reason{reason=\"CrashLoopBackOff\"}[5m]) >= 1',\n          },\n        ],\n      },\n    ],\n  },\n}\n",
+    );
+    let ev = |dir: &std::path::Path| {
+        let out = run(&["evidence", dir.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        json(&out)
+    };
+    let unrendered = ev(dir.path());
+    let templated: Vec<(&str, u64)> = unrendered["alerts"]["templated_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["location"]["path"].as_str().unwrap(),
+                t["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(templated, [("mixin/alerts/apps.libsonnet", 8)]);
+    let report = check_report(dir.path().to_str().unwrap(), &["--event", "local"]);
+    // Unknown, and, as the rule's severity says, not holding the level back.
+    let unevaluated = findings(&report, "alerts.sources-evaluated");
+    assert_eq!(unevaluated[0]["state"], "unknown");
+    assert_eq!(unevaluated[0]["counts_against_level"], false);
+
+    write(
+        "rendered/prometheus_alerts.yaml",
+        "groups:\n- name: kubernetes-apps\n  rules:\n  - alert: KubePodCrashLooping\n    expr: max_over_time(kube_pod_container_status_waiting_reason{reason=\"CrashLoopBackOff\"}[5m]) >= 1\n",
+    );
+    let rendered = ev(dir.path());
+    assert_eq!(
+        rendered["alerts"]["templated_sources"],
+        serde_json::json!([])
+    );
+    assert_eq!(rendered["alerts"]["alerts"].as_array().unwrap().len(), 1);
+}
+
+/// Templates that parse only once rendered (a Liquid template that
+/// generates rule files, a manifest with a sed `{PLACEHOLDER}`) are not
+/// evaluated, and say so; they do not hold the level back like a broken
+/// file does.
+#[test]
+fn templates_are_not_evaluated_rather_than_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "dist/template.yml",
+        "groups:\n{% for group in groups %}\n  - name: {{ group.name }}\n    rules:\n{% for rule in group.rules %}\n      - alert: {{ rule.name }}\n        expr: {{ rule.query }}\n{% endfor %}\n{% endfor %}\n",
+    );
+    write(
+        "make/config/bind/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: bind\nspec:\n  clusterIP: {SERVICE_IP_PREFIX}.16\n  ports:\n    - port: 53\n",
+    );
+    write(
+        "mon/broken.rules.yml",
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: [\n",
+    );
+    let out = run(&["evidence", dir.path().to_str().unwrap()]);
+    let ev = json(&out);
+    let mut kinds: Vec<(&str, &str)> = ev["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["location"]["path"].as_str().unwrap(),
+                p["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("dist/template.yml", "template"),
+            ("make/config/bind/service.yaml", "template"),
+            ("mon/broken.rules.yml", "unparseable"),
+        ]
+    );
+    let report = check_report(dir.path().to_str().unwrap(), &["--event", "local"]);
+    let mut readable: Vec<(String, bool)> = findings(&report, "evidence.readable")
+        .iter()
+        .map(|f| {
+            (
+                f["state"].as_str().unwrap().to_string(),
+                f["counts_against_level"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    readable.sort();
+    assert_eq!(
+        readable,
+        [
+            ("fail".to_string(), true),
+            ("unknown".to_string(), false),
+            ("unknown".to_string(), false)
+        ]
+    );
+}

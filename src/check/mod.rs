@@ -293,7 +293,7 @@ mod tests {
     fn params_are_described_from_their_types() {
         let text = describe_params(&schemars::schema_for!(Example));
         assert!(
-            text.starts_with("`kinds` (list of unparseable | oversize | unreadable | not-utf8 | symlink-outside-root | empty | over-budget): Which ones; "),
+            text.starts_with("`kinds` (list of unparseable | oversize | unreadable | not-utf8 | symlink-outside-root | empty | over-budget | template): Which ones; "),
             "{text}"
         );
         assert!(text.ends_with("`min` (number): A fraction"), "{text}");

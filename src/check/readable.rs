@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Check, Context, Outcome};
+use super::{Check, Context, Outcome, Status};
 use crate::evidence::ProblemKind;
 
 pub struct EvidenceReadable;
@@ -13,7 +13,7 @@ pub struct EvidenceReadable;
 #[serde(deny_unknown_fields)]
 pub struct ReadableParams {
     /// Problem kinds to accept (unparseable, oversize, unreadable, not-utf8,
-    /// symlink-outside-root, empty, over-budget).
+    /// symlink-outside-root, empty, over-budget, template).
     #[serde(default)]
     ignore: Vec<ProblemKind>,
 }
@@ -26,7 +26,7 @@ impl Check for EvidenceReadable {
         "evidence-readable"
     }
     fn summary(&self) -> &'static str {
-        "Every file that looks like evidence could be read and parsed (not malformed, over the size cap, unreadable, non-UTF-8, or a symlink out of the tree)."
+        "Every file that looks like evidence could be read and parsed (not malformed, over the size cap, unreadable, non-UTF-8, or a symlink out of the tree); templates that parse only once rendered are unknown."
     }
     fn run(&self, _: &(), p: &ReadableParams, ctx: &Context) -> Vec<Outcome> {
         let failures: Vec<Outcome> = ctx
@@ -35,11 +35,15 @@ impl Check for EvidenceReadable {
             .filter(|problem| !p.ignore.contains(&problem.kind))
             .map(|problem| {
                 let what = problem.document_kind.as_deref().unwrap_or("evidence file");
-                Outcome::fail(format!(
-                    "{} {what}: {}",
-                    problem.kind.as_str(),
-                    problem.message
-                ))
+                // A template was not read, rather than read and found broken.
+                let status = match problem.kind {
+                    ProblemKind::Template => Status::Unknown,
+                    _ => Status::Fail,
+                };
+                Outcome::new(
+                    status,
+                    format!("{} {what}: {}", problem.kind.as_str(), problem.message),
+                )
                 .target(&problem.location.path)
                 .at(problem.location.clone())
             })

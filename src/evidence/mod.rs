@@ -91,6 +91,9 @@ pub enum ProblemKind {
     Empty,
     /// More facts than a file or a run may contribute; the rest not read.
     OverBudget,
+    /// A template (Jinja, Liquid, Go templates, `{PLACEHOLDER}`s) that only
+    /// parses once rendered: not evaluated.
+    Template,
 }
 
 impl ProblemKind {
@@ -103,6 +106,7 @@ impl ProblemKind {
             Self::SymlinkOutsideRoot => "symlink-outside-root",
             Self::Empty => "empty",
             Self::OverBudget => "over-budget",
+            Self::Template => "template",
         }
     }
 }

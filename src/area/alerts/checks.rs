@@ -404,7 +404,7 @@ impl Check for AlertSourcesEvaluated {
         "alert-sources-evaluated"
     }
     fn summary(&self) -> &'static str {
-        "Every file that may define alerts could be evaluated; Helm templates that only parse after rendering are listed as unknown."
+        "Every file that may define alerts could be evaluated; Helm templates with alerts that only parse after rendering, and jsonnet mixins with no rendered rule file, are listed as unknown."
     }
     fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
         if alerts.templated_sources.is_empty() {

@@ -654,7 +654,9 @@ fn urls(text: &str) -> Vec<(String, usize)> {
 /// A Helm template that mentions alerts: collected when it parses as YAML
 /// before rendering, otherwise listed as templated and not evaluated.
 pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
-    if !(doc.text.contains("PrometheusRule") || doc.text.contains("alert:")) {
+    // A template with no `alert` key defines no alerts of its own: recording
+    // rules only, or rules the chart's users pass in through values.
+    if !crate::document::Head::new(&doc.text).mentions_key("alert") {
         return;
     }
     match doc.yaml() {
@@ -670,6 +672,22 @@ pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
             reason: "Helm template with directives that do not parse before rendering; its alerts are not evaluated (render it with `helm template` into a directory and run readygate there)".into(),
         })),
     }
+}
+
+/// A jsonnet monitoring mixin (`prometheusAlerts`): its alerts exist only
+/// once rendered. Kept as a source that was not evaluated; the area lists
+/// it only when no rendered alert was found in the repository.
+pub fn jsonnet_mixin(doc: &Document, out: &mut Sink<Fact>) {
+    let first = ["alert:", "alert':", "alert\":"]
+        .iter()
+        .filter_map(|k| doc.text.find(k))
+        .min()
+        .unwrap_or(0);
+    let line = 1 + doc.text[..first].matches('\n').count() as u32;
+    out.push(Fact::Mixin(TemplatedSource {
+        location: Location::new(&doc.path, line, 1),
+        reason: "jsonnet mixin: its alerts exist only once rendered, and no rendered rule file was found (render `prometheusAlerts` with jsonnet into a rule file the repository keeps, and run readygate there)".into(),
+    }));
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ const GRAFANA_ALERTING: DocKind = DocKind("grafana-alerting");
 const PROMETHEUS_RULES: DocKind = DocKind("prometheus-rules");
 const DATADOG_MONITOR: DocKind = DocKind("datadog-monitor");
 const PROMETHEUS_CONFIG: DocKind = DocKind("prometheus-config");
+const JSONNET_MIXIN: DocKind = DocKind("jsonnet-mixin");
 
 /// Names that only Prometheus-format rule files use.
 const RULE_FILE_NAMES: &[&str] = &[
@@ -79,6 +80,17 @@ static KINDS: &[KindSpec] = &[
         globs: YAML,
         sniff: Some(is_prometheus_config),
         order: 196,
+    },
+    KindSpec {
+        kind: JSONNET_MIXIN,
+        globs: &["**/*.libsonnet", "**/*.jsonnet"],
+        sniff: Some(|head| {
+            head.text.contains("prometheusAlerts")
+                && ["alert:", "alert':", "alert\":"]
+                    .iter()
+                    .any(|k| head.text.contains(k))
+        }),
+        order: 197,
     },
     KindSpec {
         kind: DATADOG_MONITOR,
@@ -136,6 +148,8 @@ pub enum Fact {
     Alert(Box<collect::AlertFact>),
     AlertSource(AlertSource),
     TemplatedSource(TemplatedSource),
+    /// A jsonnet mixin's alerts, unrendered.
+    Mixin(TemplatedSource),
 }
 
 pub struct AlertsArea;
@@ -156,6 +170,7 @@ impl Area for AlertsArea {
             GRAFANA_ALERTING,
             PROMETHEUS_RULES,
             PROMETHEUS_CONFIG,
+            JSONNET_MIXIN,
             DATADOG_MONITOR,
             KUBERNETES_MANIFEST,
             TERRAFORM,
@@ -166,6 +181,7 @@ impl Area for AlertsArea {
             HELM_TEMPLATE => collect::helm_template(doc, out),
             PROMETHEUS_RULES => collect::prometheus_file(doc, out),
             PROMETHEUS_CONFIG => collect::prometheus_config(doc, PROMETHEUS_RULES, out),
+            JSONNET_MIXIN => collect::jsonnet_mixin(doc, out),
             GRAFANA_ALERTING => doc.each_yaml(out, |n, out| collect::grafana(doc, n, out)),
             DATADOG_MONITOR => doc.each_yaml(out, |n, out| collect::datadog_json(doc, n, out)),
             KUBERNETES_MANIFEST => collect::kubernetes(doc, out),
@@ -177,12 +193,19 @@ impl Area for AlertsArea {
         let mut alerts = Alerts::default();
         let mut alert_facts = Vec::new();
         let mut sources = Vec::new();
+        let mut mixins = Vec::new();
         for fact in facts {
             match fact {
                 Fact::Alert(a) => alert_facts.push(*a),
                 Fact::AlertSource(s) => sources.push(s),
                 Fact::TemplatedSource(t) => alerts.templated_sources.push(t),
+                Fact::Mixin(t) => mixins.push(t),
             }
+        }
+        // A mixin whose alerts are also rendered in the repository
+        // (kube-prometheus keeps both) is evaluated through the rendering.
+        if alert_facts.is_empty() {
+            alerts.templated_sources.extend(mixins);
         }
         let keys = ctx
             .judging
