@@ -11,8 +11,33 @@ use super::{
 use crate::findings::{Finding, Report, State};
 
 /// Make repository text inert in Markdown: no HTML, no @mentions, no
-/// emphasis, links or table breaks.
+/// emphasis, links or table breaks. Balanced backticks stay code spans
+/// (`runbook_url` reads as code, not as escaped punctuation): nothing
+/// inside a code span is interpreted, and it cannot hold a backtick.
 pub fn escape(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len() < 3 || parts.len() % 2 == 0 {
+        return escape_plain(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, part) in parts.iter().enumerate() {
+        if i % 2 == 0 {
+            out.push_str(&escape_plain(part));
+        } else if part.trim().is_empty() || part.contains(['\n', '\r']) {
+            // Not a code span GitHub would show as one: keep it inert.
+            out.push_str("\\`");
+            out.push_str(&escape_plain(part));
+            out.push_str("\\`");
+        } else {
+            out.push('`');
+            out.push_str(&crate::escape::line(part));
+            out.push('`');
+        }
+    }
+    out
+}
+
+fn escape_plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -240,5 +265,18 @@ mod tests {
             "&#64;org/team &lt;img src=x onerror=alert(1)&gt; a\\|b"
         );
         assert_eq!(escape("line\n## heading"), "line \\#\\# heading");
+    }
+
+    #[test]
+    fn balanced_backticks_stay_code_spans() {
+        assert_eq!(
+            escape("add a `runbook_url` to <x>"),
+            "add a `runbook_url` to &lt;x&gt;"
+        );
+        // Inside a span nothing is interpreted, so a mention stays text.
+        assert_eq!(escape("`@org <b>`"), "`@org <b>`");
+        // Unbalanced or empty: escaped.
+        assert_eq!(escape("a ` b"), "a \\` b");
+        assert_eq!(escape("a `` b"), "a \\`\\` b");
     }
 }

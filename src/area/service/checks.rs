@@ -246,18 +246,23 @@ impl Check for TierDeclared {
     fn summary(&self) -> &'static str {
         "readygate.yaml declares the service's tier, which decides the level a release needs."
     }
-    fn run(&self, service: &ServiceFacts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, service: &ServiceFacts, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
+        // What the missing tier means for this run: `--tier` may set it.
+        let effect = match ctx.tier {
+            Some(t) => {
+                format!("this run uses tier {t} from --tier, the repository does not say it")
+            }
+            None => "the lowest requirement applies".to_string(),
+        };
         match &service.manifest {
-            None => vec![Outcome::fail(
-                "there is no readygate.yaml, so no tier is declared and the lowest requirement applies",
-            )],
+            None => vec![Outcome::fail(format!(
+                "there is no readygate.yaml, so no tier is declared: {effect}"
+            ))],
             Some(m) => match m.manifest.tier {
                 Some(tier) => vec![Outcome::pass(format!("tier {tier}")).at(m.location.clone())],
                 None => vec![
-                    Outcome::fail(
-                        "readygate.yaml declares no `tier`, so the lowest requirement applies",
-                    )
-                    .at(m.location.clone()),
+                    Outcome::fail(format!("readygate.yaml declares no `tier`: {effect}"))
+                        .at(m.location.clone()),
                 ],
             },
         }
