@@ -168,9 +168,30 @@ fn repository_text_is_inert_in_every_format() {
     );
 
     let md = render(root, "markdown");
-    for raw in ["<img", "@org/team", "\n::error", "`tick`", "| pipe |"] {
-        assert!(!md.contains(raw), "markdown carries {raw:?}:\n{md}");
+    // Code spans are inert (no HTML, mentions, links or emphasis inside);
+    // everywhere else the text must be escaped.
+    let outside_code: String = md
+        .lines()
+        .map(|l| {
+            let l = l.replace("\\`", "");
+            let parts: Vec<&str> = l.split('`').collect();
+            assert!(parts.len() % 2 == 1, "unbalanced code span: {l}");
+            parts
+                .iter()
+                .step_by(2)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for raw in ["<img", "@org/team", "\n::error", "| pipe |"] {
+        assert!(
+            !outside_code.contains(raw),
+            "markdown carries {raw:?}:\n{md}"
+        );
     }
+    assert!(!md.contains("\n::error"), "{md}");
 
     let junit = render(root, "junit");
     assert!(!junit.contains("<img"), "{junit}");

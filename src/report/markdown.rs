@@ -16,7 +16,7 @@ use crate::findings::{Finding, Report, State};
 /// inside a code span is interpreted, and it cannot hold a backtick.
 pub fn escape(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
-    if parts.len() < 3 || parts.len() % 2 == 0 {
+    if parts.len() < 3 || parts.len().is_multiple_of(2) {
         return escape_plain(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
