@@ -372,33 +372,126 @@ impl<'a> Head<'a> {
         block.or_else(|| self.flow_value(key))
     }
 
-    /// In a flow or JSON document (`{` first): the value after `key:` at
-    /// any depth, up to `,` or `}`. Approximate, as a sniff may be.
+    /// In a flow or JSON document (`{` first, after comments, `---`, tags
+    /// and anchors): the value of `key` in the outermost mapping, up to `,`
+    /// `}` or the line's end. One pass over the text: quoted scalars,
+    /// comments and nested collections are stepped over, so a key inside a
+    /// string or a nested mapping is never taken for a top-level one.
     fn flow_value(&self, key: &str) -> Option<&'a str> {
-        let body = self
-            .text
-            .lines()
-            .map(str::trim_start)
-            .find(|l| !(l.is_empty() || l.starts_with('#') || *l == "---"))?;
-        let body = body.strip_prefix("---").map_or(body, str::trim_start);
-        if !body.starts_with('{') {
+        let text = self.text;
+        let b = text.as_bytes();
+        let skip_blank = |mut i: usize| {
+            loop {
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                match b.get(i) {
+                    Some(b'#') => i = text[i..].find('\n').map_or(b.len(), |n| i + n),
+                    Some(b'/') if b.get(i + 1) == Some(&b'/') => {
+                        i = text[i..].find('\n').map_or(b.len(), |n| i + n)
+                    }
+                    _ => return i,
+                }
+            }
+        };
+        // Past a document start, tags and anchors to the `{`.
+        let mut i = skip_blank(0);
+        loop {
+            if text[i..].starts_with("---") {
+                i = skip_blank(i + 3);
+            } else if matches!(b.get(i), Some(b'!' | b'&')) {
+                let end = text[i..]
+                    .find(char::is_whitespace)
+                    .map_or(b.len(), |n| i + n);
+                i = skip_blank(end);
+            } else {
+                break;
+            }
+        }
+        if b.get(i) != Some(&b'{') {
             return None;
         }
-        let text = self.text;
-        for (i, _) in text.match_indices(key) {
-            let before = without_trailing_comments(text[..i].trim_end_matches(['"', '\'']));
-            if !before.ends_with(['{', ',']) {
-                continue;
-            }
-            let after = text[i + key.len()..]
-                .trim_start_matches(['"', '\''])
-                .trim_start();
-            if let Some(v) = after.strip_prefix(':') {
-                let end = v.find([',', '}', '\n']).unwrap_or(v.len());
-                return Some(v[..end].trim().trim_matches(['"', '\'']));
+        let mut depth = 0usize;
+        // At depth 1, where a key may start: after `{` or `,`.
+        let mut at_key = false;
+        while i < b.len() {
+            match b[i] {
+                b'{' | b'[' => {
+                    depth += 1;
+                    at_key = depth == 1;
+                    i += 1;
+                }
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return None;
+                    }
+                    i += 1;
+                }
+                b',' => {
+                    at_key = depth == 1;
+                    i += 1;
+                }
+                b'#' if b[i - 1].is_ascii_whitespace() || b[i - 1] == b'{' || b[i - 1] == b',' => {
+                    i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                }
+                b'/' if b.get(i + 1) == Some(&b'/') => {
+                    i = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                }
+                c if c.is_ascii_whitespace() => i += 1,
+                b'"' | b'\'' => {
+                    let quote = b[i];
+                    let start = i + 1;
+                    let mut j = start;
+                    while j < b.len() && b[j] != quote {
+                        j += if quote == b'"' && b[j] == b'\\' { 2 } else { 1 };
+                    }
+                    let name = &text[start..j.min(b.len())];
+                    i = j + 1;
+                    if at_key {
+                        at_key = false;
+                        if let Some(v) = self.flow_value_after(name, key, i) {
+                            return Some(v);
+                        }
+                    }
+                }
+                _ if at_key => {
+                    // A plain key, perhaps behind `?`, a tag or an anchor.
+                    let mut j = i;
+                    while matches!(b.get(j), Some(b'?' | b'!' | b'&')) {
+                        j = text[j..]
+                            .find(char::is_whitespace)
+                            .map_or(b.len(), |n| j + n);
+                        j = skip_blank(j);
+                    }
+                    if matches!(b.get(j), Some(b'"' | b'\'')) {
+                        i = j; // a quoted key after them: the arm above
+                        continue;
+                    }
+                    let end = text[j..]
+                        .find([':', ',', '}', ']', '{', '['])
+                        .map_or(b.len(), |n| j + n);
+                    let name = text[j..end].trim();
+                    at_key = false;
+                    if let Some(v) = self.flow_value_after(name, key, end) {
+                        return Some(v);
+                    }
+                    i = end.max(i + 1);
+                }
+                _ => i += 1,
             }
         }
         None
+    }
+
+    /// When `name` is `key` and a `:` follows at `at`: the value after it.
+    fn flow_value_after(&self, name: &str, key: &str, at: usize) -> Option<&'a str> {
+        if name != key {
+            return None;
+        }
+        let v = self.text[at..].trim_start().strip_prefix(':')?;
+        let end = v.find([',', '}', '\n']).unwrap_or(v.len());
+        Some(v[..end].trim().trim_matches(['"', '\'']))
     }
 
     /// Whether `key:` appears anywhere (any depth), in any spelling.
@@ -467,28 +560,6 @@ pub fn with_key_escapes_decoded(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// `text` without trailing whitespace and the comments that end it: in
-/// `{ # note` + newline + `"groups": ...` the key follows the `{` (so it
-/// does after `{ // note`).
-fn without_trailing_comments(mut text: &str) -> &str {
-    loop {
-        text = text.trim_end();
-        let line_start = text.rfind(['\n', '\r']).map_or(0, |p| p + 1);
-        let line = &text[line_start..];
-        // `#` in YAML; `//` in the JSON-with-comments some tools write.
-        let comment = line
-            .match_indices('#')
-            .chain(line.match_indices("//"))
-            .map(|(p, _)| p)
-            .filter(|&p| p == 0 || line[..p].ends_with([' ', '\t']))
-            .min();
-        match comment {
-            Some(p) => text = &text[..line_start + p],
-            None => return text,
-        }
-    }
-}
-
 /// `line` with `key` (bare or quoted) stripped from its start.
 fn strip_key<'l>(line: &'l str, key: &str) -> Option<&'l str> {
     for quote in ['"', '\''] {
@@ -523,9 +594,46 @@ mod tests {
 
     #[test]
     fn comments_before_a_flow_key_are_passed_over() {
-        assert_eq!(without_trailing_comments("{ # a\n  # b\n  "), "{");
-        assert_eq!(without_trailing_comments("x: \"#1\", "), "x: \"#1\",");
         let head = Head::new("{ # generated\n  \"groups\": [] }\n");
         assert_eq!(head.value("groups"), Some("[]"));
+        let head = Head::new("{\n  // flags for the demo\n  \"flags\": {}}\n");
+        assert_eq!(head.value("flags"), Some("{"));
+    }
+
+    #[test]
+    fn flow_keys_count_only_at_the_top_level() {
+        // A key spelled inside a string or a nested map is not the document's.
+        let head = Head::new(
+            "{\"groups\":[{\"rules\":[{\"annotations\":{\"summary\":\"down,apiVersion: v1\"}}]}]}",
+        );
+        assert_eq!(head.value("apiVersion"), None);
+        assert!(head.value("groups").is_some());
+        let nested = Head::new("{spec: {apiVersion: v1}, kind: X}");
+        assert_eq!(nested.value("apiVersion"), None);
+        assert_eq!(nested.value("kind"), Some("X"));
+        // Tags, anchors and explicit keys, before the mapping or its keys.
+        assert!(Head::new("!!map {groups: []}").value("groups").is_some());
+        assert!(
+            Head::new("--- &x {? groups : []}")
+                .value("groups")
+                .is_some()
+        );
+        assert!(
+            Head::new("{!!str groups: [], &k x: 1}")
+                .value("groups")
+                .is_some()
+        );
+        assert!(Head::new("{#x\n groups: []}").value("groups").is_some());
+    }
+
+    #[test]
+    fn the_flow_sniff_is_linear() {
+        // Every `groups` a candidate once: 2 MiB used to take minutes.
+        // (The quadratic version took minutes on these; a regression shows
+        // as a test run that does not end.)
+        let text = format!("{{{}}}", "groups ".repeat(300_000));
+        assert_eq!(Head::new(&text).value("groups"), None);
+        let comments = format!("{{\n{}}}", "#groups\n".repeat(250_000));
+        assert_eq!(Head::new(&comments).value("groups"), None);
     }
 }

@@ -458,12 +458,28 @@ impl Node {
     }
 
     /// The key and value under `key` when this node is a mapping.
+    /// The entry for `key`, or the one a merge key (`<<: *base`, YAML 1.1,
+    /// which Go's YAML library and so Prometheus and Kubernetes honour)
+    /// brings in; keys written in the mapping win over merged ones.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        match &self.untagged().value {
-            Value::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.name == key)
-                .map(|(k, v)| (k, v)),
+        self.entry_at(key, 0)
+    }
+
+    fn entry_at(&self, key: &str, depth: usize) -> Option<(&Key, &Node)> {
+        let Value::Map(entries) = &self.untagged().value else {
+            return None;
+        };
+        if let Some((k, v)) = entries.iter().find(|(k, _)| k.name == key) {
+            return Some((k, v));
+        }
+        // Merges nest only as deep as the document; bounded all the same.
+        if depth > 16 {
+            return None;
+        }
+        let merged = entries.iter().find(|(k, _)| k.name == "<<")?;
+        match &merged.1.untagged().value {
+            Value::Map(_) => merged.1.entry_at(key, depth + 1),
+            Value::Seq(items) => items.iter().find_map(|m| m.entry_at(key, depth + 1)),
             _ => None,
         }
     }

@@ -464,7 +464,50 @@ fn more_spellings_of_a_rule_file_do_not_hide_alerts() {
             ),
         ),
         ("m/upper.YML", format!("groups:\n{body}")),
+        // Found attacking the sniff a second time.
+        (
+            "m/indented.yaml",
+            format!("groups:\n{body}")
+                .lines()
+                .map(|l| format!(" {l}\n"))
+                .collect(),
+        ),
+        (
+            "m/merge.yaml",
+            "<<: {groups: [{name: g, rules: [{alert: Down, expr: up == 0}]}]}\n".into(),
+        ),
+        (
+            "m/tagged-flow.yaml",
+            "!!map {groups: [{name: g, rules: [{alert: Down, expr: up == 0}]}]}\n".into(),
+        ),
+        (
+            "m/explicit-flow.yaml",
+            "{? groups : [{name: g, rules: [{alert: Down, expr: up == 0}]}]}\n".into(),
+        ),
+        ("m/block-key.yaml", format!("? |-\n  groups\n:\n{body}")),
+        (
+            "m/cr-lf.yaml",
+            format!("# c\rgroups:\r{}\n", body.replace('\n', "\r")),
+        ),
+        (
+            "m/string-api.yaml",
+            "{\"groups\":[{\"name\":\"g\",\"rules\":[{\"alert\":\"Down\",\"expr\":\"up == 0\",\"annotations\":{\"summary\":\"down,apiVersion: v1\"}}]}]}\n".into(),
+        ),
+        (
+            "m/templates/alerts.yml",
+            format!("groups:\n{}", body.replace("labels: {severity: critical}", "annotations: {summary: \"{{ $labels.instance }} down\"}")),
+        ),
     ]);
+    // UTF-16 with a byte-order mark, which promtool reads.
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            format!("groups:\n{body}")
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    std::fs::write(dir.path().join("m/utf16.rules.yml"), utf16).unwrap();
     let out = limited(&["evidence", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let ev = json(&out);
@@ -479,15 +522,24 @@ fn more_spellings_of_a_rule_file_do_not_hide_alerts() {
         files,
         [
             "m/anchor.yaml",
+            "m/block-key.yaml",
             "m/bom.yaml",
+            "m/cr-lf.yaml",
             "m/cr.yaml",
             "m/dash.yaml",
             "m/escaped.yaml",
+            "m/explicit-flow.yaml",
             "m/flowcomment.yaml",
+            "m/indented.yaml",
+            "m/merge.yaml",
             "m/padded.rules.yml",
             "m/padded.yaml",
+            "m/string-api.yaml",
             "m/tag.yaml",
-            "m/upper.YML"
+            "m/tagged-flow.yaml",
+            "m/templates/alerts.yml",
+            "m/upper.YML",
+            "m/utf16.rules.yml"
         ],
         "{}",
         ev["problems"]

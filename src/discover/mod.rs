@@ -254,13 +254,20 @@ const MAX_NAMED_LISTING: usize = 100_000;
 /// Read the files that `named` patterns match and the walk did not already
 /// classify (`walked`), each as the kind its pattern gives. Bounded: a
 /// problem at the naming line when the patterns list or match too much.
+/// Documents go to `sink` one at a time, as the walk's do, so memory does
+/// not grow with how many files are named. Patterns are taken in the order
+/// of where they are written, so the budgets cut at the same place on
+/// every run.
 pub fn read_named(
     root: &Path,
     opts: &Options,
     classifier: &Classifier,
     named: &[Named],
     walked: &std::collections::HashSet<String>,
-) -> (Vec<Document>, Vec<Problem>) {
+    sink: &dyn Fn(Document),
+) -> Vec<Problem> {
+    let mut named: Vec<&Named> = named.iter().collect();
+    named.sort_by(|a, b| (&a.by, &a.pattern).cmp(&(&b.by, &b.pattern)));
     let root_canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let ctx = FileContext {
         root,
@@ -268,7 +275,7 @@ pub fn read_named(
         classifier,
         opts,
     };
-    let (mut docs, mut problems) = (Vec::new(), Vec::new());
+    let mut problems = Vec::new();
     let mut taken = std::collections::HashSet::new();
     let mut listed = 0usize;
     for n in named {
@@ -294,7 +301,7 @@ pub fn read_named(
                     "the files named by patterns such as `{}` are over the run's limit of {MAX_NAMED_FILES}; the rest were not read",
                     n.pattern
                 )));
-                return (docs, problems);
+                return problems;
             }
             let path = root.join(&rel);
             // A symlinked directory on the way may not lead out.
@@ -304,13 +311,13 @@ pub fn read_named(
             }
             let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
             match ctx.visit(&path, rel, Kinding::Named(n.kind), is_symlink) {
-                Visit::Document(doc) => docs.push(doc),
+                Visit::Document(doc) => sink(doc),
                 Visit::Problem(p) => problems.push(p),
                 Visit::Binary | Visit::Nothing => {}
             }
         }
     }
-    (docs, problems)
+    problems
 }
 
 /// The files `pattern` matches under `root`, sorted; `*`, `?` and `[...]`
@@ -326,8 +333,10 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
     };
     let mut paths = vec![String::new()];
     for segment in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
-        if segment == ".." {
-            return Ok(Vec::new()); // patterns arrive normalized; never climb
+        // Patterns arrive normalized; never climb, and never into what the
+        // walk prunes (`.git/` holds hooks and config, not evidence).
+        if segment == ".." || PRUNED_DIRS.contains(&segment) {
+            return Ok(Vec::new());
         }
         if !segment.contains(['*', '?', '[']) {
             paths = paths.iter().map(|p| join(p, segment)).collect();
@@ -380,6 +389,7 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
                 }
                 if let Some(name) = entry.file_name().to_str()
                     && glob.is_match(name)
+                    && !PRUNED_DIRS.contains(&name)
                 {
                     next.push(join(dir, name));
                 }
@@ -504,6 +514,9 @@ impl FileContext<'_> {
             Ok(bytes) => bytes,
             Err(err) => return unreadable(err),
         };
+        // UTF-16 with a byte-order mark is text to YAML (and to Prometheus),
+        // not a binary file.
+        let bytes = utf16_as_utf8(bytes);
         let head = &bytes[..bytes.len().min(SNIFF_BYTES)];
         if head.contains(&0) {
             return Visit::Binary;
@@ -542,6 +555,27 @@ impl FileContext<'_> {
             None => Visit::Nothing,
         }
     }
+}
+
+/// Bytes that start with a UTF-16 byte-order mark, as UTF-8 (unpaired
+/// surrogates become U+FFFD); any other bytes as they are.
+fn utf16_as_utf8(bytes: Vec<u8>) -> Vec<u8> {
+    let little = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => true,
+        Some([0xFE, 0xFF]) => false,
+        _ => return bytes,
+    };
+    let units = bytes[2..].chunks_exact(2).map(|p| {
+        if little {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {

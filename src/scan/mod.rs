@@ -127,9 +127,8 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             .cloned()
             .chain(walk.problems.iter().map(|p| p.location.path.clone()))
             .collect();
-        let (docs, problems) = discover::read_named(root, opts, &classifier, &named, &walked);
+        let problems = discover::read_named(root, opts, &classifier, &named, &walked, &take);
         walk.problems.extend(problems);
-        docs.into_iter().for_each(take);
         collectors.iter().for_each(|c| drop(c.take_named()));
     }
     drop(readers);

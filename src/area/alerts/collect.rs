@@ -94,7 +94,12 @@ pub fn prometheus_config(doc: &Document, rules: DocKind, out: &mut Sink<Fact>) {
             if pattern.starts_with('/') {
                 continue;
             }
-            if let Some(pattern) = normalize(&dir, &pattern) {
+            // Prometheus refuses globs before the last path element.
+            let (parent, _) = pattern.rsplit_once('/').unwrap_or(("", &pattern));
+            if parent.contains(['*', '?', '[']) {
+                continue;
+            }
+            if let Some(pattern) = normalize(&dir, &go_glob(&pattern)) {
                 out.name(Named {
                     by: Location::at(&doc.path, entry.pos),
                     pattern,
@@ -103,6 +108,48 @@ pub fn prometheus_config(doc: &Document, rules: DocKind, out: &mut Sink<Fact>) {
             }
         }
     });
+}
+
+/// A Go `filepath.Match` pattern in the glob syntax the named-file reader
+/// speaks: braces are literal in Go, `[^...]` negates and `[!` is a
+/// literal `!`.
+fn go_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\\' => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '[' => {
+                out.push('[');
+                match chars.peek() {
+                    Some('^') => {
+                        chars.next();
+                        out.push('!');
+                    }
+                    Some('!') => {
+                        chars.next();
+                        out.push_str("\\!");
+                    }
+                    _ => {}
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    // `**` is `*` to Go: one path element, not any depth.
+    out.split('/')
+        .map(|seg| if seg == "**" { "*" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A Kubernetes manifest (read from the shared kind): every object of a
@@ -664,6 +711,10 @@ pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
             for node in nodes {
                 if let (Some(api), Some(kind)) = (node.scalar_text_at("apiVersion"), node.scalar_text_at("kind")) {
                     kubernetes_object(doc, node, &api, &kind, out);
+                } else if let Some(groups) = node.get("groups") {
+                    // A plain rule file that happens to live in `templates/`
+                    // with `{{ $labels }}` in its annotations.
+                    prometheus_groups(doc, groups, AlertEngine::PrometheusRules, out);
                 }
             }
         }
@@ -693,6 +744,15 @@ pub fn jsonnet_mixin(doc: &Document, out: &mut Sink<Fact>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_globs_mean_what_prometheus_means() {
+        assert_eq!(go_glob("r/*{*.conf"), "r/*\\{*.conf");
+        assert_eq!(go_glob("r/[^b].conf"), "r/[!b].conf");
+        assert_eq!(go_glob("r/[!b].conf"), "r/[\\!b].conf");
+        assert_eq!(go_glob("r/\\*.conf"), "r/\\*.conf");
+        assert_eq!(go_glob("r/**"), "r/*");
+    }
 
     #[test]
     fn finds_the_runbook_link_in_a_message() {

@@ -120,12 +120,32 @@ fn is_named_rule_file(head: &Head) -> bool {
 /// (quoted, spaced or explicit keys, flow style, JSON). Other configs have
 /// top-level `groups:` too, so a rule key must also appear.
 fn is_prometheus_rules(head: &Head) -> bool {
-    has_no_api_version(head)
-        && head.value("groups").is_some()
+    if !has_no_api_version(head) {
+        return false;
+    }
+    if head.value("groups").is_some()
         && head.mentions_key("rules")
         && ["alert", "record", "expr"]
             .iter()
             .any(|k| head.mentions_key(k))
+    {
+        return true;
+    }
+    // Spellings the line sniff cannot see (an indented document, merge
+    // keys, block scalars as keys): when the words are there, ask the
+    // parser what Prometheus would see.
+    let t = head.text;
+    t.contains("groups")
+        && t.contains("rules")
+        && (t.contains("alert") || t.contains("record"))
+        && crate::yaml::parse_documents(t).is_ok_and(|docs| {
+            docs.iter().any(|d| {
+                d.get("apiVersion").is_none()
+                    && d.get("groups")
+                        .and_then(crate::yaml::Node::as_seq)
+                        .is_some_and(|g| g.iter().any(|g| g.get("rules").is_some()))
+            })
+        })
 }
 
 fn is_prometheus_config(head: &Head) -> bool {
