@@ -116,6 +116,7 @@ impl Expr {
             Ok(result) => result.map_err(|e| ExprError(e.to_string()))?,
             Err(_) => return Err(ExprError("the CEL parser failed on this expression".into())),
         };
+        super::cost::check_patterns(program.expression()).map_err(ExprError)?;
         Ok(Self {
             source: source.to_string(),
             program,
@@ -127,13 +128,14 @@ impl Expr {
     /// An expression whose estimated cost over this input is above the
     /// budget is not run: its outcome is unknown, for `on_unknown` to decide.
     pub fn evaluate(&self, input: &Input, fail_message: &str) -> Outcome {
-        let cost = super::cost::estimate(self.program.expression(), input.longest);
+        let cost = super::cost::estimate(self.program.expression(), input.bounds);
         if cost > super::cost::MAX_EVAL_COST {
             return Outcome::new(
                 Status::Unknown,
                 format!(
-                    "not evaluated: over this evidence (longest list or string: {}) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element",
-                    input.longest,
+                    "not evaluated: over this evidence (longest list {}, longest string {} characters) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element",
+                    input.bounds.items,
+                    input.bounds.chars,
                     super::cost::MAX_EVAL_COST
                 ),
             );
@@ -182,11 +184,11 @@ fn sections(source: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// What expressions are evaluated over: the evidence, and the size of its
-/// longest list, map or string, which bounds what an evaluation costs.
+/// What expressions are evaluated over: the evidence, and its longest list
+/// and string, which bound what an evaluation costs.
 pub struct Input {
     ctx: cel::Context<'static, 'static>,
-    longest: u64,
+    bounds: super::cost::Bounds,
 }
 
 /// A CEL context with the evidence bound to `evidence`. Converting the
@@ -207,10 +209,10 @@ pub fn context<'a>(
     if let (Some(wanted), Some(map)) = (wanted, doc.as_object_mut()) {
         map.retain(|k, _| wanted.contains(k));
     }
-    let longest = super::cost::longest(&doc);
+    let bounds = super::cost::bounds(&doc);
     let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
     ctx.add_variable_from_value("evidence", cel::to_value(&doc).unwrap_or(cel::Value::Null));
-    Input { ctx, longest }
+    Input { ctx, bounds }
 }
 
 #[cfg(test)]
@@ -298,7 +300,7 @@ mod tests {
         let over = quadratic.evaluate(&with(20_000), "x");
         assert_eq!(over.status, Status::Unknown);
         assert!(
-            over.message.contains("longest list or string: 20000"),
+            over.message.contains("longest list 20000"),
             "{}",
             over.message
         );
