@@ -779,3 +779,26 @@ fn templates_are_not_evaluated_rather_than_broken() {
         ]
     );
 }
+
+/// Green for external runbook links in an offline run says they were not
+/// fetched.
+#[test]
+fn offline_passes_say_external_links_were_not_fetched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: Down\n        expr: up == 0\n        labels: {severity: critical}\n        annotations:\n          summary: down\n          runbook_url: https://runbooks.example.com/down\n",
+    )
+    .unwrap();
+    let report = check_report(dir.path().to_str().unwrap(), &["--event", "local"]);
+    let paging = findings(&report, "alerts.paging-runbook");
+    assert_eq!(paging[0]["state"], "pass");
+    assert!(
+        paging[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("(1 of them external links, not fetched: --online checks them)"),
+        "{}",
+        paging[0]["message"]
+    );
+}

@@ -628,3 +628,28 @@ fn an_ignore_file_that_is_a_fifo_or_a_link_is_not_read() {
         serde_json::json!([])
     );
 }
+
+/// A FIFO named like evidence (a local tree; git cannot carry one) is a
+/// problem, not a walk that waits forever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_evidence_does_not_block_the_walk() {
+    let dir = repo_with(&[("readygate.yaml", "service: x\n".into())]);
+    let fifo = dir.path().join("rules.yml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this machine
+    }
+    let out = limited(&["evidence", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let problems = ev["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["location"]["path"], "rules.yml");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file")
+    );
+}

@@ -83,14 +83,17 @@ fn no_manifest_says_so_rather_than_a_missing_tier() {
     let r = report(dir.path());
     let tier = findings(&r, "service.tier");
     assert_eq!(tier.len(), 1);
+    // One missing file is one failing finding (service.described's).
+    assert_eq!(tier[0]["state"], "skip");
     assert!(
         tier[0]["message"]
             .as_str()
             .unwrap()
-            .starts_with("there is no readygate.yaml"),
+            .starts_with("no readygate.yaml (see service.described)"),
         "{}",
         tier[0]["message"]
     );
+    assert_eq!(states(&r, "service.described"), ["fail"]);
     let dir = repo_with(&[("readygate.yaml", "service: x\n")]);
     let r = report(dir.path());
     let tier = findings(&r, "service.tier");

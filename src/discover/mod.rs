@@ -486,6 +486,15 @@ impl FileContext<'_> {
             ))
         };
         let size = match std::fs::metadata(path) {
+            // A FIFO or device would block the read or never end.
+            Ok(meta) if !meta.is_file() => {
+                return Visit::Problem(problem(
+                    ProblemKind::Unreadable,
+                    by_path(),
+                    &rel,
+                    "not a regular file (a FIFO, socket or device); not read".into(),
+                ));
+            }
             Ok(meta) => meta.len(),
             Err(err) => return unreadable(err),
         };

@@ -232,7 +232,7 @@ fn groups(out: &mut String, report: &Report, findings: &[&Finding], links: Optio
             };
             let _ = writeln!(out, "- {}{again}", finding_line(f, links));
         }
-        if let Some(more) = more_like_this(hidden) {
+        if let Some(more) = more_like_this(group, hidden) {
             let _ = writeln!(out, "- *{}*", escape(&more));
         }
         let _ = writeln!(out, "\n*Why:* {}  ", escape(&f.why));

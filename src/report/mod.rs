@@ -64,10 +64,23 @@ pub fn collapse<'a>(report: &Report, group: &[&'a Finding]) -> (Vec<(&'a Finding
     (shown, hidden)
 }
 
-/// "and 780 more like this".
-pub fn more_like_this(hidden: usize) -> Option<String> {
+/// "and 780 more like this (790 in 112 files; ...)": how far the rule's
+/// findings spread says whether it is one file to fix or a convention.
+pub fn more_like_this(group: &[&Finding], hidden: usize) -> Option<String> {
     (hidden > 0).then(|| {
-        format!("and {hidden} more like this (--all lists every one; JSON and SARIF have them)")
+        let mut files: Vec<&str> = group
+            .iter()
+            .filter_map(|f| f.location.as_ref().map(|l| l.path.as_str()))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        let spread = match files.len() {
+            0 | 1 => String::new(),
+            n => format!("{} in {n} files; ", group.len()),
+        };
+        format!(
+            "and {hidden} more like this ({spread}--all lists every one; JSON and SARIF have them)"
+        )
     })
 }
 

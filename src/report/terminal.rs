@@ -226,7 +226,7 @@ fn groups(out: &mut String, p: &Paint, report: &Report, attention: &[&Finding]) 
                 let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
             }
         }
-        if let Some(more) = more_like_this(hidden) {
+        if let Some(more) = more_like_this(group, hidden) {
             let _ = writeln!(out, "          {}", p.dim(&more));
         }
         let _ = writeln!(

@@ -158,6 +158,23 @@ fn in_scope<'a>(section: &'a Alerts, p: &RunbookParams) -> Result<Vec<&'a Alert>
     Ok(alerts)
 }
 
+/// A pass that counts external links as resolving says they were not
+/// fetched, so green is not read as "checked".
+fn with_unchecked_note(mut out: Vec<Outcome>, alerts: &[&Alert]) -> Vec<Outcome> {
+    let unchecked = alerts
+        .iter()
+        .filter(|a| a.runbook.state == RunbookState::Unchecked)
+        .count();
+    if unchecked > 0
+        && let Some(pass) = out.iter_mut().find(|o| o.status == Status::Pass)
+    {
+        pass.message.push_str(&format!(
+            " ({unchecked} of them external links, not fetched: --online checks them)"
+        ));
+    }
+    out
+}
+
 /// Per-alert shortfalls plus one pass for the alerts that are fine.
 fn judge_each(
     alerts: &[&Alert],
@@ -201,7 +218,10 @@ impl Check for AlertRunbook {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
-        judge_each(&alerts, "have a runbook that resolves", runbook_outcome)
+        with_unchecked_note(
+            judge_each(&alerts, "have a runbook that resolves", runbook_outcome),
+            &alerts,
+        )
     }
 }
 

@@ -255,8 +255,9 @@ impl Check for TierDeclared {
             None => "the lowest requirement applies".to_string(),
         };
         match &service.manifest {
-            None => vec![Outcome::fail(format!(
-                "there is no readygate.yaml, so no tier is declared: {effect}"
+            // One missing file is one finding: service.described says it.
+            None => vec![Outcome::skip(format!(
+                "no readygate.yaml (see service.described): {effect}"
             ))],
             Some(m) => match m.manifest.tier {
                 Some(tier) => vec![Outcome::pass(format!("tier {tier}")).at(m.location.clone())],
