@@ -16,6 +16,22 @@ fn evidence(dir: &str) -> Value {
     json(&out)
 }
 
+/// (path, format, flag count) of every flag source.
+fn sources(ev: &Value) -> Vec<(&str, &str, u64)> {
+    ev["flags"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["location"]["path"].as_str().unwrap(),
+                s["format"].as_str().unwrap(),
+                s["flags"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// (file name, line, kind) of every violation, sorted.
 fn violations(ev: &Value) -> Vec<(String, u64, String)> {
     let mut out: Vec<(String, u64, String)> = ev["flags"]["violations"]
@@ -132,18 +148,7 @@ fn formats_side_by_side_are_told_apart() {
         "{\n  \"flags\": {\n    \"x\": {\"state\": \"ON\", \"variants\": {\"a\": 1}}\n  }\n}\n",
     );
     let ev = evidence(root.to_str().unwrap());
-    let formats: Vec<(&str, &str, u64)> = ev["flags"]["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["location"]["path"].as_str().unwrap(),
-                s["format"].as_str().unwrap(),
-                s["flags"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let formats = sources(&ev);
     assert_eq!(
         formats,
         [
@@ -357,18 +362,7 @@ fn a_flipt_repository_with_an_index_and_namespaces() {
         "namespace: team\nflags:\n  - key: kill-switch\n    name: Kill switch\n    enabled: true\n",
     );
     let ev = evidence(root.to_str().unwrap());
-    let sources: Vec<(&str, &str, u64)> = ev["flags"]["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["location"]["path"].as_str().unwrap(),
-                s["format"].as_str().unwrap(),
-                s["flags"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let sources = sources(&ev);
     assert_eq!(
         sources,
         [

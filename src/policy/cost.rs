@@ -73,8 +73,12 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
     };
     match &e.expr {
         Expr::Unspecified => unknown(1),
-        Expr::Literal(LiteralValue::String(s)) => {
-            let n = s.inner().len() as u64;
+        Expr::Literal(literal) => {
+            let n = match literal {
+                LiteralValue::String(s) => s.inner().len() as u64,
+                LiteralValue::Bytes(s) => s.inner().len() as u64,
+                _ => 1,
+            };
             Estimate {
                 cost: 1,
                 size: n,
@@ -82,21 +86,6 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
                 chars: n,
             }
         }
-        Expr::Literal(LiteralValue::Bytes(s)) => {
-            let n = s.inner().len() as u64;
-            Estimate {
-                cost: 1,
-                size: n,
-                element: 0,
-                chars: n,
-            }
-        }
-        Expr::Literal(_) => Estimate {
-            cost: 1,
-            size: 1,
-            element: 0,
-            chars: 1,
-        },
         Expr::Ident(name) => match scope.iter().rev().find(|(n, _)| n == name) {
             Some((_, size)) => Estimate {
                 size: *size,

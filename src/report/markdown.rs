@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{
     annotated, areas, blocks_next_level, change_tag, collapse, in_parens, more_like_this,
-    next_level, next_step, policy_change_lines, scope_lines, verdict_line,
+    next_level, next_step, policy_change_lines, rule_groups, scope_lines, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -211,12 +211,8 @@ pub fn render_linked(report: &Report, links: Option<&str>) -> String {
 
 /// Findings grouped by rule and state: a heading, the findings, why and fix.
 fn groups(out: &mut String, report: &Report, findings: &[&Finding], links: Option<&str>) {
-    for group in findings.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+    for (group, count) in rule_groups(findings) {
         let f = group[0];
-        let count = match group.len() {
-            1 => String::new(),
-            n => format!(" ×{n}"),
-        };
         let _ = writeln!(
             out,
             "**{}** `{}` {}{count}\n",

@@ -64,6 +64,22 @@ pub fn collapse<'a>(report: &Report, group: &[&'a Finding]) -> (Vec<(&'a Finding
     (shown, hidden)
 }
 
+/// Findings grouped by rule and state (the report is sorted so), each
+/// group with its count as written after the rule (" ×3").
+pub fn rule_groups<'f, 'a>(
+    findings: &'f [&'a Finding],
+) -> impl Iterator<Item = (&'f [&'a Finding], String)> {
+    findings
+        .chunk_by(|a, b| a.state == b.state && a.rule == b.rule)
+        .map(|g| {
+            let count = match g.len() {
+                1 => String::new(),
+                n => format!(" ×{n}"),
+            };
+            (g, count)
+        })
+}
+
 /// "and 780 more like this (790 in 112 files; ...)": how far the rule's
 /// findings spread says whether it is one file to fix or a convention.
 pub fn more_like_this(group: &[&Finding], hidden: usize) -> Option<String> {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{
     areas, blocks_next_level, change_tag, collapse, in_parens, more_like_this, next_level,
-    next_step, policy_change_lines, scope_lines, tally, verdict_line,
+    next_step, policy_change_lines, rule_groups, scope_lines, tally, verdict_line,
 };
 use crate::findings::{Finding, Report, State};
 
@@ -191,12 +191,8 @@ pub fn render(report: &Report, colour: bool) -> String {
 
 /// One heading, why and fix per rule and state; its findings between.
 fn groups(out: &mut String, p: &Paint, report: &Report, attention: &[&Finding]) {
-    for group in attention.chunk_by(|a, b| a.state == b.state && a.rule == b.rule) {
+    for (group, count) in rule_groups(attention) {
         let f = group[0];
-        let count = match group.len() {
-            1 => String::new(),
-            n => format!(" ×{n}"),
-        };
         let _ = writeln!(
             out,
             "  {} {}  {} {}{count}",
