@@ -271,9 +271,11 @@ fn broken_flagd_files_are_reported_at_the_line() {
     // Every file still counts as flag definitions: the mechanism exists.
     assert_eq!(ev["flags"]["sources"].as_array().unwrap().len(), 8);
     let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
-    assert_eq!(findings(&report, "flags.valid").len(), 7);
+    // What flagd refuses (syntax, a default that names no variant) and what
+    // breaks its schema all fail flags.valid; no key is defined twice.
+    assert_eq!(findings(&report, "flags.valid").len(), 8);
     assert!(states(&report, "flags.valid").iter().all(|s| s == "fail"));
-    assert_eq!(states(&report, "flags.consistent"), ["fail"]);
+    assert_eq!(states(&report, "flags.consistent"), ["pass"]);
 }
 
 #[test]
@@ -580,4 +582,56 @@ resource "launchdarkly_feature_flag_environment" "checkout_theme_prod" {
     // 100 % rollouts with no targeting; the 25 % experiment and the 60/30
     // split are still rolling out, the kill switch is not temporary.
     assert_eq!(launched, ["new-onboarding", "search-v2"]);
+}
+
+/// Found attacking the area: a `.flipt.yml` below the root, or one that
+/// excludes other formats' files, hid every flag finding; a flagd file
+/// called `features.json` was taken for Flipt's and not validated.
+#[test]
+fn an_index_cannot_hide_other_formats_and_flagd_wins_its_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "flags/app.flagd.json",
+        "{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"off\"}}}\n",
+    );
+    write(
+        root,
+        ".flipt.yml",
+        "version: \"1.0\"\nexclude:\n  - \"flags/*\"\n",
+    );
+    write(
+        root,
+        "tests/fixtures/.flipt.yml",
+        "version: \"1.0\"\nexclude:\n  - \"../../flags/*\"\n",
+    );
+    write(
+        root,
+        "svc/features.json",
+        "{\"flags\": {\"b\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true, \"off\": \"no\"}, \"defaultVariant\": \"on\"}}}\n",
+    );
+    let ev = evidence(root.to_str().unwrap());
+    assert_eq!(
+        sources(&ev),
+        [
+            ("flags/app.flagd.json", "flagd", 1),
+            ("svc/features.json", "flagd", 1)
+        ]
+    );
+    assert_eq!(
+        violations(&ev),
+        [
+            (
+                "flags/app.flagd.json".to_string(),
+                1,
+                "default-variant".to_string()
+            ),
+            (
+                "svc/features.json".to_string(),
+                1,
+                "variant-types".to_string()
+            ),
+        ]
+    );
 }

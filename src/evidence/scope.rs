@@ -81,12 +81,15 @@ impl ScopeRules {
                 "**/fixtures/**",
                 "**/__tests__/**",
                 "**/__fixtures__/**",
+                "**/testutils/**",
             ]),
             example: strings(&[
                 "**/examples/**",
                 "**/example/**",
                 "**/demo/**",
                 "**/demos/**",
+                "**/samples/**",
+                "**/sample/**",
             ]),
             vendored: strings(&[
                 "**/vendor/**",

@@ -80,7 +80,7 @@ impl Check for FlagsValid {
         "flags-valid"
     }
     fn summary(&self) -> &'static str {
-        "Flag definitions are valid for their format: strict JSON for flagd, the flagd schema, one variant type per flag, `$ref`s that name evaluators, fractional rollouts over defined variants; OpenFeature manifests' types."
+        "Flag definitions are valid for their format: for flagd strict JSON and default variants that exist (else flagd refuses the file), the flagd schema, one variant type per flag, `$ref`s that name evaluators, fractional rollouts over defined variants; Flipt keys, names, distributions and segments; LaunchDarkly variation indexes and weights; OpenFeature manifests' types."
     }
     fn run(&self, flags: &Flags, _: &NoParams, _: &Context) -> Vec<Outcome> {
         violations(
@@ -91,6 +91,7 @@ impl Check for FlagsValid {
                 ViolationKind::VariantTypes,
                 ViolationKind::EvaluatorRef,
                 ViolationKind::Fractional,
+                ViolationKind::DefaultVariant,
             ],
             format!(
                 "{} flag file(s) valid ({} flags; flagd schema {})",
@@ -112,14 +113,14 @@ impl Check for FlagsConsistent {
         "flags-consistent"
     }
     fn summary(&self) -> &'static str {
-        "Every default variant exists, and no flag key is defined in two files with different defaults or variant types."
+        "No flag key is defined in two files of one format with different defaults or variant types."
     }
     fn run(&self, flags: &Flags, _: &NoParams, _: &Context) -> Vec<Outcome> {
         violations(
             flags,
-            &[ViolationKind::DefaultVariant, ViolationKind::Conflict],
+            &[ViolationKind::Conflict],
             format!(
-                "{} flags: defaults exist, no conflicting keys",
+                "{} flags, no key defined differently in two files",
                 flags.flags.len()
             ),
         )

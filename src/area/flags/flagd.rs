@@ -94,12 +94,21 @@ pub fn file(doc: &Document, out: &mut Sink<Fact>) {
         Ok(nodes) => nodes,
         Err(err) => return out.problem(unparseable(doc, err.pos, &err.message)),
     };
-    let flags: usize = nodes
+    // The source first: a file whose violations fill the per-file fact
+    // budget still counts as flag definitions.
+    let with_flags: Vec<&Node> = nodes.iter().filter(|n| n.get("flags").is_some()).collect();
+    let count = with_flags
         .iter()
-        .filter(|n| n.get("flags").is_some())
-        .map(|node| config(doc, node, true, out))
+        .filter_map(|n| n.get("flags"))
+        .map(|f| {
+            f.as_map()
+                .map_or_else(|| f.as_seq().map_or(0, <[Node]>::len), <[_]>::len)
+        })
         .sum();
-    out.push(super::formats::source(doc, FlagFormat::Flagd, flags));
+    out.push(super::formats::source(doc, FlagFormat::Flagd, count));
+    for node in with_flags {
+        config(doc, node, true, out);
+    }
 }
 
 /// One flag configuration (`{flags, $evaluators, metadata}`): a file's
@@ -379,6 +388,8 @@ fn check_evaluators(doc: &Document, evaluators: &BTreeMap<&str, &Node>, out: &mu
     let mut done: BTreeSet<&str> = BTreeSet::new();
     for start in evaluators.keys() {
         let mut path: Vec<&str> = Vec::new();
+        // The same names as `path`, for a lookup that does not scan it.
+        let mut on_path: BTreeSet<&str> = BTreeSet::new();
         let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
         while let Some((at, i)) = stack.pop() {
             if i == 0 {
@@ -386,12 +397,15 @@ fn check_evaluators(doc: &Document, evaluators: &BTreeMap<&str, &Node>, out: &mu
                     continue;
                 }
                 path.push(at);
+                on_path.insert(at);
             }
             let next = edges.get(at).and_then(|e| e.get(i));
             match next {
                 Some(n) => {
                     stack.push((at, i + 1));
-                    if let Some(p) = path.iter().position(|x| *x == n.as_str()) {
+                    if on_path.contains(n.as_str())
+                        && let Some(p) = path.iter().position(|x| *x == n.as_str())
+                    {
                         let cycle = path[p..].join(" → ");
                         let pos = evaluators.get(at).map_or(Pos::default(), |b| b.pos);
                         out.push(violation(
@@ -409,7 +423,9 @@ fn check_evaluators(doc: &Document, evaluators: &BTreeMap<&str, &Node>, out: &mu
                 }
                 None => {
                     done.insert(at);
-                    path.pop();
+                    if let Some(last) = path.pop() {
+                        on_path.remove(last);
+                    }
                 }
             }
         }

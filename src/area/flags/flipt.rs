@@ -35,14 +35,19 @@ pub fn file(doc: &Document, out: &mut Sink<Fact>) {
         Ok(nodes) => nodes,
         Err(err) => return out.problem(unparseable(doc, err.pos, &err.message)),
     };
-    let mut count = 0;
-    for node in nodes.iter().filter(|n| n.is_map()) {
-        count += namespace(doc, node, out);
-    }
+    let count = nodes
+        .iter()
+        .filter_map(|n| n.get("flags").and_then(Node::as_seq))
+        .map(<[Node]>::len)
+        .sum();
+    // The source first, so a file over the fact budget still counts.
     out.push(super::formats::source(doc, FlagFormat::Flipt, count));
+    for node in nodes.iter().filter(|n| n.is_map()) {
+        namespace(doc, node, out);
+    }
 }
 
-fn namespace(doc: &Document, node: &Node, out: &mut Sink<Fact>) -> usize {
+fn namespace(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if let Some(v) = node.get("version")
         && let Some(text) = v.scalar_text()
         && !matches!(
@@ -70,7 +75,6 @@ fn namespace(doc: &Document, node: &Node, out: &mut Sink<Fact>) -> usize {
     for flag in flags {
         one_flag(doc, flag, &segments, out);
     }
-    flags.len()
 }
 
 fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut Sink<Fact>) {
@@ -94,7 +98,7 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
         ));
     }
     let boolean = flag.str_at("type") == Some("BOOLEAN_FLAG_TYPE");
-    let variants: Vec<String> = flag
+    let variants: BTreeSet<String> = flag
         .get("variants")
         .and_then(Node::as_seq)
         .unwrap_or_default()
@@ -189,7 +193,7 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
         variants: if boolean {
             vec!["true".into(), "false".into()]
         } else {
-            variants
+            variants.into_iter().collect()
         },
         variant_type: Some(if boolean { "boolean" } else { "string" }.to_string()),
         default: flag.scalar_text_at("default_variant"),
@@ -261,7 +265,12 @@ pub fn index(doc: &Document, kind: DocKind, out: &mut Sink<Fact>) {
                 let Some(pattern) = normalize(&dir, &pattern) else {
                     continue;
                 };
-                if include {
+                // Only YAML and JSON flag files: `**/*` must not make every
+                // file in the tree a Flipt file.
+                let flag_file = [".yml", ".yaml", ".json"]
+                    .iter()
+                    .any(|e| pattern.ends_with(e));
+                if include && flag_file {
                     out.name(Named {
                         by: Location::at(&doc.path, entry.pos),
                         pattern,

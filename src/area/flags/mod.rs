@@ -63,12 +63,15 @@ static KINDS: &[KindSpec] = &[
             "**/*.features.yaml",
             "**/*.features.json",
         ],
-        sniff: None,
+        // A flagd file or an Unleash export called `features.json` is
+        // theirs, not Flipt's.
+        sniff: Some(|head| !is_flagd(head) && !is_unleash_export(head)),
         order: 151,
     },
+    // Flipt reads its index at the root of its source only.
     KindSpec {
         kind: FLIPT_INDEX,
-        globs: &["**/.flipt.yml", "**/.flipt.yaml"],
+        globs: &[".flipt.yml", ".flipt.yaml"],
         sniff: None,
         order: 152,
     },
@@ -218,12 +221,18 @@ impl Area for FlagsArea {
             }
         }
         // LaunchDarkly flags with their environments, by resource name.
+        let mut envs_of: BTreeMap<&str, Vec<&launchdarkly::LdEnvironment>> = BTreeMap::new();
+        for e in &ld_envs {
+            if let Some(r) = e.flag_resource.as_deref() {
+                envs_of.entry(r).or_default().push(e);
+            }
+        }
         let mut ld_files = std::collections::BTreeMap::new();
         for f in ld_flags {
-            let envs: Vec<&launchdarkly::LdEnvironment> = ld_envs
-                .iter()
-                .filter(|e| e.flag_resource.as_deref() == Some(f.resource.as_str()))
-                .collect();
+            let envs = envs_of
+                .get(f.resource.as_str())
+                .cloned()
+                .unwrap_or_default();
             *ld_files.entry(f.flag.location.path.clone()).or_insert(0) += 1;
             flags.flags.push(launchdarkly::join(f, &envs));
         }
@@ -234,9 +243,18 @@ impl Area for FlagsArea {
                 flags: n,
             });
         }
-        // What a Flipt index excludes is not Flipt's, so not judged as such.
+        // What a Flipt index excludes is not Flipt's: its Flipt sources,
+        // flags and their violations go; no other format's.
         if let Some(set) = exclusions(&excluded) {
-            let kept = |path: &str| !set.is_match(path);
+            let flipt_paths: std::collections::BTreeSet<String> = flags
+                .sources
+                .iter()
+                .filter(|s| {
+                    s.format == section::FlagFormat::Flipt && set.is_match(&s.location.path)
+                })
+                .map(|s| s.location.path.clone())
+                .collect();
+            let kept = |path: &str| !flipt_paths.contains(path);
             flags.sources.retain(|s| kept(&s.location.path));
             flags.flags.retain(|f| kept(&f.location.path));
             flags.violations.retain(|v| kept(&v.location.path));
@@ -268,24 +286,33 @@ fn exclusions(globs: &[String]) -> Option<globset::GlobSet> {
     }
     let mut set = globset::GlobSetBuilder::new();
     for g in globs {
-        if let Ok(g) = globset::GlobBuilder::new(g).literal_separator(true).build() {
+        // Flipt compiles index globs without a separator: `*` crosses `/`.
+        if let Ok(g) = globset::GlobBuilder::new(g)
+            .literal_separator(false)
+            .build()
+        {
             set.add(g);
         }
     }
     set.build().ok()
 }
 
-/// The same key defined in two files with a different default or variant
-/// type: which one a service gets depends on which file its provider loads.
+/// The same key defined in two files of one format with a different
+/// default or variant type: which one a service gets depends on which file
+/// its provider loads. Reported once per key.
 fn conflicts(flags: &[section::Flag]) -> Vec<FlagViolation> {
-    let mut first: BTreeMap<&str, &section::Flag> = BTreeMap::new();
+    let mut first: BTreeMap<(section::FlagFormat, &str), &section::Flag> = BTreeMap::new();
+    let mut reported = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for f in flags {
-        match first.get(f.key.as_str()) {
+        match first.get(&(f.format, f.key.as_str())) {
             None => {
-                first.insert(&f.key, f);
+                first.insert((f.format, &f.key), f);
             }
-            Some(g) if g.location.path != f.location.path => {
+            Some(g)
+                if g.location.path != f.location.path
+                    && !reported.contains(&(f.format, f.key.as_str())) =>
+            {
                 let what = if g.default != f.default {
                     Some(format!(
                         "default `{}` there, `{}` here",
@@ -302,6 +329,7 @@ fn conflicts(flags: &[section::Flag]) -> Vec<FlagViolation> {
                     None
                 };
                 if let Some(what) = what {
+                    reported.insert((f.format, f.key.as_str()));
                     out.push(FlagViolation {
                         kind: ViolationKind::Conflict,
                         location: f.location.clone(),

@@ -62,47 +62,117 @@ pub fn names_an_sdk(head: &Head) -> bool {
 
 /// Every line that declares a flag SDK.
 pub fn dependencies(doc: &Document, out: &mut Sink<Fact>) {
+    let name = doc.path.rsplit('/').next().unwrap_or(&doc.path);
+    if name == "package.json" {
+        return package_json(doc, out);
+    }
+    let go_mod = name == "go.mod";
+    let mut in_require = false;
     for (i, line) in doc.text.lines().enumerate() {
         let trimmed = line.trim_start();
         if trimmed.starts_with(['#', '/']) || trimmed.starts_with("<!--") {
             continue; // a comment
         }
-        let Some((at, marker, vendor)) = PACKAGES
-            .iter()
-            .find_map(|(p, v)| line.find(p).map(|at| (at, *p, *v)))
-        else {
+        // go.mod: only what it requires, not its own `module` or `replace`.
+        if go_mod {
+            if trimmed.starts_with("require (") {
+                in_require = true;
+                continue;
+            }
+            if in_require && trimmed.starts_with(')') {
+                in_require = false;
+                continue;
+            }
+            if !(in_require || trimmed.starts_with("require ")) {
+                continue;
+            }
+        }
+        // Prose and the project's own identity are not dependencies.
+        let key = trimmed.trim_start_matches(['"', '<']);
+        if [
+            "description",
+            "name",
+            "keywords",
+            "homepage",
+            "repository",
+            "url",
+            "directory",
+            "module",
+        ]
+        .iter()
+        .any(|k| key.starts_with(k))
+        {
+            continue;
+        }
+        if let Some(sdk) = on_line(line) {
+            out.push(Fact::Sdk(SdkUse {
+                location: Location::new(&doc.path, i as u32 + 1, sdk.0 as u32 + 1),
+                package: sdk.1.to_string(),
+                vendor: sdk.2.to_string(),
+                version: version(&line[sdk.0 + sdk.1.len()..]),
+            }));
+        }
+    }
+}
+
+/// package.json: the names in its dependency sections, located at the line
+/// that declares each.
+fn package_json(doc: &Document, out: &mut Sink<Fact>) {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&doc.text) else {
+        return; // not this area's to report: npm would refuse it too
+    };
+    for section in [
+        "dependencies",
+        "devDependencies",
+        "peerDependencies",
+        "optionalDependencies",
+    ] {
+        let Some(deps) = json.get(section).and_then(|d| d.as_object()) else {
             continue;
         };
-        let is_name = |c: char| c.is_ascii_alphanumeric() || "@/._-".contains(c);
-        let start = line[..at]
-            .char_indices()
-            .rev()
-            .find(|(_, c)| !is_name(*c))
-            .map_or(0, |(p, c)| p + c.len_utf8());
-        let end = line[at..]
-            .char_indices()
-            .find(|(_, c)| !is_name(*c))
-            .map_or(line.len(), |(p, _)| at + p);
-        if line[..at].contains("\"name\"") {
-            continue; // package.json's own name
+        for (package, version) in deps {
+            let Some((_, _, vendor)) = on_line(&format!("\"{package}\"")) else {
+                continue;
+            };
+            let quoted = format!("\"{package}\"");
+            let at = doc.text.find(&quoted).unwrap_or(0);
+            let line = 1 + doc.text[..at].matches('\n').count() as u32;
+            let column = 1 + (at - doc.text[..at].rfind('\n').map_or(0, |p| p + 1)) as u32;
+            out.push(Fact::Sdk(SdkUse {
+                location: Location::new(&doc.path, line, column + 1),
+                package: package.clone(),
+                vendor: vendor.to_string(),
+                version: version.as_str().and_then(self::version),
+            }));
         }
-        let package = &line[start..end];
-        // The marker starts the name (or a path segment of it), and a
-        // marker that is a whole name is not the start of a longer word.
-        let whole = marker.ends_with(['/', '-', '.'])
-            || package.len() == at - start + marker.len()
-            || package[at - start + marker.len()..].starts_with(['/', '.', '-']);
-        let starts = start == at || line[..at].ends_with(['/', '.']);
-        if !(whole && starts) {
-            continue;
-        }
-        out.push(Fact::Sdk(SdkUse {
-            location: Location::new(&doc.path, i as u32 + 1, start as u32 + 1),
-            package: package.to_string(),
-            vendor: vendor.to_string(),
-            version: version(&line[end..]),
-        }));
     }
+}
+
+/// The first flag SDK named on `line`: (byte offset, package, vendor). The
+/// marker starts the name (or a path segment of it), and a marker that is a
+/// whole name is not the start of a longer word.
+fn on_line(line: &str) -> Option<(usize, &str, &'static str)> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || "@/._-".contains(c);
+    PACKAGES.iter().find_map(|(marker, vendor)| {
+        line.match_indices(marker).find_map(|(at, _)| {
+            let start = line[..at]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !is_name(*c))
+                .map_or(0, |(p, c)| p + c.len_utf8());
+            let end = line[at..]
+                .char_indices()
+                .find(|(_, c)| !is_name(*c))
+                .map_or(line.len(), |(p, _)| at + p);
+            let package = &line[start..end];
+            let rest = &package[at - start + marker.len()..];
+            let whole = marker.ends_with(['/', '-', '.'])
+                || rest.is_empty()
+                || rest.starts_with(['/', '.', '-']);
+            let starts = start == at || line[..at].ends_with(['/', '.']);
+            (whole && starts).then_some((start, package, *vendor))
+        })
+    })
 }
 
 /// The first version-looking token after the package on its line:
@@ -194,6 +264,18 @@ mod tests {
     fn comments_and_longer_words_are_not_sdks() {
         assert!(found("requirements.txt", "# openfeature-sdk later\n").is_empty());
         assert!(found("package.json", "{\"name\": \"open-feature-demo\"}\n").is_empty());
+        // Found reading real repositories: prose, the module itself,
+        // replace lines, repository URLs.
+        assert!(found("package.json", "{\"description\": \"no open-feature here yet\", \"repository\": {\"url\": \"https://github.com/open-feature/js-sdk-contrib\", \"directory\": \"libs/providers/flagsmith\"}}").is_empty());
+        assert!(found("go.mod", "module github.com/open-feature/go-sdk-contrib/providers/flagsmith\n\nreplace github.com/open-feature/go-sdk => ../sdk\n").is_empty());
+        assert_eq!(
+            found(
+                "package.json",
+                "{\"name\":\"x\",\"dependencies\":{\"@openfeature/web-sdk\":\"1.2.0\"}}"
+            )
+            .len(),
+            1
+        );
         assert!(found("go.mod", "require example.com/my-open-features v1\n").is_empty());
         assert!(found("requirements.txt", "flagsmithy==1\n").is_empty());
     }

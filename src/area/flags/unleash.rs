@@ -67,12 +67,22 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
         }
     }
     let features = list("features");
+    out.push(super::formats::source(
+        doc,
+        FlagFormat::Unleash,
+        features.len(),
+    ));
+    let mut seen = std::collections::BTreeSet::new();
     for f in features {
         let Some(name) = f.scalar_text_at("name") else {
             continue;
         };
+        // A name exported twice is one feature (and no cost per copy).
+        if !seen.insert(name.clone()) {
+            continue;
+        }
         let pos = f.get("name").map_or(f.pos, |n| n.pos);
-        let envs = enabled.get(&name).cloned().unwrap_or_default();
+        let envs: &[String] = enabled.get(&name).map_or(&[], Vec::as_slice);
         let by_env = strategies.get(&name);
         let served = |env: &str| by_env.and_then(|m| m.get(env));
         let everyone = !envs.is_empty()
@@ -104,9 +114,4 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             kind: kind.map(str::to_string),
         }));
     }
-    out.push(super::formats::source(
-        doc,
-        FlagFormat::Unleash,
-        features.len(),
-    ));
 }
