@@ -321,6 +321,11 @@ fn hostile_flag_files_are_findings_not_crashes() {
         kinds.contains(&("chain.flagd.json".into(), 2002, "evaluator-ref".into())),
         "{kinds:?}"
     );
+    // 2 002 items: not put through the schema validator, and it says so.
+    assert!(
+        kinds.contains(&("chain.flagd.json".into(), 1, "schema".into())),
+        "{kinds:?}"
+    );
     // Too deep to read: a problem at the line, the rest of the run goes on.
     let problems = ev["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");

@@ -25,6 +25,9 @@ const FLAGS_SCHEMA: &str = include_str!("../../../schemas/flagd/flags.json");
 const TARGETING_SCHEMA: &str = include_str!("../../../schemas/flagd/targeting.json");
 /// Most schema violations listed per file; the first ones say enough.
 const MAX_SCHEMA_VIOLATIONS: usize = 50;
+/// Most flags and evaluators one file may have to be checked against the
+/// schema, which bounds the validator's memory.
+const MAX_SCHEMA_ITEMS: usize = 2_000;
 
 /// Serves the vendored schemas; nothing is fetched.
 struct Vendored;
@@ -162,7 +165,20 @@ pub fn config(doc: &Document, node: &Node, validate: bool, out: &mut Sink<Fact>)
     }
     check_evaluators(doc, &evaluators, out);
 
-    if validate {
+    let items = entries.len() + evaluators.len();
+    if validate && items > MAX_SCHEMA_ITEMS {
+        // The validator keeps every alternative's errors of every item
+        // (18 KB an invalid evaluator): past this many, not run.
+        out.push(violation(
+            doc,
+            ViolationKind::Schema,
+            node.pos,
+            None,
+            format!(
+                "{items} flags and evaluators in one file, over the {MAX_SCHEMA_ITEMS} checked against the schema; split the file to have it checked"
+            ),
+        ));
+    } else if validate {
         let validator = if flags.as_seq().is_some() {
             &*DAEMON
         } else {
