@@ -496,17 +496,7 @@ impl<'a> Head<'a> {
 
     /// Whether `key:` appears anywhere (any depth), in any spelling.
     pub fn mentions_key(&self, key: &str) -> bool {
-        let text = self.text;
-        text.match_indices(key).any(|(i, _)| {
-            let before_ok = text[..i]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
-            let after = text[i + key.len()..]
-                .trim_start_matches(['"', '\''])
-                .trim_start_matches([' ', '\t']);
-            before_ok && after.starts_with(':')
-        })
+        mentions_key(self.text, key)
     }
 
     /// A top-level `apiVersion:` starting with `prefix`.
@@ -558,6 +548,22 @@ pub fn with_key_escapes_decoded(text: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(&text[rest..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether `key:` appears anywhere in `text` (any depth), bare or quoted,
+/// with or without space before the colon: what [`Head::mentions_key`]
+/// asks, for a collector that has the text but no head.
+pub fn mentions_key(text: &str, key: &str) -> bool {
+    text.match_indices(key).any(|(i, _)| {
+        let before_ok = text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let after = text[i + key.len()..]
+            .trim_start_matches(['"', '\''])
+            .trim_start_matches([' ', '\t']);
+        before_ok && after.starts_with(':')
+    })
 }
 
 /// `line` with `key` (bare or quoted) stripped from its start.

@@ -594,28 +594,28 @@ fn rule_files_in_every_spelling_are_collected() {
 #[test]
 fn rule_files_named_by_a_prometheus_config_are_read_whatever_their_names() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
     write(
+        dir.path(),
         "deploy/prometheus/prometheus.yml",
         "global:\n  scrape_interval: 15s\nrule_files:\n  - rules/*.conf\n  - /etc/prometheus/extra/*.rules\n  - ../../elsewhere/../deploy/prometheus/alerts.rules.yml\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [\"app:9090\"]\n",
     );
     write(
+        dir.path(),
         "deploy/prometheus/rules/app.conf",
         "groups:\n  - name: app\n    rules:\n      - alert: AppDown\n        expr: up{job=\"app\"} == 0\n        labels:\n          severity: critical\n",
     );
     write(
+        dir.path(),
         "deploy/prometheus/rules/broken.conf",
         "groups:\n  - name: [\n",
     );
     write(
+        dir.path(),
         "deploy/prometheus/rules/notes.txt",
         "not matched by *.conf\n",
     );
     write(
+        dir.path(),
         "deploy/prometheus/alerts.rules.yml",
         "groups:\n  - name: named\n    rules:\n      - alert: Named\n        expr: up == 0\n",
     );
@@ -660,20 +660,18 @@ fn rule_files_named_by_a_prometheus_config_are_read_whatever_their_names() {
 #[test]
 fn templates_without_alerts_and_unrendered_mixins() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
     write(
+        dir.path(),
         "charts/stack/templates/rules/k8s.rules.yaml",
         "{{- if .Values.defaultRules.create }}\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {{ include \"stack.fullname\" . }}-k8s.rules\nspec:\n  groups:\n  - name: k8s.rules\n    rules:\n    - expr: sum(rate(container_cpu_usage_seconds_total[5m])) by (namespace)\n      record: namespace:container_cpu_usage_seconds_total:sum_rate\n{{- end }}\n",
     );
     write(
+        dir.path(),
         "charts/exporter/templates/prometheusrule.yaml",
         "{{- if .Values.prometheusRule.enabled }}\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {{ template \"exporter.fullname\" . }}\nspec:\n  groups:\n  - name: {{ template \"exporter.fullname\" . }}\n    rules: {{ toYaml .Values.prometheusRule.rules | nindent 6 }}\n{{- end }}\n",
     );
     write(
+        dir.path(),
         "mixin/alerts/apps.libsonnet",
         "{\n  prometheusAlerts+:: {\n    groups+: [\n      {\n        name: 'kubernetes-apps',\n        rules: [\n          {\n            alert: 'KubePodCrashLooping',\n            expr: 'max_over_time(kube_pod_container_status_waiting_reason{reason=\"CrashLoopBackOff\"}[5m]) >= 1',\n          },\n        ],\n      },\n    ],\n  },\n}\n",
     );
@@ -702,6 +700,7 @@ fn templates_without_alerts_and_unrendered_mixins() {
     assert_eq!(unevaluated[0]["counts_against_level"], false);
 
     write(
+        dir.path(),
         "rendered/prometheus_alerts.yaml",
         "groups:\n- name: kubernetes-apps\n  rules:\n  - alert: KubePodCrashLooping\n    expr: max_over_time(kube_pod_container_status_waiting_reason{reason=\"CrashLoopBackOff\"}[5m]) >= 1\n",
     );
@@ -720,20 +719,18 @@ fn templates_without_alerts_and_unrendered_mixins() {
 #[test]
 fn templates_are_not_evaluated_rather_than_broken() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let path = dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
     write(
+        dir.path(),
         "dist/template.yml",
         "groups:\n{% for group in groups %}\n  - name: {{ group.name }}\n    rules:\n{% for rule in group.rules %}\n      - alert: {{ rule.name }}\n        expr: {{ rule.query }}\n{% endfor %}\n{% endfor %}\n",
     );
     write(
+        dir.path(),
         "make/config/bind/service.yaml",
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: bind\nspec:\n  clusterIP: {SERVICE_IP_PREFIX}.16\n  ports:\n    - port: 53\n",
     );
     write(
+        dir.path(),
         "mon/broken.rules.yml",
         "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: [\n",
     );

@@ -331,6 +331,16 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
             format!("{dir}/{name}")
         }
     };
+    // One more directory entry listed, within the run's budget.
+    let count = |listed: &mut usize| {
+        *listed += 1;
+        if *listed > MAX_NAMED_LISTING {
+            return Err(format!(
+                "expanding `{pattern}` listed more than {MAX_NAMED_LISTING} directory entries in this run; not read"
+            ));
+        }
+        Ok(())
+    };
     let mut paths = vec![String::new()];
     for segment in pattern.split('/').filter(|s| !s.is_empty() && *s != ".") {
         // Patterns arrive normalized; never climb, and never into what the
@@ -351,12 +361,7 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
                     continue;
                 };
                 for entry in entries.flatten() {
-                    *listed += 1;
-                    if *listed > MAX_NAMED_LISTING {
-                        return Err(format!(
-                            "expanding `{pattern}` listed more than {MAX_NAMED_LISTING} directory entries in this run; not read"
-                        ));
-                    }
+                    count(listed)?;
                     let name = entry.file_name();
                     let (Some(name), Ok(t)) = (name.to_str(), entry.file_type()) else {
                         continue;
@@ -381,12 +386,7 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
                 continue;
             };
             for entry in entries.flatten() {
-                *listed += 1;
-                if *listed > MAX_NAMED_LISTING {
-                    return Err(format!(
-                        "expanding `{pattern}` listed more than {MAX_NAMED_LISTING} directory entries in this run; not read"
-                    ));
-                }
+                count(listed)?;
                 if let Some(name) = entry.file_name().to_str()
                     && glob.is_match(name)
                     && !PRUNED_DIRS.contains(&name)

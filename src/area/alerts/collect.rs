@@ -703,7 +703,7 @@ fn urls(text: &str) -> Vec<(String, usize)> {
 pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
     // A template with no `alert` key defines no alerts of its own: recording
     // rules only, or rules the chart's users pass in through values.
-    if !crate::document::Head::new(&doc.text).mentions_key("alert") {
+    if !crate::document::mentions_key(&doc.text, "alert") {
         return;
     }
     match doc.yaml() {
@@ -725,11 +725,15 @@ pub fn helm_template(doc: &Document, out: &mut Sink<Fact>) {
     }
 }
 
+/// How a jsonnet mixin spells an alert's name key (bare, `'alert'`,
+/// `"alert"`): the kind's sniff and the collector look for the same.
+pub const MIXIN_ALERT_KEYS: [&str; 3] = ["alert:", "alert':", "alert\":"];
+
 /// A jsonnet monitoring mixin (`prometheusAlerts`): its alerts exist only
 /// once rendered. Kept as a source that was not evaluated; the area lists
 /// it only when no rendered alert was found in the repository.
 pub fn jsonnet_mixin(doc: &Document, out: &mut Sink<Fact>) {
-    let first = ["alert:", "alert':", "alert\":"]
+    let first = MIXIN_ALERT_KEYS
         .iter()
         .filter_map(|k| doc.text.find(k))
         .min()

@@ -86,7 +86,7 @@ static KINDS: &[KindSpec] = &[
         globs: &["**/*.libsonnet", "**/*.jsonnet"],
         sniff: Some(|head| {
             head.text.contains("prometheusAlerts")
-                && ["alert:", "alert':", "alert\":"]
+                && collect::MIXIN_ALERT_KEYS
                     .iter()
                     .any(|k| head.text.contains(k))
         }),

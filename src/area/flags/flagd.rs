@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 use jsonschema::Validator;
 use serde_json::Value as Json;
 
-use super::Fact;
 use super::section::*;
+use super::{Fact, violation};
 use crate::document::{Document, Sink, unparseable};
 use crate::evidence::Location;
 use crate::schema;
@@ -235,21 +235,6 @@ fn readable(key: &str, message: &str) -> String {
 
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
-}
-
-fn violation(
-    doc: &Document,
-    kind: ViolationKind,
-    pos: Pos,
-    flag: Option<&str>,
-    message: String,
-) -> Fact {
-    Fact::Violation(FlagViolation {
-        kind,
-        location: Location::at(&doc.path, pos),
-        flag: flag.map(str::to_string),
-        message,
-    })
 }
 
 fn type_of(node: &Node) -> &'static str {

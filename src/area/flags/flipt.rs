@@ -20,13 +20,9 @@ fn valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_,".contains(c))
 }
 
+/// What Flipt's importer refuses.
 fn violation(doc: &Document, pos: Pos, flag: Option<&str>, message: String) -> Fact {
-    Fact::Violation(FlagViolation {
-        kind: ViolationKind::Schema,
-        location: Location::at(&doc.path, pos),
-        flag: flag.map(str::to_string),
-        message,
-    })
+    super::violation(doc, ViolationKind::Schema, pos, flag, message)
 }
 
 /// A `features.yml`: every document is one namespace.

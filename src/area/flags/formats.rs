@@ -31,12 +31,13 @@ pub fn openfeature_manifest(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             _ => None,
         };
         if let Some((pos, what)) = wrong {
-            out.push(Fact::Violation(FlagViolation {
-                kind: ViolationKind::Schema,
-                location: Location::at(&doc.path, pos),
-                flag: Some(key.name.clone()),
-                message: format!("flag `{}`: {what}", key.name),
-            }));
+            out.push(super::violation(
+                doc,
+                ViolationKind::Schema,
+                pos,
+                Some(&key.name),
+                format!("flag `{}`: {what}", key.name),
+            ));
         }
         count += 1;
         out.push(Fact::Flag(Flag {

@@ -157,6 +157,22 @@ pub enum Fact {
     Provider(section::FlagProvider),
 }
 
+/// A violation at `pos` in `doc`, as a fact.
+fn violation(
+    doc: &Document,
+    kind: ViolationKind,
+    pos: crate::yaml::Pos,
+    flag: Option<&str>,
+    message: String,
+) -> Fact {
+    Fact::Violation(FlagViolation {
+        kind,
+        location: crate::evidence::Location::at(&doc.path, pos),
+        flag: flag.map(str::to_string),
+        message,
+    })
+}
+
 pub struct FlagsArea;
 
 impl Area for FlagsArea {
