@@ -799,3 +799,53 @@ fn offline_passes_say_external_links_were_not_fetched() {
         paging[0]["message"]
     );
 }
+
+/// A pass counts the production alerts it judged: alerts in test data are
+/// skipped when they fall short, and are not in the pass's total either.
+#[test]
+fn pass_totals_count_production_alerts_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let rule = |name: &str, summary: bool| {
+        let annotations = if summary {
+            "\n    annotations:\n      summary: it broke"
+        } else {
+            ""
+        };
+        format!("  - alert: {name}\n    expr: up == 0{annotations}\n")
+    };
+    write(
+        root,
+        "monitoring/rules.yml",
+        &format!(
+            "groups:\n- name: svc\n  rules:\n{}{}",
+            rule("SvcDown", true),
+            rule("SvcSlow", true)
+        ),
+    );
+    write(
+        root,
+        "tests/testdata/rules.yml",
+        &format!(
+            "groups:\n- name: fixture\n  rules:\n{}{}",
+            rule("FixtureA", true),
+            rule("FixtureB", false)
+        ),
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let summary: Vec<(&str, &str)> = findings(&report, "alerts.summary")
+        .iter()
+        .map(|f| (f["state"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    assert!(
+        summary.contains(&("pass", "2 of 2 alerts have a summary")),
+        "{summary:?}"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|(s, m)| *s == "skip" && m.starts_with("out of scope (test)")),
+        "{summary:?}"
+    );
+}

@@ -9,6 +9,7 @@ use common::*;
 use serde_json::Value;
 
 const DEMO: &str = "tests/fixtures/flags/demo-app";
+const CONTRIB: &str = "tests/fixtures/flags/sdk-contrib";
 
 fn evidence(dir: &str) -> Value {
     let out = run(&["evidence", dir]);
@@ -122,81 +123,204 @@ fn a_demo_application_with_flagd_sdks_and_the_operator() {
     );
 }
 
+/// An SDK-contrib-style repository: flagd (a file and a ConfigMap, two flag
+/// sets), an OpenFeature manifest, go-feature-flag, an Unleash environment
+/// export and LaunchDarkly in Terraform side by side, with the providers'
+/// test data.
 #[test]
 fn formats_side_by_side_are_told_apart() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    write(
-        root,
-        "providers/go-feature-flag/flags.goff.yaml",
-        "new-checkout:\n  variations:\n    enabled: true\n    disabled: false\n  defaultRule:\n    percentage:\n      enabled: 20\n      disabled: 80\nlegacy-search:\n  variations:\n    on: true\n    off: false\n  defaultRule:\n    variation: off\n",
-    );
-    write(
-        root,
-        "flags.json",
-        "{\n  \"$schema\": \"https://raw.githubusercontent.com/open-feature/cli/main/schema/v0/flag-manifest.json\",\n  \"flags\": {\n    \"enableDarkMode\": {\"flagType\": \"boolean\", \"defaultValue\": false, \"description\": \"dark mode\"},\n    \"maxItems\": {\"flagType\": \"integer\", \"defaultValue\": \"ten\"}\n  }\n}\n",
-    );
-    write(
-        root,
-        "providers/flagd/flags/custom.flagd.json",
-        "{\n  \"flags\": {\n    \"headerColor\": {\n      \"state\": \"ENABLED\",\n      \"variants\": {\"red\": \"#FF0000\", \"blue\": \"#0000FF\"},\n      \"defaultVariant\": \"red\"\n    }\n  }\n}\n",
-    );
-    // A broken file in test data is collected but not judged.
-    write(
-        root,
-        "providers/flagd/testdata/invalid.flagd.json",
-        "{\n  \"flags\": {\n    \"x\": {\"state\": \"ON\", \"variants\": {\"a\": 1}}\n  }\n}\n",
-    );
-    let ev = evidence(root.to_str().unwrap());
-    let formats = sources(&ev);
+    let ev = evidence(CONTRIB);
     assert_eq!(
-        formats,
+        sources(&ev),
         [
             ("flags.json", "openfeature-manifest", 2),
-            ("providers/flagd/flags/custom.flagd.json", "flagd", 1),
+            ("providers/flagd/deploy/flagd-config.yaml", "flagd", 2),
+            ("providers/flagd/flags/custom.flagd.json", "flagd", 2),
             ("providers/flagd/testdata/invalid.flagd.json", "flagd", 1),
             (
                 "providers/go-feature-flag/flags.goff.yaml",
                 "go-feature-flag",
                 2
             ),
+            (
+                "providers/go-feature-flag/testdata/flag-config.yaml",
+                "go-feature-flag",
+                1
+            ),
+            (
+                "providers/launchdarkly/terraform/flags.tf",
+                "launchdarkly",
+                1
+            ),
+            ("providers/unleash/export.json", "unleash", 2),
         ]
     );
-    let goff = ev["flags"]["flags"]
+    let flag = |key: &str| {
+        ev["flags"]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key)
+            .unwrap_or_else(|| panic!("no flag {key}"))
+            .clone()
+    };
+    assert_eq!(flag("new-checkout")["format"], "go-feature-flag");
+    assert_eq!(
+        flag("new-checkout")["rollout"],
+        serde_json::json!([["enabled", 20000], ["disabled", 80000]])
+    );
+    // The environment export: strategies without `environment`, the
+    // disabled one ignored.
+    assert_eq!(
+        flag("playground.pricing-test")["rollout"],
+        serde_json::json!([["on", 30000], ["off", 70000]])
+    );
+    assert_eq!(
+        flag("search-v2")["set"],
+        "launchdarkly_project.playground.key"
+    );
+    // The ConfigMap's flags at the manifest's lines.
+    let slow = flag("slowCatalog");
+    assert_eq!(
+        (
+            slow["location"]["path"].as_str().unwrap(),
+            slow["location"]["line"].as_u64().unwrap(),
+            slow["set"].as_str().unwrap()
+        ),
+        ("providers/flagd/deploy/flagd-config.yaml", 19, "canary")
+    );
+    let got: Vec<(String, u64, String)> = ev["flags"]["violations"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["key"] == "new-checkout")
-        .unwrap();
-    assert_eq!(goff["format"], "go-feature-flag");
+        .map(|v| {
+            (
+                v["location"]["path"].as_str().unwrap().to_string(),
+                v["location"]["line"].as_u64().unwrap(),
+                v["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // `headerColor` in two flag sets with different defaults is two flags,
+    // not a conflict.
     assert_eq!(
-        goff["rollout"],
-        serde_json::json!([["enabled", 20000], ["disabled", 80000]])
-    );
-    assert_eq!(
-        violations(&ev),
+        got,
         [
-            ("flags.json".to_string(), 5, "schema".to_string()),
+            (
+                "flags.json".to_string(),
+                11,
+                "flag `maxItems`: `defaultValue` is not an integer".to_string()
+            ),
+            (
+                "providers/flagd/deploy/flagd-config.yaml".to_string(),
+                24,
+                "flag `slowCatalog`: targeting uses operator `fractionalEvaluation` (`fractional`?), which flagd does not know; evaluation fails and the flag serves its default".to_string()
+            ),
             (
                 "providers/flagd/testdata/invalid.flagd.json".to_string(),
                 3,
-                "schema".to_string()
+                "flag `x`: `state`: value is not one of \"ENABLED\" or \"DISABLED\"".to_string()
             ),
         ]
     );
-    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
-    let valid = findings(&report, "flags.valid");
-    let judged: Vec<(&str, &str)> = valid
+    // `// indirect` requirements are not the module's own use.
+    let packages: Vec<&str> = ev["flags"]["sdks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(packages.len(), 5, "{packages:?}");
+    assert!(!packages.iter().any(|p| p.contains("unleash-client-go")));
+
+    let report = check_report(CONTRIB, &["--event", "local"]);
+    let valid: Vec<(&str, &str)> = findings(&report, "flags.valid")
         .iter()
         .map(|f| (f["state"].as_str().unwrap(), f["message"].as_str().unwrap()))
         .collect();
-    assert_eq!(judged.len(), 2, "{judged:?}");
-    assert_eq!(
-        judged[0],
-        ("fail", "flag `maxItems`: `defaultValue` is not a integer")
+    assert_eq!(valid.len(), 3, "{valid:?}");
+    assert_eq!(valid.iter().filter(|(s, _)| *s == "fail").count(), 2);
+    // A broken file in test data is collected but not judged.
+    assert!(
+        valid
+            .iter()
+            .any(|(s, m)| *s == "skip" && m.starts_with("out of scope (test)")),
+        "{valid:?}"
     );
-    assert_eq!(judged[1].0, "skip");
-    assert!(judged[1].1.starts_with("out of scope (test)"));
+    assert_eq!(states(&report, "flags.consistent"), ["pass"]);
+    let launched: Vec<&str> = findings(&report, "flags.temporary-launched")
+        .iter()
+        .map(|f| f["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(launched, ["playground.new-onboarding"]);
+    let mechanism = findings(&report, "flags.mechanism");
+    assert_eq!(mechanism[0]["state"], "pass");
+    // Test data is not counted: 11 flags in 7 production files.
+    assert!(
+        mechanism[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("11 flag(s) in 6 file(s); SDK: launchdarkly, openfeature"),
+        "{}",
+        mechanism[0]["message"]
+    );
+}
+
+/// Flag definitions and SDKs only in tests and examples are no mechanism;
+/// a pass of flags.valid counts only production files and says which it
+/// did not validate.
+#[test]
+fn only_production_files_count_for_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "readygate.yaml",
+        "service: s\ntier: 1\nowners: ['@o/t']\n",
+    );
+    write(
+        root,
+        "tests/fixtures/flags.flagd.json",
+        "{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"on\"}}}\n",
+    );
+    write(
+        root,
+        "examples/web/package.json",
+        "{\"dependencies\": {\"@openfeature/web-sdk\": \"^1.5.0\"}}\n",
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let mechanism = findings(&report, "flags.mechanism");
+    assert_eq!(mechanism.len(), 1);
+    assert_eq!(mechanism[0]["state"], "warn");
+    assert!(
+        mechanism[0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("in production code (2 found only in test, example or vendored files, which do not count)"),
+        "{}",
+        mechanism[0]["message"]
+    );
+    assert_eq!(states(&report, "flags.valid"), ["skip"]);
+
+    // With an Unleash export in production, the pass says it was read,
+    // not validated.
+    write(
+        root,
+        "flags/unleash.json",
+        "{\"features\": [{\"name\": \"f\", \"type\": \"kill-switch\"}], \"featureStrategies\": []}\n",
+    );
+    write(
+        root,
+        "flags/app.flagd.json",
+        "{\"flags\": {\"b\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"on\"}}}\n",
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let valid = findings(&report, "flags.valid");
+    assert_eq!(valid.len(), 1);
+    assert_eq!(
+        valid[0]["message"],
+        "1 flag file(s) valid, 1 flags (flagd: 1 file; flagd schema 0.2.15); read, not validated: Unleash export: 1 file"
+    );
 }
 
 #[test]
@@ -362,18 +486,38 @@ fn a_flipt_repository_with_an_index_and_namespaces() {
         "flags/drafts/next.flipt.yaml",
         "flags:\n  - key: \"?\"\n",
     );
+    // Flipt merges a namespace's files: a segment of another file counts.
+    write(
+        root,
+        "flags/checkout/banner.flipt.yaml",
+        "version: \"1.4\"\nnamespace: checkout\nflags:\n  - key: eu-banner\n    name: EU banner\n    type: BOOLEAN_FLAG_TYPE\n    enabled: true\n    rollouts:\n      - segment:\n          key: eu-customers\n          value: true\n",
+    );
     // Flipt's default name, outside the index's globs: still a Flipt file.
     write(
         root,
         "team/features.yml",
         "namespace: team\nflags:\n  - key: kill-switch\n    name: Kill switch\n    enabled: true\n",
     );
+    // The same key in another namespace is another flag: no conflict.
+    write(
+        root,
+        "ops/features.yml",
+        "namespace: ops\nflags:\n  - key: kill-switch\n    name: Kill switch\n    type: BOOLEAN_FLAG_TYPE\n    enabled: false\n",
+    );
+    // Another tool's `features.yml`: not Flipt's, not read.
+    write(
+        root,
+        "config/features.yml",
+        "development:\n  new_dashboard: true\nproduction:\n  new_dashboard: false\n",
+    );
     let ev = evidence(root.to_str().unwrap());
     let sources = sources(&ev);
     assert_eq!(
         sources,
         [
+            ("flags/checkout/banner.flipt.yaml", "flipt", 1),
             ("flags/checkout/prod.flipt.yaml", "flipt", 4),
+            ("ops/features.yml", "flipt", 1),
             ("team/features.yml", "flipt", 1),
         ]
     );
@@ -406,7 +550,7 @@ fn a_flipt_repository_with_an_index_and_namespaces() {
             ),
             (
                 46,
-                "flag `ranking` refers to segment `beta`, which this namespace does not define"
+                "flag `ranking` refers to segment `beta`, which no file of namespace `search` defines"
                     .to_string()
             ),
             (

@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
+use crate::evidence::scope::{Scope, ScopeMatcher};
 use crate::evidence::{FileStats, Location, Problem};
 
 pub mod readable;
@@ -99,6 +100,18 @@ pub struct Context<'a> {
     pub files: &'a FileStats,
     /// Files that look like evidence but could not be used.
     pub problems: &'a [Problem],
+    /// The evidence's scope rules: what is production and what is test,
+    /// example or vendored code.
+    pub scopes: &'a ScopeMatcher,
+}
+
+impl Context<'_> {
+    /// Whether `at` is production code. A check that counts evidence for
+    /// its pass counts only this; failures elsewhere are made skips by the
+    /// engine.
+    pub fn production(&self, at: &Location) -> bool {
+        self.scopes.scope(&at.path) == Scope::Production
+    }
 }
 
 /// A built-in check over one area's evidence section.

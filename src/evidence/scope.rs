@@ -138,6 +138,7 @@ impl ScopeRules {
     }
 }
 
+#[derive(Debug)]
 pub struct ScopeMatcher {
     production: GlobSet,
     exclude: GlobSet,

@@ -67,6 +67,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         tier,
         files: &evidence.files,
         problems: &evidence.problems,
+        scopes: &scopes,
     };
     let mut findings = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.enabled) {

@@ -175,25 +175,27 @@ fn with_unchecked_note(mut out: Vec<Outcome>, alerts: &[&Alert]) -> Vec<Outcome>
     out
 }
 
-/// Per-alert shortfalls plus one pass for the alerts that are fine.
+/// Per-alert shortfalls plus one pass for the alerts that are fine. The
+/// pass counts production alerts only: shortfalls in tests and examples
+/// become skips, so they must not swell its total either.
 fn judge_each(
     alerts: &[&Alert],
+    ctx: &Context,
     ok: &str,
     judge: impl Fn(&Alert) -> Option<Outcome>,
 ) -> Vec<Outcome> {
     let mut out: Vec<Outcome> = Vec::new();
-    let mut passed = 0;
+    let (mut passed, mut counted) = (0, 0);
     for alert in alerts {
+        let production = ctx.production(&alert.location);
+        counted += usize::from(production);
         match judge(alert) {
             Some(o) => out.push(o.target(&alert.name).at(alert.location.clone())),
-            None => passed += 1,
+            None => passed += usize::from(production),
         }
     }
     if passed > 0 {
-        out.push(Outcome::pass(format!(
-            "{passed} of {} alerts {ok}",
-            alerts.len()
-        )));
+        out.push(Outcome::pass(format!("{passed} of {counted} alerts {ok}")));
     }
     out
 }
@@ -213,13 +215,18 @@ impl Check for AlertRunbook {
     fn validate(&self, p: &RunbookParams) -> Result<(), ParamsError> {
         p.paging.matcher().map(|_| ())
     }
-    fn run(&self, alerts: &Alerts, p: &RunbookParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, alerts: &Alerts, p: &RunbookParams, ctx: &Context) -> Vec<Outcome> {
         let alerts = match in_scope(alerts, p) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
         with_unchecked_note(
-            judge_each(&alerts, "have a runbook that resolves", runbook_outcome),
+            judge_each(
+                &alerts,
+                ctx,
+                "have a runbook that resolves",
+                runbook_outcome,
+            ),
             &alerts,
         )
     }
@@ -308,12 +315,12 @@ impl Check for AlertRunbookAnnotation {
     fn summary(&self) -> &'static str {
         "Runbook links are annotations, not labels."
     }
-    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, alerts: &Alerts, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         let alerts = match in_scope(alerts, &RunbookParams::default()) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
-        judge_each(&alerts, "keep runbooks out of labels", |a| {
+        judge_each(&alerts, ctx, "keep runbooks out of labels", |a| {
             (a.runbook.field == Some(RunbookField::Label)).then(|| {
                 Outcome::fail(format!(
                     "alert `{}` gives its runbook as the label `{}`; move it to `annotations`",
@@ -337,7 +344,7 @@ impl Check for AlertRunbookMentions {
     fn summary(&self) -> &'static str {
         "Each runbook that could be read (in this repository, or fetched with --online) mentions its alert by name in the page or the section its #anchor names."
     }
-    fn run(&self, alerts: &Alerts, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, alerts: &Alerts, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         let read: Vec<&Alert> = alerts
             .alerts
             .iter()
@@ -346,7 +353,7 @@ impl Check for AlertRunbookMentions {
         if read.is_empty() {
             return vec![Outcome::skip("no runbook pages were read")];
         }
-        judge_each(&read, "have a runbook that names them", |a| {
+        judge_each(&read, ctx, "have a runbook that names them", |a| {
             (a.runbook.mentions_alert == Some(false)).then(|| {
                 let page = a
                     .runbook
@@ -396,14 +403,14 @@ impl Check for AlertSummary {
     fn summary(&self) -> &'static str {
         "Each alert has a `summary` annotation (Datadog: a message), so the notification says what is wrong."
     }
-    fn run(&self, alerts: &Alerts, p: &SummaryParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, alerts: &Alerts, p: &SummaryParams, ctx: &Context) -> Vec<Outcome> {
         let alerts = match in_scope(alerts, &RunbookParams::default()) {
             Ok(a) => a,
             Err(skip) => return vec![skip],
         };
         let keys: Vec<String> = p.keys.iter().map(|k| format!("`{k}`")).collect();
         let wanted = keys.join(" or ");
-        judge_each(&alerts, "have a summary", |a| {
+        judge_each(&alerts, ctx, "have a summary", |a| {
             // Datadog monitors have a message, not annotations.
             let has = match a.engine {
                 AlertEngine::DatadogJson | AlertEngine::DatadogTerraform => a.has_summary,

@@ -77,11 +77,14 @@ static BASE_FLAG: LazyLock<Validator> = LazyLock::new(|| definition("baseFlag"))
 
 /// A flagd file: every YAML document in it (JSON is one).
 pub fn file(doc: &Document, out: &mut Sink<Fact>) {
-    // flagd parses JSON strictly; the YAML reader below would accept
-    // comments and trailing commas that take the flag service down.
-    if doc.path.to_ascii_lowercase().ends_with(".json")
-        && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&doc.text)
-    {
+    definitions(doc, doc.path.to_ascii_lowercase().ends_with(".json"), out);
+}
+
+/// flagd definitions in `doc.text`, JSON when `json` (flagd then parses
+/// them strictly: the YAML reader below would accept comments and trailing
+/// commas that take the flag service down).
+pub fn definitions(doc: &Document, json: bool, out: &mut Sink<Fact>) {
+    if json && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&doc.text) {
         out.push(violation(
             doc,
             ViolationKind::Syntax,
@@ -90,7 +93,13 @@ pub fn file(doc: &Document, out: &mut Sink<Fact>) {
                 column: e.column() as u32,
             },
             None,
-            format!("flagd rejects this file, it is not strict JSON: {e}"),
+            // The place is the finding's location, not repeated here.
+            format!(
+                "flagd rejects this file, it is not strict JSON: {}",
+                e.to_string()
+                    .rsplit_once(" at line ")
+                    .map_or(e.to_string(), |(m, _)| m.to_string())
+            ),
         ));
     }
     let nodes = match doc.yaml() {
@@ -154,10 +163,14 @@ pub fn config(doc: &Document, node: &Node, validate: bool, out: &mut Sink<Fact>)
         _ => Vec::new(),
     };
 
+    // A flag's own `flagSetId` wins over its file's.
+    let set = node
+        .path(&["metadata", "flagSetId"])
+        .and_then(Node::scalar_text);
     let mut explained = BTreeSet::new();
     for (key, pos, flag, pointer) in &entries {
-        if let Some(f) = one_flag(doc, key, *pos, flag, &evaluators, out) {
-            if f.variant_type.as_deref() == Some("mixed") {
+        if let Some((f, said)) = one_flag(doc, key, *pos, flag, set.as_deref(), &evaluators, out) {
+            if said {
                 explained.insert(pointer.clone());
             }
             out.push(Fact::Flag(f));
@@ -254,9 +267,10 @@ fn one_flag(
     key: &str,
     pos: Pos,
     flag: &Node,
+    set: Option<&str>,
     evaluators: &BTreeMap<&str, &Node>,
     out: &mut Sink<Fact>,
-) -> Option<Flag> {
+) -> Option<(Flag, bool)> {
     flag.as_map()?;
     let variants: Vec<(&str, &Node)> = flag
         .get("variants")
@@ -311,7 +325,11 @@ fn one_flag(
         .get("targeting")
         .filter(|t| t.as_map().is_some_and(|m| !m.is_empty()));
     let mut rollout = Vec::new();
+    // What the schema's `anyOf` would only call "not valid": said here,
+    // so its message is left out.
+    let mut explained = variant_type.as_deref() == Some("mixed");
     if let Some(t) = targeting {
+        explained |= unknown_operator(doc, key, t, out);
         check_refs(doc, Some(key), t, evaluators, out);
         // The first fractional split, resolved through `$ref`s.
         let mut seen = BTreeSet::new();
@@ -323,10 +341,13 @@ fn one_flag(
     let temporary = metadata
         .and_then(|m| m.get("temporary"))
         .is_some_and(|t| matches!(&t.value, Value::Bool(true)) || t.as_str() == Some("true"));
-    Some(Flag {
+    let flag = Flag {
         key: key.to_string(),
         location: Location::at(&doc.path, pos),
         format: FlagFormat::Flagd,
+        set: metadata
+            .and_then(|m| m.scalar_text_at("flagSetId"))
+            .or(set.map(str::to_string)),
         enabled: flag.str_at("state").map(|s| s == "ENABLED"),
         variants: names.iter().map(|s| s.to_string()).collect(),
         variant_type,
@@ -335,7 +356,72 @@ fn one_flag(
         rollout,
         temporary,
         kind: None,
-    })
+    };
+    Some((flag, explained))
+}
+
+/// The operators flagd's targeting schema knows (JSONLogic's and flagd's
+/// own: `fractional`, `sem_ver`, `starts_with`, `ends_with`).
+static OPERATORS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+    let schema: Json = serde_json::from_str(TARGETING_SCHEMA).expect("vendored JSON");
+    let mut ops: BTreeSet<String> = schema["definitions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, d)| d.get("properties")?.as_object())
+        .flat_map(|p| p.keys().cloned())
+        .collect();
+    ops.insert("$ref".into());
+    ops
+});
+
+/// The first operation in a targeting rule that flagd does not know (a
+/// one-entry object is an operation in JSONLogic), reported with the
+/// operator it was probably meant to be. Whether one was found.
+fn unknown_operator(doc: &Document, key: &str, targeting: &Node, out: &mut Sink<Fact>) -> bool {
+    let mut stack = vec![targeting];
+    while let Some(node) = stack.pop() {
+        match &node.untagged().value {
+            Value::Map(entries) => {
+                if let [(op, _)] = entries.as_slice()
+                    && !OPERATORS.contains(&op.name)
+                {
+                    let hint = meant(&op.name)
+                        .map(|m| format!(" (`{m}`?)"))
+                        .unwrap_or_default();
+                    out.push(violation(
+                        doc,
+                        ViolationKind::Schema,
+                        op.pos,
+                        Some(key),
+                        format!(
+                            "flag `{key}`: targeting uses operator `{}`{hint}, which flagd does not know; evaluation fails and the flag serves its default",
+                            op.name
+                        ),
+                    ));
+                    return true;
+                }
+                stack.extend(entries.iter().rev().map(|(_, v)| v));
+            }
+            Value::Seq(items) => stack.extend(items.iter().rev()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A known operator `name` probably means: one it starts with or that
+/// starts with it (`fractionalEvaluation`, flagd's former name), or the
+/// same letters in another case or without `_` (`semVer`).
+fn meant(name: &str) -> Option<&'static str> {
+    let plain = |s: &str| s.replace('_', "").to_ascii_lowercase();
+    OPERATORS
+        .iter()
+        .filter(|op| op.len() >= 3 && op.chars().all(|c| c.is_ascii_alphabetic() || c == '_'))
+        .find(|op| {
+            name.starts_with(op.as_str()) || op.starts_with(name) || plain(op) == plain(name)
+        })
+        .map(String::as_str)
 }
 
 /// Every `{"$ref": NAME}` under `node` names an evaluator.
@@ -533,5 +619,16 @@ mod tests {
         assert!(!PROVIDER.is_valid(&array));
         assert!(DAEMON.is_valid(&array));
         assert!(!BASE_FLAG.is_valid(&serde_json::json!({"variants": {"on": true}})));
+    }
+
+    #[test]
+    fn an_unknown_operator_is_matched_to_the_one_meant() {
+        assert_eq!(meant("fractionalEvaluation"), Some("fractional"));
+        assert_eq!(meant("semVer"), Some("sem_ver"));
+        assert_eq!(meant("startsWith"), Some("starts_with"));
+        assert_eq!(meant("regex"), None);
+        // Short operators (`in`, `if`, `or`) are never guessed.
+        assert_eq!(meant("inside"), None);
+        assert!(OPERATORS.contains("fractional") && OPERATORS.contains("$ref"));
     }
 }

@@ -60,20 +60,34 @@ fn namespace(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             ),
         ));
     }
-    let segments: BTreeSet<String> = node
+    // `namespace: KEY`, or `namespace: {key: KEY, ...}` since 1.2.
+    let ns = node
+        .get("namespace")
+        .and_then(|n| n.scalar_text().or_else(|| n.scalar_text_at("key")))
+        .unwrap_or_else(|| "default".to_string());
+    // Flipt merges every file of a namespace: segments are resolved when
+    // the area assembles, across files.
+    let keys: Vec<String> = node
         .get("segments")
         .and_then(Node::as_seq)
         .unwrap_or_default()
         .iter()
         .filter_map(|s| s.scalar_text_at("key"))
         .collect();
+    if !keys.is_empty() {
+        out.push(Fact::FliptSegments(FliptSegments {
+            path: doc.path.clone(),
+            namespace: ns.clone(),
+            keys,
+        }));
+    }
     let flags = node.get("flags").and_then(Node::as_seq).unwrap_or_default();
     for flag in flags {
-        one_flag(doc, flag, &segments, out);
+        one_flag(doc, flag, &ns, out);
     }
 }
 
-fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut Sink<Fact>) {
+fn one_flag(doc: &Document, flag: &Node, namespace: &str, out: &mut Sink<Fact>) {
     let key = flag.scalar_text_at("key").unwrap_or_default();
     let pos = flag.get("key").map_or(flag.pos, |k| k.pos);
     let label = (!key.is_empty()).then_some(key.as_str());
@@ -104,7 +118,7 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
     let mut rollout = Vec::new();
     let mut targeting = false;
     for rule in flag.get("rules").and_then(Node::as_seq).unwrap_or_default() {
-        check_segment(doc, &key, rule, segments, out);
+        segment_refs(doc, &key, namespace, rule, out);
         targeting = true;
         let mut total = 0i64;
         for d in rule
@@ -146,7 +160,7 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
         .unwrap_or_default()
     {
         if r.get("segment").is_some() {
-            check_segment(doc, &key, r, segments, out);
+            segment_refs(doc, &key, namespace, r, out);
             targeting = true;
         }
         if let Some(t) = r.get("threshold") {
@@ -182,6 +196,7 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
         key: key.clone(),
         location: Location::at(&doc.path, pos),
         format: FlagFormat::Flipt,
+        set: Some(namespace.to_string()),
         enabled: Some(matches!(
             flag.get("enabled").map(|e| &e.value),
             Some(Value::Bool(true))
@@ -202,14 +217,23 @@ fn one_flag(doc: &Document, flag: &Node, segments: &BTreeSet<String>, out: &mut 
     }));
 }
 
-/// The segments a rule or rollout refers to exist in the namespace.
-fn check_segment(
-    doc: &Document,
-    key: &str,
-    node: &Node,
-    segments: &BTreeSet<String>,
-    out: &mut Sink<Fact>,
-) {
+/// Segments one file defines in a namespace.
+pub struct FliptSegments {
+    pub path: String,
+    pub namespace: String,
+    pub keys: Vec<String>,
+}
+
+/// A segment a rule or rollout refers to, with the violation to report if
+/// no file of its namespace defines it.
+pub struct SegmentRef {
+    pub namespace: String,
+    pub segment: String,
+    pub missing: FlagViolation,
+}
+
+/// The segments a rule or rollout refers to, for the area to look up.
+fn segment_refs(doc: &Document, key: &str, namespace: &str, node: &Node, out: &mut Sink<Fact>) {
     let Some(segment) = node.get("segment") else {
         return;
     };
@@ -235,17 +259,38 @@ fn check_segment(
         _ => {}
     }
     for (k, at) in keys {
-        if !segments.contains(&k) {
-            out.push(violation(
-                doc,
-                at,
-                Some(key),
-                format!(
-                    "flag `{key}` refers to segment `{k}`, which this namespace does not define"
+        out.push(Fact::FliptSegmentRef(SegmentRef {
+            namespace: namespace.to_string(),
+            missing: FlagViolation {
+                kind: ViolationKind::Schema,
+                location: Location::at(&doc.path, at),
+                flag: Some(key.to_string()),
+                message: format!(
+                    "flag `{key}` refers to segment `{k}`, which no file of namespace `{namespace}` defines"
                 ),
-            ));
-        }
+            },
+            segment: k,
+        }));
     }
+}
+
+/// The references no kept file of their namespace answers.
+pub fn missing_segments(
+    defined: &[FliptSegments],
+    refs: Vec<SegmentRef>,
+    kept: impl Fn(&str) -> bool,
+) -> Vec<FlagViolation> {
+    let mut known: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for d in defined.iter().filter(|d| kept(&d.path)) {
+        known.extend(d.keys.iter().map(|k| (d.namespace.as_str(), k.as_str())));
+    }
+    refs.into_iter()
+        .filter(|r| {
+            kept(&r.missing.location.path)
+                && !known.contains(&(r.namespace.as_str(), r.segment.as_str()))
+        })
+        .map(|r| r.missing)
+        .collect()
 }
 
 /// A `.flipt.yml` index: its `include` globs name the flag files, its

@@ -4,9 +4,9 @@
 
 use super::section::*;
 use super::{Fact, flagd};
-use crate::document::{Document, Sink, kubernetes_objects};
+use crate::document::{Document, Head, Sink, kubernetes_objects};
 use crate::evidence::Location;
-use crate::yaml::{Node, Value};
+use crate::yaml::{Node, Pos, Value};
 
 /// An OpenFeature CLI manifest: `flags: {KEY: {flagType, defaultValue}}`.
 /// The default must have the declared type.
@@ -26,7 +26,12 @@ pub fn openfeature_manifest(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             )),
             (Some(_), None) => Some((key.pos, "has no `defaultValue`".to_string())),
             (Some(t), Some(d)) if !has_type(t, d) => {
-                Some((d.pos, format!("`defaultValue` is not a {t}")))
+                let a = if t.starts_with(['a', 'i', 'o']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                Some((d.pos, format!("`defaultValue` is not {a} {t}")))
             }
             _ => None,
         };
@@ -44,6 +49,7 @@ pub fn openfeature_manifest(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             key: key.name.clone(),
             location: Location::at(&doc.path, key.pos),
             format: FlagFormat::OpenfeatureManifest,
+            set: None,
             enabled: None,
             variants: Vec::new(),
             variant_type: flag_type.map(str::to_string),
@@ -106,6 +112,7 @@ pub fn go_feature_flag(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             key: key.name.clone(),
             location: Location::at(&doc.path, key.pos),
             format: FlagFormat::GoFeatureFlag,
+            set: None,
             enabled: Some(!matches!(
                 flag.get("disable").map(|d| &d.value),
                 Some(Value::Bool(true))
@@ -142,6 +149,8 @@ pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
                     let n = flagd::config(doc, spec, false, out);
                     out.push(source(doc, FlagFormat::Flagd, n));
                 }
+            } else if kind == "ConfigMap" {
+                config_map(doc, object, out);
             } else if runs_flagd(object, 0) {
                 out.push(Fact::Provider(FlagProvider {
                     location: Location::at(&doc.path, object.pos),
@@ -150,6 +159,75 @@ pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
                 }));
             }
         });
+    }
+}
+
+/// flagd definitions in a ConfigMap's `data` (how flagd's file provider is
+/// usually mounted), validated as the file they become, at the manifest's
+/// lines.
+fn config_map(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    for (key, value) in object
+        .get("data")
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+    {
+        let Some(text) = value.as_str() else { continue };
+        let lower = key.name.to_ascii_lowercase();
+        let json = lower.ends_with(".json");
+        if !(json || lower.ends_with(".yaml") || lower.ends_with(".yml"))
+            || !super::is_flagd(&Head::new(text))
+        {
+            continue;
+        }
+        let inner = Document::new(doc.path.clone(), super::FLAGD, text);
+        let mut found = Sink::default();
+        flagd::definitions(&inner, json, &mut found);
+        let shift = Shift::of(key.pos, value.pos);
+        for mut fact in found.facts {
+            match &mut fact {
+                Fact::Source(s) => s.location = Location::at(&doc.path, key.pos),
+                Fact::Flag(f) => shift.apply(&mut f.location),
+                Fact::Violation(v) => shift.apply(&mut v.location),
+                _ => {}
+            }
+            out.push(fact);
+        }
+        for mut p in found.problems {
+            shift.apply(&mut p.location);
+            out.problem(p);
+        }
+    }
+}
+
+/// From a position in an embedded text to the same place in the file: a
+/// value that starts below its key (a block scalar, `|` or `>`) keeps its
+/// lines, shifted, at its indentation; another scalar's places are all its
+/// own position.
+struct Shift {
+    /// The file line of the text's line 1, and the text's indentation.
+    block: Option<(u32, u32)>,
+    at: Pos,
+}
+
+impl Shift {
+    fn of(key: Pos, value: Pos) -> Self {
+        Self {
+            block: (value.line > key.line).then(|| (value.line, value.column.saturating_sub(1))),
+            at: value,
+        }
+    }
+
+    fn apply(&self, location: &mut Location) {
+        match self.block {
+            Some((first, indent)) => {
+                location.line = first + location.line.saturating_sub(1);
+                location.column += indent;
+            }
+            None => {
+                location.line = self.at.line;
+                location.column = self.at.column;
+            }
+        }
     }
 }
 

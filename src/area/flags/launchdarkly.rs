@@ -147,6 +147,12 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
                         key,
                         location,
                         format: FlagFormat::Launchdarkly,
+                        // As written: usually a reference to a project
+                        // resource, the same text for the same project.
+                        set: body
+                            .get_attribute("project_key")
+                            .and_then(|a| a.value.span())
+                            .map(|s| doc.text[s].trim().to_string()),
                         enabled: None,
                         variants: values.clone(),
                         variant_type: variation_type,

@@ -63,9 +63,17 @@ static KINDS: &[KindSpec] = &[
             "**/*.features.yaml",
             "**/*.features.json",
         ],
-        // A flagd file or an Unleash export called `features.json` is
-        // theirs, not Flipt's.
-        sniff: Some(|head| !is_flagd(head) && !is_unleash_export(head)),
+        // Flipt's top-level keys; a flagd file, an OpenFeature manifest or
+        // an Unleash export called `features.json` is theirs, and another
+        // tool's `features.yml` (a map of names to booleans) is no one's.
+        sniff: Some(|head| {
+            ["flags", "segments", "namespace"]
+                .iter()
+                .any(|k| head.value(k).is_some())
+                && !is_flagd(head)
+                && !is_openfeature_manifest(head)
+                && !is_unleash_export(head)
+        }),
         order: 151,
     },
     // Flipt reads its index at the root of its source only.
@@ -150,6 +158,8 @@ pub enum Fact {
     /// A flag-file glob a Flipt index excludes (relative to the root).
     Excluded(String),
     LaunchDarklyFlag(launchdarkly::LdFlag),
+    FliptSegments(flipt::FliptSegments),
+    FliptSegmentRef(flipt::SegmentRef),
     LaunchDarklyEnvironment(launchdarkly::LdEnvironment),
     Flag(section::Flag),
     Violation(FlagViolation),
@@ -224,6 +234,7 @@ impl Area for FlagsArea {
         let mut flags = Flags::default();
         let mut excluded = Vec::new();
         let (mut ld_flags, mut ld_envs) = (Vec::new(), Vec::new());
+        let (mut segments, mut segment_refs) = (Vec::new(), Vec::new());
         for fact in facts {
             match fact {
                 Fact::Source(s) => flags.sources.push(s),
@@ -234,6 +245,8 @@ impl Area for FlagsArea {
                 Fact::Excluded(glob) => excluded.push(glob),
                 Fact::LaunchDarklyFlag(f) => ld_flags.push(f),
                 Fact::LaunchDarklyEnvironment(e) => ld_envs.push(e),
+                Fact::FliptSegments(s) => segments.push(s),
+                Fact::FliptSegmentRef(r) => segment_refs.push(r),
             }
         }
         // LaunchDarkly flags with their environments, by resource name.
@@ -260,21 +273,26 @@ impl Area for FlagsArea {
             });
         }
         // What a Flipt index excludes is not Flipt's: its Flipt sources,
-        // flags and their violations go; no other format's.
-        if let Some(set) = exclusions(&excluded) {
-            let flipt_paths: std::collections::BTreeSet<String> = flags
-                .sources
-                .iter()
-                .filter(|s| {
-                    s.format == section::FlagFormat::Flipt && set.is_match(&s.location.path)
-                })
-                .map(|s| s.location.path.clone())
-                .collect();
-            let kept = |path: &str| !flipt_paths.contains(path);
-            flags.sources.retain(|s| kept(&s.location.path));
-            flags.flags.retain(|f| kept(&f.location.path));
-            flags.violations.retain(|v| kept(&v.location.path));
-        }
+        // flags, segments and violations go; no other format's.
+        let set = exclusions(&excluded);
+        let excluded: std::collections::BTreeSet<String> = flags
+            .sources
+            .iter()
+            .filter(|s| {
+                s.format == section::FlagFormat::Flipt
+                    && set
+                        .as_ref()
+                        .is_some_and(|set| set.is_match(&s.location.path))
+            })
+            .map(|s| s.location.path.clone())
+            .collect();
+        let kept = |path: &str| !excluded.contains(path);
+        flags.sources.retain(|s| kept(&s.location.path));
+        flags.flags.retain(|f| kept(&f.location.path));
+        flags.violations.retain(|v| kept(&v.location.path));
+        flags
+            .violations
+            .extend(flipt::missing_segments(&segments, segment_refs, kept));
         // The walk is parallel; sort so output never depends on thread timing.
         flags.sources.sort_by(|a, b| a.location.cmp(&b.location));
         flags.flags.sort_by(|a, b| a.location.cmp(&b.location));
@@ -313,22 +331,21 @@ fn exclusions(globs: &[String]) -> Option<globset::GlobSet> {
     set.build().ok()
 }
 
-/// The same key defined in two files of one format with a different
-/// default or variant type: which one a service gets depends on which file
+/// The same key defined in two files of one format and set (namespace,
+/// flag set, project) with a different default or variant type: which one a service gets depends on which file
 /// its provider loads. Reported once per key.
 fn conflicts(flags: &[section::Flag]) -> Vec<FlagViolation> {
-    let mut first: BTreeMap<(section::FlagFormat, &str), &section::Flag> = BTreeMap::new();
+    type Key<'f> = (section::FlagFormat, Option<&'f str>, &'f str);
+    let mut first: BTreeMap<Key, &section::Flag> = BTreeMap::new();
     let mut reported = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for f in flags {
-        match first.get(&(f.format, f.key.as_str())) {
+        let key: Key = (f.format, f.set.as_deref(), &f.key);
+        match first.get(&key) {
             None => {
-                first.insert((f.format, &f.key), f);
+                first.insert(key, f);
             }
-            Some(g)
-                if g.location.path != f.location.path
-                    && !reported.contains(&(f.format, f.key.as_str())) =>
-            {
+            Some(g) if g.location.path != f.location.path && !reported.contains(&key) => {
                 let what = if g.default != f.default {
                     Some(format!(
                         "default `{}` there, `{}` here",
@@ -345,7 +362,7 @@ fn conflicts(flags: &[section::Flag]) -> Vec<FlagViolation> {
                     None
                 };
                 if let Some(what) = what {
-                    reported.insert((f.format, f.key.as_str()));
+                    reported.insert(key);
                     out.push(FlagViolation {
                         kind: ViolationKind::Conflict,
                         location: f.location.clone(),

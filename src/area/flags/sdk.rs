@@ -83,7 +83,9 @@ pub fn dependencies(doc: &Document, out: &mut Sink<Fact>) {
                 in_require = false;
                 continue;
             }
-            if !(in_require || trimmed.starts_with("require ")) {
+            // `// indirect`: a dependency of a dependency, not imported.
+            if !(in_require || trimmed.starts_with("require ")) || trimmed.ends_with("// indirect")
+            {
                 continue;
             }
         }

@@ -21,18 +21,6 @@ pub struct Flags {
     pub providers: Vec<FlagProvider>,
 }
 
-impl Flags {
-    /// Whether anything shows a flag mechanism: definitions, an SDK or a
-    /// provider.
-    pub fn mechanism(&self) -> Option<&Location> {
-        self.sources
-            .first()
-            .map(|s| &s.location)
-            .or(self.sdks.first().map(|s| &s.location))
-            .or(self.providers.first().map(|p| &p.location))
-    }
-}
-
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -53,6 +41,26 @@ pub enum FlagFormat {
     Launchdarkly,
 }
 
+impl FlagFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Flagd => "flagd",
+            Self::OpenfeatureManifest => "OpenFeature manifest",
+            Self::GoFeatureFlag => "go-feature-flag",
+            Self::Flipt => "Flipt",
+            Self::Unleash => "Unleash export",
+            Self::Launchdarkly => "LaunchDarkly (Terraform)",
+        }
+    }
+
+    /// Whether the area checks this format's definitions for what its own
+    /// tooling refuses (go-feature-flag and Unleash exports are counted
+    /// and read, not validated).
+    pub fn validated(self) -> bool {
+        !matches!(self, Self::GoFeatureFlag | Self::Unleash)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FlagSource {
     /// The file (line 1), or the line a multi-document file's flags start.
@@ -67,6 +75,10 @@ pub struct Flag {
     /// The line of the flag's key.
     pub location: Location,
     pub format: FlagFormat,
+    /// The namespace the format keys flags within, when it has one: a
+    /// Flipt namespace, a flagd `flagSetId`, a LaunchDarkly or Unleash
+    /// project. One key in two sets is two flags.
+    pub set: Option<String>,
     /// Whether the flag is served: flagd `state: ENABLED`; `None` when the
     /// format has no such switch.
     pub enabled: Option<bool>,

@@ -1,7 +1,10 @@
-//! Unleash state exports (`features`, `featureStrategies`,
-//! `featureEnvironments`): each feature with its type (`release` and
-//! `experiment` are temporary by Unleash's own definition), `stale` and
-//! `archived` marks, and whether some environment serves it to everyone.
+//! Unleash exports (`features`, `featureStrategies`, `featureEnvironments`):
+//! each feature with its type (`release` and `experiment` are temporary by
+//! Unleash's own definition), `stale` and `archived` marks, and whether
+//! some environment serves it to everyone. Both shapes: the state export
+//! (`/api/admin/state/export`: strategies with `strategyName` and
+//! `environment`) and the environment export of Unleash 4.22 and later
+//! (strategies with `name`, no `environment`: all of one environment).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +29,12 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     // feature → environment → what its strategies serve
     let mut strategies: BTreeMap<String, BTreeMap<String, Served>> = BTreeMap::new();
     for s in list("featureStrategies") {
+        // A disabled strategy serves no one.
+        if matches!(s.get("disabled").map(|d| &d.value), Some(Value::Bool(true))) {
+            continue;
+        }
+        // No `environment`: the environment export's one environment,
+        // stored under "" and found by any environment below.
         let (Some(feature), env) = (
             s.scalar_text_at("featureName"),
             s.scalar_text_at("environment").unwrap_or_default(),
@@ -45,7 +54,8 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             .path(&["parameters", "rollout"])
             .and_then(Node::scalar_text)
             .and_then(|r| r.parse::<f64>().ok());
-        match (s.str_at("strategyName"), rollout) {
+        let name = s.str_at("strategyName").or_else(|| s.str_at("name"));
+        match (name, rollout) {
             (Some("default"), _) if !constrained => served.everyone = true,
             (Some("flexibleRollout" | "gradualRolloutRandom"), Some(r)) if !constrained => {
                 if r >= 100.0 {
@@ -84,7 +94,7 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
         let pos = f.get("name").map_or(f.pos, |n| n.pos);
         let envs: &[String] = enabled.get(&name).map_or(&[], Vec::as_slice);
         let by_env = strategies.get(&name);
-        let served = |env: &str| by_env.and_then(|m| m.get(env));
+        let served = |env: &str| by_env.and_then(|m| m.get(env).or_else(|| m.get("")));
         let everyone = !envs.is_empty()
             && envs
                 .iter()
@@ -104,6 +114,7 @@ pub fn export(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             key: name,
             location: Location::at(&doc.path, pos),
             format: FlagFormat::Unleash,
+            set: f.scalar_text_at("project"),
             enabled: Some(!envs.is_empty() && !flag_true("archived")),
             variants: Vec::new(),
             variant_type: Some("boolean".to_string()),
