@@ -51,6 +51,9 @@ const PACKAGES: &[(&str, &str)] = &[
     ("@growthbook/", "growthbook"),
     ("growthbook", "growthbook"),
     ("configcat-", "configcat"),
+    ("github.com/configcat/go-sdk", "configcat"),
+    ("com.configcat", "configcat"),
+    ("ConfigCat.Client", "configcat"),
     ("@splitsoftware/", "split"),
     ("splitio", "split"),
 ];
@@ -227,10 +230,16 @@ mod tests {
         assert_eq!(
             found(
                 "go.mod",
-                "module x\n\nrequire (\n\tgithub.com/open-feature/go-sdk v1.14.1\n\tgithub.com/open-feature/go-sdk-contrib/providers/flagd v0.2.6\n)\n"
+                "module x\n\nrequire (\n\tgithub.com/open-feature/go-sdk v1.14.1\n\tgithub.com/open-feature/go-sdk-contrib/providers/flagd v0.2.6\n\tgithub.com/configcat/go-sdk/v9 v9.0.7\n\tgithub.com/Unleash/unleash-client-go/v4 v4.1.2 // indirect\n)\n"
             )
-            .len(),
-            2
+            .into_iter()
+            .map(|(_, vendor, _, line)| (vendor, line))
+            .collect::<Vec<_>>(),
+            [
+                ("openfeature".to_string(), 4),
+                ("openfeature".to_string(), 5),
+                ("configcat".to_string(), 6)
+            ]
         );
         assert_eq!(
             found("requirements.txt", "openfeature-sdk==0.8.0\nrequests\n")[0].2,
