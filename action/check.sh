@@ -58,5 +58,11 @@ case "${INPUT_ONLINE:-false}" in
     false | "") ;;
     *) bad_input online "true, false" "$INPUT_ONLINE" ;;
 esac
+# One glob per line; `=` so a glob cannot be read as an option.
+while IFS= read -r glob; do
+    glob=${glob#"${glob%%[![:space:]]*}"}
+    glob=${glob%"${glob##*[![:space:]]}"}
+    if [[ -n "$glob" ]]; then args+=("--junit=$glob"); fi
+done <<<"${INPUT_JUNIT:-}"
 if [[ -n "${INPUT_COMMENT_AUTHOR:-}" ]]; then args+=("--comment-author=$INPUT_COMMENT_AUTHOR"); fi
 exec "$bin" "${args[@]}"

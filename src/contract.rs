@@ -5,11 +5,12 @@
 //! lists its checks. Areas never import each other; this is their contract
 //! with the registry ([`crate::area`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::check::SectionCheck;
 use crate::document::{DocKind, Document, KindSpec, Sink};
-use crate::evidence::{Judging, ManifestFact, RepoIdentity};
+use crate::evidence::scope::ScopeMatcher;
+use crate::evidence::{Judging, ManifestFact, Problem, RepoIdentity};
 use crate::probe::{ProbeError, Probes};
 
 pub trait Area: Sync + 'static {
@@ -26,8 +27,15 @@ pub trait Area: Sync + 'static {
     fn reads(&self) -> &'static [DocKind];
     /// Facts from one document. Pure: reads only `doc`, never decides.
     fn collect(&self, doc: &Document, out: &mut Sink<Self::Fact>);
-    /// After the walk: join facts across files, resolve, sort.
-    fn assemble(&self, facts: Vec<Self::Fact>, ctx: &Assembly) -> Self::Section;
+    /// After the walk: join facts across files, resolve, sort; read what
+    /// the walk does not (test reports), reporting files that cannot be
+    /// used to `problems`.
+    fn assemble(
+        &self,
+        facts: Vec<Self::Fact>,
+        ctx: &Assembly,
+        problems: &mut Vec<Problem>,
+    ) -> Self::Section;
     /// Live observations; called only when probes are enabled.
     fn probe(&self, _section: &mut Self::Section, _probes: &Probes) -> Result<(), ProbeError> {
         Ok(())
@@ -49,4 +57,65 @@ pub struct Assembly<'a> {
     pub judging: &'a Judging,
     /// The walk's size cap, for files an area reads after it (runbooks).
     pub max_file_size: u64,
+    /// What is production code and what is tests, examples or vendored.
+    pub scopes: &'a ScopeMatcher,
+    /// What the run was pointed at besides the repository.
+    pub inputs: &'a Inputs,
+}
+
+/// Files the run was pointed at besides the repository's own: test reports
+/// (usually gitignored, often written outside the checkout) and their
+/// history.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `--junit GLOB` (repeatable): relative to the root, or absolute under
+    /// the root or a directory of `report_roots`.
+    pub junit: Vec<String>,
+    /// `--junit-history DIR`: one subfolder per past run, each with its
+    /// reports and a `run.json`.
+    pub junit_history: Option<PathBuf>,
+    /// Directories besides the root that report paths may name: the
+    /// runner's temporary directory (`$RUNNER_TEMP`).
+    pub report_roots: Vec<PathBuf>,
+    /// The largest test report read (`--max-report-size`); reports are
+    /// streamed, so this is not the walk's cap.
+    pub max_report_size: u64,
+}
+
+/// Test reports of 1 GB are real; 2 GiB keeps a runaway file out.
+pub const DEFAULT_MAX_REPORT_SIZE: u64 = 2 << 30;
+
+impl Inputs {
+    /// Absolute report globs must point into the repository or a report
+    /// root: a run reads nothing else it was not given a folder for.
+    pub fn validate(&self, root: &Path) -> Result<(), String> {
+        let allowed =
+            |p: &Path| p.starts_with(root) || self.report_roots.iter().any(|r| p.starts_with(r));
+        for glob in &self.junit {
+            let path = Path::new(glob);
+            if glob.split(['/', '\\']).any(|s| s == "..") {
+                return Err(format!(
+                    "--junit `{glob}`: `..` may not climb out of the repository"
+                ));
+            }
+            if path.is_absolute() && !allowed(path) {
+                return Err(format!(
+                    "--junit `{glob}` is outside the repository ({}) and $RUNNER_TEMP",
+                    root.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Inputs {
+    fn default() -> Self {
+        Self {
+            junit: Vec::new(),
+            junit_history: None,
+            report_roots: Vec::new(),
+            max_report_size: DEFAULT_MAX_REPORT_SIZE,
+        }
+    }
 }

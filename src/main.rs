@@ -97,6 +97,19 @@ struct WalkArgs {
     /// (internal wikis). Off by default.
     #[arg(long)]
     online_allow_private: bool,
+    /// JUnit XML test reports (a glob, repeatable), relative to the
+    /// repository or absolute under it or $RUNNER_TEMP; read even when
+    /// gitignored. Default: the manifest's `tests.junit`, else reports
+    /// found where test runners write them.
+    #[arg(long, value_name = "GLOB")]
+    junit: Vec<String>,
+    /// Past runs' reports: one subfolder per run holding its JUnit XML and a
+    /// `run.json` ({commit, started_at, run_id, attempt}).
+    #[arg(long, value_name = "DIR")]
+    junit_history: Option<PathBuf>,
+    /// Test reports larger than this (bytes) are reported, not read.
+    #[arg(long, default_value_t = readygate::contract::DEFAULT_MAX_REPORT_SIZE)]
+    max_report_size: u64,
 }
 
 impl WalkArgs {
@@ -110,6 +123,17 @@ impl WalkArgs {
                 },
                 repo_url: self.repo_url.clone(),
                 judging: None,
+                inputs: readygate::contract::Inputs {
+                    junit: self.junit.clone(),
+                    junit_history: self.junit_history.clone(),
+                    // Where actions write reports outside the checkout.
+                    report_roots: std::env::var_os("RUNNER_TEMP")
+                        .filter(|v| !v.is_empty())
+                        .map(PathBuf::from)
+                        .into_iter()
+                        .collect(),
+                    max_report_size: self.max_report_size,
+                },
             },
             online: self.online.then(|| Online {
                 timeout: Duration::from_secs(self.online_timeout),

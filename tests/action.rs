@@ -354,3 +354,41 @@ fn malformed_event_payloads_name_the_field() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("GitHub Actions environment"));
 }
+
+/// The `junit` input: one glob per line, blank lines and padding ignored,
+/// each passed as `--junit=GLOB`.
+#[test]
+fn the_junit_input_names_test_reports() {
+    let temp = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    common::write(
+        repo.path(),
+        "readygate.yaml",
+        "service: s\nowners: ['@o/t']\n",
+    );
+    common::write(
+        repo.path(),
+        "out/junit.xml",
+        "<testsuite name=\"s\" time=\"2\"><testcase name=\"a\" classname=\"c\"/><testcase name=\"b\" classname=\"c\"><failure message=\"it broke\"/></testcase></testsuite>\n",
+    );
+    let run = run_action(
+        temp.path(),
+        repo.path(),
+        &[
+            ("policy-ref", "worktree"),
+            ("junit", "  out/*.xml\n\n-missing/*.xml  \n"),
+        ],
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&run.outputs["report-json"]).unwrap())
+            .unwrap();
+    let passing: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "tests.passing")
+        .collect();
+    assert_eq!(passing.len(), 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(passing[0]["message"], "`c::b` failed: it broke");
+    assert!(run.stdout.contains("title=tests.passing"), "{}", run.stdout);
+}

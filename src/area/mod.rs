@@ -23,6 +23,7 @@ pub mod ci;
 pub mod flags;
 pub mod iac;
 pub mod service;
+pub mod tests;
 
 // The evidence document: everything the collectors found, each fact with
 // its location. It is the only thing rules read, it is serializable
@@ -43,6 +44,7 @@ pub struct Evidence {
     pub ci: ci::Ci,
     pub alerts: alerts::Alerts,
     pub flags: flags::Flags,
+    pub tests: tests::Tests,
     /// Files that look like evidence but could not be used: unparseable,
     /// over the size cap, unreadable, not UTF-8, symlinks out of the tree.
     pub problems: Vec<Problem>,
@@ -75,6 +77,11 @@ pub static AREAS: &[&dyn Registered] = &[
         area: flags::FlagsArea,
         section: |ev| &ev.flags,
         section_mut: |ev| &mut ev.flags,
+    },
+    &Bound {
+        area: tests::TestsArea,
+        section: |ev| &ev.tests,
+        section_mut: |ev| &mut ev.tests,
     },
 ];
 
@@ -213,9 +220,10 @@ impl<A: Area> Collecting for Collector<A> {
     }
     fn finish(self: Box<Self>, ctx: &Assembly, ev: &mut Evidence) {
         let sink = self.sink.into_inner().unwrap_or_else(|e| e.into_inner());
-        let section = self.bound.area.assemble(sink.facts, ctx);
+        let mut problems = sink.problems;
+        let section = self.bound.area.assemble(sink.facts, ctx, &mut problems);
         *(self.bound.section_mut)(ev) = section;
-        ev.problems.extend(sink.problems);
+        ev.problems.extend(problems);
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Manifest {
     pub oncall: Option<Oncall>,
     /// How this repository writes its alerts.
     pub alerts: Option<AlertsConfig>,
+    /// Where this repository's test runs leave their reports.
+    pub tests: Option<TestsConfig>,
     /// Reclassify paths (globs from the repository root) as production,
     /// test, example or vendored. Tests, examples and vendored code are
     /// collected but not judged by the built-in rules.
@@ -43,6 +45,15 @@ pub struct AlertsConfig {
     /// Annotation (or label) names that hold a runbook link, tried in order.
     /// Default: `runbook_url`, `runbook`, `playbook`.
     pub runbook_keys: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestsConfig {
+    /// JUnit XML reports (globs from the repository root, or absolute under
+    /// `$RUNNER_TEMP`), read after the test step. `--junit` overrides.
+    #[serde(default)]
+    pub junit: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -32,6 +32,8 @@ pub struct Settings {
     /// How the service is judged when it is not the manifest in force's
     /// (`--policy-ref`: the base ref's manifest).
     pub judging: Option<Judging>,
+    /// Test reports and history the run was pointed at.
+    pub inputs: crate::contract::Inputs,
 }
 
 impl Settings {
@@ -75,6 +77,10 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             );
         }
     }
+    settings.inputs.validate(root).map_err(|e| {
+        InputError::new(e)
+            .hint("give report globs relative to the repository, or under $RUNNER_TEMP")
+    })?;
     let collectors: Vec<_> = AREAS.iter().map(|a| a.start()).collect();
     let readers: Vec<(&dyn area::Registered, &dyn area::Collecting)> = AREAS
         .iter()
@@ -193,6 +199,8 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         manifests: &parsed,
         judging: &judging,
         max_file_size: opts.max_file_size,
+        scopes: &matcher,
+        inputs: &settings.inputs,
     };
     for collector in collectors {
         collector.finish(&ctx, &mut ev);

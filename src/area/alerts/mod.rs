@@ -9,6 +9,7 @@ use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
 use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink, YAML};
+use crate::evidence::Problem;
 use crate::probe::{ProbeError, Probes};
 
 mod checks;
@@ -209,7 +210,7 @@ impl Area for AlertsArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly) -> Alerts {
+    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly, _: &mut Vec<Problem>) -> Alerts {
         let mut alerts = Alerts::default();
         let mut alert_facts = Vec::new();
         let mut sources = Vec::new();

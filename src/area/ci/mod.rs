@@ -4,6 +4,7 @@
 use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
 use crate::document::{DocKind, Document, KindSpec, Sink};
+use crate::evidence::Problem;
 
 mod checks;
 mod collect;
@@ -58,7 +59,7 @@ impl Area for CiArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, _: &Assembly) -> Ci {
+    fn assemble(&self, facts: Vec<Fact>, _: &Assembly, _: &mut Vec<Problem>) -> Ci {
         let mut ci = Ci::default();
         for fact in facts {
             match fact {

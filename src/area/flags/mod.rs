@@ -9,6 +9,7 @@ use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
 use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink};
+use crate::evidence::Problem;
 
 mod checks;
 mod flagd;
@@ -230,7 +231,7 @@ impl Area for FlagsArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, _: &Assembly) -> Flags {
+    fn assemble(&self, facts: Vec<Fact>, _: &Assembly, _: &mut Vec<Problem>) -> Flags {
         let mut flags = Flags::default();
         let mut excluded = Vec::new();
         let (mut ld_flags, mut ld_envs) = (Vec::new(), Vec::new());

@@ -9,6 +9,7 @@ use crate::contract::{Area, Assembly};
 use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink, YAML, parent_dir};
 use crate::evidence::Location;
+use crate::evidence::Problem;
 
 mod checks;
 mod collect;
@@ -221,7 +222,7 @@ impl Area for IacArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, _: &Assembly) -> Iac {
+    fn assemble(&self, facts: Vec<Fact>, _: &Assembly, _: &mut Vec<Problem>) -> Iac {
         let mut iac = Iac::default();
         let mut tf_files = Vec::new();
         let mut tf_locks = BTreeMap::new();

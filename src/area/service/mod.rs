@@ -5,6 +5,7 @@ use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink, YAML};
 use crate::evidence::Location;
+use crate::evidence::Problem;
 
 mod checks;
 mod collect;
@@ -89,7 +90,7 @@ impl Area for ServiceArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly) -> ServiceFacts {
+    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly, _: &mut Vec<Problem>) -> ServiceFacts {
         let mut service = ServiceFacts {
             manifest: ctx.manifest.cloned(),
             ..ServiceFacts::default()

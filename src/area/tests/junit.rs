@@ -1,0 +1,567 @@
+//! JUnit XML, streamed: Maven Surefire/Failsafe (`flakyFailure`,
+//! `flakyError`, `rerunFailure`, `rerunError`), Gradle (a `<testcase>` per
+//! retry, or `flakyFailure` with `mergeReruns`), cargo-nextest
+//! (`flakyFailure` with the message as text; with `flaky-result = "fail"`
+//! both `failure` and `flakyFailure`), pytest, jest-junit, go-junit-report;
+//! a `<testsuites>` or a bare `<testsuite>` root. Memory is bounded by the
+//! largest suite, not the file: cases are merged per suite (duplicates of
+//! one id are retries) and handed on one by one. No DTD is processed and no
+//! entity beyond XML's five is expanded.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+/// A test's result in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Result {
+    Passed,
+    Skipped,
+    Failed,
+    Errored,
+}
+
+/// One test of one run, its retries merged.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `classname::name` (the suite's name when there is no classname).
+    pub id: String,
+    pub result: Result,
+    /// It failed and passed in this run: a retry or rerun passed
+    /// (`flakyFailure`, or a failed and a passed `<testcase>` of one id).
+    pub flaky: bool,
+    /// How many times it ran in this run.
+    pub attempts: u32,
+    /// Seconds, every attempt together.
+    pub time: f64,
+    /// The test's source, when the report says (`file`, `line`).
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Where its `<testcase>` starts in the report (byte offset).
+    pub offset: u64,
+    /// The first failure's message (or text), shortened.
+    pub message: Option<String>,
+}
+
+/// One suite's totals as the report gives them.
+#[derive(Debug, Clone, Default)]
+pub struct Suite {
+    pub name: String,
+    pub time: f64,
+}
+
+/// Why a report could not be read (past what was read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broken {
+    pub offset: u64,
+    pub message: String,
+}
+
+/// Most cases of one suite merged in memory; past this, cases are handed on
+/// unmerged (a retry then counts as another test).
+const MAX_SUITE_CASES: usize = 100_000;
+/// Longest failure message kept.
+const MAX_MESSAGE: usize = 300;
+
+/// A case being read: its attempts so far.
+#[derive(Default)]
+struct Reading {
+    classname: String,
+    name: String,
+    file: Option<String>,
+    line: Option<u32>,
+    time: f64,
+    offset: u64,
+    result: Option<Result>,
+    /// `flakyFailure` / `flakyError`: failed, then passed on a rerun.
+    flaky: bool,
+    message: Option<String>,
+    /// Inside an element whose text is the message (nextest).
+    text_wanted: bool,
+    /// Reruns recorded inside the case (`flakyFailure`, `rerunFailure`...).
+    reruns: u32,
+}
+
+/// Reads one report, handing every suite and case to `on_case` / `on_suite`.
+/// Returns what broke the read, if anything; what was read before counts.
+pub fn read<R: BufRead>(
+    input: R,
+    on_case: &mut dyn FnMut(Case),
+    on_suite: &mut dyn FnMut(Suite),
+) -> std::result::Result<(), Broken> {
+    let mut reader = Reader::from_reader(input);
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    let mut root_seen = false;
+    // The suites we are in (nested suites are real: jest, some Surefire).
+    let mut suites: Vec<(Suite, Merger)> = Vec::new();
+    let mut case: Option<Reading> = None;
+    loop {
+        let offset = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(event) => event,
+            Err(e) => {
+                // What was read before the break counts.
+                flush(&mut suites, on_case, on_suite);
+                return Err(Broken {
+                    offset: reader.error_position(),
+                    message: format!("not well-formed XML: {e}"),
+                });
+            }
+        };
+        match event {
+            Event::DocType(d) => {
+                let text: &str = &d;
+                if text.contains("ENTITY") {
+                    return Err(Broken {
+                        offset,
+                        message: "declares entities in a DOCTYPE; they are not expanded, so the report is not read".into(),
+                    });
+                }
+            }
+            Event::Start(e) => {
+                if !root_seen {
+                    root(&e, offset)?;
+                    root_seen = true;
+                }
+                depth += 1;
+                start(&e, offset, &mut suites, &mut case);
+            }
+            Event::Empty(e) => {
+                if !root_seen {
+                    root(&e, offset)?;
+                    root_seen = true;
+                }
+                start(&e, offset, &mut suites, &mut case);
+                end(
+                    e.local_name().as_ref(),
+                    &mut suites,
+                    &mut case,
+                    on_case,
+                    on_suite,
+                );
+            }
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                end(
+                    e.local_name().as_ref(),
+                    &mut suites,
+                    &mut case,
+                    on_case,
+                    on_suite,
+                );
+            }
+            Event::Text(t) => {
+                if let Some(c) = case.as_mut().filter(|c| c.text_wanted) {
+                    append(&mut c.message, &t);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(c) = case.as_mut().filter(|c| c.text_wanted) {
+                    append(&mut c.message, &t);
+                }
+            }
+            // `&lt;` in a failure's text: XML's five and character
+            // references, nothing else.
+            Event::GeneralRef(r) => {
+                if let Some(c) = case.as_mut().filter(|c| c.text_wanted) {
+                    let name: &str = &r;
+                    let resolved = quick_xml::escape::resolve_predefined_entity(name)
+                        .map(str::to_string)
+                        .or_else(|| {
+                            let code = name.strip_prefix('#')?;
+                            let n = match code.strip_prefix('x') {
+                                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                                None => code.parse().ok()?,
+                            };
+                            char::from_u32(n).map(String::from)
+                        });
+                    if let Some(text) = resolved {
+                        append(&mut c.message, &text);
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !root_seen {
+        return Err(Broken {
+            offset: 0,
+            message: "no XML element: an empty or truncated report".into(),
+        });
+    }
+    if depth > 0 {
+        // What was read counts; say where it stopped.
+        flush(&mut suites, on_case, on_suite);
+        return Err(Broken {
+            offset: reader.buffer_position(),
+            message: "ends inside an element: the report is truncated".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The suites still open when a report breaks off, innermost first.
+fn flush(
+    suites: &mut Vec<(Suite, Merger)>,
+    on_case: &mut dyn FnMut(Case),
+    on_suite: &mut dyn FnMut(Suite),
+) {
+    for (suite, merger) in suites.drain(..).rev() {
+        merger.finish(on_case);
+        on_suite(suite);
+    }
+}
+
+/// A report's root is `<testsuites>` or a bare `<testsuite>`.
+fn root(e: &BytesStart, offset: u64) -> std::result::Result<(), Broken> {
+    let name = e.local_name();
+    if name.as_ref() == "testsuites" || name.as_ref() == "testsuite" {
+        return Ok(());
+    }
+    Err(Broken {
+        offset,
+        message: format!(
+            "the root element is <{}>, not <testsuites> or <testsuite>",
+            name.as_ref()
+        ),
+    })
+}
+
+/// An attribute's value, XML's five entities and character references
+/// resolved; nothing else is expanded (an unknown `&name;` stays as is).
+fn attr(e: &BytesStart, key: &str) -> Option<String> {
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == key)
+        .map(|a| {
+            quick_xml::escape::unescape(&a.value)
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| a.value.to_string())
+        })
+}
+
+fn seconds(e: &BytesStart) -> f64 {
+    attr(e, "time")
+        // Some runners write `1,234.5`.
+        .and_then(|t| t.replace(',', "").trim().parse::<f64>().ok())
+        .filter(|t| t.is_finite() && *t >= 0.0)
+        .unwrap_or(0.0)
+}
+
+fn append(message: &mut Option<String>, text: &str) {
+    let m = message.get_or_insert_with(String::new);
+    if m.len() >= MAX_MESSAGE {
+        return;
+    }
+    for c in text.chars() {
+        if m.len() >= MAX_MESSAGE {
+            m.push('…');
+            break;
+        }
+        m.push(if c.is_control() { ' ' } else { c });
+    }
+}
+
+fn start(
+    e: &BytesStart,
+    offset: u64,
+    suites: &mut Vec<(Suite, Merger)>,
+    case: &mut Option<Reading>,
+) {
+    match e.local_name().as_ref() {
+        "testsuite" => suites.push((
+            Suite {
+                name: attr(e, "name").unwrap_or_default(),
+                time: seconds(e),
+            },
+            Merger::default(),
+        )),
+        "testcase" => {
+            *case = Some(Reading {
+                classname: attr(e, "classname").unwrap_or_default(),
+                name: attr(e, "name").unwrap_or_default(),
+                file: attr(e, "file").filter(|f| !f.is_empty()),
+                line: attr(e, "line").and_then(|l| l.trim().parse().ok()),
+                time: seconds(e),
+                offset,
+                ..Reading::default()
+            })
+        }
+        tag => {
+            let Some(c) = case.as_mut() else {
+                return;
+            };
+            let result = match tag {
+                "failure" => Some(Result::Failed),
+                "error" => Some(Result::Errored),
+                "skipped" => Some(Result::Skipped),
+                "flakyFailure" | "flakyError" => {
+                    c.flaky = true;
+                    None
+                }
+                _ => None,
+            };
+            let about_a_failure = matches!(
+                tag,
+                "failure" | "error" | "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError"
+            );
+            if let Some(r) = result {
+                c.result = Some(c.result.map_or(r, |old| old.max(r)));
+            }
+            if tag.starts_with("flaky") || tag.starts_with("rerun") {
+                c.reruns += 1;
+            }
+            if about_a_failure && c.message.is_none() {
+                // A one-word message (go-junit-report's "Failed") says less
+                // than the element's text.
+                match attr(e, "message").filter(|m| m.trim().contains(' ')) {
+                    Some(m) => append(&mut c.message, &m),
+                    None => c.text_wanted = true,
+                }
+            }
+        }
+    }
+}
+
+fn end(
+    tag: &str,
+    suites: &mut Vec<(Suite, Merger)>,
+    case: &mut Option<Reading>,
+    on_case: &mut dyn FnMut(Case),
+    on_suite: &mut dyn FnMut(Suite),
+) {
+    match tag {
+        "testcase" => {
+            let Some(c) = case.take() else { return };
+            let suite = suites
+                .last()
+                .map(|(s, _)| s.name.clone())
+                .unwrap_or_default();
+            let id = if c.classname.is_empty() {
+                format!("{suite}::{}", c.name)
+            } else {
+                format!("{}::{}", c.classname, c.name)
+            };
+            // pytest writes `line` 0-based.
+            let line = c.line.map(|l| if suite == "pytest" { l + 1 } else { l });
+            let done = Case {
+                id,
+                result: c.result.unwrap_or(Result::Passed),
+                flaky: c.flaky,
+                attempts: 1 + c.reruns,
+                time: c.time,
+                file: c.file,
+                line,
+                offset: c.offset,
+                message: c.message.map(|m| m.trim().to_string()),
+            };
+            match suites.last_mut() {
+                Some((_, merger)) => merger.add(done, on_case),
+                None => on_case(done),
+            }
+        }
+        "testsuite" => {
+            if let Some((suite, merger)) = suites.pop() {
+                merger.finish(on_case);
+                on_suite(suite);
+            }
+        }
+        "failure" | "error" | "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError" => {
+            if let Some(c) = case.as_mut() {
+                c.text_wanted = false;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One suite's cases, merged by id: a second `<testcase>` of an id is a
+/// retry (Gradle without `mergeReruns`, pytest's teardown error).
+#[derive(Default)]
+struct Merger {
+    index: HashMap<String, usize>,
+    cases: Vec<Case>,
+    /// Past [`MAX_SUITE_CASES`]: handed on unmerged.
+    overflowed: bool,
+}
+
+impl Merger {
+    fn add(&mut self, case: Case, on_case: &mut dyn FnMut(Case)) {
+        if self.overflowed {
+            return on_case(case);
+        }
+        if let Some(&i) = self.index.get(&case.id) {
+            let first = &mut self.cases[i];
+            let passed = |r: Result| r == Result::Passed;
+            let failed = |r: Result| matches!(r, Result::Failed | Result::Errored);
+            let flip = (passed(first.result) && failed(case.result))
+                || (failed(first.result) && passed(case.result));
+            first.flaky |= flip || case.flaky;
+            first.attempts += 1;
+            first.time += case.time;
+            if first.message.is_none() {
+                first.message = case.message;
+            }
+            // The last attempt decides, unless the earlier ones failed
+            // and none passed (a failure and a teardown error).
+            first.result = if flip || passed(case.result) {
+                case.result
+            } else {
+                first.result.max(case.result)
+            };
+            return;
+        }
+        if self.cases.len() >= MAX_SUITE_CASES {
+            self.overflowed = true;
+            self.cases.drain(..).for_each(&mut *on_case);
+            self.index = HashMap::new();
+            return on_case(case);
+        }
+        self.index.insert(case.id.clone(), self.cases.len());
+        self.cases.push(case);
+    }
+
+    fn finish(self, on_case: &mut dyn FnMut(Case)) {
+        self.cases.into_iter().for_each(on_case);
+    }
+}
+
+/// 1-based line numbers of byte `offsets` (sorted ascending) in `input`,
+/// counted in one streaming pass.
+pub fn lines_at<R: std::io::Read>(mut input: R, offsets: &[u64]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(offsets.len());
+    let mut line = 1u32;
+    let mut pos = 0u64;
+    let mut next = offsets.iter().peekable();
+    let mut buf = vec![0u8; 64 * 1024];
+    while next.peek().is_some() {
+        let n = match input.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            while next.peek().is_some_and(|o| **o <= pos) {
+                out.push(line);
+                next.next();
+            }
+            if b == b'\n' {
+                line += 1;
+            }
+            pos += 1;
+        }
+    }
+    out.extend(next.map(|_| line));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cases(xml: &str) -> (Vec<Case>, Vec<Suite>, Option<Broken>) {
+        let (mut cases, mut suites) = (Vec::new(), Vec::new());
+        let r = read(xml.as_bytes(), &mut |c| cases.push(c), &mut |s| {
+            suites.push(s)
+        });
+        (cases, suites, r.err())
+    }
+
+    #[test]
+    fn surefire_reruns_and_flakes() {
+        let (c, s, err) = cases(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuite name="com.acme.CartTest" time="1.5" tests="3" errors="0" skipped="0" failures="1">
+  <testcase name="adds" classname="com.acme.CartTest" time="0.2">
+    <flakyFailure message="expected: &lt;2&gt; but was: &lt;1&gt;" type="org.opentest4j.AssertionFailedError">
+      <stackTrace>at com.acme.CartTest.adds(CartTest.java:21)</stackTrace>
+    </flakyFailure>
+  </testcase>
+  <testcase name="removes" classname="com.acme.CartTest" time="0.3">
+    <failure message="boom" type="java.lang.AssertionError"/>
+    <rerunFailure message="boom again" type="java.lang.AssertionError"/>
+  </testcase>
+  <testcase name="lists" classname="com.acme.CartTest" time="0.1"/>
+</testsuite>"#,
+        );
+        assert_eq!(err, None);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].time, 1.5);
+        let adds = &c[0];
+        assert_eq!(adds.id, "com.acme.CartTest::adds");
+        assert_eq!((adds.result, adds.flaky), (Result::Passed, true));
+        assert_eq!(adds.message.as_deref(), Some("expected: <2> but was: <1>"));
+        assert_eq!((c[1].result, c[1].flaky), (Result::Failed, false));
+        assert_eq!(c[2].result, Result::Passed);
+    }
+
+    #[test]
+    fn duplicate_testcases_are_retries() {
+        // Gradle without mergeReruns; pytest's failure plus teardown error.
+        let (c, _, _) = cases(
+            r#"<testsuites><testsuite name="s">
+<testcase classname="a.B" name="t" time="1"><failure message="x"/></testcase>
+<testcase classname="a.B" name="t" time="2"/>
+<testcase classname="p" name="u"><failure message="f"/></testcase>
+<testcase classname="p" name="u"><error message="teardown"/></testcase>
+</testsuite></testsuites>"#,
+        );
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            (c[0].result, c[0].flaky, c[0].attempts, c[0].time),
+            (Result::Passed, true, 2, 3.0)
+        );
+        assert_eq!((c[1].result, c[1].flaky), (Result::Errored, false));
+    }
+
+    #[test]
+    fn nextest_flaky_text_and_flaky_result_fail() {
+        let (c, _, _) = cases(
+            r#"<testsuites name="nextest-run"><testsuite name="app" tests="2">
+<testcase name="net::retries" classname="app" timestamp="2026-11-01T10:00:00Z" time="0.5">
+<flakyFailure timestamp="2026-11-01T10:00:00Z" time="0.2" type="test failure">thread panicked at src/net.rs:10: 1 &lt; 2</flakyFailure>
+</testcase>
+<testcase name="net::marked" classname="app" time="0.5">
+<failure type="test failure"/><flakyFailure type="test failure">first try failed</flakyFailure>
+</testcase>
+</testsuite></testsuites>"#,
+        );
+        assert_eq!(
+            c[0].message.as_deref(),
+            Some("thread panicked at src/net.rs:10: 1 < 2")
+        );
+        assert_eq!((c[0].result, c[0].flaky), (Result::Passed, true));
+        assert_eq!((c[1].result, c[1].flaky), (Result::Failed, true));
+    }
+
+    #[test]
+    fn bad_reports_say_why() {
+        let err = |xml: &str| cases(xml).2.map(|b| b.message).unwrap_or_default();
+        assert!(err("<html><body/></html>").contains("root element is <html>"));
+        assert!(err("").contains("empty or truncated"));
+        assert!(err("<testsuite><testcase name=\"a\">").contains("truncated"));
+        assert!(
+            err("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><testsuite/>")
+                .contains("entities")
+        );
+        assert!(err("<testsuite><testcase></testsuite>").contains("not well-formed"));
+        // Read up to the break: a truncated report's complete cases count.
+        let (c, _, e) = cases("<testsuite name=\"s\"><testcase name=\"a\"/><testcase name=\"b\">");
+        assert!(e.is_some());
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn lines_are_counted_once_for_all_offsets() {
+        let text = "a\nb\nc\n";
+        assert_eq!(
+            lines_at(text.as_bytes(), &[0, 2, 4, 5, 99]),
+            [1, 2, 3, 3, 4]
+        );
+    }
+}

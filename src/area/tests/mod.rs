@@ -1,0 +1,196 @@
+//! Test health: JUnit XML reports of this run (every common dialect,
+//! streamed) and, given a history of past runs, each test's flake rate.
+//! Reports are not walked: they are usually gitignored and often written
+//! outside the checkout, so they are read after the walk, from the globs
+//! the run was given (`--junit`, the manifest's `tests.junit`) or from
+//! where test runners write them.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::SectionCheck;
+use crate::contract::{Area, Assembly};
+use crate::document::{DocKind, Document, KindSpec, Sink};
+use crate::evidence::scope::Scope;
+use crate::evidence::{Location, Problem, ProblemKind};
+
+mod checks;
+mod history;
+mod junit;
+mod reports;
+pub mod section;
+
+use section::ReportSource;
+pub use section::Tests;
+
+pub struct TestsArea;
+
+/// Nothing is collected during the walk.
+pub enum Fact {}
+
+impl Area for TestsArea {
+    type Fact = Fact;
+    type Section = Tests;
+
+    fn name(&self) -> &'static str {
+        "tests"
+    }
+    fn kinds(&self) -> &'static [KindSpec] {
+        &[]
+    }
+    fn reads(&self) -> &'static [DocKind] {
+        &[]
+    }
+    fn collect(&self, _: &Document, _: &mut Sink<Fact>) {}
+    fn assemble(&self, _: Vec<Fact>, ctx: &Assembly, problems: &mut Vec<Problem>) -> Tests {
+        let mut tests = Tests::default();
+        let manifest_globs = ctx
+            .manifest
+            .and_then(|m| m.manifest.tests.as_ref())
+            .map(|t| t.junit.clone())
+            .unwrap_or_default();
+        let (source, patterns) = if !ctx.inputs.junit.is_empty() {
+            (ReportSource::Given, ctx.inputs.junit.clone())
+        } else if !manifest_globs.is_empty() {
+            (ReportSource::Manifest, manifest_globs)
+        } else {
+            (
+                ReportSource::Discovered,
+                reports::DEFAULT_PATTERNS
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+            )
+        };
+        let mut files = Vec::new();
+        let mut listed = 0usize;
+        let (bases, outside) = bases(ctx.root, &ctx.inputs.report_roots, &patterns);
+        for glob in outside {
+            // Only the manifest gets here: --junit was checked before the scan.
+            problems.push(Problem {
+                kind: ProblemKind::Unreadable,
+                document_kind: Some("junit-xml".into()),
+                location: ctx
+                    .manifest
+                    .map_or_else(|| Location::file(""), |m| m.location.clone()),
+                message: format!(
+                    "tests.junit `{glob}` is outside the repository and $RUNNER_TEMP; not read"
+                ),
+            });
+        }
+        for (base, prefix, globs) in bases {
+            match reports::find(&base, &prefix, &globs, &mut listed) {
+                Ok(found) => files.extend(found),
+                Err(e) => problems.push(Problem {
+                    kind: ProblemKind::OverBudget,
+                    document_kind: Some("junit-xml".into()),
+                    location: Location::file(""),
+                    message: e,
+                }),
+            }
+        }
+        if source == ReportSource::Discovered {
+            // Found by name: only JUnit by content, and not test data
+            // (a JUnit library's fixtures are not this service's tests).
+            files.retain(|f| {
+                ctx.scopes.scope(&reports::judged_path(&f.shown)) == Scope::Production
+                    && reports::looks_like_junit(&f.path)
+            });
+        }
+        files.sort();
+        files.dedup();
+        if files.len() > reports::MAX_REPORTS {
+            problems.push(Problem {
+                kind: ProblemKind::OverBudget,
+                document_kind: Some("junit-xml".into()),
+                location: Location::file(&files[reports::MAX_REPORTS].shown),
+                message: format!(
+                    "more than {} test reports; the rest were not read",
+                    reports::MAX_REPORTS
+                ),
+            });
+            files.truncate(reports::MAX_REPORTS);
+        }
+        if source != ReportSource::Discovered || !files.is_empty() {
+            tests.source = Some(source);
+            tests.patterns = patterns;
+        }
+        let run = reports::read(
+            ctx.root,
+            &files,
+            ctx.inputs.max_report_size,
+            false,
+            problems,
+        );
+        tests.totals = run.counts;
+        tests.reports = run.reports;
+        tests.slowest_suites = run.slowest_suites;
+        tests.slowest_tests = run.slowest_tests;
+        tests.failures = run.failures;
+        tests.flaky_in_run = run.flaky;
+        if let Some(dir) = &ctx.inputs.junit_history {
+            tests.history = Some(history::read(
+                ctx.root,
+                dir,
+                ctx.inputs.max_report_size,
+                problems,
+            ));
+        }
+        tests
+    }
+    fn checks(&self) -> Vec<&'static dyn SectionCheck<Tests>> {
+        vec![
+            &checks::TestsRan,
+            &checks::TestsPassing,
+            &checks::TestsFlakeRate,
+            &checks::TestsFlaky,
+            &checks::TestsSkipped,
+            &checks::TestsDuration,
+        ]
+    }
+}
+
+/// Where each pattern is looked for: relative ones under the root; absolute
+/// ones under the root or a report root (`$RUNNER_TEMP`), shown from it.
+/// Absolute patterns elsewhere were refused before the scan
+/// ([`crate::contract::Inputs::validate`]).
+type Base = (PathBuf, String, Vec<String>);
+
+fn bases(root: &Path, report_roots: &[PathBuf], patterns: &[String]) -> (Vec<Base>, Vec<String>) {
+    let mut out: Vec<Base> = Vec::new();
+    let mut outside = Vec::new();
+    let add = |out: &mut Vec<Base>, base: &Path, prefix: String, glob: String| match out
+        .iter_mut()
+        .find(|(b, _, _)| b == base)
+    {
+        Some((_, _, globs)) => globs.push(glob),
+        None => out.push((base.to_path_buf(), prefix, vec![glob])),
+    };
+    for p in patterns {
+        let path = Path::new(p);
+        if p.split(['/', '\\']).any(|s| s == "..") {
+            outside.push(p.clone());
+        } else if !path.is_absolute() {
+            add(
+                &mut out,
+                root,
+                String::new(),
+                p.trim_start_matches("./").to_string(),
+            );
+        } else {
+            let roots = std::iter::once((root, String::new())).chain(
+                report_roots
+                    .iter()
+                    .map(|r| (r.as_path(), "$RUNNER_TEMP/".to_string())),
+            );
+            let placed = roots.into_iter().find_map(|(base, prefix)| {
+                let rest = path.strip_prefix(base).ok()?;
+                Some((base, prefix, rest.to_string_lossy().replace('\\', "/")))
+            });
+            match placed {
+                Some((base, prefix, rest)) => add(&mut out, base, prefix, rest),
+                None => outside.push(p.clone()),
+            }
+        }
+    }
+    (out, outside)
+}

@@ -1,0 +1,459 @@
+//! Finding test reports and reading one run's worth of them: totals, the
+//! slowest suites and tests, failures and in-run flakes, and (for history)
+//! every test's result.
+
+use std::collections::{BTreeMap, BinaryHeap};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::junit::{self, Case, Result};
+use super::section::*;
+use crate::evidence::{Location, Problem, ProblemKind};
+
+/// A report file: where it is, and how findings name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReportFile {
+    pub path: PathBuf,
+    /// Repository-relative, or under `$RUNNER_TEMP/`.
+    pub shown: String,
+}
+
+/// Most directory entries listed to find the reports of one run.
+const MAX_LISTING: usize = 200_000;
+/// Most report files read for one run.
+pub const MAX_REPORTS: usize = 10_000;
+/// Most failures and in-run flakes listed by name (all are counted).
+const MAX_LISTED: usize = 500;
+const SLOWEST_TESTS: usize = 10;
+const SLOWEST_SUITES: usize = 20;
+
+/// Where runners write JUnit XML by default: Maven Surefire and Failsafe,
+/// Gradle, nextest, pytest's and jest-junit's usual names, go-junit-report.
+pub const DEFAULT_PATTERNS: &[&str] = &[
+    "**/TEST-*.xml",
+    "**/surefire-reports/*.xml",
+    "**/failsafe-reports/*.xml",
+    "**/test-results/**/*.xml",
+    "**/nextest/*/junit.xml",
+    "**/junit*.xml",
+    "**/*-junit.xml",
+    "**/*.junit.xml",
+    "**/report.xml",
+];
+
+/// The files `patterns` match under `base`, shown as `prefix` + their path
+/// under `base`. Gitignored files count (reports usually are); `.git` and
+/// `node_modules` are not entered, symlinks not followed.
+pub fn find(
+    base: &Path,
+    prefix: &str,
+    patterns: &[String],
+    listed: &mut usize,
+) -> std::result::Result<Vec<ReportFile>, String> {
+    let mut set = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("`{p}`: {e}"))?;
+        set.add(glob);
+    }
+    let set: GlobSet = set.build().map_err(|e| e.to_string())?;
+    // Most entries are not XML: when every pattern wants `.xml`, a name
+    // test saves the glob match.
+    let xml_only = patterns.iter().all(|p| p.ends_with(".xml"));
+    // Walk only below the patterns' literal directories, and no deeper
+    // than they reach (`reports/*.xml` is one level).
+    let mut starts: Vec<(PathBuf, Option<usize>)> =
+        patterns.iter().map(|p| literal_dir(base, p)).collect();
+    starts.sort();
+    starts.dedup();
+    let base_canonical = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
+    let mut out = Vec::new();
+    for (i, (start, depth)) in starts.iter().enumerate() {
+        // `..` in a pattern, or a symlinked directory, may not lead out.
+        if !start
+            .canonicalize()
+            .is_ok_and(|c| c.starts_with(&base_canonical))
+        {
+            continue;
+        }
+        // A directory below another start is walked with it, unless that
+        // one stops short of it.
+        if starts[..i]
+            .iter()
+            .any(|(s, d)| d.is_none() && start.starts_with(s))
+        {
+            continue;
+        }
+        // A plain directory listing: most entries are only a name test
+        // (the walker of the `ignore` crate costs four times as much here).
+        let mut stack: Vec<(PathBuf, usize)> = vec![(start.clone(), 0)];
+        while let Some((dir, level)) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                *listed += 1;
+                if *listed > MAX_LISTING {
+                    return Err(format!(
+                        "finding test reports listed more than {MAX_LISTING} directory entries; name them with --junit"
+                    ));
+                }
+                let (Ok(kind), name) = (entry.file_type(), entry.file_name()) else {
+                    continue;
+                };
+                // Symlinks are not followed.
+                if kind.is_dir() {
+                    let pruned = matches!(name.to_str(), Some(".git" | "node_modules"));
+                    if !pruned && depth.is_none_or(|d| level + 1 < d) {
+                        stack.push((entry.path(), level + 1));
+                    }
+                    continue;
+                }
+                if !kind.is_file() || (xml_only && !name.as_encoded_bytes().ends_with(b".xml")) {
+                    continue;
+                }
+                let path = entry.path();
+                let Some(rel) = path
+                    .strip_prefix(base)
+                    .ok()
+                    .and_then(|r| r.to_str())
+                    .map(|r| r.replace('\\', "/"))
+                else {
+                    continue;
+                };
+                if set.is_match(&rel) {
+                    out.push(ReportFile {
+                        path,
+                        shown: format!("{prefix}{rel}"),
+                    });
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Directories runners write reports to, whose own names say nothing of
+/// scope (Gradle's `test-results/test/` is no test data).
+const OUTPUT_DIRS: &[&str] = &[
+    "build/test-results/",
+    "target/surefire-reports/",
+    "target/failsafe-reports/",
+    "target/nextest/",
+];
+
+/// The path whose scope decides whether a found report is this service's:
+/// for a report in a runner's output directory, the project that holds it
+/// (so `payments/build/test-results/test/` is production and
+/// `tests/fixtures/app/target/surefire-reports/` test data).
+pub fn judged_path(shown: &str) -> String {
+    OUTPUT_DIRS
+        .iter()
+        .filter_map(|d| {
+            shown
+                .find(d)
+                .filter(|i| *i == 0 || shown[..*i].ends_with('/'))
+        })
+        .min()
+        .map_or_else(
+            || shown.to_string(),
+            |i| format!("{}report.xml", &shown[..i]),
+        )
+}
+
+/// The directory under `base` a pattern's literal leading segments name,
+/// and how deep below it the pattern reaches (`None`: any depth, `**`).
+fn literal_dir(base: &Path, pattern: &str) -> (PathBuf, Option<usize>) {
+    let mut dir = base.to_path_buf();
+    let segments: Vec<&str> = pattern
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let mut literal = 0;
+    for s in &segments[..segments.len().saturating_sub(1)] {
+        if s.contains(['*', '?', '[', '{']) {
+            break;
+        }
+        dir.push(s);
+        literal += 1;
+    }
+    let rest = &segments[literal..];
+    let depth = (!rest.iter().any(|s| s.contains("**"))).then_some(rest.len());
+    (dir, depth)
+}
+
+/// A report that is `<testsuite`/`<testsuites` by its first bytes, for
+/// files found by name only.
+pub fn looks_like_junit(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4096];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    head.contains("<testsuite")
+}
+
+/// Every test of a run: its result, whether it flaked in the run, and
+/// where it is.
+pub type Results = BTreeMap<String, (Result, bool, Location)>;
+
+/// One run's reports, read.
+#[derive(Debug, Default)]
+pub struct Run {
+    pub counts: TestCounts,
+    pub reports: Vec<TestReport>,
+    pub slowest_suites: Vec<SuiteTime>,
+    pub slowest_tests: Vec<TestTime>,
+    pub failures: Vec<TestResult>,
+    pub flaky: Vec<TestResult>,
+    /// Every test's result and where it is, when asked (history).
+    pub results: Option<Results>,
+}
+
+/// An f64 ordered for a min-heap of the slowest.
+#[derive(PartialEq, PartialOrd)]
+struct Slow<T: PartialEq>(std::cmp::Reverse<f64>, T);
+impl<T: PartialEq> Eq for Slow<T> {}
+#[allow(clippy::derive_ord_xor_partial_ord)]
+impl<T: PartialEq + PartialOrd> Ord for Slow<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+fn keep_slowest<T: PartialEq + PartialOrd>(heap: &mut BinaryHeap<Slow<T>>, n: usize, s: f64, t: T) {
+    heap.push(Slow(std::cmp::Reverse(s), t));
+    if heap.len() > n {
+        heap.pop();
+    }
+}
+
+fn slowest<T: PartialEq + PartialOrd>(heap: BinaryHeap<Slow<T>>) -> Vec<(f64, T)> {
+    // into_sorted_vec: ascending by Reverse, so slowest first.
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|Slow(std::cmp::Reverse(s), t)| (s, t))
+        .collect()
+}
+
+/// Read `files` as one run. `all_results` keeps every test's result (for
+/// history). Reports that cannot be read are problems; the rest counts.
+pub fn read(
+    root: &Path,
+    files: &[ReportFile],
+    max_size: u64,
+    all_results: bool,
+    problems: &mut Vec<Problem>,
+) -> Run {
+    let mut run = Run {
+        results: all_results.then(BTreeMap::new),
+        ..Run::default()
+    };
+    let mut suites = BinaryHeap::new();
+    let mut tests = BinaryHeap::new();
+    let problem = |kind, at: Location, message: String| Problem {
+        kind,
+        document_kind: Some("junit-xml".into()),
+        location: at,
+        message,
+    };
+    for file in files {
+        let report_at = Location::file(&file.shown);
+        let size = match std::fs::metadata(&file.path) {
+            Ok(m) => m.len(),
+            Err(e) => {
+                problems.push(problem(
+                    ProblemKind::Unreadable,
+                    report_at,
+                    format!("cannot read the test report: {e}"),
+                ));
+                continue;
+            }
+        };
+        if size > max_size {
+            problems.push(problem(
+                ProblemKind::Oversize,
+                report_at,
+                format!(
+                    "the test report is {size} bytes, over --max-report-size {max_size}; not read"
+                ),
+            ));
+            continue;
+        }
+        if size == 0 {
+            problems.push(problem(
+                ProblemKind::Empty,
+                report_at,
+                "the test report is empty (0 bytes): did the test step write it?".into(),
+            ));
+            continue;
+        }
+        let input = match File::open(&file.path) {
+            Ok(f) => BufReader::with_capacity(64 * 1024, f),
+            Err(e) => {
+                problems.push(problem(
+                    ProblemKind::Unreadable,
+                    report_at,
+                    format!("cannot read the test report: {e}"),
+                ));
+                continue;
+            }
+        };
+        let mut counts = TestCounts::default();
+        let mut case_seconds = 0.0;
+        let mut suite_seconds = 0.0;
+        // Cases listed by name, with their offsets for line numbers.
+        let mut listed: Vec<(bool, Case)> = Vec::new();
+        let (mut n_failed, mut n_flaky) = (run.failures.len(), run.flaky.len());
+        let results = &mut run.results;
+        let mut on_case = |c: Case| {
+            counts.tests += 1;
+            case_seconds += c.time;
+            match c.result {
+                Result::Passed => counts.passed += 1,
+                Result::Failed => counts.failed += 1,
+                Result::Errored => counts.errored += 1,
+                Result::Skipped => counts.skipped += 1,
+            }
+            counts.flaky += u64::from(c.flaky);
+            let at = source(root, &c);
+            keep_slowest(
+                &mut tests,
+                SLOWEST_TESTS,
+                c.time,
+                (
+                    c.id.clone(),
+                    at.clone().unwrap_or_else(|| report_at.clone()),
+                ),
+            );
+            if let Some(results) = results.as_mut() {
+                let at = at.unwrap_or_else(|| report_at.clone());
+                results.insert(c.id.clone(), (c.result, c.flaky, at));
+            }
+            let failed = matches!(c.result, Result::Failed | Result::Errored);
+            if (failed && n_failed < MAX_LISTED) || (c.flaky && n_flaky < MAX_LISTED) {
+                n_failed += usize::from(failed);
+                n_flaky += usize::from(c.flaky);
+                listed.push((failed, c));
+            }
+        };
+        let mut on_suite = |s: junit::Suite| {
+            suite_seconds += s.time;
+            keep_slowest(
+                &mut suites,
+                SLOWEST_SUITES,
+                s.time,
+                (s.name, report_at.clone()),
+            );
+        };
+        let broken = junit::read(input, &mut on_case, &mut on_suite).err();
+        counts.seconds = if suite_seconds > 0.0 {
+            suite_seconds
+        } else {
+            case_seconds
+        };
+        // Line numbers, in one more pass, only for what is listed.
+        let mut offsets: Vec<u64> = listed.iter().map(|(_, c)| c.offset).collect();
+        offsets.extend(broken.as_ref().map(|b| b.offset));
+        offsets.sort_unstable();
+        offsets.dedup();
+        let lines = if offsets.is_empty() {
+            Vec::new()
+        } else {
+            File::open(&file.path)
+                .map(|f| junit::lines_at(BufReader::new(f), &offsets))
+                .unwrap_or_default()
+        };
+        let line_of = |offset: u64| -> u32 {
+            offsets
+                .binary_search(&offset)
+                .ok()
+                .and_then(|i| lines.get(i).copied())
+                .unwrap_or(1)
+        };
+        for (failed, c) in listed {
+            let in_report = Location::new(&file.shown, line_of(c.offset), 1);
+            let (location, report) = match source(root, &c) {
+                Some(at) => (at, Some(in_report)),
+                None => (in_report, None),
+            };
+            let result = TestResult {
+                id: c.id,
+                location,
+                report,
+                message: c.message,
+                attempts: c.attempts,
+            };
+            if failed {
+                run.failures.push(result.clone());
+            }
+            if c.flaky {
+                run.flaky.push(result);
+            }
+        }
+        if let Some(b) = broken {
+            problems.push(problem(
+                ProblemKind::Unparseable,
+                Location::new(&file.shown, line_of(b.offset), 1),
+                format!("test report: {}", b.message),
+            ));
+        }
+        add(&mut run.counts, &counts);
+        run.reports.push(TestReport {
+            location: Location::file(&file.shown),
+            counts,
+        });
+    }
+    run.slowest_suites = slowest(suites)
+        .into_iter()
+        .map(|(seconds, (name, location))| SuiteTime {
+            name,
+            seconds,
+            location,
+        })
+        .collect();
+    run.slowest_tests = slowest(tests)
+        .into_iter()
+        .map(|(seconds, (id, location))| TestTime {
+            id,
+            seconds,
+            location,
+        })
+        .collect();
+    run
+}
+
+fn add(total: &mut TestCounts, c: &TestCounts) {
+    total.tests += c.tests;
+    total.passed += c.passed;
+    total.failed += c.failed;
+    total.errored += c.errored;
+    total.skipped += c.skipped;
+    total.flaky += c.flaky;
+    total.seconds += c.seconds;
+}
+
+/// The test's source file, repository-relative, when its report names one
+/// inside the repository.
+fn source(root: &Path, c: &Case) -> Option<Location> {
+    let file = c.file.as_deref()?;
+    let path = Path::new(file);
+    let rel = if path.is_absolute() {
+        // Runners write absolute paths of the checkout they ran in.
+        path.strip_prefix(root).ok()?.to_str()?.to_string()
+    } else {
+        file.trim_start_matches("./").to_string()
+    };
+    if rel.split('/').any(|s| s == "..") || rel.is_empty() {
+        return None;
+    }
+    Some(Location::new(rel, c.line.unwrap_or(1).max(1), 1))
+}

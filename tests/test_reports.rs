@@ -1,0 +1,539 @@
+//! The tests area on repositories shaped like real ones: JUnit XML as
+//! Maven Surefire/Failsafe, Gradle, cargo-nextest, pytest, jest-junit and
+//! go-junit-report write it, found where they write it or named by globs;
+//! a history folder of past runs with flaky tests; broken reports.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+const JVM: &str = "tests/fixtures/tests/jvm-shop";
+const POLYGLOT: &str = "tests/fixtures/tests/polyglot";
+
+fn evidence(dir: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["evidence", dir];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    json(&out)
+}
+
+/// (id, path, line) of a list of test results.
+fn located(list: &Value) -> Vec<(String, String, u64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["location"]["path"].as_str().unwrap().to_string(),
+                t["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn owned(v: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
+    v.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+        .collect()
+}
+
+/// Surefire's flakyFailure and rerunFailure, Failsafe's flakyError, Gradle's
+/// duplicate testcases; found where Maven and Gradle write them, a JUnit
+/// fixture among test resources left alone.
+#[test]
+fn jvm_reports_found_where_maven_and_gradle_write_them() {
+    let ev = evidence(JVM, &[]);
+    let t = &ev["tests"];
+    assert_eq!(t["source"], "discovered");
+    let reports: Vec<&str> = t["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reports,
+        [
+            "payments/build/test-results/test/TEST-com.acme.payments.RefundTest.xml",
+            "target/failsafe-reports/TEST-com.acme.it.CheckoutIT.xml",
+            "target/surefire-reports/TEST-com.acme.cart.CartServiceTest.xml",
+        ]
+    );
+    let totals = &t["totals"];
+    assert_eq!(
+        (
+            totals["tests"].as_u64(),
+            totals["passed"].as_u64(),
+            totals["failed"].as_u64(),
+            totals["skipped"].as_u64(),
+            totals["flaky"].as_u64()
+        ),
+        (Some(9), Some(7), Some(1), Some(1), Some(3))
+    );
+    assert_eq!(
+        located(&t["failures"]),
+        owned(&[(
+            "com.acme.cart.CartServiceTest::removesItem",
+            "target/surefire-reports/TEST-com.acme.cart.CartServiceTest.xml",
+            15
+        )])
+    );
+    assert_eq!(
+        located(&t["flaky_in_run"]),
+        owned(&[
+            (
+                "com.acme.payments.RefundTest::refundsPartially()",
+                "payments/build/test-results/test/TEST-com.acme.payments.RefundTest.xml",
+                5
+            ),
+            (
+                "com.acme.it.CheckoutIT::checksOutWithCard",
+                "target/failsafe-reports/TEST-com.acme.it.CheckoutIT.xml",
+                3
+            ),
+            (
+                "com.acme.cart.CartServiceTest::appliesCoupon",
+                "target/surefire-reports/TEST-com.acme.cart.CartServiceTest.xml",
+                8
+            ),
+        ])
+    );
+    assert_eq!(
+        t["flaky_in_run"][2]["message"],
+        "expected: <90> but was: <100>"
+    );
+    assert_eq!(t["slowest_suites"][0]["name"], "com.acme.it.CheckoutIT");
+
+    let report = check_report(JVM, &["--event", "local"]);
+    assert_eq!(states(&report, "tests.ran"), ["pass"]);
+    assert_eq!(states(&report, "tests.passing"), ["fail"]);
+    assert_eq!(states(&report, "tests.flaky"), ["warn", "warn", "warn"]);
+    // No history given: the rate is not judged.
+    assert_eq!(states(&report, "tests.flake-rate"), ["skip"]);
+    assert_eq!(states(&report, "tests.duration"), ["pass"]);
+}
+
+/// nextest (flaky, and `flaky-result = "fail"`), pytest with `file`/`line`
+/// (0-based in the report), jest-junit's suite that failed to run,
+/// go-junit-report's one-word messages; named by the manifest.
+#[test]
+fn polyglot_reports_named_by_the_manifest() {
+    let ev = evidence(POLYGLOT, &[]);
+    let t = &ev["tests"];
+    assert_eq!(t["source"], "manifest");
+    assert_eq!(t["totals"]["tests"], 13);
+    assert_eq!(t["totals"]["errored"], 1);
+    let failures = &t["failures"];
+    assert_eq!(
+        located(failures),
+        owned(&[
+            (
+                "tests.test_orders::test_cancel_order",
+                "tests/test_orders.py",
+                27
+            ),
+            (
+                "github.com/acme/ledger/stock::TestRelease",
+                "stock/report.xml",
+                9
+            ),
+            (
+                "ledger::tests::closes_period",
+                "target/nextest/ci/junit.xml",
+                12
+            ),
+            (
+                "Test suite failed to run::src/checkout.test.ts",
+                "web/junit.xml",
+                10
+            ),
+        ])
+    );
+    // The test's source, with its report as the related place.
+    assert_eq!(failures[0]["report"]["path"], "reports/junit.xml");
+    assert_eq!(
+        failures[1]["message"],
+        "stock_test.go:42: released 2, want 3"
+    );
+    let flaky = &t["flaky_in_run"];
+    assert_eq!(flaky[0]["id"], "ledger::tests::reconciles_under_load");
+    assert_eq!(flaky[0]["attempts"], 2);
+    assert_eq!(
+        flaky[0]["message"],
+        "thread 'tests::reconciles_under_load' panicked at src/lib.rs:88:9: assertion failed: balance == 0"
+    );
+
+    let report = check_report(POLYGLOT, &["--event", "local"]);
+    // Failures at test sources (test scope) are judged: the rule says so.
+    assert_eq!(states(&report, "tests.passing"), ["fail"; 4]);
+    assert_eq!(states(&report, "tests.skipped"), ["warn"]);
+}
+
+#[test]
+fn no_report_source_skips_and_a_given_glob_that_matches_nothing_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "readygate.yaml",
+        "service: s\ntier: 2\nowners: ['@o/t']\n",
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    for rule in ["tests.ran", "tests.passing", "tests.skipped", "tests.flaky"] {
+        let f = findings(&report, rule);
+        assert_eq!(f.len(), 1, "{rule}");
+        assert_eq!(f[0]["state"], "skip", "{rule}");
+        assert!(
+            f[0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("no test reports given"),
+            "{}",
+            f[0]["message"]
+        );
+    }
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--event", "local", "--junit", "build/test-results/**/*.xml"],
+    );
+    let ran = findings(&report, "tests.ran");
+    assert_eq!(ran[0]["state"], "fail");
+    assert!(
+        ran[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no test report matched --junit (build/test-results/**/*.xml)")
+    );
+}
+
+/// Reports under `$RUNNER_TEMP` are read and shown from it; an absolute
+/// glob anywhere else, or one that climbs, is a usage error.
+#[test]
+fn runner_temp_is_allowed_and_nothing_else_outside() {
+    let repo = tempfile::tempdir().unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    write(
+        repo.path(),
+        "readygate.yaml",
+        "service: s\nowners: ['@o/t']\n",
+    );
+    write(
+        temp.path(),
+        "junit/go.xml",
+        "<testsuites><testsuite name=\"p\" time=\"1\"><testcase name=\"T\" classname=\"p\"/></testsuite></testsuites>\n",
+    );
+    let glob = format!("{}/junit/*.xml", temp.path().display());
+    let out = readygate()
+        .args(["evidence", repo.path().to_str().unwrap(), "--junit", &glob])
+        .env("RUNNER_TEMP", temp.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    assert_eq!(
+        ev["tests"]["reports"][0]["location"]["path"],
+        "$RUNNER_TEMP/junit/go.xml"
+    );
+    assert_eq!(ev["tests"]["totals"]["tests"], 1);
+    // Without RUNNER_TEMP the same glob is outside: exit 2, named.
+    let out = readygate()
+        .args(["evidence", repo.path().to_str().unwrap(), "--junit", &glob])
+        .env_remove("RUNNER_TEMP")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("outside the repository"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "evidence",
+        repo.path().to_str().unwrap(),
+        "--junit",
+        "../*/junit/*.xml",
+    ]);
+    assert_eq!(code(&out), 2);
+}
+
+/// Truncated XML, a wrong root, invalid UTF-8, a DOCTYPE with entities
+/// (billion laughs), an empty file: each a problem naming the file; the
+/// good report still counts and the gate goes on.
+#[test]
+fn broken_reports_are_problems_and_the_gate_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let reports = root.join("reports");
+    write(
+        root,
+        "reports/good.xml",
+        "<testsuite name=\"s\"><testcase name=\"a\" classname=\"c\"/></testsuite>\n",
+    );
+    write(
+        root,
+        "reports/truncated.xml",
+        "<?xml version=\"1.0\"?>\n<testsuites>\n<testsuite name=\"s\">\n<testcase name=\"b\" classname=\"c\"/>\n<testcase name=\"c\"",
+    );
+    write(
+        root,
+        "reports/html.xml",
+        "<html><body>502 Bad Gateway</body></html>\n",
+    );
+    let laughs = format!(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n{}]>\n<testsuite name=\"&lol9;\"/>\n",
+        (1..10)
+            .map(|i| format!(
+                "<!ENTITY lol{i} \"{}\">\n",
+                format!("&lol{};", i - 1).repeat(10)
+            ))
+            .collect::<String>()
+    );
+    write(root, "reports/laughs.xml", &laughs);
+    write(root, "reports/empty.xml", "");
+    std::fs::write(
+        reports.join("latin1.xml"),
+        b"<testsuite name=\"s\"><testcase name=\"caf\xe9\" classname=\"c\"/></testsuite>",
+    )
+    .unwrap();
+    let ev = evidence(root.to_str().unwrap(), &["--junit", "reports/*.xml"]);
+    let mut problems: Vec<(String, String, u64)> = ev["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["location"]["path"].as_str().unwrap().to_string(),
+                p["kind"].as_str().unwrap().to_string(),
+                p["location"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    problems.sort();
+    assert_eq!(
+        problems,
+        owned(&[
+            ("reports/empty.xml", "empty", 0),
+            ("reports/html.xml", "unparseable", 1),
+            ("reports/latin1.xml", "unparseable", 1),
+            ("reports/laughs.xml", "unparseable", 2),
+            ("reports/truncated.xml", "unparseable", 5),
+        ])
+    );
+    // good.xml, and the complete case of the truncated one.
+    assert_eq!(ev["tests"]["totals"]["tests"], 2);
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--event", "local", "--junit", "reports/*.xml"],
+    );
+    assert_eq!(states(&report, "tests.ran"), ["pass"]);
+    assert!(
+        findings(&report, "evidence.readable")
+            .iter()
+            .any(|f| f["location"]["path"] == "reports/laughs.xml")
+    );
+}
+
+/// One past run: its reports and run.json.
+fn past_run(dir: &Path, name: &str, commit: &str, day: u32, attempt: u32, cases: &[(&str, bool)]) {
+    let cases: String = cases
+        .iter()
+        .map(|(name, passed)| {
+            if *passed {
+                format!("<testcase classname=\"app.Suite\" name=\"{name}\" file=\"src/app_test.py\" line=\"{}\" time=\"0.1\"/>\n", name.len())
+            } else {
+                format!("<testcase classname=\"app.Suite\" name=\"{name}\" file=\"src/app_test.py\" line=\"{}\" time=\"0.1\"><failure message=\"boom in {name}\"/></testcase>\n", name.len())
+            }
+        })
+        .collect();
+    write(
+        dir,
+        &format!("{name}/junit.xml"),
+        &format!("<testsuites><testsuite name=\"app\">\n{cases}</testsuite></testsuites>\n"),
+    );
+    write(
+        dir,
+        &format!("{name}/run.json"),
+        &format!(
+            "{{\"commit\": \"{commit}\", \"started_at\": \"2026-11-{day:02}T10:00:00Z\", \"run_id\": {}, \"attempt\": {attempt}}}\n",
+            1000 + day
+        ),
+    );
+}
+
+/// 24 days of runs: `checkout` fails on attempt 1 and passes on attempt 2 of
+/// the same commit every third day (a flake rate over 2 % with 20+ runs);
+/// `refund` flakes once in its 5 runs (too few to judge a rate); `search`
+/// fails and passes on the newest commit (newly flaky, and 1 of 29 is over
+/// 2 %); `login` fails once on a commit where it never passed (a failure,
+/// not a flake); one run where everything failed is an infrastructure
+/// failure and left out.
+#[test]
+fn a_history_folder_gives_flake_rates() {
+    let repo = tempfile::tempdir().unwrap();
+    let hist = tempfile::tempdir().unwrap();
+    let h = hist.path();
+    write(
+        repo.path(),
+        "readygate.yaml",
+        "service: s\ntier: 2\nowners: ['@o/t']\n",
+    );
+    for day in 1..=24u32 {
+        let commit = format!("c{day:02}");
+        let flaky_day = day % 3 == 0;
+        let refund = day >= 22;
+        let mut first = vec![
+            ("checkout", !flaky_day),
+            ("login", day != 10),
+            ("search", true),
+        ];
+        if refund {
+            first.push(("refund", day != 23));
+        }
+        past_run(h, &format!("run-{day:02}-1"), &commit, day, 1, &first);
+        if flaky_day || (refund && day == 23) {
+            let mut again = vec![("checkout", true), ("login", true), ("search", true)];
+            if refund {
+                again.push(("refund", true));
+            }
+            past_run(h, &format!("run-{day:02}-2"), &commit, day, 2, &again);
+        }
+    }
+    // The newest commit: search fails, then passes on a re-run.
+    past_run(
+        h,
+        "run-25-1",
+        "c25",
+        25,
+        1,
+        &[("checkout", true), ("login", true), ("search", false)],
+    );
+    past_run(
+        h,
+        "run-25-2",
+        "c25",
+        25,
+        2,
+        &[("checkout", true), ("login", true), ("search", true)],
+    );
+    // An infrastructure failure: everything red.
+    past_run(
+        h,
+        "run-26-1",
+        "c26",
+        26,
+        1,
+        &[("checkout", false), ("login", false), ("search", false)],
+    );
+
+    let hist_arg = h.to_str().unwrap();
+    let ev = evidence(
+        repo.path().to_str().unwrap(),
+        &["--junit-history", hist_arg],
+    );
+    let history = &ev["tests"]["history"];
+    assert_eq!(history["window"], 30);
+    assert_eq!(history["excluded"].as_array().unwrap().len(), 1);
+    assert_eq!(history["excluded"][0]["commit"], "c26");
+    let flaky: Vec<(&str, u64, u64, bool)> = history["flaky"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap(),
+                f["flaky_runs"].as_u64().unwrap(),
+                f["runs"].as_u64().unwrap(),
+                f["new"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    // The window is the newest 30 runs: run-26 (left out), run-25 ×2 and
+    // 27 of the 32 earlier runs.
+    assert_eq!(
+        flaky,
+        [
+            ("app.Suite::checkout", 7, 29, false),
+            ("app.Suite::refund", 1, 5, false),
+            ("app.Suite::search", 1, 29, true),
+        ]
+    );
+    assert_eq!(history["flaky"][0]["location"]["path"], "src/app_test.py");
+    assert_eq!(history["flaky"][0]["location"]["line"], 8);
+
+    let report = check_report(
+        repo.path().to_str().unwrap(),
+        &["--event", "local", "--junit-history", hist_arg],
+    );
+    let rate = findings(&report, "tests.flake-rate");
+    let mut targets: Vec<&str> = rate.iter().map(|f| f["target"].as_str().unwrap()).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        ["app.Suite::checkout", "app.Suite::search"],
+        "{rate:?}"
+    );
+    assert!(rate.iter().all(|f| f["state"] == "fail"));
+    let checkout = rate
+        .iter()
+        .find(|f| f["target"] == "app.Suite::checkout")
+        .unwrap();
+    assert!(
+        checkout["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`app.Suite::checkout` flaked in 7 of 29 runs (24.1%)"),
+        "{}",
+        checkout["message"]
+    );
+    let mut seen: Vec<&str> = findings(&report, "tests.flaky")
+        .iter()
+        .map(|f| f["target"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["app.Suite::refund", "app.Suite::search"]);
+}
+
+/// The manifest is the change under review's: its globs may not climb out,
+/// name absolute paths elsewhere, or follow a symlink out of the tree.
+#[test]
+fn manifest_globs_stay_inside_the_repository() {
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        outside.path(),
+        "secret.xml",
+        "<testsuite name=\"s\"><testcase name=\"leak\" classname=\"c\"/></testsuite>\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "readygate.yaml",
+        &format!(
+            "service: s\nowners: ['@o/t']\ntests:\n  junit: ['../*/secret.xml', '{}/*.xml', 'linked/*.xml']\n",
+            outside.path().display()
+        ),
+    );
+    std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    assert_eq!(ev["tests"]["totals"]["tests"], 0);
+    let refused: Vec<&str> = ev["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .filter(|m| m.contains("outside the repository"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(
+        states(
+            &check_report(root.to_str().unwrap(), &["--event", "local"]),
+            "tests.ran"
+        ),
+        ["fail"]
+    );
+}
