@@ -159,7 +159,7 @@ static ALLOCATOR: Counting = Counting;
 
 /// Extensions of the seed files: YAML, JSON, HCL (Terraform, OpenTofu, lock
 /// files) and Markdown.
-const SEED_EXTENSIONS: &[&str] = &["yaml", "yml", "json", "tf", "tofu", "hcl", "md"];
+const SEED_EXTENSIONS: &[&str] = &["yaml", "yml", "json", "tf", "tofu", "hcl", "md", "xml"];
 
 struct Seed {
     /// Path in this repository, for messages.

@@ -171,7 +171,35 @@ fn polyglot_reports_named_by_the_manifest() {
     let report = check_report(POLYGLOT, &["--event", "local"]);
     // Failures at test sources (test scope) are judged: the rule says so.
     assert_eq!(states(&report, "tests.passing"), ["fail"; 4]);
-    assert_eq!(states(&report, "tests.skipped"), ["warn"]);
+    // 2 of 13 skipped: over 10 %, but under the 3 skips worth a finding.
+    assert_eq!(states(&report, "tests.skipped"), ["pass"]);
+}
+
+#[test]
+fn a_share_of_skipped_tests_warns_once_there_are_a_few() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let cases: String = (0..10)
+        .map(|i| {
+            if i < 3 {
+                format!("<testcase name=\"t{i}\" classname=\"c\"><skipped message=\"flaky on CI\"/></testcase>")
+            } else {
+                format!("<testcase name=\"t{i}\" classname=\"c\"/>")
+            }
+        })
+        .collect();
+    write(
+        root,
+        "build/test-results/test/TEST-c.xml",
+        &format!("<testsuite name=\"c\" time=\"1\">{cases}</testsuite>"),
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let skipped = findings(&report, "tests.skipped");
+    assert_eq!(skipped[0]["state"], "warn");
+    assert_eq!(
+        skipped[0]["message"],
+        "3 of 10 tests skipped (30.0%), over 10.0%: skipped tests test nothing"
+    );
 }
 
 #[test]

@@ -274,11 +274,17 @@ impl Check for TestsFlaky {
 pub struct SkippedParams {
     /// The largest share of tests that may be skipped.
     max_share: f64,
+    /// Fewer skipped tests than this are not judged: one skip in a suite
+    /// of nine is over any share and says nothing.
+    min_skipped: u64,
 }
 
 impl Default for SkippedParams {
     fn default() -> Self {
-        Self { max_share: 0.1 }
+        Self {
+            max_share: 0.1,
+            min_skipped: 3,
+        }
     }
 }
 
@@ -292,7 +298,7 @@ impl Check for TestsSkipped {
         "tests-skipped"
     }
     fn summary(&self) -> &'static str {
-        "No more than `max_share` of the tests in this run's reports are skipped."
+        "No more than `max_share` of the tests in this run's reports are skipped (once at least `min_skipped` are)."
     }
     fn validate(&self, p: &SkippedParams) -> Result<(), ParamsError> {
         if !(0.0..=1.0).contains(&p.max_share) {
@@ -310,7 +316,7 @@ impl Check for TestsSkipped {
         }
         let share = c.skipped as f64 / c.tests as f64;
         vec![Outcome::when(
-            share <= p.max_share,
+            share <= p.max_share || c.skipped < p.min_skipped,
             format!(
                 "{} of {} tests skipped ({})",
                 c.skipped,

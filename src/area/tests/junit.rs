@@ -235,21 +235,40 @@ fn root(e: &BytesStart, offset: u64) -> std::result::Result<(), Broken> {
 /// An attribute's value, XML's five entities and character references
 /// resolved; nothing else is expanded (an unknown `&name;` stays as is).
 fn attr(e: &BytesStart, key: &str) -> Option<String> {
-    e.attributes()
-        .with_checks(false)
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == key)
-        .map(|a| {
-            quick_xml::escape::unescape(&a.value)
-                .map(|c| c.into_owned())
-                .unwrap_or_else(|_| a.value.to_string())
-        })
+    let [value] = attrs(e, [key]);
+    value
 }
 
-fn seconds(e: &BytesStart) -> f64 {
-    attr(e, "time")
-        // Some runners write `1,234.5`.
-        .and_then(|t| t.replace(',', "").trim().parse::<f64>().ok())
+/// The values of `keys`, in one pass over the attributes (the first of a
+/// repeated one).
+fn attrs<const N: usize>(e: &BytesStart, keys: [&str; N]) -> [Option<String>; N] {
+    let mut out = [const { None }; N];
+    for a in e.attributes().with_checks(false).flatten() {
+        let name = a.key.local_name();
+        if let Some(i) = keys.iter().position(|k| name.as_ref() == *k)
+            && out[i].is_none()
+        {
+            out[i] = Some(
+                quick_xml::escape::unescape(&a.value)
+                    .map(|c| c.into_owned())
+                    .unwrap_or_else(|_| a.value.to_string()),
+            );
+        }
+    }
+    out
+}
+
+fn seconds(time: Option<&str>) -> f64 {
+    let Some(t) = time else { return 0.0 };
+    // Some runners write `1,234.5`.
+    let t = if t.contains(',') {
+        std::borrow::Cow::Owned(t.replace(',', ""))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    };
+    t.trim()
+        .parse::<f64>()
+        .ok()
         .filter(|t| t.is_finite() && *t >= 0.0)
         .unwrap_or(0.0)
 }
@@ -275,20 +294,25 @@ fn start(
     case: &mut Option<Reading>,
 ) {
     match e.local_name().as_ref() {
-        "testsuite" => suites.push((
-            Suite {
-                name: attr(e, "name").unwrap_or_default(),
-                time: seconds(e),
-            },
-            Merger::default(),
-        )),
+        "testsuite" => {
+            let [name, time] = attrs(e, ["name", "time"]);
+            suites.push((
+                Suite {
+                    name: name.unwrap_or_default(),
+                    time: seconds(time.as_deref()),
+                },
+                Merger::default(),
+            ))
+        }
         "testcase" => {
+            let [classname, name, file, line, time] =
+                attrs(e, ["classname", "name", "file", "line", "time"]);
             *case = Some(Reading {
-                classname: attr(e, "classname").unwrap_or_default(),
-                name: attr(e, "name").unwrap_or_default(),
-                file: attr(e, "file").filter(|f| !f.is_empty()),
-                line: attr(e, "line").and_then(|l| l.trim().parse().ok()),
-                time: seconds(e),
+                classname: classname.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                file: file.filter(|f| !f.is_empty()),
+                line: line.and_then(|l| l.trim().parse().ok()),
+                time: seconds(time.as_deref()),
                 offset,
                 ..Reading::default()
             })
@@ -385,10 +409,12 @@ fn end(
 /// retry (Gradle without `mergeReruns`, pytest's teardown error).
 #[derive(Default)]
 struct Merger {
-    index: HashMap<String, usize>,
+    /// By the id's hash; a collision is checked against the id itself.
+    index: HashMap<u64, usize>,
     cases: Vec<Case>,
     /// Past [`MAX_SUITE_CASES`]: handed on unmerged.
     overflowed: bool,
+    hasher: std::hash::RandomState,
 }
 
 impl Merger {
@@ -396,7 +422,14 @@ impl Merger {
         if self.overflowed {
             return on_case(case);
         }
-        if let Some(&i) = self.index.get(&case.id) {
+        let hash = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = self.hasher.build_hasher();
+            h.write(case.id.as_bytes());
+            h.finish()
+        };
+        let slot = self.index.get(&hash).copied();
+        if let Some(i) = slot.filter(|i| self.cases[*i].id == case.id) {
             let first = &mut self.cases[i];
             let passed = |r: Result| r == Result::Passed;
             let failed = |r: Result| matches!(r, Result::Failed | Result::Errored);
@@ -423,7 +456,9 @@ impl Merger {
             self.index = HashMap::new();
             return on_case(case);
         }
-        self.index.insert(case.id.clone(), self.cases.len());
+        if slot.is_none() {
+            self.index.insert(hash, self.cases.len());
+        }
         self.cases.push(case);
     }
 
@@ -435,26 +470,34 @@ impl Merger {
 /// 1-based line numbers of byte `offsets` (sorted ascending) in `input`,
 /// counted in one streaming pass.
 pub fn lines_at<R: std::io::Read>(mut input: R, offsets: &[u64]) -> Vec<u32> {
+    let newlines = |bytes: &[u8]| bytes.iter().filter(|b| **b == b'\n').count() as u32;
     let mut out = Vec::with_capacity(offsets.len());
     let mut line = 1u32;
-    let mut pos = 0u64;
+    // The file offset of `buf[0]`.
+    let mut start = 0u64;
     let mut next = offsets.iter().peekable();
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 256 * 1024];
     while next.peek().is_some() {
         let n = match input.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        for &b in &buf[..n] {
-            while next.peek().is_some_and(|o| **o <= pos) {
-                out.push(line);
-                next.next();
-            }
-            if b == b'\n' {
-                line += 1;
-            }
-            pos += 1;
+        let mut counted = 0usize;
+        while let Some(&&offset) = next.peek() {
+            let Some(at) = offset
+                .checked_sub(start)
+                .map(|o| o as usize)
+                .filter(|o| *o < n)
+            else {
+                break;
+            };
+            line += newlines(&buf[counted..at.max(counted)]);
+            counted = at.max(counted);
+            out.push(line);
+            next.next();
         }
+        line += newlines(&buf[counted..n]);
+        start += n as u64;
     }
     out.extend(next.map(|_| line));
     out

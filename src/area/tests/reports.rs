@@ -229,8 +229,18 @@ impl<T: PartialEq + PartialOrd> Ord for Slow<T> {
     }
 }
 
-fn keep_slowest<T: PartialEq + PartialOrd>(heap: &mut BinaryHeap<Slow<T>>, n: usize, s: f64, t: T) {
-    heap.push(Slow(std::cmp::Reverse(s), t));
+/// Keep the `n` slowest; `t` is made only for one that gets in.
+fn keep_slowest<T: PartialEq + PartialOrd>(
+    heap: &mut BinaryHeap<Slow<T>>,
+    n: usize,
+    s: f64,
+    t: impl FnOnce() -> T,
+) {
+    let fastest_kept = heap.peek().map(|Slow(std::cmp::Reverse(f), _)| *f);
+    if heap.len() >= n && fastest_kept.is_some_and(|f| s <= f) {
+        return;
+    }
+    heap.push(Slow(std::cmp::Reverse(s), t()));
     if heap.len() > n {
         heap.pop();
     }
@@ -244,8 +254,22 @@ fn slowest<T: PartialEq + PartialOrd>(heap: BinaryHeap<Slow<T>>) -> Vec<(f64, T)
         .collect()
 }
 
-/// Read `files` as one run. `all_results` keeps every test's result (for
-/// history). Reports that cannot be read are problems; the rest counts.
+/// What one report gave.
+#[derive(Default)]
+struct FileRead {
+    problem: Option<Problem>,
+    report: Option<TestReport>,
+    suites: Vec<(f64, (String, Location))>,
+    tests: Vec<(f64, (String, Location))>,
+    failures: Vec<TestResult>,
+    flaky: Vec<TestResult>,
+    results: Option<Results>,
+}
+
+/// Read `files` as one run, several at a time, merged in file order (so
+/// the output never depends on thread timing). `all_results` keeps every
+/// test's result (for history). Reports that cannot be read are problems;
+/// the rest counts.
 pub fn read(
     root: &Path,
     files: &[ReportFile],
@@ -253,164 +277,54 @@ pub fn read(
     all_results: bool,
     problems: &mut Vec<Problem>,
 ) -> Run {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<FileRead>>> =
+        std::sync::Mutex::new((0..files.len()).map(|_| None).collect());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len())
+        .min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let read = read_one(root, file, max_size, all_results);
+                    done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(read);
+                }
+            });
+        }
+    });
     let mut run = Run {
         results: all_results.then(BTreeMap::new),
         ..Run::default()
     };
-    let mut suites = BinaryHeap::new();
-    let mut tests = BinaryHeap::new();
-    let problem = |kind, at: Location, message: String| Problem {
-        kind,
-        document_kind: Some("junit-xml".into()),
-        location: at,
-        message,
-    };
-    for file in files {
-        let report_at = Location::file(&file.shown);
-        let size = match std::fs::metadata(&file.path) {
-            Ok(m) => m.len(),
-            Err(e) => {
-                problems.push(problem(
-                    ProblemKind::Unreadable,
-                    report_at,
-                    format!("cannot read the test report: {e}"),
-                ));
-                continue;
-            }
-        };
-        if size > max_size {
-            problems.push(problem(
-                ProblemKind::Oversize,
-                report_at,
-                format!(
-                    "the test report is {size} bytes, over --max-report-size {max_size}; not read"
-                ),
-            ));
-            continue;
+    let (mut suites, mut tests) = (BinaryHeap::new(), BinaryHeap::new());
+    for read in done
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+    {
+        problems.extend(read.problem);
+        if let Some(report) = read.report {
+            add(&mut run.counts, &report.counts);
+            run.reports.push(report);
         }
-        if size == 0 {
-            problems.push(problem(
-                ProblemKind::Empty,
-                report_at,
-                "the test report is empty (0 bytes): did the test step write it?".into(),
-            ));
-            continue;
+        for (s, t) in read.suites {
+            keep_slowest(&mut suites, SLOWEST_SUITES, s, || t);
         }
-        let input = match File::open(&file.path) {
-            Ok(f) => BufReader::with_capacity(64 * 1024, f),
-            Err(e) => {
-                problems.push(problem(
-                    ProblemKind::Unreadable,
-                    report_at,
-                    format!("cannot read the test report: {e}"),
-                ));
-                continue;
-            }
-        };
-        let mut counts = TestCounts::default();
-        let mut case_seconds = 0.0;
-        let mut suite_seconds = 0.0;
-        // Cases listed by name, with their offsets for line numbers.
-        let mut listed: Vec<(bool, Case)> = Vec::new();
-        let (mut n_failed, mut n_flaky) = (run.failures.len(), run.flaky.len());
-        let results = &mut run.results;
-        let mut on_case = |c: Case| {
-            counts.tests += 1;
-            case_seconds += c.time;
-            match c.result {
-                Result::Passed => counts.passed += 1,
-                Result::Failed => counts.failed += 1,
-                Result::Errored => counts.errored += 1,
-                Result::Skipped => counts.skipped += 1,
-            }
-            counts.flaky += u64::from(c.flaky);
-            let at = source(root, &c);
-            keep_slowest(
-                &mut tests,
-                SLOWEST_TESTS,
-                c.time,
-                (
-                    c.id.clone(),
-                    at.clone().unwrap_or_else(|| report_at.clone()),
-                ),
-            );
-            if let Some(results) = results.as_mut() {
-                let at = at.unwrap_or_else(|| report_at.clone());
-                results.insert(c.id.clone(), (c.result, c.flaky, at));
-            }
-            let failed = matches!(c.result, Result::Failed | Result::Errored);
-            if (failed && n_failed < MAX_LISTED) || (c.flaky && n_flaky < MAX_LISTED) {
-                n_failed += usize::from(failed);
-                n_flaky += usize::from(c.flaky);
-                listed.push((failed, c));
-            }
-        };
-        let mut on_suite = |s: junit::Suite| {
-            suite_seconds += s.time;
-            keep_slowest(
-                &mut suites,
-                SLOWEST_SUITES,
-                s.time,
-                (s.name, report_at.clone()),
-            );
-        };
-        let broken = junit::read(input, &mut on_case, &mut on_suite).err();
-        counts.seconds = if suite_seconds > 0.0 {
-            suite_seconds
-        } else {
-            case_seconds
-        };
-        // Line numbers, in one more pass, only for what is listed.
-        let mut offsets: Vec<u64> = listed.iter().map(|(_, c)| c.offset).collect();
-        offsets.extend(broken.as_ref().map(|b| b.offset));
-        offsets.sort_unstable();
-        offsets.dedup();
-        let lines = if offsets.is_empty() {
-            Vec::new()
-        } else {
-            File::open(&file.path)
-                .map(|f| junit::lines_at(BufReader::new(f), &offsets))
-                .unwrap_or_default()
-        };
-        let line_of = |offset: u64| -> u32 {
-            offsets
-                .binary_search(&offset)
-                .ok()
-                .and_then(|i| lines.get(i).copied())
-                .unwrap_or(1)
-        };
-        for (failed, c) in listed {
-            let in_report = Location::new(&file.shown, line_of(c.offset), 1);
-            let (location, report) = match source(root, &c) {
-                Some(at) => (at, Some(in_report)),
-                None => (in_report, None),
-            };
-            let result = TestResult {
-                id: c.id,
-                location,
-                report,
-                message: c.message,
-                attempts: c.attempts,
-            };
-            if failed {
-                run.failures.push(result.clone());
-            }
-            if c.flaky {
-                run.flaky.push(result);
-            }
+        for (s, t) in read.tests {
+            keep_slowest(&mut tests, SLOWEST_TESTS, s, || t);
         }
-        if let Some(b) = broken {
-            problems.push(problem(
-                ProblemKind::Unparseable,
-                Location::new(&file.shown, line_of(b.offset), 1),
-                format!("test report: {}", b.message),
-            ));
+        let room = MAX_LISTED.saturating_sub(run.failures.len());
+        run.failures.extend(read.failures.into_iter().take(room));
+        let room = MAX_LISTED.saturating_sub(run.flaky.len());
+        run.flaky.extend(read.flaky.into_iter().take(room));
+        if let (Some(all), Some(these)) = (run.results.as_mut(), read.results) {
+            all.extend(these);
         }
-        add(&mut run.counts, &counts);
-        run.reports.push(TestReport {
-            location: Location::file(&file.shown),
-            counts,
-        });
     }
     run.slowest_suites = slowest(suites)
         .into_iter()
@@ -429,6 +343,146 @@ pub fn read(
         })
         .collect();
     run
+}
+
+fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) -> FileRead {
+    let report_at = Location::file(&file.shown);
+    let failed_read = |kind, message: String| FileRead {
+        problem: Some(Problem {
+            kind,
+            document_kind: Some("junit-xml".into()),
+            location: report_at.clone(),
+            message,
+        }),
+        ..FileRead::default()
+    };
+    let size = match std::fs::metadata(&file.path) {
+        Ok(m) => m.len(),
+        Err(e) => {
+            return failed_read(
+                ProblemKind::Unreadable,
+                format!("cannot read the test report: {e}"),
+            );
+        }
+    };
+    if size > max_size {
+        return failed_read(
+            ProblemKind::Oversize,
+            format!("the test report is {size} bytes, over --max-report-size {max_size}; not read"),
+        );
+    }
+    if size == 0 {
+        return failed_read(
+            ProblemKind::Empty,
+            "the test report is empty (0 bytes): did the test step write it?".into(),
+        );
+    }
+    let input = match File::open(&file.path) {
+        Ok(f) => BufReader::with_capacity(64 * 1024, f),
+        Err(e) => {
+            return failed_read(
+                ProblemKind::Unreadable,
+                format!("cannot read the test report: {e}"),
+            );
+        }
+    };
+    let mut counts = TestCounts::default();
+    let (mut case_seconds, mut suite_seconds) = (0.0, 0.0);
+    let (mut suites, mut tests) = (BinaryHeap::new(), BinaryHeap::new());
+    let mut results = all_results.then(BTreeMap::new);
+    // Cases listed by name, with their offsets for line numbers.
+    let mut listed: Vec<(bool, Case)> = Vec::new();
+    let (mut n_failed, mut n_flaky) = (0, 0);
+    let mut on_case = |c: Case| {
+        counts.tests += 1;
+        case_seconds += c.time;
+        match c.result {
+            Result::Passed => counts.passed += 1,
+            Result::Failed => counts.failed += 1,
+            Result::Errored => counts.errored += 1,
+            Result::Skipped => counts.skipped += 1,
+        }
+        counts.flaky += u64::from(c.flaky);
+        let at = || source(root, &c).unwrap_or_else(|| report_at.clone());
+        keep_slowest(&mut tests, SLOWEST_TESTS, c.time, || (c.id.clone(), at()));
+        if let Some(results) = results.as_mut() {
+            results.insert(c.id.clone(), (c.result, c.flaky, at()));
+        }
+        let failed = matches!(c.result, Result::Failed | Result::Errored);
+        if (failed && n_failed < MAX_LISTED) || (c.flaky && n_flaky < MAX_LISTED) {
+            n_failed += usize::from(failed);
+            n_flaky += usize::from(c.flaky);
+            listed.push((failed, c));
+        }
+    };
+    let mut on_suite = |s: junit::Suite| {
+        suite_seconds += s.time;
+        keep_slowest(&mut suites, SLOWEST_SUITES, s.time, || {
+            (s.name, report_at.clone())
+        });
+    };
+    let broken = junit::read(input, &mut on_case, &mut on_suite).err();
+    counts.seconds = if suite_seconds > 0.0 {
+        suite_seconds
+    } else {
+        case_seconds
+    };
+    // Line numbers, in one more pass, only for what is listed.
+    let mut offsets: Vec<u64> = listed.iter().map(|(_, c)| c.offset).collect();
+    offsets.extend(broken.as_ref().map(|b| b.offset));
+    offsets.sort_unstable();
+    offsets.dedup();
+    let lines = if offsets.is_empty() {
+        Vec::new()
+    } else {
+        File::open(&file.path)
+            .map(|f| junit::lines_at(BufReader::new(f), &offsets))
+            .unwrap_or_default()
+    };
+    let line_of = |offset: u64| -> u32 {
+        offsets
+            .binary_search(&offset)
+            .ok()
+            .and_then(|i| lines.get(i).copied())
+            .unwrap_or(1)
+    };
+    let mut read = FileRead {
+        suites: slowest(suites),
+        tests: slowest(tests),
+        results,
+        ..FileRead::default()
+    };
+    for (failed, c) in listed {
+        let in_report = Location::new(&file.shown, line_of(c.offset), 1);
+        let (location, report) = match source(root, &c) {
+            Some(at) => (at, Some(in_report)),
+            None => (in_report, None),
+        };
+        let result = TestResult {
+            id: c.id,
+            location,
+            report,
+            message: c.message,
+            attempts: c.attempts,
+        };
+        if failed {
+            read.failures.push(result.clone());
+        }
+        if c.flaky {
+            read.flaky.push(result);
+        }
+    }
+    read.problem = broken.map(|b| Problem {
+        kind: ProblemKind::Unparseable,
+        document_kind: Some("junit-xml".into()),
+        location: Location::new(&file.shown, line_of(b.offset), 1),
+        message: format!("test report: {}", b.message),
+    });
+    read.report = Some(TestReport {
+        location: Location::file(&file.shown),
+        counts,
+    });
+    read
 }
 
 fn add(total: &mut TestCounts, c: &TestCounts) {
