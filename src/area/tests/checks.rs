@@ -317,12 +317,22 @@ impl Check for TestsSkipped {
         let share = c.skipped as f64 / c.tests as f64;
         vec![Outcome::when(
             share <= p.max_share || c.skipped < p.min_skipped,
-            format!(
-                "{} of {} tests skipped ({})",
-                c.skipped,
-                c.tests,
-                percent(share)
-            ),
+            if share > p.max_share {
+                format!(
+                    "{} of {} tests skipped ({}; fewer than {} skips are not judged)",
+                    c.skipped,
+                    c.tests,
+                    percent(share),
+                    p.min_skipped
+                )
+            } else {
+                format!(
+                    "{} of {} tests skipped ({})",
+                    c.skipped,
+                    c.tests,
+                    percent(share)
+                )
+            },
             format!(
                 "{} of {} tests skipped ({}), over {}: skipped tests test nothing",
                 c.skipped,
