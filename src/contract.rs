@@ -89,6 +89,8 @@ impl Inputs {
     /// Absolute report globs must point into the repository or a report
     /// root: a run reads nothing else it was not given a folder for.
     pub fn validate(&self, root: &Path) -> Result<(), String> {
+        // `--junit $PWD/x.xml` with the default root `.` is inside it.
+        let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         let allowed =
             |p: &Path| p.starts_with(root) || self.report_roots.iter().any(|r| p.starts_with(r));
         for glob in &self.junit {

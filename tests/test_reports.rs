@@ -358,7 +358,15 @@ fn broken_reports_are_problems_and_the_gate_goes_on() {
         root.to_str().unwrap(),
         &["--event", "local", "--junit", "reports/*.xml"],
     );
-    assert_eq!(states(&report, "tests.ran"), ["pass"]);
+    // Each broken report fails tests.ran at its file: its tests are missing.
+    let ran = findings(&report, "tests.ran");
+    assert_eq!(ran.len(), 5);
+    assert!(ran.iter().all(|f| f["state"] == "fail"));
+    assert!(
+        ran.iter().any(|f| f["location"]["path"] == "reports/truncated.xml"
+            && f["location"]["line"] == 5),
+        "{ran:?}"
+    );
     assert!(
         findings(&report, "evidence.readable")
             .iter()
@@ -562,6 +570,151 @@ fn manifest_globs_stay_inside_the_repository() {
             &check_report(root.to_str().unwrap(), &["--event", "local"]),
             "tests.ran"
         ),
-        ["fail"]
+        ["fail", "fail"]
     );
+}
+
+/// Under --policy-ref the base's `tests.junit` decides which reports count:
+/// a pull request cannot point the gate at a green file of its own.
+#[test]
+fn a_pull_request_cannot_choose_its_own_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: x\nowners: ['@o/t']\n");
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["checkout", "-qb", "pr"]);
+    write(
+        root,
+        "docs/green.xml",
+        "<testsuite name=\"fake\"><testcase name=\"ok\" classname=\"c\"/></testsuite>\n",
+    );
+    write(
+        root,
+        "readygate.yaml",
+        "service: x\nowners: ['@o/t']\ntests:\n  junit: ['docs/green.xml']\n",
+    );
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "pr"]);
+    // The test step's real report, left by CI (not committed).
+    write(
+        root,
+        "build/test-results/test/TEST-real.xml",
+        "<testsuite name=\"real\"><testcase name=\"a\" classname=\"c\"><failure message=\"real regression\"/></testcase></testsuite>\n",
+    );
+    let report = check_report(
+        root.to_str().unwrap(),
+        &[
+            "--event",
+            "pull_request",
+            "--branch",
+            "main",
+            "--policy-ref",
+            "main",
+        ],
+    );
+    let passing = findings(&report, "tests.passing");
+    assert_eq!(passing.len(), 1, "{passing:?}");
+    assert_eq!(passing[0]["state"], "fail");
+    assert_eq!(passing[0]["message"], "`c::a` failed: real regression");
+}
+
+/// A FIFO or a device as run.json neither hangs nor reads forever; a
+/// started_at that is not a time is a problem, not the newest run; a test
+/// that failed in one matrix job's report and passed in another's failed.
+#[test]
+fn history_inputs_are_bounded_and_placed_in_time() {
+    let repo = tempfile::tempdir().unwrap();
+    let hist = tempfile::tempdir().unwrap();
+    let h = hist.path();
+    write(
+        repo.path(),
+        "readygate.yaml",
+        "service: s\nowners: ['@o/t']\n",
+    );
+    past_run(h, "run-01-1", "c1", 1, 1, &[("a", true)]);
+    write(h, "fifo/junit.xml", "<testsuite name=\"s\"/>\n");
+    let status = std::process::Command::new("mkfifo")
+        .arg(h.join("fifo/run.json"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    write(h, "zero/junit.xml", "<testsuite name=\"s\"/>\n");
+    std::os::unix::fs::symlink("/dev/zero", h.join("zero/run.json")).unwrap();
+    write(h, "late/junit.xml", "<testsuite name=\"s\"/>\n");
+    write(
+        h,
+        "late/run.json",
+        "{\"commit\": \"c9\", \"started_at\": \"yesterday\"}\n",
+    );
+    // Two matrix jobs of one run: java17 fails, java21 passes.
+    write(
+        h,
+        "run-02-1/java17/TEST-c.xml",
+        "<testsuite name=\"c\"><testcase classname=\"app.Suite\" name=\"m\"><failure message=\"on 17\"/></testcase><testcase classname=\"app.Suite\" name=\"a\"/></testsuite>\n",
+    );
+    write(
+        h,
+        "run-02-1/java21/TEST-c.xml",
+        "<testsuite name=\"c\"><testcase classname=\"app.Suite\" name=\"m\"/><testcase classname=\"app.Suite\" name=\"a\"/></testsuite>\n",
+    );
+    write(
+        h,
+        "run-02-1/run.json",
+        "{\"commit\": \"c2\", \"started_at\": \"2026-11-02T10:00:00+09:00\", \"run_id\": 2, \"attempt\": 1}\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_readygate"))
+        .args(["evidence", repo.path().to_str().unwrap(), "--junit-history"])
+        .arg(h)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("a FIFO run.json hung the history");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let ev = json(&out);
+    let refused: Vec<&str> = ev["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["document_kind"] == "junit-history")
+        .map(|p| p["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused.iter().all(|p| p.ends_with("/run.json")));
+    let runs = ev["tests"]["history"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    // 2026-11-02T10:00+09:00 is 01:00Z, after 2026-11-01T10:00Z.
+    assert_eq!(runs[0]["commit"], "c2");
+    assert_eq!(runs[0]["failed"], 1);
+}
+
+/// `--junit $PWD/...` with the default root `.`: inside the repository.
+#[test]
+fn an_absolute_glob_under_a_relative_root_is_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: s\nowners: ['@o/t']\n");
+    write(
+        root,
+        "out/junit.xml",
+        "<testsuite name=\"s\"><testcase name=\"a\" classname=\"c\"/></testsuite>\n",
+    );
+    let glob = format!("{}/out/*.xml", root.canonicalize().unwrap().display());
+    let out = readygate()
+        .current_dir(root)
+        .args(["evidence", "--junit", &glob])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["tests"]["totals"]["tests"], 1);
 }

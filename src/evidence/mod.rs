@@ -130,6 +130,9 @@ pub struct Judging {
     pub tier: Option<u8>,
     pub lifecycle: Option<manifest::Lifecycle>,
     pub alerts: Option<manifest::AlertsConfig>,
+    /// Which test reports count (`tests.junit`): the change under review
+    /// may not pick its own.
+    pub tests: Option<manifest::TestsConfig>,
     /// What is judged: the manifest's `scopes:` and `exclude:`, and the
     /// `.readygateignore` globs.
     pub scopes: Option<scope::ScopeGlobs>,
@@ -149,6 +152,7 @@ impl Judging {
             tier: m.tier,
             lifecycle: m.lifecycle,
             alerts: m.alerts.clone(),
+            tests: m.tests.clone(),
             scopes: m.scopes.clone(),
             exclude: m.exclude.clone(),
             ignore_file: None,

@@ -41,6 +41,22 @@ impl Check for TestsRan {
         let Some(source) = t.source else {
             return vec![Outcome::skip(NO_REPORTS)];
         };
+        // A report the test step broke (truncated, empty) or the gate could
+        // not take whole: its tests are missing, whatever the rest say.
+        let mut out: Vec<Outcome> = t
+            .unread
+            .iter()
+            .map(|u| {
+                Outcome::fail(format!(
+                    "a test report was not read, or not all of it: {}",
+                    u.message
+                ))
+                .at(u.location.clone())
+            })
+            .collect();
+        if t.reports.is_empty() && !out.is_empty() {
+            return out;
+        }
         if t.reports.is_empty() {
             let from = match source {
                 ReportSource::Given => "--junit",
@@ -54,20 +70,24 @@ impl Check for TestsRan {
         }
         let c = &t.totals;
         if c.tests == 0 {
-            return vec![
+            out.push(
                 Outcome::fail(format!(
                     "{} test report(s), 0 tests in them",
                     t.reports.len()
                 ))
                 .at(t.reports[0].location.clone()),
-            ];
+            );
+            return out;
         }
-        vec![Outcome::pass(format!(
-            "{} tests in {} report(s), {:.1} s",
-            c.tests,
-            t.reports.len(),
-            c.seconds
-        ))]
+        if out.is_empty() {
+            out.push(Outcome::pass(format!(
+                "{} tests in {} report(s), {:.1} s",
+                c.tests,
+                t.reports.len(),
+                c.seconds
+            )));
+        }
+        out
     }
 }
 

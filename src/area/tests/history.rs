@@ -49,6 +49,29 @@ struct Stats {
     location: Option<Location>,
 }
 
+/// Most run folders read.
+const MAX_RUNS: usize = 10_000;
+/// Most test results held across the window's runs.
+const MAX_HELD_RESULTS: usize = 1_000_000;
+
+/// A run's `run.json`: a regular file (not a FIFO, a device or a symlink),
+/// read no further than its cap.
+fn read_run_json(path: &Path) -> std::result::Result<RunJson, String> {
+    use std::io::Read;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RUN_JSON + 1).read_to_string(&mut text))
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_RUN_JSON {
+        return Err("over 64 KiB".into());
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
 pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Problem>) -> History {
     let shown_dir = dir.display().to_string();
     let mut history = History {
@@ -75,27 +98,44 @@ pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Pr
     };
     // Every run's run.json; the window is the newest WINDOW of them.
     let mut runs: Vec<(HistoryRun, std::path::PathBuf, String)> = Vec::new();
-    let mut subdirs: Vec<std::path::PathBuf> = entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .collect();
+    let mut subdirs: Vec<std::path::PathBuf> = Vec::new();
+    for e in entries.flatten() {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => subdirs.push(e.path()),
+            // A run folder that is a symlink may lead anywhere.
+            Ok(t) if t.is_symlink() => problems.push(problem(
+                ProblemKind::SymlinkOutsideRoot,
+                format!("{shown_dir}/{}", e.file_name().to_string_lossy()),
+                "a run folder that is a symlink; not read".into(),
+            )),
+            _ => {}
+        }
+    }
     subdirs.sort();
-    for sub in subdirs.into_iter().take(10_000) {
+    if subdirs.len() > MAX_RUNS {
+        problems.push(problem(
+            ProblemKind::OverBudget,
+            shown_dir.clone(),
+            format!(
+                "{} run folders, over {MAX_RUNS}; keep the newest runs only (the window is {WINDOW})",
+                subdirs.len()
+            ),
+        ));
+        // Run folders are usually named in time order: keep the last.
+        subdirs.drain(..subdirs.len() - MAX_RUNS);
+    }
+    for sub in subdirs {
         let name = sub
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let shown = format!("{shown_dir}/{name}");
-        let meta = sub.join("run.json");
-        let text = match std::fs::metadata(&meta) {
-            Ok(m) if m.len() <= MAX_RUN_JSON => std::fs::read_to_string(&meta),
-            Ok(_) => Err(std::io::Error::other("over 64 KiB")),
-            Err(e) => Err(e),
-        };
-        let parsed = text
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<RunJson>(&t).map_err(|e| e.to_string()));
+        let parsed = read_run_json(&sub.join("run.json")).and_then(|r| {
+            // Ordered by real time: `+09:00` and `Z` compare right.
+            chrono::DateTime::parse_from_rfc3339(&r.started_at)
+                .map(|_| r)
+                .map_err(|e| format!("started_at is not an RFC 3339 time: {e}"))
+        });
         match parsed {
             Ok(r) => runs.push((
                 HistoryRun {
@@ -121,40 +161,46 @@ pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Pr
         }
     }
     // Newest first.
+    let time = |r: &HistoryRun| chrono::DateTime::parse_from_rfc3339(&r.started_at).ok();
     runs.sort_by(|a, b| {
-        (&b.0.started_at, &b.0.run_id, b.0.attempt).cmp(&(
-            &a.0.started_at,
-            &a.0.run_id,
-            a.0.attempt,
-        ))
+        (time(&b.0), &b.0.run_id, b.0.attempt).cmp(&(time(&a.0), &a.0.run_id, a.0.attempt))
     });
     runs.truncate(WINDOW);
 
     // Each run's results; infrastructure failures left out.
     let mut kept: Vec<(HistoryRun, reports::Results)> = Vec::new();
     let mut listed = 0usize;
+    let mut held = 0usize;
     for (mut run, sub, shown) in runs {
-        let files: Vec<ReportFile> = match reports::find(
+        let found = reports::find(
             &sub,
             &format!("{shown}/"),
             &["**/*.xml".to_string()],
             &mut listed,
-        ) {
-            Ok(f) => f,
-            Err(e) => {
-                problems.push(problem(ProblemKind::OverBudget, shown, e));
-                continue;
-            }
-        };
+        );
+        problems.extend(found.problems);
+        let files: Vec<ReportFile> = found.files;
         let read = reports::read(root, &files, max_report_size, true, problems);
         run.tests = read.counts.tests;
         run.failed = read.counts.failed + read.counts.errored;
         let results = read.results.unwrap_or_default();
         if run.tests > 0 && run.failed as f64 / run.tests as f64 > INFRA_FAILURE_SHARE {
             history.excluded.push(run);
-        } else {
-            kept.push((run, results));
+            continue;
         }
+        // Newest first: past the budget, the older runs are not followed.
+        held += results.len();
+        if held > MAX_HELD_RESULTS {
+            problems.push(problem(
+                ProblemKind::OverBudget,
+                shown,
+                format!(
+                    "the window's runs hold more than {MAX_HELD_RESULTS} test results; this run and older ones are not followed"
+                ),
+            ));
+            break;
+        }
+        kept.push((run, results));
     }
 
     // Per commit: which tests passed somewhere and failed somewhere.

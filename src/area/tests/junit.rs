@@ -50,6 +50,8 @@ pub struct Case {
 pub struct Suite {
     pub name: String,
     pub time: f64,
+    /// Inside another suite: its time is already in its parent's.
+    pub nested: bool,
 }
 
 /// Why a report could not be read (past what was read).
@@ -64,6 +66,17 @@ pub struct Broken {
 const MAX_SUITE_CASES: usize = 100_000;
 /// Longest failure message kept.
 const MAX_MESSAGE: usize = 300;
+/// Longest test id kept (a longer one is cut; ids are copied per case).
+const MAX_ID: usize = 512;
+/// Most id bytes held for merging across the open suites.
+const MAX_MERGE_BYTES: usize = 64 << 20;
+/// Deepest element nesting read.
+const MAX_DEPTH: usize = 256;
+/// Largest single XML event (a tag, a text, a CDATA section): quick-xml
+/// holds one whole event in memory.
+const MAX_EVENT: u64 = 64 << 20;
+/// The longest time a case or suite is taken to have run.
+const MAX_SECONDS: f64 = 366.0 * 86_400.0;
 
 /// A case being read: its attempts so far.
 #[derive(Default)]
@@ -91,8 +104,14 @@ pub fn read<R: BufRead>(
     on_case: &mut dyn FnMut(Case),
     on_suite: &mut dyn FnMut(Suite),
 ) -> std::result::Result<(), Broken> {
-    let mut reader = Reader::from_reader(input);
+    let mark = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut reader = Reader::from_reader(Capped {
+        inner: input,
+        consumed: 0,
+        mark: mark.clone(),
+    });
     let mut buf = Vec::new();
+    let held: Held = Default::default();
     let mut depth = 0usize;
     let mut root_seen = false;
     // The suites we are in (nested suites are real: jest, some Surefire).
@@ -100,14 +119,24 @@ pub fn read<R: BufRead>(
     let mut case: Option<Reading> = None;
     loop {
         let offset = reader.buffer_position();
+        mark.set(offset);
         let event = match reader.read_event_into(&mut buf) {
             Ok(event) => event,
             Err(e) => {
                 // What was read before the break counts.
                 flush(&mut suites, on_case, on_suite);
+                let message = match &e {
+                    quick_xml::Error::Io(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
+                        format!(
+                            "one XML element or text is over {} MiB; the rest is not read",
+                            MAX_EVENT >> 20
+                        )
+                    }
+                    _ => format!("not well-formed XML: {e}"),
+                };
                 return Err(Broken {
-                    offset: reader.error_position(),
-                    message: format!("not well-formed XML: {e}"),
+                    offset: reader.error_position().max(offset),
+                    message,
                 });
             }
         };
@@ -127,14 +156,23 @@ pub fn read<R: BufRead>(
                     root_seen = true;
                 }
                 depth += 1;
-                start(&e, offset, &mut suites, &mut case);
+                if depth > MAX_DEPTH {
+                    flush(&mut suites, on_case, on_suite);
+                    return Err(Broken {
+                        offset,
+                        message: format!(
+                            "nests elements deeper than {MAX_DEPTH}; the rest is not read"
+                        ),
+                    });
+                }
+                start(&e, offset, &mut suites, &mut case, &held);
             }
             Event::Empty(e) => {
                 if !root_seen {
                     root(&e, offset)?;
                     root_seen = true;
                 }
-                start(&e, offset, &mut suites, &mut case);
+                start(&e, offset, &mut suites, &mut case, &held);
                 end(
                     e.local_name().as_ref(),
                     &mut suites,
@@ -205,6 +243,54 @@ pub fn read<R: BufRead>(
     Ok(())
 }
 
+/// The input, refusing to go more than [`MAX_EVENT`] bytes past the start
+/// of the event being read.
+struct Capped<R> {
+    inner: R,
+    consumed: u64,
+    mark: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Capped<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.consumed.saturating_sub(self.mark.get()) > MAX_EVENT {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.consumed += n as u64;
+        self.inner.consume(n);
+    }
+}
+
+/// A name or id as one line: control characters (a newline could forge a
+/// line of the terminal report) become spaces, and it is cut at
+/// [`MAX_ID`].
+fn clean(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if out.len() > MAX_ID {
+        let mut cut = MAX_ID;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
 /// The suites still open when a report breaks off, innermost first.
 fn flush(
     suites: &mut Vec<(Suite, Merger)>,
@@ -260,17 +346,18 @@ fn attrs<const N: usize>(e: &BytesStart, keys: [&str; N]) -> [Option<String>; N]
 
 fn seconds(time: Option<&str>) -> f64 {
     let Some(t) = time else { return 0.0 };
-    // Some runners write `1,234.5`.
-    let t = if t.contains(',') {
-        std::borrow::Cow::Owned(t.replace(',', ""))
-    } else {
-        std::borrow::Cow::Borrowed(t)
+    // `1,234.5` (a thousands separator) or `1,5` (a decimal comma).
+    let t = match (t.contains(','), t.contains('.')) {
+        (true, true) => std::borrow::Cow::Owned(t.replace(',', "")),
+        (true, false) => std::borrow::Cow::Owned(t.replace(',', ".")),
+        _ => std::borrow::Cow::Borrowed(t),
     };
     t.trim()
         .parse::<f64>()
         .ok()
         .filter(|t| t.is_finite() && *t >= 0.0)
-        .unwrap_or(0.0)
+        // A year: no suite runs longer, and sums stay finite.
+        .map_or(0.0, |t| t.min(MAX_SECONDS))
 }
 
 fn append(message: &mut Option<String>, text: &str) {
@@ -292,16 +379,19 @@ fn start(
     offset: u64,
     suites: &mut Vec<(Suite, Merger)>,
     case: &mut Option<Reading>,
+    held: &Held,
 ) {
     match e.local_name().as_ref() {
         "testsuite" => {
             let [name, time] = attrs(e, ["name", "time"]);
+            let nested = !suites.is_empty();
             suites.push((
                 Suite {
-                    name: name.unwrap_or_default(),
+                    name: clean(&name.unwrap_or_default()),
+                    nested,
                     time: seconds(time.as_deref()),
                 },
-                Merger::default(),
+                Merger::new(held.clone()),
             ))
         }
         "testcase" => {
@@ -367,11 +457,11 @@ fn end(
                 .last()
                 .map(|(s, _)| s.name.clone())
                 .unwrap_or_default();
-            let id = if c.classname.is_empty() {
+            let id = clean(&if c.classname.is_empty() {
                 format!("{suite}::{}", c.name)
             } else {
                 format!("{}::{}", c.classname, c.name)
-            };
+            });
             // pytest writes `line` 0-based.
             let line = c.line.map(|l| if suite == "pytest" { l + 1 } else { l });
             let done = Case {
@@ -407,7 +497,9 @@ fn end(
 
 /// One suite's cases, merged by id: a second `<testcase>` of an id is a
 /// retry (Gradle without `mergeReruns`, pytest's teardown error).
-#[derive(Default)]
+/// Bytes the open suites' mergers hold together.
+type Held = std::rc::Rc<std::cell::Cell<usize>>;
+
 struct Merger {
     /// By the id's hash; a collision is checked against the id itself.
     index: HashMap<u64, usize>,
@@ -415,9 +507,23 @@ struct Merger {
     /// Past [`MAX_SUITE_CASES`]: handed on unmerged.
     overflowed: bool,
     hasher: std::hash::RandomState,
+    /// What `cases` holds, also counted in `held`.
+    bytes: usize,
+    held: Held,
 }
 
 impl Merger {
+    fn new(held: Held) -> Self {
+        Self {
+            index: HashMap::new(),
+            cases: Vec::new(),
+            overflowed: false,
+            hasher: Default::default(),
+            bytes: 0,
+            held,
+        }
+    }
+
     fn add(&mut self, case: Case, on_case: &mut dyn FnMut(Case)) {
         if self.overflowed {
             return on_case(case);
@@ -450,8 +556,10 @@ impl Merger {
             };
             return;
         }
-        if self.cases.len() >= MAX_SUITE_CASES {
+        let size = case.id.len() + case.message.as_ref().map_or(0, String::len) + 128;
+        if self.cases.len() >= MAX_SUITE_CASES || self.held.get() + size > MAX_MERGE_BYTES {
             self.overflowed = true;
+            self.release();
             self.cases.drain(..).for_each(&mut *on_case);
             self.index = HashMap::new();
             return on_case(case);
@@ -459,11 +567,21 @@ impl Merger {
         if slot.is_none() {
             self.index.insert(hash, self.cases.len());
         }
+        self.bytes += size;
+        self.held.set(self.held.get() + size);
         self.cases.push(case);
     }
 
-    fn finish(self, on_case: &mut dyn FnMut(Case)) {
-        self.cases.into_iter().for_each(on_case);
+    fn release(&mut self) {
+        self.held.set(self.held.get().saturating_sub(self.bytes));
+        self.bytes = 0;
+    }
+
+    fn finish(mut self, on_case: &mut dyn FnMut(Case)) {
+        self.release();
+        std::mem::take(&mut self.cases)
+            .into_iter()
+            .for_each(on_case);
     }
 }
 
@@ -597,6 +715,52 @@ mod tests {
         let (c, _, e) = cases("<testsuite name=\"s\"><testcase name=\"a\"/><testcase name=\"b\">");
         assert!(e.is_some());
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn hostile_names_times_and_nesting_are_bounded() {
+        // A newline in a name could forge a line of the terminal report.
+        let (c, s, _) = cases(
+            "<testsuites><testsuite name=\"outer\" time=\"1000\"><testsuite name=\"inner\" time=\"1000\"><testcase classname=\"c\" name=\"a&#10;verdict: READY\" time=\"1,5\"/></testsuite></testsuite></testsuites>",
+        );
+        assert_eq!(c[0].id, "c::a verdict: READY");
+        assert_eq!(c[0].time, 1.5);
+        assert_eq!(
+            s.iter()
+                .map(|s| (s.name.as_str(), s.nested))
+                .collect::<Vec<_>>(),
+            [("inner", true), ("outer", false)]
+        );
+        let long = format!(
+            "<testsuite name=\"{}\"><testcase name=\"t\"/></testsuite>",
+            "S".repeat(20_000)
+        );
+        let (c, _, _) = cases(&long);
+        assert!(c[0].id.len() <= MAX_ID + '…'.len_utf8());
+        assert_eq!(seconds(Some("1e308")), MAX_SECONDS);
+        assert_eq!(seconds(Some("1,234.5")), 1234.5);
+        let deep = format!("<testsuites>{}", "<testsuite>".repeat(MAX_DEPTH + 10));
+        assert!(
+            cases(&deep)
+                .2
+                .unwrap()
+                .message
+                .contains("nests elements deeper")
+        );
+    }
+
+    #[test]
+    fn one_event_past_the_cap_is_refused() {
+        let big = format!(
+            "<testsuite name=\"s\"><testcase name=\"a\"/><system-out>{}</system-out></testsuite>",
+            "x".repeat(MAX_EVENT as usize + 256 * 1024)
+        );
+        // Read as a file is: in 64 KiB buffers.
+        let mut c = Vec::new();
+        let input = std::io::BufReader::with_capacity(64 * 1024, big.as_bytes());
+        let err = read(input, &mut |case| c.push(case), &mut |_| {}).unwrap_err();
+        assert_eq!(c.len(), 1);
+        assert!(err.message.contains("over 64 MiB"), "{}", err.message);
     }
 
     #[test]

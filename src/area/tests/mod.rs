@@ -19,8 +19,8 @@ mod junit;
 mod reports;
 pub mod section;
 
-use section::ReportSource;
 pub use section::Tests;
+use section::{ReportSource, UnreadReport};
 
 pub struct TestsArea;
 
@@ -43,9 +43,14 @@ impl Area for TestsArea {
     fn collect(&self, _: &Document, _: &mut Sink<Fact>) {}
     fn assemble(&self, _: Vec<Fact>, ctx: &Assembly, problems: &mut Vec<Problem>) -> Tests {
         let mut tests = Tests::default();
+        // Relative to an absolute root, so `--junit $PWD/x.xml` with the
+        // default root `.` is inside it.
+        let root = std::path::absolute(ctx.root).unwrap_or_else(|_| ctx.root.to_path_buf());
+        // The manifest's globs are policy: under --policy-ref, the base's.
         let manifest_globs = ctx
-            .manifest
-            .and_then(|m| m.manifest.tests.as_ref())
+            .judging
+            .tests
+            .as_ref()
             .map(|t| t.junit.clone())
             .unwrap_or_default();
         let (source, patterns) = if !ctx.inputs.junit.is_empty() {
@@ -61,9 +66,12 @@ impl Area for TestsArea {
                     .collect(),
             )
         };
+        // Problems with reports also fail tests.ran: a report the test
+        // step broke must not read as fewer tests.
+        let before = problems.len();
         let mut files = Vec::new();
         let mut listed = 0usize;
-        let (bases, outside) = bases(ctx.root, &ctx.inputs.report_roots, &patterns);
+        let (bases, outside) = bases(&root, &ctx.inputs.report_roots, &patterns);
         for glob in outside {
             // Only the manifest gets here: --junit was checked before the scan.
             problems.push(Problem {
@@ -78,22 +86,43 @@ impl Area for TestsArea {
             });
         }
         for (base, prefix, globs) in bases {
-            match reports::find(&base, &prefix, &globs, &mut listed) {
-                Ok(found) => files.extend(found),
-                Err(e) => problems.push(Problem {
-                    kind: ProblemKind::OverBudget,
-                    document_kind: Some("junit-xml".into()),
-                    location: Location::file(""),
-                    message: e,
-                }),
-            }
+            let found = reports::find(&base, &prefix, &globs, &mut listed);
+            problems.extend(found.problems);
+            files.extend(found.files);
         }
         if source == ReportSource::Discovered {
-            // Found by name: only JUnit by content, and not test data
-            // (a JUnit library's fixtures are not this service's tests).
+            // A history folder in the repository holds past runs, not this one.
+            let history = ctx
+                .inputs
+                .junit_history
+                .as_ref()
+                .and_then(|h| std::path::absolute(h).ok());
             files.retain(|f| {
-                ctx.scopes.scope(&reports::judged_path(&f.shown)) == Scope::Production
-                    && reports::looks_like_junit(&f.path)
+                std::path::absolute(&f.path)
+                    .ok()
+                    .zip(history.as_ref())
+                    .is_none_or(|(p, h)| !p.starts_with(h))
+            });
+            // Found by name: test data is not this service's tests (a JUnit
+            // library's fixtures); another tool's XML is not a report; a
+            // report that will not read is a problem, never a silent skip.
+            files.retain(|f| {
+                if ctx.scopes.scope(&reports::judged_path(&f.shown)) != Scope::Production {
+                    return false;
+                }
+                match reports::sniff(&f.path) {
+                    reports::Sniffed::Junit => true,
+                    reports::Sniffed::Other => false,
+                    reports::Sniffed::Problem(kind, message) => {
+                        problems.push(Problem {
+                            kind,
+                            document_kind: Some("junit-xml".into()),
+                            location: Location::file(&f.shown),
+                            message,
+                        });
+                        false
+                    }
+                }
             });
         }
         files.sort();
@@ -104,23 +133,24 @@ impl Area for TestsArea {
                 document_kind: Some("junit-xml".into()),
                 location: Location::file(&files[reports::MAX_REPORTS].shown),
                 message: format!(
-                    "more than {} test reports; the rest were not read",
+                    "more than {} test reports; the rest (from this one on) were not read",
                     reports::MAX_REPORTS
                 ),
             });
             files.truncate(reports::MAX_REPORTS);
         }
-        if source != ReportSource::Discovered || !files.is_empty() {
+        let run = reports::read(&root, &files, ctx.inputs.max_report_size, false, problems);
+        if source != ReportSource::Discovered || !files.is_empty() || problems.len() > before {
             tests.source = Some(source);
             tests.patterns = patterns;
         }
-        let run = reports::read(
-            ctx.root,
-            &files,
-            ctx.inputs.max_report_size,
-            false,
-            problems,
-        );
+        tests.unread = problems[before..]
+            .iter()
+            .map(|p| UnreadReport {
+                location: p.location.clone(),
+                message: p.message.clone(),
+            })
+            .collect();
         tests.totals = run.counts;
         tests.reports = run.reports;
         tests.slowest_suites = run.slowest_suites;
@@ -129,7 +159,7 @@ impl Area for TestsArea {
         tests.flaky_in_run = run.flaky;
         if let Some(dir) = &ctx.inputs.junit_history {
             tests.history = Some(history::read(
-                ctx.root,
+                &root,
                 dir,
                 ctx.inputs.max_report_size,
                 problems,

@@ -23,6 +23,20 @@ pub struct ReportFile {
 
 /// Most directory entries listed to find the reports of one run.
 const MAX_LISTING: usize = 200_000;
+/// Most report globs one run takes.
+pub const MAX_PATTERNS: usize = 100;
+/// Directories never searched for reports: dependencies and caches.
+const PRUNED: &[&str] = &[
+    ".git",
+    "node_modules",
+    ".venv",
+    "venv",
+    ".tox",
+    ".gradle",
+    ".m2",
+    "__pycache__",
+    ".cache",
+];
 /// Most report files read for one run.
 pub const MAX_REPORTS: usize = 10_000;
 /// Most failures and in-run flakes listed by name (all are counted).
@@ -44,24 +58,53 @@ pub const DEFAULT_PATTERNS: &[&str] = &[
     "**/report.xml",
 ];
 
+/// What finding reports gave: the files, and what went wrong on the way
+/// (a listing budget spent, a symlink that leads out).
+#[derive(Default)]
+pub struct Found {
+    pub files: Vec<ReportFile>,
+    pub problems: Vec<Problem>,
+}
+
 /// The files `patterns` match under `base`, shown as `prefix` + their path
-/// under `base`. Gitignored files count (reports usually are); `.git` and
-/// `node_modules` are not entered, symlinks not followed.
-pub fn find(
-    base: &Path,
-    prefix: &str,
-    patterns: &[String],
-    listed: &mut usize,
-) -> std::result::Result<Vec<ReportFile>, String> {
+/// under `base`. Gitignored files count (reports usually are); `.git`,
+/// dependency and cache directories are not entered; a symlink is read when
+/// it leads to a file inside `base`.
+pub fn find(base: &Path, prefix: &str, patterns: &[String], listed: &mut usize) -> Found {
+    let mut found = Found::default();
+    let problem = |kind, path: String, message: String| Problem {
+        kind,
+        document_kind: Some("junit-xml".into()),
+        location: Location::file(path),
+        message,
+    };
+    let patterns = if patterns.len() > MAX_PATTERNS {
+        found.problems.push(problem(
+            ProblemKind::OverBudget,
+            prefix.to_string(),
+            format!("more than {MAX_PATTERNS} report globs; the rest are not used"),
+        ));
+        &patterns[..MAX_PATTERNS]
+    } else {
+        patterns
+    };
     let mut set = GlobSetBuilder::new();
     for p in patterns {
-        let glob = GlobBuilder::new(p)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| format!("`{p}`: {e}"))?;
-        set.add(glob);
+        match GlobBuilder::new(p).literal_separator(true).build() {
+            Ok(glob) => {
+                set.add(glob);
+            }
+            Err(e) => found.problems.push(problem(
+                ProblemKind::Unparseable,
+                prefix.to_string(),
+                format!("report glob `{p}` does not compile: {e}"),
+            )),
+        }
     }
-    let set: GlobSet = set.build().map_err(|e| e.to_string())?;
+    let Ok(set) = set.build() else {
+        return found;
+    };
+    let set: GlobSet = set;
     // Most entries are not XML: when every pattern wants `.xml`, a name
     // test saves the glob match.
     let xml_only = patterns.iter().all(|p| p.ends_with(".xml"));
@@ -72,8 +115,8 @@ pub fn find(
     starts.sort();
     starts.dedup();
     let base_canonical = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
-    let mut out = Vec::new();
-    for (i, (start, depth)) in starts.iter().enumerate() {
+    let out = &mut found.files;
+    'starts: for (i, (start, depth)) in starts.iter().enumerate() {
         // `..` in a pattern, or a symlinked directory, may not lead out.
         if !start
             .canonicalize()
@@ -99,22 +142,33 @@ pub fn find(
             for entry in entries.flatten() {
                 *listed += 1;
                 if *listed > MAX_LISTING {
-                    return Err(format!(
-                        "finding test reports listed more than {MAX_LISTING} directory entries; name them with --junit"
+                    // What was found so far still counts.
+                    let at = dir.strip_prefix(base).map_or(String::new(), |d| {
+                        format!("{prefix}{}", d.to_string_lossy())
+                    });
+                    found.problems.push(problem(
+                        ProblemKind::OverBudget,
+                        at,
+                        format!(
+                            "finding test reports listed more than {MAX_LISTING} directory entries, the last in this directory; name the reports with --junit or the manifest's tests.junit"
+                        ),
                     ));
+                    break 'starts;
                 }
                 let (Ok(kind), name) = (entry.file_type(), entry.file_name()) else {
                     continue;
                 };
                 // Symlinks are not followed.
                 if kind.is_dir() {
-                    let pruned = matches!(name.to_str(), Some(".git" | "node_modules"));
+                    let pruned = name.to_str().is_some_and(|n| PRUNED.contains(&n));
                     if !pruned && depth.is_none_or(|d| level + 1 < d) {
                         stack.push((entry.path(), level + 1));
                     }
                     continue;
                 }
-                if !kind.is_file() || (xml_only && !name.as_encoded_bytes().ends_with(b".xml")) {
+                if !(kind.is_file() || kind.is_symlink())
+                    || (xml_only && !name.as_encoded_bytes().ends_with(b".xml"))
+                {
                     continue;
                 }
                 let path = entry.path();
@@ -126,18 +180,30 @@ pub fn find(
                 else {
                     continue;
                 };
-                if set.is_match(&rel) {
-                    out.push(ReportFile {
-                        path,
-                        shown: format!("{prefix}{rel}"),
-                    });
+                if !set.is_match(&rel) {
+                    continue;
                 }
+                let shown = format!("{prefix}{rel}");
+                if kind.is_symlink()
+                    && !path
+                        .canonicalize()
+                        .is_ok_and(|c| c.starts_with(&base_canonical) && c.is_file())
+                {
+                    found.problems.push(problem(
+                        ProblemKind::SymlinkOutsideRoot,
+                        shown,
+                        "a test report that is a symlink out of the tree (or to no file); not read"
+                            .into(),
+                    ));
+                    continue;
+                }
+                out.push(ReportFile { path, shown });
             }
         }
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    found
 }
 
 /// Directories runners write reports to, whose own names say nothing of
@@ -189,16 +255,54 @@ fn literal_dir(base: &Path, pattern: &str) -> (PathBuf, Option<usize>) {
     (dir, depth)
 }
 
-/// A report that is `<testsuite`/`<testsuites` by its first bytes, for
-/// files found by name only.
-pub fn looks_like_junit(path: &Path) -> bool {
+/// What the first bytes of a file found by name say it is.
+pub enum Sniffed {
+    Junit,
+    /// Another tool's XML (coverage, lint): not a test report.
+    Other,
+    /// A report that will not read: empty, UTF-16, unreadable.
+    Problem(ProblemKind, String),
+}
+
+/// Whether a file found by name is JUnit: `<testsuite`/`<testsuites`
+/// (namespace prefix allowed) in its first 64 KiB.
+pub fn sniff(path: &Path) -> Sniffed {
     use std::io::Read;
-    let mut head = [0u8; 4096];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = String::from_utf8_lossy(&head[..n]);
-    head.contains("<testsuite")
+    let mut head = vec![0u8; 64 * 1024];
+    let n = match File::open(path).and_then(|f| f.take(head.len() as u64).read(&mut head)) {
+        Ok(n) => n,
+        Err(e) => {
+            return Sniffed::Problem(
+                ProblemKind::Unreadable,
+                format!("cannot read the test report: {e}"),
+            );
+        }
+    };
+    let head = &head[..n];
+    if head.is_empty() {
+        return Sniffed::Problem(
+            ProblemKind::Empty,
+            "the test report is empty (0 bytes): did the test step write it?".into(),
+        );
+    }
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return Sniffed::Problem(
+            ProblemKind::NotUtf8,
+            "the test report is UTF-16; only UTF-8 reports are read".into(),
+        );
+    }
+    let text = String::from_utf8_lossy(head);
+    let junit = text.match_indices("testsuite").any(|(i, _)| {
+        text[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c == '<' || c == ':')
+    });
+    if junit {
+        Sniffed::Junit
+    } else {
+        Sniffed::Other
+    }
 }
 
 /// Every test of a run: its result, whether it flaked in the run, and
@@ -323,7 +427,9 @@ pub fn read(
         let room = MAX_LISTED.saturating_sub(run.flaky.len());
         run.flaky.extend(read.flaky.into_iter().take(room));
         if let (Some(all), Some(these)) = (run.results.as_mut(), read.results) {
-            all.extend(these);
+            for (id, seen) in these {
+                merge_result(all, id, seen);
+            }
         }
     }
     run.slowest_suites = slowest(suites)
@@ -406,7 +512,7 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
         let at = || source(root, &c).unwrap_or_else(|| report_at.clone());
         keep_slowest(&mut tests, SLOWEST_TESTS, c.time, || (c.id.clone(), at()));
         if let Some(results) = results.as_mut() {
-            results.insert(c.id.clone(), (c.result, c.flaky, at()));
+            merge_result(results, c.id.clone(), (c.result, c.flaky, at()));
         }
         let failed = matches!(c.result, Result::Failed | Result::Errored);
         if (failed && n_failed < MAX_LISTED) || (c.flaky && n_flaky < MAX_LISTED) {
@@ -416,7 +522,10 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
         }
     };
     let mut on_suite = |s: junit::Suite| {
-        suite_seconds += s.time;
+        // A nested suite's time is already in its parent's.
+        if !s.nested {
+            suite_seconds += s.time;
+        }
         keep_slowest(&mut suites, SLOWEST_SUITES, s.time, || {
             (s.name, report_at.clone())
         });
@@ -483,6 +592,29 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
         counts,
     });
     read
+}
+
+/// Most tests one run keeps results of (for history).
+const MAX_RESULTS: usize = 200_000;
+
+/// One test seen again in the same run (two matrix jobs' reports): a
+/// failure anywhere is the run's result, a pass beats a skip.
+fn merge_result(results: &mut Results, id: String, seen: (Result, bool, Location)) {
+    let rank = |r: Result| match r {
+        Result::Skipped => 0,
+        Result::Passed => 1,
+        Result::Failed => 2,
+        Result::Errored => 3,
+    };
+    if let Some(old) = results.get_mut(&id) {
+        old.1 |= seen.1;
+        if rank(seen.0) > rank(old.0) {
+            old.0 = seen.0;
+            old.2 = seen.2;
+        }
+    } else if results.len() < MAX_RESULTS {
+        results.insert(id, seen);
+    }
 }
 
 fn add(total: &mut TestCounts, c: &TestCounts) {

@@ -16,6 +16,9 @@ pub struct Tests {
     pub patterns: Vec<String>,
     /// Every report read, with its counts.
     pub reports: Vec<TestReport>,
+    /// Reports that could not be read, or not all of them (truncated,
+    /// empty, over a cap): their tests are missing from the counts.
+    pub unread: Vec<UnreadReport>,
     /// This run: every report together.
     pub totals: TestCounts,
     /// The slowest suites, slowest first (at most 20).
@@ -62,6 +65,12 @@ pub struct TestReport {
     /// Repository-relative, or `$RUNNER_TEMP/...`.
     pub location: Location,
     pub counts: TestCounts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct UnreadReport {
+    pub location: Location,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
