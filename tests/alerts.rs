@@ -14,14 +14,6 @@ use serde_json::Value;
 const ALERTS: &str = "tests/fixtures/alerts-zoo";
 const REPO_URL: &str = "https://github.com/acme/checkout";
 
-fn evidence(dir: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["evidence", dir];
-    args.extend_from_slice(extra);
-    let out = run(&args);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    json(&out)
-}
-
 /// Alerts by name.
 fn alerts(ev: &Value) -> BTreeMap<String, Value> {
     ev["alerts"]["alerts"]

@@ -11,12 +11,6 @@ use serde_json::Value;
 const DEMO: &str = "tests/fixtures/flags/demo-app";
 const CONTRIB: &str = "tests/fixtures/flags/sdk-contrib";
 
-fn evidence(dir: &str) -> Value {
-    let out = run(&["evidence", dir]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    json(&out)
-}
-
 /// (path, format, flag count) of every flag source.
 fn sources(ev: &Value) -> Vec<(&str, &str, u64)> {
     ev["flags"]["sources"]
@@ -53,7 +47,7 @@ fn violations(ev: &Value) -> Vec<(String, u64, String)> {
 
 #[test]
 fn a_demo_application_with_flagd_sdks_and_the_operator() {
-    let ev = evidence(DEMO);
+    let ev = evidence(DEMO, &[]);
     let flags = &ev["flags"];
     // 15 in the flagd file, 1 in the operator's FeatureFlag.
     assert_eq!(flags["flags"].as_array().unwrap().len(), 16);
@@ -129,7 +123,7 @@ fn a_demo_application_with_flagd_sdks_and_the_operator() {
 /// test data.
 #[test]
 fn formats_side_by_side_are_told_apart() {
-    let ev = evidence(CONTRIB);
+    let ev = evidence(CONTRIB, &[]);
     assert_eq!(
         sources(&ev),
         [
@@ -372,7 +366,7 @@ fn broken_flagd_files_are_reported_at_the_line() {
     for (name, text) in files {
         write(root, &format!("flags/{name}"), text);
     }
-    let ev = evidence(root.to_str().unwrap());
+    let ev = evidence(root.to_str().unwrap(), &[]);
     let got: Vec<(String, u64, String)> = violations(&ev)
         .into_iter()
         .map(|(p, l, k)| (p.trim_start_matches("flags/").to_string(), l, k))
@@ -510,7 +504,7 @@ fn a_flipt_repository_with_an_index_and_namespaces() {
         "config/features.yml",
         "development:\n  new_dashboard: true\nproduction:\n  new_dashboard: false\n",
     );
-    let ev = evidence(root.to_str().unwrap());
+    let ev = evidence(root.to_str().unwrap(), &[]);
     let sources = sources(&ev);
     assert_eq!(
         sources,
@@ -667,7 +661,7 @@ resource "launchdarkly_feature_flag_environment" "checkout_theme_prod" {
         ".launchdarkly/coderefs.yaml",
         "projects:\n  - key: shop\n",
     );
-    let ev = evidence(root.to_str().unwrap());
+    let ev = evidence(root.to_str().unwrap(), &[]);
     let flags: Vec<(&str, &str, bool)> = ev["flags"]["flags"]
         .as_array()
         .unwrap()
@@ -760,7 +754,7 @@ fn an_index_cannot_hide_other_formats_and_flagd_wins_its_content() {
         "svc/features.json",
         "{\"flags\": {\"b\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true, \"off\": \"no\"}, \"defaultVariant\": \"on\"}}}\n",
     );
-    let ev = evidence(root.to_str().unwrap());
+    let ev = evidence(root.to_str().unwrap(), &[]);
     assert_eq!(
         sources(&ev),
         [

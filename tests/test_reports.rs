@@ -13,14 +13,6 @@ use serde_json::Value;
 const JVM: &str = "tests/fixtures/tests/jvm-shop";
 const POLYGLOT: &str = "tests/fixtures/tests/polyglot";
 
-fn evidence(dir: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["evidence", dir];
-    args.extend_from_slice(extra);
-    let out = run(&args);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    json(&out)
-}
-
 /// (id, path, line) of a list of test results.
 fn located(list: &Value) -> Vec<(String, String, u64)> {
     list.as_array()

@@ -54,6 +54,15 @@ pub fn json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
 }
 
+/// `evidence DIR EXTRA...` as JSON; it must succeed.
+pub fn evidence(dir: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["evidence", dir];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    json(&out)
+}
+
 /// `check DIR --format json EXTRA...` as a JSON report.
 pub fn check_report(dir: &str, extra: &[&str]) -> Value {
     let mut args = vec!["check", dir, "--format", "json"];
