@@ -64,5 +64,6 @@ while IFS= read -r glob; do
     glob=${glob%"${glob##*[![:space:]]}"}
     if [[ -n "$glob" ]]; then args+=("--junit=$glob"); fi
 done <<<"${INPUT_JUNIT:-}"
+if [[ -n "${INPUT_TEST_HISTORY:-}" ]]; then args+=("--actions-history=$INPUT_TEST_HISTORY"); fi
 if [[ -n "${INPUT_COMMENT_AUTHOR:-}" ]]; then args+=("--comment-author=$INPUT_COMMENT_AUTHOR"); fi
 exec "$bin" "${args[@]}"

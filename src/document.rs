@@ -242,6 +242,12 @@ fn template_syntax(doc: &Document, pos: Pos) -> Option<&'static str> {
         return Some("a template file");
     }
     let line = doc.text.lines().nth(pos.line.saturating_sub(1) as usize)?;
+    // What a template line says shows early; a 300 KB line is not read.
+    let mut end = line.len().min(4096);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    let line = &line[..end];
     if line.contains("{{") || line.contains("{%") {
         return Some("template syntax");
     }
@@ -261,7 +267,14 @@ fn template_syntax(doc: &Document, pos: Pos) -> Option<&'static str> {
 /// A problem with a document's shape (it parsed, but not into what its kind
 /// requires), reported like a parse failure.
 pub fn malformed(doc: &Document, node: &Node, message: impl Into<String>) -> Problem {
-    unparseable(doc, node.pos, &message.into())
+    // It parsed: no template to suspect, and no line to scan (a file can
+    // have 100 000 of these; scanning each one's line was quadratic).
+    Problem {
+        kind: ProblemKind::Unparseable,
+        document_kind: Some(doc.kind.name().into()),
+        location: Location::at(&doc.path, node.pos),
+        message: message.into(),
+    }
 }
 
 pub fn parent_dir(path: &str) -> String {

@@ -222,6 +222,24 @@ struct CheckArgs {
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
+    /// Test history from GitHub Actions: the artifacts whose names match
+    /// this glob (`test-results*`), of the last --actions-runs completed
+    /// runs of the branch judged, read as --junit-history. Needs --github
+    /// and a token with `actions: read`.
+    #[arg(
+        long,
+        value_name = "ARTIFACT_GLOB",
+        requires = "github",
+        conflicts_with = "junit_history"
+    )]
+    actions_history: Option<String>,
+    /// How many runs --actions-history reads, newest first.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    actions_runs: u64,
+    /// Where downloaded runs are kept, so the next call fetches only new
+    /// ones. Default: $XDG_CACHE_HOME/readygate, else ~/.cache/readygate.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -281,6 +299,11 @@ impl CheckArgs {
             annotate: self.annotate,
             now: self.now,
             max_per_rule: (!self.all).then_some(self.max_per_rule as usize),
+            actions_history: self.actions_history.map(|artifact| gate::ActionsHistory {
+                artifact,
+                runs: self.actions_runs as usize,
+                cache_dir: self.cache_dir,
+            }),
         }
     }
 }

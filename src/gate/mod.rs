@@ -99,7 +99,22 @@ pub struct CheckPlan {
     pub now: Option<NaiveDate>,
     /// Findings of one rule the terminal and Markdown list (`None`: all).
     pub max_per_rule: Option<usize>,
+    /// Test history read from GitHub Actions artifacts.
+    pub actions_history: Option<ActionsHistory>,
 }
+
+/// `--actions-history`: which artifacts, how many runs, where to keep them.
+#[derive(Debug, Clone)]
+pub struct ActionsHistory {
+    pub artifact: String,
+    pub runs: usize,
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The largest artifact downloaded, zipped.
+const MAX_ARTIFACT_DOWNLOAD: u64 = 512 << 20;
+/// The most one artifact may unpack to.
+const MAX_ARTIFACT_UNPACKED: u64 = 2 << 30;
 
 /// Findings of one rule listed by default before "and N more like this".
 pub const DEFAULT_MAX_PER_RULE: usize = 10;
@@ -128,6 +143,7 @@ impl CheckPlan {
             annotate: Annotate::All,
             now: None,
             max_per_rule: Some(DEFAULT_MAX_PER_RULE),
+            actions_history: None,
         }
     }
 }
@@ -183,6 +199,66 @@ fn decide(plan: &CheckPlan, env: &dyn Env) -> Result<Decided, Error> {
         .into());
     }
     Ok(Decided { runner, api })
+}
+
+/// `--actions-history`: the runs of the branch judged, fetched into the
+/// cache, as a history folder. What could not be fetched is logged; the
+/// tests area reads what was.
+fn actions_history(
+    history: &ActionsHistory,
+    plan: &CheckPlan,
+    runner: Option<&RunnerContext>,
+    api: Option<&Api>,
+    env: &dyn Env,
+    console: &mut dyn Console,
+) -> Result<PathBuf, Error> {
+    let (Some(runner), Some(api)) = (runner, api) else {
+        return Err(
+            ConfigError::new("--actions-history needs --github and GITHUB_TOKEN")
+                .hint("on a runner, pass `token: ${{ github.token }}` with `actions: read`")
+                .into(),
+        );
+    };
+    let cache_dir = history
+        .cache_dir
+        .clone()
+        .or_else(|| {
+            env.var("XDG_CACHE_HOME")
+                .map(|d| PathBuf::from(d).join("readygate"))
+        })
+        .or_else(|| {
+            env.var("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/readygate"))
+        })
+        .ok_or_else(|| {
+            ConfigError::new("no cache directory: give --cache-dir")
+                .hint("neither XDG_CACHE_HOME nor HOME is set")
+        })?;
+    let request = crate::github::actions::HistoryRequest {
+        repository: runner.repository.clone(),
+        // The branch judged: a pull request's base, else the ref built.
+        branch: plan.branch.clone().or_else(|| {
+            let event = plan.event.clone().unwrap_or_else(|| detect_event(env));
+            detect_branch(&plan.scan.root, &event, env)
+        }),
+        artifact: history.artifact.clone(),
+        runs: history.runs,
+        cache_dir,
+        max_download: MAX_ARTIFACT_DOWNLOAD,
+        max_unpacked: MAX_ARTIFACT_UNPACKED,
+    };
+    let fetched = crate::github::api::block_on(crate::github::actions::fetch(api, &request))?
+        .map_err(|e| {
+            crate::diag::NetworkError(format!("reading the Actions history failed: {e}"))
+        })?;
+    console.err(&format!(
+        "test history: {} runs of {} ({} downloaded, {} from the cache)",
+        fetched.runs, runner.repository, fetched.downloaded, fetched.cached
+    ));
+    for note in &fetched.notes {
+        console.err(&format!("test history: {note}"));
+    }
+    Ok(fetched.dir)
 }
 
 /// Where the policy comes from: `--policy-ref`, else on a pull request its
@@ -396,6 +472,10 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     };
     let mut settings = plan.scan.settings.clone();
     settings.judging = from_base.as_ref().map(|b| b.judging.clone());
+    if let Some(history) = &plan.actions_history {
+        let dir = actions_history(history, &plan, runner.as_ref(), api.as_ref(), env, console)?;
+        settings.inputs.junit_history = Some(dir);
+    }
     let evidence = scan::scan(root, &settings, &probes)?;
     // The head's own policy, under --policy-ref, only to show what the
     // change would do to it.

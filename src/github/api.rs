@@ -68,12 +68,56 @@ impl Api {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
+    /// GET `path` into the file `to`, streamed, refusing more than `max`
+    /// bytes. GitHub answers artifact downloads with a redirect to storage;
+    /// the client follows it and drops the token when the host changes.
+    pub async fn download(
+        &self,
+        path: &str,
+        to: &std::path::Path,
+        max: u64,
+    ) -> Result<u64, ApiError> {
+        use std::io::Write;
+        let mut resp = self.request(reqwest::Method::GET, path, None).await?;
+        let failed = |message: String| ApiError {
+            status: None,
+            message,
+        };
+        let mut file = std::fs::File::create(to).map_err(|e| failed(e.to_string()))?;
+        let mut written = 0u64;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| failed(format!("the download broke off: {e}")))?
+        {
+            written += chunk.len() as u64;
+            if written > max {
+                return Err(failed(format!("over {max} bytes")));
+            }
+            file.write_all(&chunk).map_err(|e| failed(e.to_string()))?;
+        }
+        Ok(written)
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
+        let resp = self.request(method, path, body).await?;
+        let text = resp.text().await.unwrap_or_default();
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A request with its retries: the successful response, or what
+    /// GitHub said last.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, ApiError> {
         let idempotent = method != reqwest::Method::POST;
         let mut attempt = 0;
         loop {
@@ -89,11 +133,11 @@ impl Api {
             let (error, wait) = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(resp);
+                    }
                     let wait = rate_limit_wait(resp.headers());
                     let text = resp.text().await.unwrap_or_default();
-                    if (200..300).contains(&status) {
-                        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
-                    }
                     let message = serde_json::from_str::<Value>(&text)
                         .ok()
                         .and_then(|v| v["message"].as_str().map(str::to_string))

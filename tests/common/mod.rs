@@ -231,6 +231,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// A binary body (a zip), sent instead of `body`.
+    pub bytes: Option<Vec<u8>>,
     /// Accept the request and never answer.
     pub stall: bool,
 }
@@ -241,7 +243,15 @@ impl Response {
             status,
             headers: Vec::new(),
             body: body.into(),
+            bytes: None,
             stall: false,
+        }
+    }
+
+    pub fn bytes(status: u16, bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: Some(bytes),
+            ..Self::new(status, "")
         }
     }
 
@@ -342,10 +352,11 @@ fn serve(mut stream: TcpStream, recorded: &Mutex<Vec<Request>>, handler: &Handle
     for (k, v) in &response.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
+    let body = response.bytes.unwrap_or_else(|| response.body.into_bytes());
     let _ = write!(
         stream,
-        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-        response.body.len(),
-        response.body
+        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
     );
+    let _ = stream.write_all(&body);
 }
