@@ -710,3 +710,73 @@ fn an_absolute_glob_under_a_relative_root_is_inside() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(json(&out)["tests"]["totals"]["tests"], 1);
 }
+
+/// A policy's quarantine file: the listed tests' failures and flakes are
+/// reported as skips; under --policy-ref the base's list is the one read,
+/// so a pull request cannot quarantine the test it breaks.
+#[test]
+fn quarantined_tests_are_reported_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: x\nowners: ['@o/t']\n");
+    write(
+        root,
+        ".readygate/policy.yaml",
+        "name: team\nextends: [builtin:production]\nquarantine: quarantine.yaml\n",
+    );
+    write(
+        root,
+        ".readygate/quarantine.yaml",
+        "# known flaky, owner @o/t, issue #12\n- c::flaky\n",
+    );
+    write(
+        root,
+        "build/test-results/test/TEST-c.xml",
+        "<testsuite name=\"c\"><testcase classname=\"c\" name=\"flaky\"><failure message=\"timeout\"/></testcase><testcase classname=\"c\" name=\"broken\"><failure message=\"wrong total\"/></testcase></testsuite>\n",
+    );
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let passing: Vec<(&str, &str)> = findings(&report, "tests.passing")
+        .iter()
+        .map(|f| (f["state"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        passing,
+        [
+            ("fail", "`c::broken` failed: wrong total"),
+            (
+                "skip",
+                "quarantined by the policy: `c::flaky` failed: timeout"
+            ),
+        ]
+    );
+    // The pull request quarantines the test it breaks: the base's list
+    // is read, so it still fails.
+    git(root, &["checkout", "-qb", "pr"]);
+    write(
+        root,
+        ".readygate/quarantine.yaml",
+        "- c::flaky\n- c::broken\n",
+    );
+    git(root, &["commit", "-qam", "quarantine it"]);
+    let report = check_report(
+        root.to_str().unwrap(),
+        &[
+            "--event",
+            "pull_request",
+            "--branch",
+            "main",
+            "--policy-ref",
+            "main",
+        ],
+    );
+    let states = states(&report, "tests.passing");
+    assert_eq!(states, ["fail", "skip"]);
+    // A quarantine file that is not a list is a configuration error.
+    write(root, ".readygate/quarantine.yaml", "c::flaky: true\n");
+    let out = run(&["check", root.to_str().unwrap(), "--event", "local"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("quarantine"), "{}", stderr(&out));
+}

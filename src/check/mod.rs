@@ -103,6 +103,8 @@ pub struct Context<'a> {
     /// The evidence's scope rules: what is production and what is test,
     /// example or vendored code.
     pub scopes: &'a ScopeMatcher,
+    /// Test ids the policy quarantines: reported, not counted.
+    pub quarantine: &'a [String],
 }
 
 impl Context<'_> {

@@ -68,6 +68,7 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
         files: &evidence.files,
         problems: &evidence.problems,
         scopes: &scopes,
+        quarantine: &policy.quarantine,
     };
     let mut findings = Vec::new();
     for rule in policy.rules.iter().filter(|r| r.enabled) {

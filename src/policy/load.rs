@@ -99,6 +99,8 @@ struct Loader {
     waivers: Vec<(WaiverDef, Origin, Origin)>,
     /// The file loaded first (the repository's own pack).
     top: Option<String>,
+    /// Quarantined test ids, every pack's list together.
+    quarantine: Vec<String>,
 }
 
 fn origin(pack: &LoadedPack, pointer: &str) -> Origin {
@@ -120,6 +122,50 @@ fn parse_date(text: &str, origin: &Origin, key: &str) -> Result<NaiveDate, Confi
             .key(key)
             .hint("write dates as YYYY-MM-DD")
     })
+}
+
+/// Most test ids one quarantine file lists.
+const MAX_QUARANTINED: usize = 10_000;
+
+/// The test ids a pack's `quarantine:` file lists, read from where the pack
+/// is (the same commit under --policy-ref, confined to the repository).
+fn quarantine(pack: &Source, file: &str, at: &Origin) -> Result<Vec<String>, ConfigError> {
+    let refused = |message: String, hint: String| err_at(at, message).key("quarantine").hint(hint);
+    let source = pack.resolve(file).map_err(|e| refused(e.message, e.hint))?;
+    let text = source.read().map_err(|e| refused(e.message, e.hint))?;
+    let display = source.display();
+    let node = yaml::parse_single(&text).map_err(|e| {
+        ConfigError::new(format!("the quarantine file does not parse: {}", e.message))
+            .in_file(&display)
+            .at(e.pos)
+    })?;
+    let not_a_list = || {
+        ConfigError::new("a quarantine file is a YAML list of test ids")
+            .in_file(&display)
+            .hint("write one `- classname::name` per line, as readygate reports test ids")
+    };
+    let items = match &node.value {
+        yaml::Value::Null => return Ok(Vec::new()),
+        _ => node.as_seq().ok_or_else(not_a_list)?,
+    };
+    if items.len() > MAX_QUARANTINED {
+        return Err(ConfigError::new(format!(
+            "{} quarantined tests, over {MAX_QUARANTINED}",
+            items.len()
+        ))
+        .in_file(&display)
+        .hint("a quarantine this long is a suite nobody runs: fix or delete tests"));
+    }
+    items
+        .iter()
+        .map(|item| {
+            item.scalar_text().ok_or_else(|| {
+                ConfigError::new("each quarantined test is a string: its id")
+                    .in_file(&display)
+                    .at(item.pos)
+            })
+        })
+        .collect()
 }
 
 impl Loader {
@@ -160,6 +206,10 @@ impl Loader {
             self.load_spec(parent, source.resolve(parent), Some(at))?;
         }
         self.stack.pop();
+        if let Some(file) = &pack.pack.quarantine {
+            let at = origin(&pack, "/quarantine");
+            self.quarantine.extend(quarantine(&source, file, &at)?);
+        }
         self.apply(&pack)?;
         self.packs.push(PackRef {
             name: pack.pack.name.clone(),
@@ -540,6 +590,7 @@ impl Loader {
             enforcement: self.enforcement.unwrap_or_default(),
             rules: self.rules,
             waivers,
+            quarantine: self.quarantine,
         })
     }
 }

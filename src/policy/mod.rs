@@ -165,6 +165,8 @@ pub struct Policy {
     pub enforcement: Vec<Enforcement>,
     pub rules: Vec<Rule>,
     pub waivers: Vec<Waiver>,
+    /// Test ids whose failures and flakes do not count (`quarantine:`).
+    pub quarantine: Vec<String>,
 }
 
 impl Policy {

@@ -38,6 +38,12 @@ pub struct PackFile {
     pub overrides: Vec<OverrideDef>,
     #[serde(default)]
     pub waivers: Vec<WaiverDef>,
+    /// A file listing quarantined tests: a YAML list of test ids
+    /// (`classname::name`, as readygate reports them) whose failures and
+    /// flakes are still reported but do not count. A path relative to this
+    /// file, read with the pack (so from the base on a pull request); the
+    /// lists of extended packs add up.
+    pub quarantine: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

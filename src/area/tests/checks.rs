@@ -17,6 +17,20 @@ fn percent(share: f64) -> String {
     }
 }
 
+/// A test's finding, or, when the policy quarantines it, the same finding
+/// as a skip that says so: reported, not counted.
+fn unless_quarantined(o: Outcome, id: &str, ctx: &Context) -> Outcome {
+    if ctx.quarantine.iter().any(|q| q == id) {
+        Outcome {
+            status: crate::check::Status::Skip,
+            message: format!("quarantined by the policy: {}", o.message),
+            ..o
+        }
+    } else {
+        o
+    }
+}
+
 fn outcome_at(o: Outcome, t: &TestResult) -> Outcome {
     let o = o.target(&t.id).at(t.location.clone());
     match &t.report {
@@ -101,9 +115,9 @@ impl Check for TestsPassing {
         "tests-passing"
     }
     fn summary(&self) -> &'static str {
-        "No test failed or errored in the reports of the gated commit (a test that passed on a retry is not a failure here; the flaky checks judge it)."
+        "No test failed or errored in the reports of the gated commit (a test that passed on a retry is not a failure here; the flaky checks judge it). Tests the policy quarantines are reported as skips."
     }
-    fn run(&self, t: &Tests, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, t: &Tests, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         if t.reports.is_empty() {
             return vec![Outcome::skip(NO_REPORTS)];
         }
@@ -123,7 +137,7 @@ impl Check for TestsPassing {
                     Some(m) if !m.is_empty() => format!("`{}` failed: {m}", f.id),
                     _ => format!("`{}` failed", f.id),
                 };
-                outcome_at(Outcome::fail(what), f)
+                unless_quarantined(outcome_at(Outcome::fail(what), f), &f.id, ctx)
             })
             .collect();
         let more = failing.saturating_sub(t.failures.len() as u64);
@@ -194,7 +208,7 @@ impl Check for TestsFlakeRate {
     fn validate(&self, p: &FlakeParams) -> Result<(), ParamsError> {
         validate_flake(p)
     }
-    fn run(&self, t: &Tests, p: &FlakeParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, t: &Tests, p: &FlakeParams, ctx: &Context) -> Vec<Outcome> {
         let Some(h) = &t.history else {
             return vec![Outcome::skip("no test history given (--junit-history)")];
         };
@@ -203,14 +217,15 @@ impl Check for TestsFlakeRate {
             .iter()
             .filter(|f| f.runs >= p.min_runs && f.flake_rate > p.max_rate)
             .map(|f| {
-                flaky_outcome(
+                let o = flaky_outcome(
                     f,
                     format!(
                         "; over the {} allowed (disruption {})",
                         percent(p.max_rate),
                         percent(f.disruption)
                     ),
-                )
+                );
+                unless_quarantined(o, &f.id, ctx)
             })
             .collect();
         if !over.is_empty() {
@@ -242,7 +257,7 @@ impl Check for TestsFlaky {
     fn validate(&self, p: &FlakeParams) -> Result<(), ParamsError> {
         validate_flake(p)
     }
-    fn run(&self, t: &Tests, p: &FlakeParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, t: &Tests, p: &FlakeParams, ctx: &Context) -> Vec<Outcome> {
         if t.reports.is_empty() && t.history.is_none() {
             return vec![Outcome::skip(NO_REPORTS)];
         }
@@ -275,6 +290,13 @@ impl Check for TestsFlaky {
                 }
             }
         }
+        let out: Vec<Outcome> = out
+            .into_iter()
+            .map(|o| {
+                let id = o.target.clone().unwrap_or_default();
+                unless_quarantined(o, &id, ctx)
+            })
+            .collect();
         if out.is_empty() {
             return vec![Outcome::pass(format!(
                 "no test flaked in this run{}",

@@ -95,6 +95,9 @@ struct Reading {
     text_wanted: bool,
     /// Reruns recorded inside the case (`flakyFailure`, `rerunFailure`...).
     reruns: u32,
+    /// A one-word `message` (go-junit-report's "Failed"), used when the
+    /// element has no text to say more.
+    fallback: Option<String>,
 }
 
 /// Reads one report, handing every suite and case to `on_case` / `on_suite`.
@@ -434,9 +437,12 @@ fn start(
             if about_a_failure && c.message.is_none() {
                 // A one-word message (go-junit-report's "Failed") says less
                 // than the element's text.
-                match attr(e, "message").filter(|m| m.trim().contains(' ')) {
-                    Some(m) => append(&mut c.message, &m),
-                    None => c.text_wanted = true,
+                match attr(e, "message").filter(|m| !m.trim().is_empty()) {
+                    Some(m) if m.trim().contains(' ') => append(&mut c.message, &m),
+                    word => {
+                        c.fallback = c.fallback.take().or(word);
+                        c.text_wanted = true;
+                    }
                 }
             }
         }
@@ -473,7 +479,11 @@ fn end(
                 file: c.file,
                 line,
                 offset: c.offset,
-                message: c.message.map(|m| m.trim().to_string()),
+                message: c
+                    .message
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .or(c.fallback.map(|m| clean(m.trim()))),
             };
             match suites.last_mut() {
                 Some((_, merger)) => merger.add(done, on_case),
