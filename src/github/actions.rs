@@ -157,7 +157,8 @@ pub async fn fetch(api: &Api, req: &HistoryRequest) -> Result<Fetched, ApiError>
                     continue;
                 }
             }
-            let into = run_dir.join(safe_name(name));
+            // By id too: artifacts of two attempts may share a name.
+            let into = run_dir.join(format!("{}-{aid}", safe_name(name)));
             if let Err(why) = unpack(&zip, &into, req.max_unpacked) {
                 fetched
                     .notes
