@@ -28,6 +28,9 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// The longest one artifact download may take, body included.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+
 pub struct Api {
     client: reqwest::Client,
     base: String,
@@ -78,7 +81,10 @@ impl Api {
         max: u64,
     ) -> Result<u64, ApiError> {
         use std::io::Write;
-        let mut resp = self.request(reqwest::Method::GET, path, None).await?;
+        // An artifact of hundreds of MB outlasts the 30 s an API call gets.
+        let mut resp = self
+            .request(reqwest::Method::GET, path, None, Some(DOWNLOAD_TIMEOUT))
+            .await?;
         let failed = |message: String| ApiError {
             status: None,
             message,
@@ -105,7 +111,7 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
-        let resp = self.request(method, path, body).await?;
+        let resp = self.request(method, path, body, None).await?;
         let text = resp.text().await.unwrap_or_default();
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
@@ -117,6 +123,7 @@ impl Api {
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
+        timeout: Option<Duration>,
     ) -> Result<reqwest::Response, ApiError> {
         let idempotent = method != reqwest::Method::POST;
         let mut attempt = 0;
@@ -129,6 +136,9 @@ impl Api {
                 .header("X-GitHub-Api-Version", "2022-11-28");
             if let Some(body) = body {
                 req = req.json(body);
+            }
+            if let Some(t) = timeout {
+                req = req.timeout(t);
             }
             let (error, wait) = match req.send().await {
                 Ok(resp) => {
