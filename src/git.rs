@@ -152,24 +152,31 @@ pub fn current_branch(root: &Path) -> Option<String> {
 /// (`git ls-files --cached --ignored --exclude-standard`), relative to
 /// `root`. Empty outside a repository or when git cannot run.
 pub fn tracked_but_ignored(root: &Path) -> Vec<String> {
+    ls_files(root, &["--cached", "--ignored", "--exclude-standard"]).unwrap_or_default()
+}
+
+/// Files git tracks under `root` matching `pathspec` (a git pathspec, so
+/// `*.xml` matches at any depth), relative to `root`; `None` outside a
+/// repository or when git cannot run.
+pub fn tracked(root: &Path, pathspec: &str) -> Option<std::collections::HashSet<String>> {
+    ls_files(root, &["--cached", "--", pathspec]).map(|v| v.into_iter().collect())
+}
+
+fn ls_files(root: &Path, args: &[&str]) -> Option<Vec<String>> {
     let out = hardened(root)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--ignored",
-            "--exclude-standard",
-        ])
+        .args(["ls-files", "-z"])
+        .args(args)
         .env("GIT_OPTIONAL_LOCKS", "0")
-        .output();
-    match out {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())?;
+    Some(
+        String::from_utf8_lossy(&out.stdout)
             .split('\0')
             .filter(|p| !p.is_empty())
             .map(str::to_string)
             .collect(),
-        _ => Vec::new(),
-    }
+    )
 }
 
 /// Why a file at a ref cannot be read as a policy or manifest.

@@ -34,12 +34,27 @@ fn owned(v: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The JVM fixture as CI checks it out and leaves it after the test step:
+/// sources committed, build output gitignored and untracked.
+fn jvm_checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(Path::new(JVM), root);
+    write(root, ".gitignore", "target/\nbuild/\n");
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    dir
+}
+
 /// Surefire's flakyFailure and rerunFailure, Failsafe's flakyError, Gradle's
 /// duplicate testcases; found where Maven and Gradle write them, a JUnit
-/// fixture among test resources left alone.
+/// fixture committed among test resources set aside, with why.
 #[test]
 fn jvm_reports_found_where_maven_and_gradle_write_them() {
-    let ev = evidence(JVM, &[]);
+    let checkout = jvm_checkout();
+    let root = checkout.path().to_str().unwrap();
+    let ev = evidence(root, &[]);
     let t = &ev["tests"];
     assert_eq!(t["source"], "discovered");
     let reports: Vec<&str> = t["reports"]
@@ -101,13 +116,93 @@ fn jvm_reports_found_where_maven_and_gradle_write_them() {
     );
     assert_eq!(t["slowest_suites"][0]["name"], "com.acme.it.CheckoutIT");
 
-    let report = check_report(JVM, &["--event", "local"]);
+    assert_eq!(t["set_aside_total"], 1);
+    assert_eq!(
+        t["set_aside"][0]["location"]["path"],
+        "src/test/resources/junit/TEST-broken-fixture.xml"
+    );
+    assert!(
+        t["set_aside"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("committed to git")
+    );
+
+    let report = check_report(root, &["--event", "local"]);
     assert_eq!(states(&report, "tests.ran"), ["pass"]);
     assert_eq!(states(&report, "tests.passing"), ["fail"]);
     assert_eq!(states(&report, "tests.flaky"), ["warn", "warn", "warn"]);
     // No history given: the rate is not judged.
     assert_eq!(states(&report, "tests.flake-rate"), ["skip"]);
     assert_eq!(states(&report, "tests.duration"), ["pass"]);
+
+    // A project in a test-named folder: its build output is this run's.
+    write(
+        checkout.path(),
+        "tests/integration/build/test-results/test/TEST-com.acme.it.SmokeIT.xml",
+        "<testsuite name=\"com.acme.it.SmokeIT\" tests=\"1\"><testcase classname=\"com.acme.it.SmokeIT\" name=\"starts\" time=\"2.5\"/></testsuite>\n",
+    );
+    let ev = evidence(root, &[]);
+    assert_eq!(ev["tests"]["totals"]["tests"], 10);
+
+    // Outside git the path decides: test resources are test data.
+    let plain = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(JVM), plain.path());
+    let ev = evidence(plain.path().to_str().unwrap(), &[]);
+    assert_eq!(ev["tests"]["reports"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        ev["tests"]["set_aside"][0]["reason"],
+        "its path is in test scope"
+    );
+}
+
+/// Committed reports are never this run's: with none left the rules skip
+/// and say what was set aside.
+#[test]
+fn committed_reports_are_set_aside_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: s\nowners: ['@o/t']\n");
+    write(
+        root,
+        "test_results/TEST-old.xml",
+        "<testsuite name=\"old\"><testcase classname=\"c\" name=\"t\"><failure message=\"stale\"/></testcase></testsuite>\n",
+    );
+    write(
+        root,
+        "build/test-results/pom/TEST-pom.xml",
+        "<?xml version=\"1.0\"?>\n<!-- generated -->\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\"><modelVersion>4.0.0</modelVersion></project>\n",
+    );
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "test_results", "readygate.yaml"]);
+    git(root, &["commit", "-qm", "base"]);
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let t = &ev["tests"];
+    assert_eq!(t["source"], serde_json::Value::Null);
+    let reasons: Vec<&str> = t["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "not a JUnit report: root element <project>: a Maven POM, not a test report; narrow the glob",
+            "committed to git: test data or a stale copy, not this run's output",
+        ]
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let ran = findings(&report, "tests.ran");
+    assert_eq!(ran[0]["state"], "skip");
+    assert!(
+        ran[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 file(s) found by name were set aside"),
+        "{}",
+        ran[0]["message"]
+    );
 }
 
 /// nextest (flaky, and `flaky-result = "fail"`), pytest with `file`/`line`
@@ -321,29 +416,31 @@ fn broken_reports_are_problems_and_the_gate_goes_on() {
     )
     .unwrap();
     let ev = evidence(root.to_str().unwrap(), &["--junit", "reports/*.xml"]);
-    let mut problems: Vec<(String, String, u64)> = ev["problems"]
+    // The reports are this run's CI output: the tests area lists them as
+    // unread, with why; they are not the repository's problems.
+    let mut unread: Vec<(String, u64)> = ev["tests"]["unread"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| {
             (
                 p["location"]["path"].as_str().unwrap().to_string(),
-                p["kind"].as_str().unwrap().to_string(),
                 p["location"]["line"].as_u64().unwrap(),
             )
         })
         .collect();
-    problems.sort();
+    unread.sort();
     assert_eq!(
-        problems,
-        owned(&[
-            ("reports/empty.xml", "empty", 0),
-            ("reports/html.xml", "unparseable", 1),
-            ("reports/latin1.xml", "unparseable", 1),
-            ("reports/laughs.xml", "unparseable", 2),
-            ("reports/truncated.xml", "unparseable", 5),
-        ])
+        unread,
+        [
+            ("reports/empty.xml".to_string(), 0),
+            ("reports/html.xml".to_string(), 1),
+            ("reports/latin1.xml".to_string(), 1),
+            ("reports/laughs.xml".to_string(), 2),
+            ("reports/truncated.xml".to_string(), 5),
+        ]
     );
+    assert_eq!(ev["problems"], serde_json::json!([]));
     // good.xml, and the complete case of the truncated one.
     assert_eq!(ev["tests"]["totals"]["tests"], 2);
     let report = check_report(
@@ -359,11 +456,8 @@ fn broken_reports_are_problems_and_the_gate_goes_on() {
             && f["location"]["line"] == 5),
         "{ran:?}"
     );
-    assert!(
-        findings(&report, "evidence.readable")
-            .iter()
-            .any(|f| f["location"]["path"] == "reports/laughs.xml")
-    );
+    // Said once, by tests.ran.
+    assert_eq!(states(&report, "evidence.readable"), ["pass"]);
 }
 
 /// One past run: its reports and run.json.
@@ -409,6 +503,13 @@ fn a_history_folder_gives_flake_rates() {
         repo.path(),
         "readygate.yaml",
         "service: s\ntier: 2\nowners: ['@o/t']\n",
+    );
+    // The test source the reports name (a file that is not in the
+    // repository would not be pointed at).
+    write(
+        repo.path(),
+        "src/app_test.py",
+        "def test_checkout(): pass\n",
     );
     for day in 1..=24u32 {
         let commit = format!("c{day:02}");
@@ -492,6 +593,10 @@ fn a_history_folder_gives_flake_rates() {
     );
     assert_eq!(history["flaky"][0]["location"]["path"], "src/app_test.py");
     assert_eq!(history["flaky"][0]["location"]["line"], 8);
+    assert_eq!(
+        history["flaky"][0]["last_flaky_run"],
+        "run 1024 attempt 1 on c24"
+    );
 
     let report = check_report(
         repo.path().to_str().unwrap(),
@@ -549,7 +654,7 @@ fn manifest_globs_stay_inside_the_repository() {
     std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
     let ev = evidence(root.to_str().unwrap(), &[]);
     assert_eq!(ev["tests"]["totals"]["tests"], 0);
-    let refused: Vec<&str> = ev["problems"]
+    let refused: Vec<&str> = ev["tests"]["unread"]
         .as_array()
         .unwrap()
         .iter()
@@ -674,13 +779,15 @@ fn history_inputs_are_bounded_and_placed_in_time() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let ev = json(&out);
-    let refused: Vec<&str> = ev["problems"]
+    // Listed with the history (the flake checks warn), not as problems
+    // of the repository.
+    let refused: Vec<&str> = ev["tests"]["history"]["unread"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["document_kind"] == "junit-history")
         .map(|p| p["location"]["path"].as_str().unwrap())
         .collect();
+    assert_eq!(ev["problems"], serde_json::json!([]));
     assert_eq!(refused.len(), 3, "{refused:?}");
     assert!(refused.iter().all(|p| p.ends_with("/run.json")));
     let runs = ev["tests"]["history"]["runs"].as_array().unwrap();
@@ -729,14 +836,15 @@ fn quarantined_tests_are_reported_not_counted() {
         ".readygate/quarantine.yaml",
         "# known flaky, owner @o/t, issue #12\n- c::flaky\n",
     );
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    // Left by the test step, not committed.
     write(
         root,
         "build/test-results/test/TEST-c.xml",
         "<testsuite name=\"c\"><testcase classname=\"c\" name=\"flaky\"><failure message=\"timeout\"/></testcase><testcase classname=\"c\" name=\"broken\"><failure message=\"wrong total\"/></testcase></testsuite>\n",
     );
-    git(root, &["init", "-q", "-b", "main"]);
-    git(root, &["add", "."]);
-    git(root, &["commit", "-qm", "base"]);
     let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
     let passing: Vec<(&str, &str)> = findings(&report, "tests.passing")
         .iter()
@@ -779,4 +887,41 @@ fn quarantined_tests_are_reported_not_counted() {
     let out = run(&["check", root.to_str().unwrap(), "--event", "local"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("quarantine"), "{}", stderr(&out));
+}
+
+/// A runner writing nanoseconds does not make a year-long suite: the time
+/// is not counted and the duration rule says why, at the line. A suite
+/// that failed outside its tests (a class that did not load) is a failure.
+#[test]
+fn implausible_times_and_suite_errors_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: s\nowners: ['@o/t']\n");
+    write(
+        root,
+        "out/junit.xml",
+        "<testsuites>\n<testsuite name=\"pkg\" time=\"2\">\n<testcase classname=\"pkg\" name=\"TestA\" time=\"1500000000\"/>\n</testsuite>\n<testsuite name=\"com.acme.DbIT\" tests=\"0\" errors=\"1\">\n<error message=\"Could not initialize class com.acme.Db\" type=\"java.lang.NoClassDefFoundError\"/>\n</testsuite>\n</testsuites>\n",
+    );
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--event", "local", "--junit", "out/*.xml"],
+    );
+    let duration = findings(&report, "tests.duration");
+    assert_eq!(duration.len(), 1, "{duration:?}");
+    assert_eq!(duration[0]["state"], "warn");
+    assert!(
+        duration[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nanoseconds"),
+        "{}",
+        duration[0]["message"]
+    );
+    assert_eq!(duration[0]["location"]["line"], 3);
+    let passing = findings(&report, "tests.passing");
+    assert_eq!(
+        passing[0]["message"],
+        "`com.acme.DbIT::(suite)` failed: Could not initialize class com.acme.Db"
+    );
+    assert_eq!(passing[0]["location"]["line"], 6);
 }

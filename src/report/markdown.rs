@@ -224,7 +224,7 @@ fn groups(out: &mut String, report: &Report, findings: &[&Finding], links: Optio
         for (f, times) in listed {
             let again = match times {
                 1 => String::new(),
-                n => format!(" (×{n})"),
+                n => format!(" (×{n}, the first shown)"),
             };
             let _ = writeln!(out, "- {}{again}", finding_line(f, links));
         }

@@ -219,7 +219,12 @@ fn groups(out: &mut String, p: &Paint, report: &Report, attention: &[&Finding]) 
             };
             let _ = writeln!(out, "{message}");
             if let Some(loc) = &f.location {
-                let _ = writeln!(out, "            at {}", clean(&loc.to_string()));
+                // The same message in several places: the first is shown.
+                let more = match times {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                let _ = writeln!(out, "            at {}{more}", clean(&loc.to_string()));
             }
         }
         if let Some(more) = more_like_this(group, hidden) {

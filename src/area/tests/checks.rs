@@ -8,6 +8,17 @@ use crate::check::{Check, Context, NoParams, Outcome, ParamsError};
 
 const NO_REPORTS: &str = "no test reports given (--junit, the manifest's `tests.junit`) and none found where test runners write them";
 
+/// Why there are no reports, naming what was found and set aside.
+fn no_reports(t: &Tests) -> String {
+    match t.set_aside.first() {
+        None => NO_REPORTS.to_string(),
+        Some(first) => format!(
+            "{NO_REPORTS}; {} file(s) found by name were set aside, {} first ({}): give this run's reports with --junit",
+            t.set_aside_total, first.location.path, first.reason
+        ),
+    }
+}
+
 fn percent(share: f64) -> String {
     let p = share * 100.0;
     if p > 0.0 && p < 0.1 {
@@ -53,7 +64,7 @@ impl Check for TestsRan {
     }
     fn run(&self, t: &Tests, _: &NoParams, _: &Context) -> Vec<Outcome> {
         let Some(source) = t.source else {
-            return vec![Outcome::skip(NO_REPORTS)];
+            return vec![Outcome::skip(no_reports(t))];
         };
         // A report the test step broke (truncated, empty) or the gate could
         // not take whole: its tests are missing, whatever the rest say.
@@ -119,7 +130,7 @@ impl Check for TestsPassing {
     }
     fn run(&self, t: &Tests, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         if t.reports.is_empty() {
-            return vec![Outcome::skip(NO_REPORTS)];
+            return vec![Outcome::skip(no_reports(t))];
         }
         let c = &t.totals;
         let failing = c.failed + c.errored;
@@ -181,13 +192,14 @@ fn validate_flake(p: &FlakeParams) -> Result<(), ParamsError> {
 
 fn flaky_outcome(f: &FlakyTest, why: String) -> Outcome {
     Outcome::fail(format!(
-        "`{}` flaked in {} of {} runs ({}), first {}, last {}{why}",
+        "`{}` flaked in {} of {} runs ({}), first {}, last {} ({}){why}",
         f.id,
         f.flaky_runs,
         f.runs,
         percent(f.flake_rate),
         f.first_flaky,
-        f.last_flaky
+        f.last_flaky,
+        f.last_flaky_run
     ))
     .target(&f.id)
     .at(f.location.clone())
@@ -259,7 +271,7 @@ impl Check for TestsFlaky {
     }
     fn run(&self, t: &Tests, p: &FlakeParams, ctx: &Context) -> Vec<Outcome> {
         if t.reports.is_empty() && t.history.is_none() {
-            return vec![Outcome::skip(NO_REPORTS)];
+            return vec![Outcome::skip(no_reports(t))];
         }
         let mut out: Vec<Outcome> = t
             .flaky_in_run
@@ -275,6 +287,13 @@ impl Check for TestsFlaky {
             })
             .collect();
         if let Some(h) = &t.history {
+            out.extend(h.unread.iter().map(|u| {
+                Outcome::fail(format!(
+                    "part of the test history was not read, so flake rates leave it out: {}",
+                    u.message
+                ))
+                .at(u.location.clone())
+            }));
             for f in &h.flaky {
                 let judged_by_rate = f.runs >= p.min_runs;
                 if f.new {
@@ -354,7 +373,7 @@ impl Check for TestsSkipped {
     fn run(&self, t: &Tests, p: &SkippedParams, _: &Context) -> Vec<Outcome> {
         let c = &t.totals;
         if c.tests == 0 {
-            return vec![Outcome::skip(NO_REPORTS)];
+            return vec![Outcome::skip(no_reports(t))];
         }
         let share = c.skipped as f64 / c.tests as f64;
         vec![Outcome::when(
@@ -416,13 +435,29 @@ impl Check for TestsDuration {
     fn run(&self, t: &Tests, p: &DurationParams, _: &Context) -> Vec<Outcome> {
         let c = &t.totals;
         if c.tests == 0 {
-            return vec![Outcome::skip(NO_REPORTS)];
+            return vec![Outcome::skip(no_reports(t))];
         }
+        // Times the report gives in another unit: the total is not what
+        // ran, and the owner should know why.
+        let mut out: Vec<Outcome> = t
+            .implausible_times
+            .iter()
+            .map(|odd| {
+                Outcome::fail(format!(
+                    "{} test or suite time(s) over a week (or negative) were not counted: does the runner write nanoseconds or milliseconds?",
+                    odd.count
+                ))
+                .at(odd.location.clone())
+            })
+            .collect();
         if c.seconds <= p.max_seconds {
-            return vec![Outcome::pass(format!(
-                "{:.0} s for {} tests, within {:.0} s",
-                c.seconds, c.tests, p.max_seconds
-            ))];
+            if out.is_empty() {
+                out.push(Outcome::pass(format!(
+                    "{:.0} s for {} tests, within {:.0} s",
+                    c.seconds, c.tests, p.max_seconds
+                )));
+            }
+            return out;
         }
         let slowest: Vec<String> = t
             .slowest_suites
@@ -431,14 +466,16 @@ impl Check for TestsDuration {
             .map(|s| format!("{} {:.0} s", s.name, s.seconds))
             .collect();
         let o = Outcome::fail(format!(
-            "the suites take {:.0} s, over the {:.0} s budget; slowest: {}",
+            "the suites of {} report(s) take {:.0} s together, over the {:.0} s budget; slowest: {}",
+            t.reports.len(),
             c.seconds,
             p.max_seconds,
             slowest.join(", ")
         ));
-        vec![match t.slowest_suites.first() {
+        out.push(match t.slowest_suites.first() {
             Some(s) => o.at(s.location.clone()),
             None => o,
-        }]
+        });
+        out
     }
 }

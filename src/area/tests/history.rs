@@ -46,6 +46,8 @@ struct Stats {
     last: Option<bool>,
     first_flaky: Option<String>,
     last_flaky: Option<String>,
+    /// The run, attempt and commit of the last flake.
+    last_flaky_run: Option<String>,
     location: Option<Location>,
 }
 
@@ -241,8 +243,21 @@ pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Pr
                 s.flaky_runs += 1;
                 s.first_flaky.get_or_insert_with(|| run.started_at.clone());
                 s.last_flaky = Some(run.started_at.clone());
+                s.last_flaky_run = Some(format!(
+                    "run {} attempt {} on {}",
+                    run.run_id,
+                    run.attempt,
+                    run.commit.get(..12).unwrap_or(&run.commit)
+                ));
             }
-            if s.location.is_none() || !at.path.starts_with(&shown_dir) {
+            // The test's source when a report names it; else its testcase
+            // in the newest run where it flaked.
+            let at_source = !at.path.starts_with(&shown_dir);
+            let have_source = s
+                .location
+                .as_ref()
+                .is_some_and(|l| !l.path.starts_with(&shown_dir));
+            if at_source || (!have_source && (flaked || s.location.is_none())) {
                 s.location = Some(at.clone());
             }
         }
@@ -274,6 +289,7 @@ pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Pr
                 new: s.first_flaky == newest,
                 first_flaky: s.first_flaky.unwrap_or_default(),
                 last_flaky: s.last_flaky.unwrap_or_default(),
+                last_flaky_run: s.last_flaky_run.unwrap_or_default(),
                 id,
             }
         })

@@ -36,6 +36,8 @@ pub struct Case {
     pub attempts: u32,
     /// Seconds, every attempt together.
     pub time: f64,
+    /// A `time` was implausible (see [`MAX_SECONDS`]) and not counted.
+    pub odd_time: bool,
     /// The test's source, when the report says (`file`, `line`).
     pub file: Option<String>,
     pub line: Option<u32>,
@@ -50,8 +52,12 @@ pub struct Case {
 pub struct Suite {
     pub name: String,
     pub time: f64,
+    /// Its `time` was implausible (see [`MAX_SECONDS`]) and not counted.
+    pub odd_time: bool,
     /// Inside another suite: its time is already in its parent's.
     pub nested: bool,
+    /// Where its `<testsuite>` starts in the report (byte offset).
+    pub offset: u64,
 }
 
 /// Why a report could not be read (past what was read).
@@ -75,8 +81,10 @@ const MAX_DEPTH: usize = 256;
 /// Largest single XML event (a tag, a text, a CDATA section): quick-xml
 /// holds one whole event in memory.
 const MAX_EVENT: u64 = 64 << 20;
-/// The longest time a case or suite is taken to have run.
-const MAX_SECONDS: f64 = 366.0 * 86_400.0;
+/// The longest time a case or suite can plausibly have run: past it, the
+/// runner wrote another unit (nanoseconds, milliseconds) and the time is
+/// not counted.
+pub const MAX_SECONDS: f64 = 7.0 * 86_400.0;
 
 /// A case being read: its attempts so far.
 #[derive(Default)]
@@ -86,6 +94,7 @@ struct Reading {
     file: Option<String>,
     line: Option<u32>,
     time: f64,
+    odd_time: bool,
     offset: u64,
     result: Option<Result>,
     /// `flakyFailure` / `flakyError`: failed, then passed on a rerun.
@@ -98,16 +107,29 @@ struct Reading {
     /// A one-word `message` (go-junit-report's "Failed"), used when the
     /// element has no text to say more.
     fallback: Option<String>,
+    /// A `<failure>`/`<error>` directly in a suite: the case ends with it.
+    of_suite: bool,
 }
 
 /// Reads one report, handing every suite and case to `on_case` / `on_suite`.
 /// Returns what broke the read, if anything; what was read before counts.
 pub fn read<R: BufRead>(
-    input: R,
+    mut input: R,
     on_case: &mut dyn FnMut(Case),
     on_suite: &mut dyn FnMut(Suite),
 ) -> std::result::Result<(), Broken> {
     let mark = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    // quick-xml drops a UTF-8 byte-order mark from its positions; drop it
+    // here and add it back, so offsets are the file's.
+    let bom = input
+        .fill_buf()
+        .is_ok_and(|b| b.starts_with("\u{feff}".as_bytes()));
+    let shift = if bom {
+        input.consume(3);
+        3
+    } else {
+        0
+    };
     let mut reader = Reader::from_reader(Capped {
         inner: input,
         consumed: 0,
@@ -121,13 +143,13 @@ pub fn read<R: BufRead>(
     let mut suites: Vec<(Suite, Merger)> = Vec::new();
     let mut case: Option<Reading> = None;
     loop {
-        let offset = reader.buffer_position();
+        let offset = reader.buffer_position() + shift;
         mark.set(offset);
         let event = match reader.read_event_into(&mut buf) {
             Ok(event) => event,
             Err(e) => {
                 // What was read before the break counts.
-                flush(&mut suites, on_case, on_suite);
+                flush(&mut suites, &mut case, on_case, on_suite);
                 let message = match &e {
                     quick_xml::Error::Io(io) if io.kind() == std::io::ErrorKind::FileTooLarge => {
                         format!(
@@ -138,7 +160,7 @@ pub fn read<R: BufRead>(
                     _ => format!("not well-formed XML: {e}"),
                 };
                 return Err(Broken {
-                    offset: reader.error_position().max(offset),
+                    offset: (reader.error_position() + shift).max(offset),
                     message,
                 });
             }
@@ -160,7 +182,7 @@ pub fn read<R: BufRead>(
                 }
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    flush(&mut suites, on_case, on_suite);
+                    flush(&mut suites, &mut case, on_case, on_suite);
                     return Err(Broken {
                         offset,
                         message: format!(
@@ -237,9 +259,9 @@ pub fn read<R: BufRead>(
     }
     if depth > 0 {
         // What was read counts; say where it stopped.
-        flush(&mut suites, on_case, on_suite);
+        flush(&mut suites, &mut case, on_case, on_suite);
         return Err(Broken {
-            offset: reader.buffer_position(),
+            offset: reader.buffer_position() + shift,
             message: "ends inside an element: the report is truncated".into(),
         });
     }
@@ -295,11 +317,18 @@ fn clean(text: &str) -> String {
 }
 
 /// The suites still open when a report breaks off, innermost first.
+/// The read broke: what was read counts. A case cut off after its
+/// `<failure>` (or `<skipped>`) closed has a result and counts with it; one
+/// cut off before it is unknown and does not.
 fn flush(
     suites: &mut Vec<(Suite, Merger)>,
+    case: &mut Option<Reading>,
     on_case: &mut dyn FnMut(Case),
     on_suite: &mut dyn FnMut(Suite),
 ) {
+    if let Some(c) = case.take().filter(|c| c.result.is_some()) {
+        finish_case(c, suites, on_case);
+    }
     for (suite, merger) in suites.drain(..).rev() {
         merger.finish(on_case);
         on_suite(suite);
@@ -312,12 +341,36 @@ fn root(e: &BytesStart, offset: u64) -> std::result::Result<(), Broken> {
     if name.as_ref() == "testsuites" || name.as_ref() == "testsuite" {
         return Ok(());
     }
+    let name: &str = name.as_ref();
+    let what = other_format(name).map_or_else(String::new, |w| format!(": {w}"));
     Err(Broken {
         offset,
         message: format!(
-            "the root element is <{}>, not <testsuites> or <testsuite>",
-            name.as_ref()
+            "the root element is <{}>, not <testsuites> or <testsuite>{what}",
+            clean(name)
         ),
+    })
+}
+
+/// What a well-known XML root element that is not JUnit belongs to, and
+/// what to do about it.
+pub fn other_format(root: &str) -> Option<&'static str> {
+    Some(match root {
+        "test-run" => {
+            "an NUnit 3 report; write JUnit XML (dotnet test --logger junit, or nunit's junit transform) or narrow the glob"
+        }
+        "assemblies" => {
+            "an xUnit.net report; write JUnit XML (dotnet test --logger junit) or narrow the glob"
+        }
+        "TestRun" => {
+            "a Visual Studio TRX report; write JUnit XML (dotnet test --logger junit) or narrow the glob"
+        }
+        "project" => "a Maven POM, not a test report; narrow the glob",
+        "coverage" | "report" => "a coverage report, not a test report; narrow the glob",
+        "checkstyle" | "pmd" | "BugCollection" => {
+            "a lint report, not a test report; narrow the glob"
+        }
+        _ => return None,
     })
 }
 
@@ -347,20 +400,23 @@ fn attrs<const N: usize>(e: &BytesStart, keys: [&str; N]) -> [Option<String>; N]
     out
 }
 
-fn seconds(time: Option<&str>) -> f64 {
-    let Some(t) = time else { return 0.0 };
+/// A `time` attribute in seconds, and whether it was implausible (negative,
+/// or over [`MAX_SECONDS`]) and so not counted.
+fn seconds(time: Option<&str>) -> (f64, bool) {
+    let Some(t) = time else {
+        return (0.0, false);
+    };
     // `1,234.5` (a thousands separator) or `1,5` (a decimal comma).
     let t = match (t.contains(','), t.contains('.')) {
         (true, true) => std::borrow::Cow::Owned(t.replace(',', "")),
         (true, false) => std::borrow::Cow::Owned(t.replace(',', ".")),
         _ => std::borrow::Cow::Borrowed(t),
     };
-    t.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|t| t.is_finite() && *t >= 0.0)
-        // A year: no suite runs longer, and sums stay finite.
-        .map_or(0.0, |t| t.min(MAX_SECONDS))
+    match t.trim().parse::<f64>() {
+        Ok(t) if (0.0..=MAX_SECONDS).contains(&t) => (t, false),
+        Ok(t) if !t.is_nan() => (0.0, true),
+        _ => (0.0, false),
+    }
 }
 
 fn append(message: &mut Option<String>, text: &str) {
@@ -388,11 +444,14 @@ fn start(
         "testsuite" => {
             let [name, time] = attrs(e, ["name", "time"]);
             let nested = !suites.is_empty();
+            let (time, odd_time) = seconds(time.as_deref());
             suites.push((
                 Suite {
                     name: clean(&name.unwrap_or_default()),
                     nested,
-                    time: seconds(time.as_deref()),
+                    time,
+                    odd_time,
+                    offset,
                 },
                 Merger::new(held.clone()),
             ))
@@ -400,17 +459,30 @@ fn start(
         "testcase" => {
             let [classname, name, file, line, time] =
                 attrs(e, ["classname", "name", "file", "line", "time"]);
+            let (time, odd_time) = seconds(time.as_deref());
             *case = Some(Reading {
                 classname: classname.unwrap_or_default(),
                 name: name.unwrap_or_default(),
                 file: file.filter(|f| !f.is_empty()),
                 line: line.and_then(|l| l.trim().parse().ok()),
-                time: seconds(time.as_deref()),
+                time,
+                odd_time,
                 offset,
                 ..Reading::default()
             })
         }
         tag => {
+            if case.is_none() && !suites.is_empty() && matches!(tag, "failure" | "error") {
+                // Outside any testcase: the suite itself failed (a class
+                // that did not load, a setup that threw). It counts as one
+                // test of that suite, so the failure is not lost.
+                *case = Some(Reading {
+                    name: "(suite)".into(),
+                    offset,
+                    of_suite: true,
+                    ..Reading::default()
+                });
+            }
             let Some(c) = case.as_mut() else {
                 return;
             };
@@ -430,6 +502,12 @@ fn start(
             );
             if let Some(r) = result {
                 c.result = Some(c.result.map_or(r, |old| old.max(r)));
+                // Some runners put the failing line on the failure itself.
+                if c.file.is_none() {
+                    let [file, line] = attrs(e, ["file", "line"]);
+                    c.file = file.filter(|f| !f.is_empty());
+                    c.line = c.line.or(line.and_then(|l| l.trim().parse().ok()));
+                }
             }
             if tag.starts_with("flaky") || tag.starts_with("rerun") {
                 c.reruns += 1;
@@ -458,36 +536,8 @@ fn end(
 ) {
     match tag {
         "testcase" => {
-            let Some(c) = case.take() else { return };
-            let suite = suites
-                .last()
-                .map(|(s, _)| s.name.clone())
-                .unwrap_or_default();
-            let id = clean(&if c.classname.is_empty() {
-                format!("{suite}::{}", c.name)
-            } else {
-                format!("{}::{}", c.classname, c.name)
-            });
-            // pytest writes `line` 0-based.
-            let line = c.line.map(|l| if suite == "pytest" { l + 1 } else { l });
-            let done = Case {
-                id,
-                result: c.result.unwrap_or(Result::Passed),
-                flaky: c.flaky,
-                attempts: 1 + c.reruns,
-                time: c.time,
-                file: c.file,
-                line,
-                offset: c.offset,
-                message: c
-                    .message
-                    .map(|m| m.trim().to_string())
-                    .filter(|m| !m.is_empty())
-                    .or(c.fallback.map(|m| clean(m.trim()))),
-            };
-            match suites.last_mut() {
-                Some((_, merger)) => merger.add(done, on_case),
-                None => on_case(done),
+            if let Some(c) = case.take() {
+                finish_case(c, suites, on_case);
             }
         }
         "testsuite" => {
@@ -500,8 +550,52 @@ fn end(
             if let Some(c) = case.as_mut() {
                 c.text_wanted = false;
             }
+            if case.as_ref().is_some_and(|c| c.of_suite) {
+                finish_case(case.take().unwrap_or_default(), suites, on_case);
+            }
         }
         _ => {}
+    }
+}
+
+/// A case read whole: its id, merged with earlier attempts of that id.
+fn finish_case(c: Reading, suites: &mut [(Suite, Merger)], on_case: &mut dyn FnMut(Case)) {
+    let suite = suites
+        .last()
+        .map(|(s, _)| s.name.clone())
+        .unwrap_or_default();
+    let owner = if c.classname.is_empty() {
+        &suite
+    } else {
+        &c.classname
+    };
+    let id = clean(&match (owner.is_empty(), c.name.is_empty()) {
+        (false, false) => format!("{owner}::{}", c.name),
+        (false, true) => owner.clone(),
+        (true, false) => c.name.clone(),
+        (true, true) => "(unnamed test)".into(),
+    });
+    // pytest writes `line` 0-based.
+    let line = c.line.map(|l| if suite == "pytest" { l + 1 } else { l });
+    let done = Case {
+        id,
+        result: c.result.unwrap_or(Result::Passed),
+        flaky: c.flaky,
+        attempts: 1 + c.reruns,
+        time: c.time,
+        odd_time: c.odd_time,
+        file: c.file,
+        line,
+        offset: c.offset,
+        message: c
+            .message
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .or(c.fallback.map(|m| clean(m.trim()))),
+    };
+    match suites.last_mut() {
+        Some((_, merger)) => merger.add(done, on_case),
+        None => on_case(done),
     }
 }
 
@@ -510,10 +604,21 @@ fn end(
 /// Bytes the open suites' mergers hold together.
 type Held = std::rc::Rc<std::cell::Cell<usize>>;
 
+/// The attempts of one id merged so far.
+struct Seen {
+    /// One of them passed: any later one is another invocation.
+    passed: bool,
+    worst: Result,
+    /// One of them carried its own flaky marker (`flakyFailure`).
+    marked: bool,
+}
+
 struct Merger {
     /// By the id's hash; a collision is checked against the id itself.
     index: HashMap<u64, usize>,
     cases: Vec<Case>,
+    /// What each of `cases` went through so far, by index.
+    seen: Vec<Seen>,
     /// Past [`MAX_SUITE_CASES`]: handed on unmerged.
     overflowed: bool,
     hasher: std::hash::RandomState,
@@ -527,6 +632,7 @@ impl Merger {
         Self {
             index: HashMap::new(),
             cases: Vec::new(),
+            seen: Vec::new(),
             overflowed: false,
             hasher: Default::default(),
             bytes: 0,
@@ -547,23 +653,39 @@ impl Merger {
         let slot = self.index.get(&hash).copied();
         if let Some(i) = slot.filter(|i| self.cases[*i].id == case.id) {
             let first = &mut self.cases[i];
+            let seen = &mut self.seen[i];
             let passed = |r: Result| r == Result::Passed;
             let failed = |r: Result| matches!(r, Result::Failed | Result::Errored);
-            let flip = (passed(first.result) && failed(case.result))
-                || (failed(first.result) && passed(case.result));
-            first.flaky |= flip || case.flaky;
             first.attempts += 1;
             first.time += case.time;
-            if first.message.is_none() {
+            first.odd_time |= case.odd_time;
+            if first.message.is_none() || (failed(case.result) && !failed(seen.worst)) {
                 first.message = case.message;
             }
-            // The last attempt decides, unless the earlier ones failed
-            // and none passed (a failure and a teardown error).
-            first.result = if flip || passed(case.result) {
-                case.result
+            seen.marked |= case.flaky;
+            if seen.passed {
+                // A retry never follows a pass: these are invocations of
+                // one parameterised test (a TestNG data provider, an
+                // it.each without the value in its name) or a pytest
+                // teardown error after a pass; the worst counts, and an
+                // earlier fail-then-pass was not a flake.
+                seen.worst = seen.worst.max(case.result);
+                first.result = seen.worst;
+                first.flaky = seen.marked;
             } else {
-                first.result.max(case.result)
-            };
+                // Failures so far, then this: a retry. It passing makes
+                // the test flaky; otherwise the worst attempt stands (a
+                // failure and a teardown error).
+                seen.worst = seen.worst.max(case.result);
+                let flip = failed(first.result) && passed(case.result);
+                first.flaky = seen.marked || flip;
+                first.result = if passed(case.result) {
+                    case.result
+                } else {
+                    seen.worst
+                };
+            }
+            seen.passed |= passed(case.result);
             return;
         }
         let size = case.id.len() + case.message.as_ref().map_or(0, String::len) + 128;
@@ -571,6 +693,7 @@ impl Merger {
             self.overflowed = true;
             self.release();
             self.cases.drain(..).for_each(&mut *on_case);
+            self.seen = Vec::new();
             self.index = HashMap::new();
             return on_case(case);
         }
@@ -579,6 +702,11 @@ impl Merger {
         }
         self.bytes += size;
         self.held.set(self.held.get() + size);
+        self.seen.push(Seen {
+            passed: case.result == Result::Passed,
+            worst: case.result,
+            marked: case.flaky,
+        });
         self.cases.push(case);
     }
 
@@ -691,6 +819,50 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_after_a_pass_are_invocations_not_retries() {
+        // A TestNG data provider: three invocations of one method; a
+        // pytest test that passed and then failed in teardown.
+        let (c, _, _) = cases(
+            r#"<testsuite name="s" tests="4">
+<testcase classname="a.Prices" name="rounds" time="1"/>
+<testcase classname="a.Prices" name="rounds" time="1"><failure message="expected 3 but was 2"/></testcase>
+<testcase classname="a.Prices" name="rounds" time="1"/>
+<testcase classname="t.test_db" name="test_write"/>
+<testcase classname="t.test_db" name="test_write"><error message="teardown failed"/></testcase>
+<testcase classname="a.B" name="x"><failure message="first"/></testcase>
+<testcase classname="a.B" name="x"/>
+<testcase classname="a.B" name="x"><failure message="third"/></testcase>
+</testsuite>"#,
+        );
+        assert_eq!(
+            (c[0].result, c[0].flaky, c[0].attempts),
+            (Result::Failed, false, 3)
+        );
+        assert_eq!(c[0].message.as_deref(), Some("expected 3 but was 2"));
+        assert_eq!((c[1].result, c[1].flaky), (Result::Errored, false));
+        assert_eq!(c[1].message.as_deref(), Some("teardown failed"));
+        // fail, pass, fail: not a retry that passed after all.
+        assert_eq!((c[2].result, c[2].flaky), (Result::Failed, false));
+    }
+
+    #[test]
+    fn a_suite_that_failed_outside_its_tests_counts_and_names_are_never_empty() {
+        let (c, _, _) = cases(
+            r#"<testsuites><testsuite name="com.acme.PaymentsIT" tests="0" errors="1">
+<error message="Could not initialize class com.acme.Db" type="java.lang.NoClassDefFoundError">trace</error>
+</testsuite><testsuite name=""><testcase name="" classname=""/><testcase name="only"/></testsuite></testsuites>"#,
+        );
+        assert_eq!(c[0].id, "com.acme.PaymentsIT::(suite)");
+        assert_eq!(c[0].result, Result::Errored);
+        assert_eq!(
+            c[0].message.as_deref(),
+            Some("Could not initialize class com.acme.Db")
+        );
+        assert_eq!(c[1].id, "(unnamed test)");
+        assert_eq!(c[2].id, "only");
+    }
+
+    #[test]
     fn nextest_flaky_text_and_flaky_result_fail() {
         let (c, _, _) = cases(
             r#"<testsuites name="nextest-run"><testsuite name="app" tests="2">
@@ -714,8 +886,15 @@ mod tests {
     fn bad_reports_say_why() {
         let err = |xml: &str| cases(xml).2.map(|b| b.message).unwrap_or_default();
         assert!(err("<html><body/></html>").contains("root element is <html>"));
+        assert!(err("<test-run id=\"2\"/>").contains("NUnit 3 report"));
         assert!(err("").contains("empty or truncated"));
         assert!(err("<testsuite><testcase name=\"a\">").contains("truncated"));
+        // Cut off after a whole failure: the failure counts.
+        let (c, _, broken) = cases(
+            "<testsuite name=\"s\"><testcase classname=\"a\" name=\"b\"><failure message=\"boom now\"/><system-out>partial",
+        );
+        assert!(broken.is_some());
+        assert_eq!((c.len(), c[0].result), (1, Result::Failed));
         assert!(
             err("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><testsuite/>")
                 .contains("entities")
@@ -747,8 +926,12 @@ mod tests {
         );
         let (c, _, _) = cases(&long);
         assert!(c[0].id.len() <= MAX_ID + '…'.len_utf8());
-        assert_eq!(seconds(Some("1e308")), MAX_SECONDS);
-        assert_eq!(seconds(Some("1,234.5")), 1234.5);
+        // Nanoseconds (go's time.Duration), not a year-long test.
+        assert_eq!(seconds(Some("1500000000")), (0.0, true));
+        assert_eq!(seconds(Some("1e308")), (0.0, true));
+        assert_eq!(seconds(Some("-3")), (0.0, true));
+        assert_eq!(seconds(Some("1,234.5")), (1234.5, false));
+        assert_eq!(seconds(Some("n/a")), (0.0, false));
         let deep = format!("<testsuites>{}", "<testsuite>".repeat(MAX_DEPTH + 10));
         assert!(
             cases(&deep)
@@ -780,5 +963,10 @@ mod tests {
             lines_at(text.as_bytes(), &[0, 2, 4, 5, 99]),
             [1, 2, 3, 3, 4]
         );
+        // A UTF-8 byte-order mark: offsets still point into the file.
+        let xml = "\u{feff}<testsuite name=\"s\">\n<testcase name=\"a\"/>\n</testsuite>";
+        let (c, _, _) = cases(xml);
+        assert_eq!(&xml[c[0].offset as usize..][..9], "<testcase");
+        assert_eq!(lines_at(xml.as_bytes(), &[c[0].offset]), [2]);
     }
 }

@@ -20,7 +20,10 @@ mod reports;
 pub mod section;
 
 pub use section::Tests;
-use section::{ReportSource, UnreadReport};
+use section::{ReportSource, SetAside, UnreadReport};
+
+/// Found files set aside that the evidence lists (the rest are counted).
+const MAX_SET_ASIDE: usize = 100;
 
 pub struct TestsArea;
 
@@ -66,8 +69,8 @@ impl Area for TestsArea {
                     .collect(),
             )
         };
-        // Problems with reports also fail tests.ran: a report the test
-        // step broke must not read as fewer tests.
+        // Problems with reports fail tests.ran: a report the test step
+        // broke must not read as fewer tests.
         let before = problems.len();
         let mut files = Vec::new();
         let mut listed = 0usize;
@@ -103,16 +106,28 @@ impl Area for TestsArea {
                     .zip(history.as_ref())
                     .is_none_or(|(p, h)| !p.starts_with(h))
             });
-            // Found by name: test data is not this service's tests (a JUnit
-            // library's fixtures); another tool's XML is not a report; a
-            // report that will not read is a problem, never a silent skip.
+            // Found by name, so judged: a report git tracks was committed
+            // (a JUnit library's fixtures, a stale copy), this run's output
+            // never is; outside git, a report in test scope is test data.
+            // Another tool's XML is not a report. Each is listed with why;
+            // a report that will not read is a problem, never a skip.
+            let tracked = crate::git::tracked(&root, "*.xml");
+            let mut set_aside = Vec::new();
             files.retain(|f| {
-                if ctx.scopes.scope(&reports::judged_path(&f.shown)) != Scope::Production {
-                    return false;
-                }
-                match reports::sniff(&f.path) {
-                    reports::Sniffed::Junit => true,
-                    reports::Sniffed::Other => false,
+                let reason = match &tracked {
+                    Some(t) if t.contains(&f.shown) => Some(
+                        "committed to git: test data or a stale copy, not this run's output"
+                            .to_string(),
+                    ),
+                    Some(_) => None,
+                    None => match ctx.scopes.scope(&reports::judged_path(&f.shown)) {
+                        Scope::Production => None,
+                        scope => Some(format!("its path is in {} scope", scope.as_str())),
+                    },
+                };
+                let reason = reason.or_else(|| match reports::sniff(&f.path) {
+                    reports::Sniffed::Junit => None,
+                    reports::Sniffed::Other(what) => Some(format!("not a JUnit report: {what}")),
                     reports::Sniffed::Problem(kind, message) => {
                         problems.push(Problem {
                             kind,
@@ -120,10 +135,25 @@ impl Area for TestsArea {
                             location: Location::file(&f.shown),
                             message,
                         });
+                        Some(String::new())
+                    }
+                });
+                match reason {
+                    None => true,
+                    Some(reason) => {
+                        if !reason.is_empty() {
+                            set_aside.push(SetAside {
+                                location: Location::file(&f.shown),
+                                reason,
+                            });
+                        }
                         false
                     }
                 }
             });
+            tests.set_aside_total = set_aside.len() as u64;
+            set_aside.truncate(MAX_SET_ASIDE);
+            tests.set_aside = set_aside;
         }
         files.sort();
         files.dedup();
@@ -144,26 +174,38 @@ impl Area for TestsArea {
             tests.source = Some(source);
             tests.patterns = patterns;
         }
-        tests.unread = problems[before..]
-            .iter()
+        // This run's reports are CI output, not files of the repository:
+        // tests.ran owns what broke in them (said once, not again by
+        // evidence.readable).
+        tests.unread = problems
+            .drain(before..)
             .map(|p| UnreadReport {
-                location: p.location.clone(),
-                message: p.message.clone(),
+                location: p.location,
+                message: p.message,
             })
             .collect();
         tests.totals = run.counts;
         tests.reports = run.reports;
+        tests.implausible_times = run
+            .odd_times
+            .map(|(count, location)| section::ImplausibleTimes { count, location });
         tests.slowest_suites = run.slowest_suites;
         tests.slowest_tests = run.slowest_tests;
         tests.failures = run.failures;
         tests.flaky_in_run = run.flaky;
         if let Some(dir) = &ctx.inputs.junit_history {
-            tests.history = Some(history::read(
-                &root,
-                dir,
-                ctx.inputs.max_report_size,
-                problems,
-            ));
+            // A past run that will not read costs flake rates a run; it is
+            // the flake checks' to say, not a broken read of this commit.
+            let mut past = Vec::new();
+            let mut history = history::read(&root, dir, ctx.inputs.max_report_size, &mut past);
+            history.unread = past
+                .into_iter()
+                .map(|p| UnreadReport {
+                    location: p.location,
+                    message: p.message,
+                })
+                .collect();
+            tests.history = Some(history);
         }
         tests
     }

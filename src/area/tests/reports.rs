@@ -2,7 +2,7 @@
 //! slowest suites and tests, failures and in-run flakes, and (for history)
 //! every test's result.
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -258,8 +258,9 @@ fn literal_dir(base: &Path, pattern: &str) -> (PathBuf, Option<usize>) {
 /// What the first bytes of a file found by name say it is.
 pub enum Sniffed {
     Junit,
-    /// Another tool's XML (coverage, lint): not a test report.
-    Other,
+    /// Another tool's XML (coverage, lint): not a test report; what it
+    /// looks like.
+    Other(String),
     /// A report that will not read: empty, UTF-16, unreadable.
     Problem(ProblemKind, String),
 }
@@ -299,10 +300,28 @@ pub fn sniff(path: &Path) -> Sniffed {
             .is_some_and(|c| c == '<' || c == ':')
     });
     if junit {
-        Sniffed::Junit
-    } else {
-        Sniffed::Other
+        return Sniffed::Junit;
     }
+    // The first element that is not a declaration, comment or DOCTYPE.
+    let root = text
+        .match_indices('<')
+        .map(|(i, _)| &text[i + 1..])
+        .find(|t| !t.starts_with(['?', '!']))
+        .map(|t| {
+            let name: String = t
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+                .take(64)
+                .collect();
+            name.rsplit(':').next().unwrap_or_default().to_string()
+        });
+    Sniffed::Other(match root.as_deref() {
+        Some(r) => match super::junit::other_format(r) {
+            Some(what) => format!("root element <{r}>: {what}"),
+            None => format!("root element <{r}>, no <testsuite> in its first 64 KiB"),
+        },
+        None => "no XML element in its first 64 KiB".into(),
+    })
 }
 
 /// Every test of a run: its result, whether it flaked in the run, and
@@ -320,6 +339,8 @@ pub struct Run {
     pub flaky: Vec<TestResult>,
     /// Every test's result and where it is, when asked (history).
     pub results: Option<Results>,
+    /// Times not counted as implausible: how many, and the first.
+    pub odd_times: Option<(u64, Location)>,
 }
 
 /// An f64 ordered for a min-heap of the slowest.
@@ -368,6 +389,8 @@ struct FileRead {
     failures: Vec<TestResult>,
     flaky: Vec<TestResult>,
     results: Option<Results>,
+    /// Implausible times: how many, and the first.
+    odd_times: Option<(u64, Location)>,
 }
 
 /// Read `files` as one run, several at a time, merged in file order (so
@@ -412,6 +435,11 @@ pub fn read(
         .flatten()
     {
         problems.extend(read.problem);
+        if let Some((n, at)) = read.odd_times {
+            let total = run.odd_times.as_ref().map_or(0, |(t, _)| *t) + n;
+            let first = run.odd_times.take().map_or(at, |(_, first)| first);
+            run.odd_times = Some((total, first));
+        }
         if let Some(report) = read.report {
             add(&mut run.counts, &report.counts);
             run.reports.push(report);
@@ -499,6 +527,13 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
     // Cases listed by name, with their offsets for line numbers.
     let mut listed: Vec<(bool, Case)> = Vec::new();
     let (mut n_failed, mut n_flaky) = (0, 0);
+    // Implausible times: how many, and the first one's offset.
+    let odd = std::cell::Cell::new((0u64, None::<u64>));
+    let note_odd = |offset: u64| {
+        let (n, first) = odd.get();
+        odd.set((n + 1, first.or(Some(offset))));
+    };
+    let mut sources = Sources::new(root);
     let mut on_case = |c: Case| {
         counts.tests += 1;
         case_seconds += c.time;
@@ -509,10 +544,15 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
             Result::Skipped => counts.skipped += 1,
         }
         counts.flaky += u64::from(c.flaky);
-        let at = || source(root, &c).unwrap_or_else(|| report_at.clone());
-        keep_slowest(&mut tests, SLOWEST_TESTS, c.time, || (c.id.clone(), at()));
+        if c.odd_time {
+            note_odd(c.offset);
+        }
+        keep_slowest(&mut tests, SLOWEST_TESTS, c.time, || {
+            (c.id.clone(), sources.of(&c), c.offset)
+        });
         if let Some(results) = results.as_mut() {
-            merge_result(results, c.id.clone(), (c.result, c.flaky, at()));
+            let at = sources.of(&c).unwrap_or_else(|| report_at.clone());
+            merge_result(results, c.id.clone(), (c.result, c.flaky, at));
         }
         let failed = matches!(c.result, Result::Failed | Result::Errored);
         if (failed && n_failed < MAX_LISTED) || (c.flaky && n_flaky < MAX_LISTED) {
@@ -526,9 +566,10 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
         if !s.nested {
             suite_seconds += s.time;
         }
-        keep_slowest(&mut suites, SLOWEST_SUITES, s.time, || {
-            (s.name, report_at.clone())
-        });
+        if s.odd_time {
+            note_odd(s.offset);
+        }
+        keep_slowest(&mut suites, SLOWEST_SUITES, s.time, || (s.name, s.offset));
     };
     let broken = junit::read(input, &mut on_case, &mut on_suite).err();
     counts.seconds = if suite_seconds > 0.0 {
@@ -536,9 +577,14 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
     } else {
         case_seconds
     };
-    // Line numbers, in one more pass, only for what is listed.
+    let (suites, tests) = (slowest(suites), slowest(tests));
+    let (odd_times, first_odd) = odd.get();
+    // Line numbers, in one more pass, only for what is shown.
     let mut offsets: Vec<u64> = listed.iter().map(|(_, c)| c.offset).collect();
     offsets.extend(broken.as_ref().map(|b| b.offset));
+    offsets.extend(first_odd);
+    offsets.extend(suites.iter().map(|(_, (_, o))| *o));
+    offsets.extend(tests.iter().map(|(_, (_, _, o))| *o));
     offsets.sort_unstable();
     offsets.dedup();
     let lines = if offsets.is_empty() {
@@ -555,15 +601,23 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
             .and_then(|i| lines.get(i).copied())
             .unwrap_or(1)
     };
+    let in_report = |offset: u64| Location::new(&file.shown, line_of(offset), 1);
     let mut read = FileRead {
-        suites: slowest(suites),
-        tests: slowest(tests),
+        suites: suites
+            .into_iter()
+            .map(|(s, (name, offset))| (s, (name, in_report(offset))))
+            .collect(),
+        tests: tests
+            .into_iter()
+            .map(|(s, (id, at, offset))| (s, (id, at.unwrap_or_else(|| in_report(offset)))))
+            .collect(),
+        odd_times: first_odd.map(|o| (odd_times, in_report(o))),
         results,
         ..FileRead::default()
     };
     for (failed, c) in listed {
-        let in_report = Location::new(&file.shown, line_of(c.offset), 1);
-        let (location, report) = match source(root, &c) {
+        let in_report = in_report(c.offset);
+        let (location, report) = match sources.of(&c) {
             Some(at) => (at, Some(in_report)),
             None => (in_report, None),
         };
@@ -627,19 +681,46 @@ fn add(total: &mut TestCounts, c: &TestCounts) {
     total.seconds += c.seconds;
 }
 
-/// The test's source file, repository-relative, when its report names one
-/// inside the repository.
-fn source(root: &Path, c: &Case) -> Option<Location> {
-    let file = c.file.as_deref()?;
-    let path = Path::new(file);
-    let rel = if path.is_absolute() {
-        // Runners write absolute paths of the checkout they ran in.
-        path.strip_prefix(root).ok()?.to_str()?.to_string()
-    } else {
-        file.trim_start_matches("./").to_string()
-    };
-    if rel.split('/').any(|s| s == "..") || rel.is_empty() {
-        return None;
-    }
-    Some(Location::new(rel, c.line.unwrap_or(1).max(1), 1))
+/// Tests' source files, repository-relative, when their reports name
+/// files that are in the repository (a path on the runner that built them,
+/// or `C:\\...`, is not: the report's line is shown instead).
+struct Sources<'a> {
+    root: &'a Path,
+    /// Whether each named file is there, asked once per file.
+    present: HashMap<String, bool>,
 }
+
+impl<'a> Sources<'a> {
+    fn new(root: &'a Path) -> Self {
+        Self {
+            root,
+            present: HashMap::new(),
+        }
+    }
+
+    fn of(&mut self, c: &Case) -> Option<Location> {
+        let file = c.file.as_deref()?;
+        let path = Path::new(file);
+        let rel = if path.is_absolute() {
+            // Runners write absolute paths of the checkout they ran in.
+            path.strip_prefix(self.root).ok()?.to_str()?.to_string()
+        } else {
+            file.trim_start_matches("./").to_string()
+        };
+        if rel.split('/').any(|s| s == "..") || rel.is_empty() {
+            return None;
+        }
+        if self.present.len() >= MAX_SOURCES && !self.present.contains_key(&rel) {
+            return None;
+        }
+        let root = self.root;
+        let present = *self
+            .present
+            .entry(rel.clone())
+            .or_insert_with(|| root.join(&rel).is_file());
+        present.then(|| Location::new(rel, c.line.unwrap_or(1).max(1), 1))
+    }
+}
+
+/// Distinct source files one report's tests may name and be looked up.
+const MAX_SOURCES: usize = 50_000;

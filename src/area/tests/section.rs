@@ -19,8 +19,16 @@ pub struct Tests {
     /// Reports that could not be read, or not all of them (truncated,
     /// empty, over a cap): their tests are missing from the counts.
     pub unread: Vec<UnreadReport>,
+    /// Files found by name that were not read as this run's reports, and
+    /// why (committed test data, another tool's XML): the first 100.
+    pub set_aside: Vec<SetAside>,
+    /// How many files were set aside in all.
+    pub set_aside_total: u64,
     /// This run: every report together.
     pub totals: TestCounts,
+    /// `time` attributes over a week (or negative), not counted: a runner
+    /// writing nanoseconds or milliseconds.
+    pub implausible_times: Option<ImplausibleTimes>,
     /// The slowest suites, slowest first (at most 20).
     pub slowest_suites: Vec<SuiteTime>,
     /// The slowest tests, slowest first (at most 10).
@@ -65,6 +73,19 @@ pub struct TestReport {
     /// Repository-relative, or `$RUNNER_TEMP/...`.
     pub location: Location,
     pub counts: TestCounts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ImplausibleTimes {
+    pub count: u64,
+    /// The first of them.
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SetAside {
+    pub location: Location,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -115,6 +136,9 @@ pub struct History {
     pub flaky: Vec<FlakyTest>,
     /// Tests seen in the window.
     pub tests_seen: u64,
+    /// Runs or reports of the history that could not be read, or not all
+    /// of them: flake rates leave them out.
+    pub unread: Vec<UnreadReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -145,6 +169,8 @@ pub struct FlakyTest {
     pub disruption: f64,
     pub first_flaky: String,
     pub last_flaky: String,
+    /// The run, attempt and commit of the last flake.
+    pub last_flaky_run: String,
     /// Its first flake is in the newest run of the window.
     pub new: bool,
 }
