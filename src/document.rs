@@ -33,6 +33,9 @@ pub mod shared {
 
     pub const KUBERNETES_MANIFEST: DocKind = DocKind("kubernetes-manifest");
     pub const TERRAFORM: DocKind = DocKind("terraform");
+    pub const CLOUDFORMATION: DocKind = DocKind("cloudformation");
+    pub const GITHUB_WORKFLOW: DocKind = DocKind("github-workflow");
+    pub const GITLAB_CI: DocKind = DocKind("gitlab-ci");
 }
 
 pub type Sniff = fn(&Head) -> bool;

@@ -22,6 +22,7 @@ pub mod alerts;
 pub mod ci;
 pub mod flags;
 pub mod iac;
+pub mod rollout;
 pub mod service;
 pub mod tests;
 
@@ -44,6 +45,7 @@ pub struct Evidence {
     pub ci: ci::Ci,
     pub alerts: alerts::Alerts,
     pub flags: flags::Flags,
+    pub rollout: rollout::Rollout,
     pub tests: tests::Tests,
     /// Files that look like evidence but could not be used: unparseable,
     /// over the size cap, unreadable, not UTF-8, symlinks out of the tree.
@@ -77,6 +79,11 @@ pub static AREAS: &[&dyn Registered] = &[
         area: flags::FlagsArea,
         section: |ev| &ev.flags,
         section_mut: |ev| &mut ev.flags,
+    },
+    &Bound {
+        area: rollout::RolloutArea,
+        section: |ev| &ev.rollout,
+        section_mut: |ev| &mut ev.rollout,
     },
     &Bound {
         area: tests::TestsArea,

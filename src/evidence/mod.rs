@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod manifest;
 pub mod repo;
 pub mod scope;
+pub mod workload;
 
 pub use manifest::Manifest;
 pub use repo::RepoIdentity;

@@ -3,6 +3,7 @@
 
 use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
+use crate::document::shared::{GITHUB_WORKFLOW, GITLAB_CI};
 use crate::document::{DocKind, Document, KindSpec, Sink};
 use crate::evidence::Problem;
 
@@ -11,9 +12,6 @@ mod collect;
 pub mod section;
 
 pub use section::Ci;
-
-const GITHUB_WORKFLOW: DocKind = DocKind("github-workflow");
-const GITLAB_CI: DocKind = DocKind("gitlab-ci");
 
 static KINDS: &[KindSpec] = &[
     KindSpec {

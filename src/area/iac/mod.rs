@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
-use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
+use crate::document::shared::{CLOUDFORMATION, KUBERNETES_MANIFEST, TERRAFORM};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink, YAML, parent_dir};
 use crate::evidence::Location;
 use crate::evidence::Problem;
@@ -29,7 +29,6 @@ const BICEP: DocKind = DocKind("bicep");
 const ANSIBLE_CONFIG: DocKind = DocKind("ansible-config");
 const ANSIBLE_PLAYBOOK: DocKind = DocKind("ansible-playbook");
 const ANSIBLE_ROLE_TASKS: DocKind = DocKind("ansible-role-tasks");
-const CLOUDFORMATION: DocKind = DocKind("cloudformation");
 
 const fn path_kind(kind: DocKind, globs: &'static [&'static str], order: u16) -> KindSpec {
     KindSpec {

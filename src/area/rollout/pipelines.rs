@@ -1,0 +1,232 @@
+//! CI jobs as deploy and rollback evidence: GitHub Actions workflows and
+//! GitLab CI, each job's steps (or script) scanned for what they run.
+
+use super::Fact;
+use super::commands::{self, ROLLBACK_WORDS, Scan};
+use crate::document::{Document, Sink};
+use crate::evidence::Location;
+use crate::yaml::{Node, Value};
+
+/// One CI job, as the rollout rules need it.
+#[derive(Debug)]
+pub struct CiJob {
+    pub location: Location,
+    /// `github-actions` or `gitlab-ci`.
+    pub by: &'static str,
+    pub file: String,
+    pub id: String,
+    pub name: Option<String>,
+    /// GitLab `when: manual`.
+    pub manual: bool,
+    /// The deployment environment it targets, unless it stops or only
+    /// prepares one.
+    pub environment: Option<String>,
+    /// A reusable workflow it calls (`uses:` on the job).
+    pub uses: Option<String>,
+    /// Its steps (GitHub) or its script (GitLab, one unit).
+    pub units: Vec<Unit>,
+    /// The workflow's `workflow_dispatch` inputs that name a version.
+    pub version_inputs: Vec<(String, Location)>,
+}
+
+/// A step, or a GitLab job's scripts together.
+#[derive(Debug)]
+pub struct Unit {
+    pub location: Location,
+    pub name: Option<String>,
+    /// An action that deploys (`uses: aws-actions/amazon-ecs-deploy-...`).
+    pub deploy_action: Option<String>,
+    pub scan: Scan,
+    /// Where each line of the scan is in the file.
+    pub first_line: u32,
+}
+
+impl Unit {
+    pub fn line(&self, script_line: u32) -> Location {
+        Location::new(&self.location.path, self.first_line + script_line, 1)
+    }
+}
+
+/// Input names that choose what to deploy.
+fn names_a_version(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "version", "ref", "tag", "sha", "image", "release", "revision", "commit",
+    ]
+    .iter()
+    .any(|w| n == *w || n.ends_with(&format!("_{w}")) || n.ends_with(&format!("-{w}")))
+}
+
+/// The line a script's first line is on: the line after `run: |`, or the
+/// key's own line for a one-line value.
+fn first_line(doc: &Document, node: &Node) -> u32 {
+    let line = doc
+        .text
+        .lines()
+        .nth(node.pos.line.saturating_sub(1) as usize)
+        .unwrap_or_default();
+    let rest = line
+        .get(node.pos.column.saturating_sub(1) as usize..)
+        .unwrap_or_default();
+    if rest.starts_with(['|', '>']) {
+        node.pos.line + 1
+    } else {
+        node.pos.line
+    }
+}
+
+fn text(node: Option<&Node>) -> Option<String> {
+    node.and_then(Node::scalar_text)
+}
+
+/// `environment: prod` or `environment: {name: prod, action: stop}`.
+fn environment(node: Option<&Node>) -> Option<String> {
+    let node = node?;
+    if let Some(name) = node.scalar_text() {
+        return Some(name);
+    }
+    let action = node.str_at("action").unwrap_or("start");
+    if !matches!(action, "start") {
+        return None; // stop, prepare, verify, access: no deploy
+    }
+    node.scalar_text_at("name")
+}
+
+pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
+    let on = node.get("on").or_else(|| node.get("true"));
+    let version_inputs: Vec<(String, Location)> = on
+        .and_then(|on| on.path(&["workflow_dispatch", "inputs"]))
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter(|(k, _)| names_a_version(&k.name))
+        .map(|(k, _)| (k.name.clone(), Location::at(&doc.path, k.pos)))
+        .collect();
+    for (key, job) in node.get("jobs").and_then(Node::as_map).unwrap_or_default() {
+        if !job.is_map() {
+            continue;
+        }
+        let units = job
+            .get("steps")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .map(|step| {
+                let run = step.get("run");
+                let action = step.str_at("uses").map(str::to_string);
+                Unit {
+                    location: Location::at(&doc.path, step.pos),
+                    name: text(step.get("name")).or_else(|| text(step.get("id"))),
+                    deploy_action: action.filter(|a| {
+                        a.to_ascii_lowercase().contains("deploy") && !a.starts_with("./")
+                    }),
+                    scan: run
+                        .and_then(Node::as_str)
+                        .map(commands::scan)
+                        .unwrap_or_default(),
+                    first_line: run.map_or(step.pos.line, |r| first_line(doc, r)),
+                }
+            })
+            .collect();
+        out.push(Fact::Job(CiJob {
+            location: Location::at(&doc.path, key.pos),
+            by: "github-actions",
+            file: doc.path.clone(),
+            id: key.name.clone(),
+            name: text(job.get("name")),
+            manual: false,
+            environment: environment(job.get("environment")),
+            uses: job.str_at("uses").map(str::to_string),
+            units,
+            version_inputs: version_inputs.clone(),
+        }));
+    }
+}
+
+/// GitLab top-level keys that are settings, not jobs.
+const GITLAB_RESERVED: &[&str] = &[
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+];
+
+pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
+    for (key, job) in node.as_map().unwrap_or_default() {
+        if GITLAB_RESERVED.contains(&key.name.as_str())
+            || key.name.starts_with('.')
+            || !job.is_map()
+        {
+            continue;
+        }
+        // Each line of before_script, script and after_script on its own
+        // (an item may come from an anchor elsewhere in the file).
+        let mut units = Vec::new();
+        for part in ["before_script", "script", "after_script"] {
+            if let Some(n) = job.get(part) {
+                script_items(doc, n, &mut units, 0);
+            }
+        }
+        out.push(Fact::Job(CiJob {
+            location: Location::at(&doc.path, key.pos),
+            by: "gitlab-ci",
+            file: doc.path.clone(),
+            id: key.name.clone(),
+            name: None,
+            manual: job.str_at("when") == Some("manual"),
+            environment: environment(job.get("environment")),
+            uses: None,
+            units,
+            version_inputs: Vec::new(),
+        }));
+    }
+}
+
+/// A GitLab script: a string or a list of strings (lists nest, with
+/// `!reference`), each scanned where it is written.
+fn script_items(doc: &Document, node: &Node, out: &mut Vec<Unit>, depth: u32) {
+    match &node.untagged().value {
+        Value::Seq(items) if depth < 8 => {
+            for item in items {
+                script_items(doc, item, out, depth + 1);
+            }
+        }
+        _ => {
+            if let Some(t) = node.scalar_text() {
+                out.push(Unit {
+                    location: Location::at(&doc.path, node.pos),
+                    name: None,
+                    deploy_action: None,
+                    scan: commands::scan(&t),
+                    first_line: first_line(doc, node),
+                });
+            }
+        }
+    }
+}
+
+/// Whether a job's or step's name says it rolls back.
+pub fn named_rollback(names: &[Option<&str>]) -> bool {
+    names.iter().flatten().any(|n| ROLLBACK_WORDS.is_match(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_inputs() {
+        assert!(names_a_version("version"));
+        assert!(names_a_version("image_tag"));
+        assert!(names_a_version("git-ref"));
+        assert!(!names_a_version("environment"));
+        assert!(!names_a_version("preference"));
+    }
+}
