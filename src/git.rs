@@ -156,10 +156,43 @@ pub fn tracked_but_ignored(root: &Path) -> Vec<String> {
 }
 
 /// Files git tracks under `root` matching `pathspec` (a git pathspec, so
-/// `*.xml` matches at any depth), relative to `root`; `None` outside a
-/// repository or when git cannot run.
-pub fn tracked(root: &Path, pathspec: &str) -> Option<std::collections::HashSet<String>> {
-    ls_files(root, &["--cached", "--", pathspec]).map(|v| v.into_iter().collect())
+/// `*.xml` matches at any depth), submodules' files included, relative to
+/// `root`; `Ok(None)` outside a repository, `Err` when git cannot say
+/// (not installed, or refusing a repository owned by another user).
+pub fn tracked(
+    root: &Path,
+    pathspec: &str,
+) -> Result<Option<std::collections::HashSet<String>>, String> {
+    let out = hardened(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--recurse-submodules",
+            "--",
+            pathspec,
+        ])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .map_err(|e| format!("git cannot run: {e}"))?;
+    if out.status.success() {
+        return Ok(Some(
+            String::from_utf8_lossy(&out.stdout)
+                .split('\0')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("not a git repository") {
+        return Ok(None);
+    }
+    let first = err
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    Err(first.chars().take(200).collect())
 }
 
 fn ls_files(root: &Path, args: &[&str]) -> Option<Vec<String>> {

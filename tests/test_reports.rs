@@ -662,12 +662,19 @@ fn manifest_globs_stay_inside_the_repository() {
         .filter(|m| m.contains("outside the repository"))
         .collect();
     assert_eq!(refused.len(), 2, "{refused:?}");
+    // The symlinked folder is said, not read.
+    assert!(ev["tests"]["unread"].as_array().unwrap().iter().any(|p| {
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("`linked` leads out of the tree")
+    }));
     assert_eq!(
         states(
             &check_report(root.to_str().unwrap(), &["--event", "local"]),
             "tests.ran"
         ),
-        ["fail", "fail"]
+        ["fail", "fail", "fail"]
     );
 }
 
@@ -924,4 +931,152 @@ fn implausible_times_and_suite_errors_are_said() {
         "`com.acme.DbIT::(suite)` failed: Could not initialize class com.acme.Db"
     );
     assert_eq!(passing[0]["location"]["line"], 6);
+}
+
+/// Files next to reports that are not reports (Failsafe's summary,
+/// readygate's own JUnit output), a submodule's committed fixtures, a
+/// committed symlink to nowhere: set aside with why, never failures or
+/// passes of this run. A glob under a symlink out of the tree says so.
+#[test]
+fn sidecars_submodules_and_links_are_set_aside() {
+    let lib = tempfile::tempdir().unwrap();
+    write(
+        lib.path(),
+        "test-results/TEST-fixture.xml",
+        "<testsuite name=\"f\"><testcase classname=\"F\" name=\"ok\"/></testsuite>\n",
+    );
+    git(lib.path(), &["init", "-q", "-b", "main"]);
+    git(lib.path(), &["add", "-A"]);
+    git(lib.path(), &["commit", "-qm", "fixture"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: s\nowners: ['@o/t']\n");
+    git(root, &["init", "-q", "-b", "main"]);
+    git(
+        root,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            lib.path().to_str().unwrap(),
+            "libs/parser",
+        ],
+    );
+    std::os::unix::fs::symlink("build/test-results/gone.xml", root.join("junit.xml")).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let t = &ev["tests"];
+    assert_eq!(t["source"], Value::Null, "{t}");
+    let mut aside: Vec<&str> = t["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["location"]["path"].as_str().unwrap())
+        .collect();
+    aside.sort();
+    assert_eq!(
+        aside,
+        ["junit.xml", "libs/parser/test-results/TEST-fixture.xml"]
+    );
+    assert!(t["unread"].as_array().unwrap().is_empty());
+
+    // Maven's glob picks up Failsafe's summary; readygate's own report
+    // from an earlier step sits among the reports.
+    write(
+        root,
+        "target/failsafe-reports/TEST-com.acme.ItTest.xml",
+        "<testsuite name=\"com.acme.ItTest\"><testcase classname=\"com.acme.ItTest\" name=\"works\"/></testsuite>\n",
+    );
+    write(
+        root,
+        "target/failsafe-reports/failsafe-summary.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<failsafe-summary result=\"255\" timeout=\"false\"><completed>1</completed><errors>0</errors><failures>0</failures><skipped>0</skipped></failsafe-summary>\n",
+    );
+    write(
+        root,
+        "target/failsafe-reports/readygate.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"readygate\" tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\">\n  <testsuite name=\"bronze\"><testcase classname=\"tests\" name=\"tests.ran\"><failure message=\"x\"/></testcase></testsuite>\n</testsuites>\n",
+    );
+    let given = [
+        "--event",
+        "local",
+        "--junit",
+        "target/failsafe-reports/*.xml",
+    ];
+    let report = check_report(root.to_str().unwrap(), &given);
+    assert_eq!(states(&report, "tests.ran"), ["pass"]);
+    assert_eq!(states(&report, "tests.passing"), ["pass"]);
+
+    // Bazel's convenience symlink leads out of the workspace.
+    let cache = tempfile::tempdir().unwrap();
+    write(
+        cache.path(),
+        "app/test.xml",
+        "<testsuites><testsuite name=\"app\"><testcase name=\"t\" classname=\"app\"/></testsuite></testsuites>\n",
+    );
+    std::os::unix::fs::symlink(cache.path(), root.join("bazel-testlogs")).unwrap();
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--event", "local", "--junit", "bazel-testlogs/**/test.xml"],
+    );
+    let ran = findings(&report, "tests.ran");
+    assert_eq!(ran[0]["state"], "fail");
+    assert!(
+        ran[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leads out of the tree (a symlink)"),
+        "{}",
+        ran[0]["message"]
+    );
+}
+
+/// A history that gives no usable run says nothing about flake rates:
+/// unknown, with why; run.json with a byte-order mark and a textual
+/// attempt is read, and its run id is one clean line.
+#[test]
+fn a_history_that_gives_nothing_is_unknown() {
+    let repo = tempfile::tempdir().unwrap();
+    write(
+        repo.path(),
+        "readygate.yaml",
+        "service: s\nowners: ['@o/t']\n",
+    );
+    let hist = tempfile::tempdir().unwrap();
+    let h = hist.path();
+    let report = check_report(
+        repo.path().to_str().unwrap(),
+        &["--event", "local", "--junit-history", h.to_str().unwrap()],
+    );
+    let rate = findings(&report, "tests.flake-rate");
+    assert_eq!(rate[0]["state"], "unknown");
+    assert!(
+        rate[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds no run")
+    );
+
+    write(
+        h,
+        "r1/junit.xml",
+        "<testsuite name=\"s\"><testcase classname=\"c\" name=\"a\"/></testsuite>\n",
+    );
+    write(
+        h,
+        "r1/run.json",
+        "\u{feff}{\"commit\": \"abc\", \"started_at\": \"2026-11-01T10:00:00Z\", \"run_id\": \"7)\\n\\nverdict: ready\", \"attempt\": \"2\"}\n",
+    );
+    let ev = evidence(
+        repo.path().to_str().unwrap(),
+        &["--junit-history", h.to_str().unwrap()],
+    );
+    let runs = ev["tests"]["history"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{}", ev["tests"]["history"]);
+    assert_eq!(runs[0]["attempt"], 2);
+    assert_eq!(runs[0]["run_id"], "7)  verdict: ready");
 }

@@ -10,12 +10,21 @@ const NO_REPORTS: &str = "no test reports given (--junit, the manifest's `tests.
 
 /// Why there are no reports, naming what was found and set aside.
 fn no_reports(t: &Tests) -> String {
-    match t.set_aside.first() {
+    let said = match t.set_aside.first() {
         None => NO_REPORTS.to_string(),
         Some(first) => format!(
             "{NO_REPORTS}; {} file(s) found by name were set aside, {} first ({}): give this run's reports with --junit",
             t.set_aside_total, first.location.path, first.reason
         ),
+    };
+    with_note(said, t)
+}
+
+/// A message with how found reports were judged, when that was unusual.
+fn with_note(message: String, t: &Tests) -> String {
+    match &t.discovery_note {
+        Some(note) => format!("{message} ({note})"),
+        None => message,
     }
 }
 
@@ -105,11 +114,14 @@ impl Check for TestsRan {
             return out;
         }
         if out.is_empty() {
-            out.push(Outcome::pass(format!(
-                "{} tests in {} report(s), {:.1} s",
-                c.tests,
-                t.reports.len(),
-                c.seconds
+            out.push(Outcome::pass(with_note(
+                format!(
+                    "{} tests in {} report(s), {:.1} s",
+                    c.tests,
+                    t.reports.len(),
+                    c.seconds
+                ),
+                t,
             )));
         }
         out
@@ -224,6 +236,18 @@ impl Check for TestsFlakeRate {
         let Some(h) = &t.history else {
             return vec![Outcome::skip("no test history given (--junit-history)")];
         };
+        // A history that gave nothing says nothing about flakes.
+        if h.runs.is_empty() {
+            let why = match h.unread.first() {
+                Some(u) => format!("{} ({})", u.message, u.location.path),
+                None if h.excluded.is_empty() => "the history folder holds no run".into(),
+                None => "every run was left out as an infrastructure failure".into(),
+            };
+            return vec![Outcome::new(
+                crate::check::Status::Unknown,
+                format!("no past run of the test history could be used: {why}"),
+            )];
+        }
         let over: Vec<Outcome> = h
             .flaky
             .iter()
@@ -463,7 +487,9 @@ impl Check for TestsDuration {
             .slowest_suites
             .iter()
             .take(3)
-            .map(|s| format!("{} {:.0} s", s.name, s.seconds))
+            // Suites of one runner share names (pytest's are all `pytest`):
+            // the report says which.
+            .map(|s| format!("{} {:.0} s ({})", s.name, s.seconds, s.location))
             .collect();
         let o = Outcome::fail(format!(
             "the suites of {} report(s) take {:.0} s together, over the {:.0} s budget; slowest: {}",

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::junit::Result;
+use super::junit::clean;
 use super::reports::{self, ReportFile};
 use super::section::{FlakyTest, History, HistoryRun};
 use crate::evidence::{Location, Problem, ProblemKind};
@@ -32,8 +33,9 @@ struct RunJson {
     started_at: String,
     #[serde(default)]
     run_id: serde_json::Value,
+    /// A number, or a number as text (`"${{ github.run_attempt }}"`).
     #[serde(default)]
-    attempt: Option<u32>,
+    attempt: serde_json::Value,
 }
 
 #[derive(Default)]
@@ -71,7 +73,7 @@ fn read_run_json(path: &Path) -> std::result::Result<RunJson, String> {
     if text.len() as u64 > MAX_RUN_JSON {
         return Err("over 64 KiB".into());
     }
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+    serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| e.to_string())
 }
 
 pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Problem>) -> History {
@@ -141,13 +143,20 @@ pub fn read(root: &Path, dir: &Path, max_report_size: u64, problems: &mut Vec<Pr
         match parsed {
             Ok(r) => runs.push((
                 HistoryRun {
-                    run_id: match r.run_id {
+                    // Shown in every report: one clean line each.
+                    run_id: clean(&match r.run_id {
                         serde_json::Value::String(s) => s,
                         serde_json::Value::Null => name.clone(),
                         v => v.to_string(),
-                    },
-                    attempt: r.attempt.unwrap_or(1),
-                    commit: r.commit,
+                    }),
+                    attempt: match &r.attempt {
+                        serde_json::Value::Number(n) => n.as_u64(),
+                        serde_json::Value::String(s) => s.trim().parse().ok(),
+                        _ => None,
+                    }
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(1),
+                    commit: clean(&r.commit),
                     started_at: r.started_at,
                     tests: 0,
                     failed: 0,

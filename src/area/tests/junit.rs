@@ -142,6 +142,7 @@ pub fn read<R: BufRead>(
     // The suites we are in (nested suites are real: jest, some Surefire).
     let mut suites: Vec<(Suite, Merger)> = Vec::new();
     let mut case: Option<Reading> = None;
+    let mut declared_encoding: Option<String> = None;
     loop {
         let offset = reader.buffer_position() + shift;
         mark.set(offset);
@@ -157,6 +158,10 @@ pub fn read<R: BufRead>(
                             MAX_EVENT >> 20
                         )
                     }
+                    _ if declared_encoding.is_some() => format!(
+                        "declares encoding {}; only UTF-8 reports are read",
+                        declared_encoding.as_deref().unwrap_or_default()
+                    ),
                     _ => format!("not well-formed XML: {e}"),
                 };
                 return Err(Broken {
@@ -166,6 +171,16 @@ pub fn read<R: BufRead>(
             }
         };
         match event {
+            Event::Decl(d) => {
+                // A report in another encoding is read as UTF-8 and breaks
+                // on its first non-ASCII byte: say why.
+                if let Some(Ok(enc)) = d.encoding() {
+                    let enc = enc.to_string();
+                    if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
+                        declared_encoding = Some(clean(&enc));
+                    }
+                }
+            }
             Event::DocType(d) => {
                 let text: &str = &d;
                 if text.contains("ENTITY") {
@@ -300,7 +315,7 @@ impl<R: BufRead> BufRead for Capped<R> {
 /// A name or id as one line: control characters (a newline could forge a
 /// line of the terminal report) become spaces, and it is cut at
 /// [`MAX_ID`].
-fn clean(text: &str) -> String {
+pub(super) fn clean(text: &str) -> String {
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -349,6 +364,27 @@ fn root(e: &BytesStart, offset: u64) -> std::result::Result<(), Broken> {
             "the root element is <{}>, not <testsuites> or <testsuite>{what}",
             clean(name)
         ),
+    })
+}
+
+/// The longest `file` attribute taken for a path.
+const MAX_FILE_ATTR: usize = 4096;
+
+/// A `file` attribute that can be a path: not empty, not past
+/// [`MAX_FILE_ATTR`] (a megabyte of it is no path, and would be held).
+fn source_file(file: Option<String>) -> Option<String> {
+    file.filter(|f| !f.is_empty() && f.len() <= MAX_FILE_ATTR)
+}
+
+/// Files written next to reports that are never test reports: what to say
+/// about them.
+pub fn sidecar(root: &str) -> Option<&'static str> {
+    Some(match root {
+        "failsafe-summary" => "Failsafe's run summary, written next to its reports",
+        "testng-results" => {
+            "TestNG's own results file; Surefire's TEST-*.xml beside it are the reports"
+        }
+        _ => return None,
     })
 }
 
@@ -460,10 +496,18 @@ fn start(
             let [classname, name, file, line, time] =
                 attrs(e, ["classname", "name", "file", "line", "time"]);
             let (time, odd_time) = seconds(time.as_deref());
+            // gtest's `status="notrun"`/`result="suppressed"` (DISABLED_
+            // tests), tst's `status="disabled"`: not run, so skipped.
+            let [status, outcome] = attrs(e, ["status", "result"]);
+            let not_run = matches!(
+                status.as_deref(),
+                Some("notrun" | "disabled" | "ignored" | "skipped")
+            ) || matches!(outcome.as_deref(), Some("suppressed" | "skipped"));
             *case = Some(Reading {
                 classname: classname.unwrap_or_default(),
                 name: name.unwrap_or_default(),
-                file: file.filter(|f| !f.is_empty()),
+                file: source_file(file),
+                result: not_run.then_some(Result::Skipped),
                 line: line.and_then(|l| l.trim().parse().ok()),
                 time,
                 odd_time,
@@ -505,7 +549,7 @@ fn start(
                 // Some runners put the failing line on the failure itself.
                 if c.file.is_none() {
                     let [file, line] = attrs(e, ["file", "line"]);
-                    c.file = file.filter(|f| !f.is_empty());
+                    c.file = source_file(file);
                     c.line = c.line.or(line.and_then(|l| l.trim().parse().ok()));
                 }
             }
@@ -688,7 +732,10 @@ impl Merger {
             seen.passed |= passed(case.result);
             return;
         }
-        let size = case.id.len() + case.message.as_ref().map_or(0, String::len) + 128;
+        let size = case.id.len()
+            + case.message.as_ref().map_or(0, String::len)
+            + case.file.as_ref().map_or(0, String::len)
+            + 128;
         if self.cases.len() >= MAX_SUITE_CASES || self.held.get() + size > MAX_MERGE_BYTES {
             self.overflowed = true;
             self.release();
@@ -860,6 +907,27 @@ mod tests {
         );
         assert_eq!(c[1].id, "(unnamed test)");
         assert_eq!(c[2].id, "only");
+    }
+
+    #[test]
+    fn disabled_tests_are_skipped_and_file_attributes_bounded() {
+        let long = "a".repeat(MAX_FILE_ATTR + 1);
+        let (c, _, _) = cases(&format!(
+            r#"<testsuites><testsuite name="Calc" tests="3">
+<testcase name="DISABLED_div" status="notrun" result="suppressed" time="0" classname="Calc"/>
+<testcase name="add" status="run" result="completed" time="0.1" classname="Calc" file="{long}"/>
+<testcase name="old" status="disabled" classname="Calc"/>
+</testsuite></testsuites>"#
+        ));
+        let results: Vec<Result> = c.iter().map(|c| c.result).collect();
+        assert_eq!(results, [Result::Skipped, Result::Passed, Result::Skipped]);
+        assert_eq!(c[1].file, None);
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<testsuite name=\"caf\xe9\"><testcase name=\"\xe9\"/></testsuite>";
+        let broken = read(&latin1[..], &mut |_| {}, &mut |_| {}).unwrap_err();
+        assert_eq!(
+            broken.message,
+            "declares encoding ISO-8859-1; only UTF-8 reports are read"
+        );
     }
 
     #[test]

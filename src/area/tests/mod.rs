@@ -88,9 +88,30 @@ impl Area for TestsArea {
                 ),
             });
         }
+        // Found by name, reports are judged: a report git tracks was
+        // committed (a JUnit library's fixtures, a stale copy), this run's
+        // output never is; outside git, a report in test scope is test data.
+        let tracked = match source {
+            ReportSource::Discovered => crate::git::tracked(&root, "*.xml"),
+            _ => Ok(None),
+        };
+        const COMMITTED: &str =
+            "committed to git: test data or a stale copy, not this run's output";
+        let is_tracked = |shown: &str| matches!(&tracked, Ok(Some(t)) if t.contains(shown));
+        let mut set_aside = Vec::new();
         for (base, prefix, globs) in bases {
             let found = reports::find(&base, &prefix, &globs, &mut listed);
-            problems.extend(found.problems);
+            for p in found.problems {
+                // A committed symlink that leads nowhere is committed data.
+                if p.kind == ProblemKind::SymlinkOutsideRoot && is_tracked(&p.location.path) {
+                    set_aside.push(SetAside {
+                        location: p.location,
+                        reason: COMMITTED.into(),
+                    });
+                } else {
+                    problems.push(p);
+                }
+            }
             files.extend(found.files);
         }
         if source == ReportSource::Discovered {
@@ -106,21 +127,18 @@ impl Area for TestsArea {
                     .zip(history.as_ref())
                     .is_none_or(|(p, h)| !p.starts_with(h))
             });
-            // Found by name, so judged: a report git tracks was committed
-            // (a JUnit library's fixtures, a stale copy), this run's output
-            // never is; outside git, a report in test scope is test data.
             // Another tool's XML is not a report. Each is listed with why;
             // a report that will not read is a problem, never a skip.
-            let tracked = crate::git::tracked(&root, "*.xml");
-            let mut set_aside = Vec::new();
+            if let Err(why) = &tracked {
+                tests.discovery_note = Some(format!(
+                    "git could not list the tracked files ({why}), so found reports were judged by their paths only"
+                ));
+            }
             files.retain(|f| {
                 let reason = match &tracked {
-                    Some(t) if t.contains(&f.shown) => Some(
-                        "committed to git: test data or a stale copy, not this run's output"
-                            .to_string(),
-                    ),
-                    Some(_) => None,
-                    None => match ctx.scopes.scope(&reports::judged_path(&f.shown)) {
+                    Ok(Some(_)) if is_tracked(&f.shown) => Some(COMMITTED.to_string()),
+                    Ok(Some(_)) => None,
+                    Ok(None) | Err(_) => match ctx.scopes.scope(&reports::judged_path(&f.shown)) {
                         Scope::Production => None,
                         scope => Some(format!("its path is in {} scope", scope.as_str())),
                     },
@@ -128,6 +146,7 @@ impl Area for TestsArea {
                 let reason = reason.or_else(|| match reports::sniff(&f.path) {
                     reports::Sniffed::Junit => None,
                     reports::Sniffed::Other(what) => Some(format!("not a JUnit report: {what}")),
+                    reports::Sniffed::Sidecar(why) => Some(why),
                     reports::Sniffed::Problem(kind, message) => {
                         problems.push(Problem {
                             kind,
@@ -186,6 +205,14 @@ impl Area for TestsArea {
             .collect();
         tests.totals = run.counts;
         tests.reports = run.reports;
+        // Sidecar files a glob matched (Failsafe's summary next to its
+        // reports): listed, not read.
+        for (location, reason) in run.set_aside {
+            tests.set_aside_total += 1;
+            if tests.set_aside.len() < MAX_SET_ASIDE {
+                tests.set_aside.push(SetAside { location, reason });
+            }
+        }
         tests.implausible_times = run
             .odd_times
             .map(|(count, location)| section::ImplausibleTimes { count, location });

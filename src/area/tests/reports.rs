@@ -118,11 +118,24 @@ pub fn find(base: &Path, prefix: &str, patterns: &[String], listed: &mut usize) 
     let out = &mut found.files;
     'starts: for (i, (start, depth)) in starts.iter().enumerate() {
         // `..` in a pattern, or a symlinked directory, may not lead out.
-        if !start
-            .canonicalize()
-            .is_ok_and(|c| c.starts_with(&base_canonical))
-        {
-            continue;
+        match start.canonicalize() {
+            Ok(c) if c.starts_with(&base_canonical) => {}
+            Ok(_) => {
+                // Bazel's `bazel-testlogs` is such a link: say so, or the
+                // glob reads as matching nothing.
+                let shown = start.strip_prefix(base).map_or(String::new(), |d| {
+                    format!("{prefix}{}", d.to_string_lossy())
+                });
+                found.problems.push(problem(
+                    ProblemKind::SymlinkOutsideRoot,
+                    shown.clone(),
+                    format!(
+                        "`{shown}` leads out of the tree (a symlink), so reports under it are not read: copy them into the workspace or $RUNNER_TEMP"
+                    ),
+                ));
+                continue;
+            }
+            Err(_) => continue,
         }
         // A directory below another start is walked with it, unless that
         // one stops short of it.
@@ -261,6 +274,9 @@ pub enum Sniffed {
     /// Another tool's XML (coverage, lint): not a test report; what it
     /// looks like.
     Other(String),
+    /// A file runners or the gate write next to reports that is never a
+    /// report (Failsafe's summary, readygate's own JUnit output): why.
+    Sidecar(String),
     /// A report that will not read: empty, UTF-16, unreadable.
     Problem(ProblemKind, String),
 }
@@ -286,13 +302,21 @@ pub fn sniff(path: &Path) -> Sniffed {
             "the test report is empty (0 bytes): did the test step write it?".into(),
         );
     }
-    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+    // UTF-16 with or without its byte-order mark (`<\0?\0x\0`).
+    if head.starts_with(&[0xff, 0xfe])
+        || head.starts_with(&[0xfe, 0xff])
+        || head.get(..2) == Some(b"<\0")
+        || head.get(..2) == Some(b"\0<")
+    {
         return Sniffed::Problem(
             ProblemKind::NotUtf8,
             "the test report is UTF-16; only UTF-8 reports are read".into(),
         );
     }
     let text = String::from_utf8_lossy(head);
+    if text.contains("<testsuites name=\"readygate\"") {
+        return Sniffed::Sidecar("readygate's own report (--format junit), not a test run".into());
+    }
     let junit = text.match_indices("testsuite").any(|(i, _)| {
         text[..i]
             .chars()
@@ -315,6 +339,9 @@ pub fn sniff(path: &Path) -> Sniffed {
                 .collect();
             name.rsplit(':').next().unwrap_or_default().to_string()
         });
+    if let Some(why) = root.as_deref().and_then(super::junit::sidecar) {
+        return Sniffed::Sidecar(why.to_string());
+    }
     Sniffed::Other(match root.as_deref() {
         Some(r) => match super::junit::other_format(r) {
             Some(what) => format!("root element <{r}>: {what}"),
@@ -341,6 +368,8 @@ pub struct Run {
     pub results: Option<Results>,
     /// Times not counted as implausible: how many, and the first.
     pub odd_times: Option<(u64, Location)>,
+    /// Files matched that are not reports (sidecar files), and why.
+    pub set_aside: Vec<(Location, String)>,
 }
 
 /// An f64 ordered for a min-heap of the slowest.
@@ -391,6 +420,8 @@ struct FileRead {
     results: Option<Results>,
     /// Implausible times: how many, and the first.
     odd_times: Option<(u64, Location)>,
+    /// Not a report after all (a sidecar file), and why.
+    set_aside: Option<(Location, String)>,
 }
 
 /// Read `files` as one run, several at a time, merged in file order (so
@@ -435,6 +466,7 @@ pub fn read(
         .flatten()
     {
         problems.extend(read.problem);
+        run.set_aside.extend(read.set_aside);
         if let Some((n, at)) = read.odd_times {
             let total = run.odd_times.as_ref().map_or(0, |(t, _)| *t) + n;
             let first = run.odd_times.take().map_or(at, |(_, first)| first);
@@ -510,6 +542,16 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
             ProblemKind::Empty,
             "the test report is empty (0 bytes): did the test step write it?".into(),
         );
+    }
+    match sniff(&file.path) {
+        Sniffed::Sidecar(why) => {
+            return FileRead {
+                set_aside: Some((report_at.clone(), why)),
+                ..FileRead::default()
+            };
+        }
+        Sniffed::Problem(kind, message) => return failed_read(kind, message),
+        Sniffed::Junit | Sniffed::Other(_) => {}
     }
     let input = match File::open(&file.path) {
         Ok(f) => BufReader::with_capacity(64 * 1024, f),

@@ -24,6 +24,9 @@ pub struct Tests {
     pub set_aside: Vec<SetAside>,
     /// How many files were set aside in all.
     pub set_aside_total: u64,
+    /// How found reports were judged, when not as usual (git could not
+    /// say which are committed).
+    pub discovery_note: Option<String>,
     /// This run: every report together.
     pub totals: TestCounts,
     /// `time` attributes over a week (or negative), not counted: a runner
