@@ -266,3 +266,38 @@ fn hostile_workflows_are_bounded() {
             .contains("which runs no rollback or deploy command")
     );
 }
+
+/// A workload users reach through an ingress managed elsewhere is marked in
+/// the manifest and judged as user-facing; whether its strategy was ever
+/// chosen is in the evidence.
+#[test]
+fn the_manifest_marks_user_facing_workloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "readygate.yaml",
+        "service: s\ntier: 1\nowners: ['@o/t']\nrollout:\n  user_facing: [web]\n",
+    );
+    write(
+        root,
+        "k8s/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - {name: web, image: web:1, readinessProbe: {httpGet: {path: /, port: 80}}}\n",
+    );
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let w = &ev["rollout"]["workloads"][0];
+    assert_eq!(w["exposed_by"], "the manifest's rollout.user_facing");
+    assert_eq!(w["strategy_set"], false);
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let f = findings(&report, "rollout.progressive-delivery");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["state"], "warn");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("rolls out by a rolling update with no analysis"),
+        "{}",
+        f[0]["message"]
+    );
+}

@@ -30,6 +30,8 @@ pub struct Manifest {
     pub alerts: Option<AlertsConfig>,
     /// Where this repository's test runs leave their reports.
     pub tests: Option<TestsConfig>,
+    /// How the service rolls out.
+    pub rollout: Option<RolloutConfig>,
     /// Reclassify paths (globs from the repository root) as production,
     /// test, example or vendored. Tests, examples and vendored code are
     /// collected but not judged by the built-in rules.
@@ -54,6 +56,16 @@ pub struct TestsConfig {
     /// `$RUNNER_TEMP`), read after the test step. `--junit` overrides.
     #[serde(default)]
     pub junit: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutConfig {
+    /// Workloads (Deployment, StatefulSet, DaemonSet or Rollout names)
+    /// users reach though nothing in this repository exposes them (an
+    /// ingress managed elsewhere): judged as user-facing.
+    #[serde(default)]
+    pub user_facing: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

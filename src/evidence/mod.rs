@@ -134,6 +134,9 @@ pub struct Judging {
     /// Which test reports count (`tests.junit`): the change under review
     /// may not pick its own.
     pub tests: Option<manifest::TestsConfig>,
+    /// Workloads the manifest marks user-facing (`rollout.user_facing`):
+    /// the change under review may not unmark its own.
+    pub rollout: Option<manifest::RolloutConfig>,
     /// What is judged: the manifest's `scopes:` and `exclude:`, and the
     /// `.readygateignore` globs.
     pub scopes: Option<scope::ScopeGlobs>,
@@ -154,6 +157,7 @@ impl Judging {
             lifecycle: m.lifecycle,
             alerts: m.alerts.clone(),
             tests: m.tests.clone(),
+            rollout: m.rollout.clone(),
             scopes: m.scopes.clone(),
             exclude: m.exclude.clone(),
             ignore_file: None,

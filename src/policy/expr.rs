@@ -205,10 +205,10 @@ pub fn context<'a>(
             _ => wanted = None,
         }
     }
-    let mut doc = serde_json::to_value(evidence).unwrap_or_default();
-    if let (Some(wanted), Some(map)) = (wanted, doc.as_object_mut()) {
-        map.retain(|k, _| wanted.contains(k));
-    }
+    let doc = match wanted {
+        Some(wanted) => evidence.fields_json(&wanted),
+        None => serde_json::to_value(evidence).unwrap_or_default(),
+    };
     let bounds = super::cost::bounds(&doc);
     let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
     ctx.add_variable_from_value("evidence", cel::to_value(&doc).unwrap_or(cel::Value::Null));

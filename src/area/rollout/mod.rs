@@ -73,7 +73,7 @@ impl Area for RolloutArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, _: &Assembly, _: &mut Vec<Problem>) -> Rollout {
+    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly, _: &mut Vec<Problem>) -> Rollout {
         let mut rollout = Rollout::default();
         let (mut jobs, mut workloads, mut progressive, mut exposures) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -108,7 +108,13 @@ impl Area for RolloutArea {
                 });
             }
         }
-        rollout.workloads = workload_rollouts(workloads, &progressive, &exposures);
+        let marked = ctx
+            .judging
+            .rollout
+            .as_ref()
+            .map(|r| r.user_facing.as_slice())
+            .unwrap_or_default();
+        rollout.workloads = workload_rollouts(workloads, &progressive, &exposures, marked);
         rollout.analysis_refs = analysis_refs(&progressive, &rollout.analysis_templates);
         rollout.deploys.sort_by(|a, b| a.location.cmp(&b.location));
         rollout
@@ -364,8 +370,10 @@ fn workload_rollouts(
     workloads: Vec<Workload>,
     progressive: &[Progressive],
     exposures: &[Exposure],
+    marked: &[String],
 ) -> Vec<WorkloadRollout> {
-    // Services users reach: external ones, and those a route names.
+    // Services users reach: external ones, and those a route names; only
+    // these are matched against workloads (most Services are internal).
     let routed: Vec<(&str, &Option<String>, &str)> = exposures
         .iter()
         .filter_map(|e| match e {
@@ -382,8 +390,9 @@ fn workload_rollouts(
         })
         .flatten()
         .collect();
-    let exposed_by = |w: &Workload| -> Option<String> {
-        exposures.iter().find_map(|e| {
+    let reached: Vec<(&BTreeMap<String, String>, &Option<String>, String)> = exposures
+        .iter()
+        .filter_map(|e| {
             let Exposure::Service {
                 name,
                 namespace,
@@ -393,19 +402,26 @@ fn workload_rollouts(
             else {
                 return None;
             };
-            let selects = !selector.is_empty()
-                && namespace_matches(namespace, &w.namespace)
-                && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v));
-            if !selects {
+            if selector.is_empty() {
                 return None;
             }
-            external.clone().or_else(|| {
+            let by = external.clone().or_else(|| {
                 routed
                     .iter()
                     .find(|(s, ns, _)| *s == name && namespace_matches(ns, namespace))
                     .map(|(_, _, by)| format!("{by} → Service {name}"))
-            })
+            })?;
+            Some((selector, namespace, by))
         })
+        .collect();
+    let exposed_by = |w: &Workload| -> Option<String> {
+        reached
+            .iter()
+            .find(|(selector, namespace, _)| {
+                namespace_matches(namespace, &w.namespace)
+                    && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
+            })
+            .map(|(_, _, by)| by.clone())
     };
     workloads
         .into_iter()
@@ -429,7 +445,12 @@ fn workload_rollouts(
                 strategy,
                 progressive_by: drives.map(|p| p.location.clone()),
                 automated_analysis: drives.is_some_and(|p| p.automated_analysis),
-                exposed_by: exposed_by(&w),
+                strategy_set: w.strategy.is_some() || drives.is_some(),
+                exposed_by: exposed_by(&w).or_else(|| {
+                    marked
+                        .contains(&w.name)
+                        .then(|| "the manifest's rollout.user_facing".to_string())
+                }),
                 workload: w,
             }
         })

@@ -77,13 +77,17 @@ pub struct WorkloadRollout {
     pub workload: Workload,
     /// `rolling-update`, `recreate`, `on-delete`, `canary`, `blue-green`.
     pub strategy: String,
+    /// A strategy is chosen (set on the object, or a Rollout or Canary
+    /// drives it); false: the default rolling update, never decided.
+    pub strategy_set: bool,
     /// What drives a progressive rollout of it (a Rollout or a Flagger
     /// Canary), where.
     pub progressive_by: Option<Location>,
     /// The rollout is judged by automated analysis (metrics that abort it).
     pub automated_analysis: bool,
-    /// Exposed to users: by an Ingress or Gateway route, or a Service of
-    /// type LoadBalancer or NodePort; what exposes it.
+    /// Exposed to users: by an Ingress or Gateway route, a Service of type
+    /// LoadBalancer or NodePort, or the manifest's `rollout.user_facing`;
+    /// what exposes it.
     pub exposed_by: Option<String>,
 }
 
