@@ -15,7 +15,7 @@ use readygate::diag::{Error, IoError};
 use readygate::discover::{DEFAULT_MAX_FILE_SIZE, Options};
 use readygate::findings::FailOn;
 use readygate::gate::{
-    self, Annotate, CheckPlan, DEFAULT_POLICY, ProcessConsole, ProcessEnv, ScanPlan,
+    self, Annotate, CheckPlan, Colour, DEFAULT_POLICY, ProcessConsole, ProcessEnv, ScanPlan,
 };
 use readygate::probe::Online;
 use readygate::report::Format;
@@ -54,9 +54,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Print or write the JSON Schemas (evidence, manifest, policy).
+    /// Print one JSON Schema (evidence, manifest, policy, report), or write
+    /// them all into a directory.
     Schema {
-        /// Write every schema into this directory instead of printing.
+        /// Which schema to print.
+        #[arg(
+            value_enum,
+            required_unless_present = "write",
+            conflicts_with = "write"
+        )]
+        name: Option<SchemaName>,
+        /// Write every schema into this directory (it must exist).
         #[arg(long)]
         write: Option<PathBuf>,
     },
@@ -219,6 +227,17 @@ struct CheckArgs {
     /// List every finding in the terminal and Markdown reports.
     #[arg(long)]
     all: bool,
+    /// Colour the terminal report: `auto` (on a terminal; NO_COLOR turns it
+    /// off, CLICOLOR_FORCE on), `always` (e.g. in GitHub Actions logs),
+    /// `never`.
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    color: Colour,
+    /// Print only the verdict line instead of the terminal report.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// List every finding (as --all) and say how long each phase took.
+    #[arg(short, long)]
+    verbose: bool,
     /// Evaluate as of this date (YYYY-MM-DD or RFC 3339): waivers, enable_on.
     #[arg(long, value_parser = parse_now)]
     now: Option<NaiveDate>,
@@ -298,12 +317,35 @@ impl CheckArgs {
             fail_on: self.fail_on,
             annotate: self.annotate,
             now: self.now,
-            max_per_rule: (!self.all).then_some(self.max_per_rule as usize),
+            max_per_rule: (!(self.all || self.verbose)).then_some(self.max_per_rule as usize),
+            colour: self.color,
+            quiet: self.quiet,
+            timings: self.verbose,
             actions_history: self.actions_history.map(|artifact| gate::ActionsHistory {
                 artifact,
                 runs: self.actions_runs as usize,
                 cache_dir: self.cache_dir,
             }),
+        }
+    }
+}
+
+/// A schema `readygate schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaName {
+    Evidence,
+    Manifest,
+    Policy,
+    Report,
+}
+
+impl SchemaName {
+    fn as_str(self) -> &'static str {
+        match self {
+            SchemaName::Evidence => "evidence",
+            SchemaName::Manifest => "manifest",
+            SchemaName::Policy => "policy",
+            SchemaName::Report => "report",
         }
     }
 }
@@ -380,13 +422,31 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             println!("{}", gate::init(&path, force)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Schema { write } => {
-            for (name, value) in gate::schemas() {
-                let text = format!("{}\n", serde_json::to_string_pretty(&value).expect("json"));
-                match &write {
-                    Some(dir) => std::fs::write(dir.join(name), text)
-                        .map_err(|e| IoError::new(format!("cannot write {name}"), e))?,
-                    None => print!("{text}"),
+        Command::Schema { name, write } => {
+            let text = |value: &serde_json::Value| {
+                format!("{}\n", serde_json::to_string_pretty(value).expect("json"))
+            };
+            if let Some(dir) = &write
+                && !dir.is_dir()
+            {
+                return Err(readygate::diag::ConfigError::new(format!(
+                    "--write {}: no such directory",
+                    dir.display()
+                ))
+                .hint("create it first (mkdir -p), or name an existing one")
+                .into());
+            }
+            for (file, value) in gate::schemas() {
+                match (&write, name) {
+                    (Some(dir), _) => {
+                        std::fs::write(dir.join(file), text(&value)).map_err(|e| {
+                            IoError::new(format!("cannot write {}", dir.join(file).display()), e)
+                        })?
+                    }
+                    (None, Some(n)) if file == format!("{}.schema.json", n.as_str()) => {
+                        print!("{}", text(&value))
+                    }
+                    _ => {}
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -41,9 +41,15 @@ pub fn compile(schema: Json) -> Validator {
 pub static MANIFEST: LazyLock<Validator> = LazyLock::new(|| compile(manifest()));
 
 /// Validate `doc` (loaded from `file`) with `validator`; every violation
-/// becomes an error at the line of the key or item it concerns.
-pub fn validate(validator: &Validator, doc: &Node, file: &str) -> Result<Json, ConfigError> {
-    validate_except(validator, doc, file, |_| false)
+/// becomes an error at the line of the key or item it concerns, with
+/// `hint` (where the accepted keys are written down).
+pub fn validate(
+    validator: &Validator,
+    doc: &Node,
+    file: &str,
+    hint: &str,
+) -> Result<Json, ConfigError> {
+    validate_except(validator, doc, file, hint, |_| false)
 }
 
 /// One violation of a schema: where (the key or item it concerns), the
@@ -103,6 +109,7 @@ pub fn validate_except(
     validator: &Validator,
     doc: &Node,
     file: &str,
+    hint: &str,
     skip: impl Fn(&str) -> bool,
 ) -> Result<Json, ConfigError> {
     let json = doc.to_json();
@@ -113,7 +120,7 @@ pub fn validate_except(
             if !v.key.is_empty() {
                 e = e.key(v.key);
             }
-            e.hint("see schemas/ for the accepted keys and types, or run `readygate policy lint`")
+            e.hint(hint)
         })
         .collect();
     match ConfigError::many(errors) {
@@ -152,7 +159,7 @@ mod tests {
     #[test]
     fn unknown_key_points_at_the_key() {
         let doc = crate::yaml::parse_single("service: api\ntier: 1\nownerz: [a]\n").unwrap();
-        let err = validate(&MANIFEST, &doc, "readygate.yaml").unwrap_err();
+        let err = validate(&MANIFEST, &doc, "readygate.yaml", "hint").unwrap_err();
         assert_eq!(err.pos.unwrap().line, 3);
         assert_eq!(err.key.as_deref(), Some("ownerz"));
     }
@@ -160,7 +167,7 @@ mod tests {
     #[test]
     fn wrong_type_points_at_the_value() {
         let doc = crate::yaml::parse_single("service: api\ntier: high\n").unwrap();
-        let err = validate(&MANIFEST, &doc, "readygate.yaml").unwrap_err();
+        let err = validate(&MANIFEST, &doc, "readygate.yaml", "hint").unwrap_err();
         assert_eq!(err.pos.unwrap().line, 2);
         assert_eq!(err.key.as_deref(), Some("tier"));
     }

@@ -612,3 +612,33 @@ fn every_builtin_rule_has_why_remediation_and_docs() {
         );
     }
 }
+
+/// `schema NAME` prints one schema as JSON; the JSON report validates
+/// against the report schema; `--write` into a missing directory says so.
+#[test]
+fn one_schema_by_name_and_the_report_validates() {
+    let out = run(&["schema", "report"]);
+    assert_eq!(code(&out), 0);
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        schema["$id"],
+        "https://readygate.dev/schemas/report.schema.json"
+    );
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let report = json(&run(&[
+        "check",
+        "examples/sample-service",
+        "--format",
+        "json",
+        "--event",
+        "local",
+    ]));
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let missing = run(&["schema", "--write", "/nonexistent/readygate-schemas"]);
+    assert_eq!(code(&missing), 2);
+    assert!(stderr(&missing).contains("/nonexistent/readygate-schemas: no such directory"));
+}

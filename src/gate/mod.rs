@@ -101,6 +101,67 @@ pub struct CheckPlan {
     pub max_per_rule: Option<usize>,
     /// Test history read from GitHub Actions artifacts.
     pub actions_history: Option<ActionsHistory>,
+    /// Colour in the terminal report on standard output.
+    pub colour: Colour,
+    /// Only the verdict line instead of the terminal report.
+    pub quiet: bool,
+    /// How long each phase took, on standard error.
+    pub timings: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Colour {
+    /// On a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces it.
+    #[default]
+    Auto,
+    /// Always (GitHub Actions logs render it).
+    Always,
+    Never,
+}
+
+impl Colour {
+    /// Whether to colour, by <https://no-color.org> and `CLICOLOR_FORCE`:
+    /// a non-empty `NO_COLOR` wins over the terminal and over the force.
+    pub fn on(self, env: &dyn Env) -> bool {
+        let set = |name: &str| env.var(name).is_some_and(|v| !v.is_empty());
+        match self {
+            Colour::Always => true,
+            Colour::Never => false,
+            Colour::Auto if set("NO_COLOR") => false,
+            Colour::Auto
+                if set("CLICOLOR_FORCE") && env.var("CLICOLOR_FORCE").as_deref() != Some("0") =>
+            {
+                true
+            }
+            Colour::Auto => env.stdout_is_terminal(),
+        }
+    }
+}
+
+/// How long each phase of a run took (`-v`).
+#[derive(Default)]
+struct Phases {
+    started: Option<std::time::Instant>,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start(&mut self) {
+        self.started = Some(std::time::Instant::now());
+    }
+    /// The phase since the last mark ended.
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        if let Some(t) = self.started.replace(now) {
+            self.done.push((phase, now - t));
+        }
+    }
+    fn say(&self, console: &mut dyn Console) {
+        for (phase, took) in &self.done {
+            console.err(&format!("readygate: {phase} {:.3} s", took.as_secs_f64()));
+        }
+    }
 }
 
 /// `--actions-history`: which artifacts, how many runs, where to keep them.
@@ -144,6 +205,9 @@ impl CheckPlan {
             now: None,
             max_per_rule: Some(DEFAULT_MAX_PER_RULE),
             actions_history: None,
+            colour: Colour::Auto,
+            quiet: false,
+            timings: false,
         }
     }
 }
@@ -293,6 +357,31 @@ fn formats(plan: &CheckPlan) -> Result<Vec<Format>, ConfigError> {
         return Err(ConfigError::new("more --output than --format")
             .hint("each --output takes the --format at the same position"));
     }
+    // `--output report.json` alone writes the terminal report there.
+    for (format, path) in formats.iter().zip(&plan.outputs) {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        let meant = match ext {
+            "json" => Some(("json", Format::Json)),
+            "sarif" => Some(("sarif", Format::Sarif)),
+            "md" => Some(("markdown", Format::Markdown)),
+            "xml" => Some(("junit", Format::Junit)),
+            _ => None,
+        };
+        if let Some((name, wanted)) = meant
+            && *format != wanted
+            && plan.formats.is_empty()
+        {
+            return Err(ConfigError::new(format!(
+                "--output {} without --format: it would hold the {} report",
+                path.display(),
+                format!("{format:?}").to_lowercase()
+            ))
+            .hint(format!("add --format {name} before --output")));
+        }
+    }
     if formats.len() - plan.outputs.len() > 1 {
         return Err(
             ConfigError::new("several --format values would go to standard output")
@@ -308,6 +397,10 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("evidence.schema.json", crate::area::schema()),
         ("manifest.schema.json", crate::schema::manifest()),
         ("policy.schema.json", policy::schema()),
+        (
+            "report.schema.json",
+            crate::schema::generate::<crate::findings::Report>("report.schema.json"),
+        ),
     ]
 }
 
@@ -461,6 +554,8 @@ fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
 /// file that cannot be written, publishing that must succeed) leaves them
 /// printed.
 pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Result<CheckRun, Error> {
+    let mut phases = Phases::default();
+    phases.start();
     let Decided { runner, api } = decide(&plan, env)?;
     let root = &plan.scan.root;
     let probes = plan.scan.probes(env);
@@ -476,7 +571,9 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
         let dir = actions_history(history, &plan, runner.as_ref(), api.as_ref(), env, console)?;
         settings.inputs.junit_history = Some(dir);
     }
+    phases.mark("setup (runner, policy ref, test history)");
     let evidence = scan::scan(root, &settings, &probes)?;
+    phases.mark("scan");
     // The head's own policy, under --policy-ref, only to show what the
     // change would do to it.
     let policy_ref = from_base.as_ref().map(|b| {
@@ -512,6 +609,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
         judging: settings.judging.clone(),
     };
     let mut report = engine::evaluate(&policy, &evidence, &ctx);
+    phases.mark("policy and evaluation");
     report.policy_ref = policy_ref;
     report.max_per_rule = plan.max_per_rule;
     let mut base_commit = None;
@@ -532,6 +630,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             plan.fail_on,
         );
         base_commit = Some(base.commit.clone());
+        phases.mark("baseline");
     }
     let prefix = runner
         .as_ref()
@@ -563,10 +662,11 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
                 std::fs::write(path, text)
                     .map_err(|e| IoError::new(format!("cannot write {}", path.display()), e))?;
             }
+            None if plan.quiet && *format == Format::Terminal => {
+                console.out(&format!("verdict: {}\n", report::verdict_line(&report)));
+            }
             None => {
-                let colour = *format == Format::Terminal
-                    && env.stdout_is_terminal()
-                    && env.var("NO_COLOR").is_none();
+                let colour = *format == Format::Terminal && plan.colour.on(env);
                 console.out(&report::render(&report, *format, colour));
             }
         }
@@ -605,6 +705,10 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             )
             .into());
         }
+    }
+    phases.mark("report and publish");
+    if plan.timings {
+        phases.say(console);
     }
     let exit_code = report.exit_code() as u8;
     Ok(CheckRun { report, exit_code })

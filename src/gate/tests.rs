@@ -128,6 +128,74 @@ fn colour_only_on_a_terminal_without_no_color() {
 }
 
 #[test]
+fn an_output_named_for_a_format_needs_that_format() {
+    let dir = repo();
+    let mut p = plan(dir.path());
+    p.outputs = vec![dir.path().join("report.json")];
+    let refused = refusal(p, &FakeEnv::default());
+    assert!(
+        refused.contains("without --format: it would hold the terminal report"),
+        "{refused}"
+    );
+    assert!(refused.contains("add --format json"), "{refused}");
+}
+
+#[test]
+fn colour_choices_no_color_and_clicolor_force() {
+    let dir = repo();
+    let stdout = |colour: Colour, env: &FakeEnv| {
+        let mut p = plan(dir.path());
+        p.colour = colour;
+        go(p, env).unwrap().1.stdout.contains('\u{1b}')
+    };
+    let pipe = FakeEnv::default();
+    let tty = FakeEnv {
+        terminal: true,
+        ..FakeEnv::default()
+    };
+    assert!(stdout(Colour::Always, &pipe));
+    assert!(stdout(Colour::Always, &pipe.clone().with("NO_COLOR", "1")));
+    assert!(!stdout(Colour::Never, &tty));
+    assert!(stdout(
+        Colour::Auto,
+        &pipe.clone().with("CLICOLOR_FORCE", "1")
+    ));
+    assert!(!stdout(
+        Colour::Auto,
+        &pipe.clone().with("CLICOLOR_FORCE", "0")
+    ));
+    // NO_COLOR wins over the force; an empty NO_COLOR is not set.
+    let both = pipe
+        .clone()
+        .with("CLICOLOR_FORCE", "1")
+        .with("NO_COLOR", "1");
+    assert!(!stdout(Colour::Auto, &both));
+    assert!(stdout(Colour::Auto, &tty.clone().with("NO_COLOR", "")));
+}
+
+#[test]
+fn quiet_says_the_verdict_and_verbose_the_phases() {
+    let dir = repo();
+    let mut p = plan(dir.path());
+    p.quiet = true;
+    let (_, out) = go(p, &FakeEnv::default()).unwrap();
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.starts_with("verdict: "));
+    let mut p = plan(dir.path());
+    p.timings = true;
+    let (_, out) = go(p, &FakeEnv::default()).unwrap();
+    for phase in ["scan", "policy and evaluation", "report and publish"] {
+        assert!(
+            out.stderr
+                .iter()
+                .any(|l| l.starts_with(&format!("readygate: {phase} "))),
+            "{:?}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn every_format_to_a_file_leaves_stdout_empty_and_says_the_verdict() {
     let dir = repo();
     let out = dir.path().join("report.json");

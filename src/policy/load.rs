@@ -63,7 +63,13 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
     // A check's params are parsed by the check itself right after, with a
     // message and hint specific to it; the schema's own error there (an
     // `anyOf` mismatch) would say less.
-    let json = schema::validate_except(&super::SCHEMA, &node, display, is_params)?;
+    let json = schema::validate_except(
+        &super::SCHEMA,
+        &node,
+        display,
+        "see schemas/policy.schema.json for the accepted keys; `readygate policy lint FILE` checks a pack",
+        is_params,
+    )?;
     let pack = serde_json::from_value(json).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(display)

@@ -34,7 +34,12 @@ pub fn parse(doc: &Document) -> Result<ManifestFact, ConfigError> {
             .at(e.pos)
             .hint("fix the syntax; `readygate init` writes a valid starter manifest")
     })?;
-    let json = crate::schema::validate(&crate::schema::MANIFEST, &node, &doc.path)?;
+    let json = crate::schema::validate(
+        &crate::schema::MANIFEST,
+        &node,
+        &doc.path,
+        "see schemas/manifest.schema.json for the accepted keys; `readygate init` writes a valid starter manifest",
+    )?;
     let mut manifest: Manifest = serde_json::from_value(json).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(&doc.path)
