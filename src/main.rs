@@ -54,6 +54,16 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print a shell completion script: `readygate completions bash >
+    /// /etc/bash_completion.d/readygate`, or zsh, fish, elvish, powershell.
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff), or write one per command into a
+    /// directory (`readygate.1`, `readygate-check.1`, ...).
+    Man {
+        /// Write the pages into this directory (it must exist).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
     /// Print one JSON Schema (evidence, manifest, policy, report), or write
     /// them all into a directory.
     Schema {
@@ -330,6 +340,18 @@ impl CheckArgs {
     }
 }
 
+/// `--write DIR` must name a directory that is there.
+fn existing_dir(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(
+        readygate::diag::ConfigError::new(format!("--write {}: no such directory", dir.display()))
+            .hint("create it first (mkdir -p), or name an existing one")
+            .into(),
+    )
+}
+
 /// A schema `readygate schema` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SchemaName {
@@ -422,19 +444,38 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             println!("{}", gate::init(&path, force)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "readygate", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { write } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match write {
+                None => {
+                    let mut out = Vec::new();
+                    clap_mangen::Man::new(cmd)
+                        .render(&mut out)
+                        .map_err(|e| IoError::new("cannot render the man page", e))?;
+                    std::io::stdout()
+                        .write_all(&out)
+                        .map_err(|e| IoError::new("cannot write the man page", e))?;
+                }
+                Some(dir) => {
+                    existing_dir(&dir)?;
+                    clap_mangen::generate_to(cmd, &dir).map_err(|e| {
+                        IoError::new(format!("cannot write man pages into {}", dir.display()), e)
+                    })?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema { name, write } => {
             let text = |value: &serde_json::Value| {
                 format!("{}\n", serde_json::to_string_pretty(value).expect("json"))
             };
-            if let Some(dir) = &write
-                && !dir.is_dir()
-            {
-                return Err(readygate::diag::ConfigError::new(format!(
-                    "--write {}: no such directory",
-                    dir.display()
-                ))
-                .hint("create it first (mkdir -p), or name an existing one")
-                .into());
+            if let Some(dir) = &write {
+                existing_dir(dir)?;
             }
             for (file, value) in gate::schemas() {
                 match (&write, name) {

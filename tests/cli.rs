@@ -549,7 +549,14 @@ fn init_writes_a_manifest_that_validates() {
     let out = run(&["init", root.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = std::fs::read_to_string(root.join("readygate.yaml")).unwrap();
-    assert!(text.contains("service: \"ledger\""), "{text}");
+    assert!(
+        text.contains("service: \"ledger\"  # named after the catalog Component"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tier: 3  # guessed: in production, nothing pages yet"),
+        "{text}"
+    );
     assert!(text.contains("owners: [\"group:finance\"]"), "{text}");
     assert!(
         text.contains("# Infrastructure as code found: terraform"),
@@ -562,6 +569,30 @@ fn init_writes_a_manifest_that_validates() {
     let again = run(&["init", root.to_str().unwrap()]);
     assert_eq!(code(&again), 2);
     assert!(stderr(&again).contains("--force"));
+
+    // No catalog: named after the git remote, not the (temporary)
+    // directory; the manifest describes the service and sets a tier.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    git(
+        root,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:acme/payments-api.git",
+        ],
+    );
+    assert_eq!(code(&run(&["init", root.to_str().unwrap()])), 0);
+    let text = std::fs::read_to_string(root.join("readygate.yaml")).unwrap();
+    assert!(
+        text.contains("service: \"payments-api\"  # named after the git remote"),
+        "{text}"
+    );
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    assert_eq!(states(&report, "service.described"), ["pass"]);
+    assert_eq!(states(&report, "service.tier"), ["pass"]);
 }
 
 #[test]
@@ -641,4 +672,29 @@ fn one_schema_by_name_and_the_report_validates() {
     let missing = run(&["schema", "--write", "/nonexistent/readygate-schemas"]);
     assert_eq!(code(&missing), 2);
     assert!(stderr(&missing).contains("/nonexistent/readygate-schemas: no such directory"));
+}
+
+/// Completion scripts for the common shells name the commands and flags;
+/// the man page renders, and one page per command is written.
+#[test]
+fn completions_and_man_pages() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef readygate"),
+        ("fish", "complete -c readygate"),
+    ] {
+        let out = run(&["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}");
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: {script:.200}");
+        assert!(script.contains("--junit-history"), "{shell}");
+    }
+    let man = run(&["man"]);
+    assert_eq!(code(&man), 0);
+    assert!(stdout(&man).contains(".TH readygate 1"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--write", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(dir.path().join("readygate.1").is_file());
+    assert!(dir.path().join("readygate-check.1").is_file());
 }

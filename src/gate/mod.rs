@@ -482,7 +482,7 @@ pub fn init(root: &Path, force: bool) -> Result<String, Error> {
     std::fs::write(&target, text)
         .map_err(|e| IoError::new(format!("cannot write {}", target.display()), e))?;
     Ok(format!(
-        "wrote {}; set the tier and owners, then run `readygate check`",
+        "wrote {}; check the tier and owners it guessed, then run `readygate check`",
         target.display()
     ))
 }
