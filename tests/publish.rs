@@ -973,3 +973,39 @@ fn only_a_check_run_of_our_own_app_is_reused() {
     drop(gh);
     assert_valid_requests(&server, "");
 }
+
+/// Two jobs checking two services of one repository: each run names its
+/// folder in the check run and in its comment's marker, so neither edits
+/// or completes the other's.
+#[test]
+fn a_monorepo_folder_publishes_under_its_own_name() {
+    let state = Arc::new(Mutex::new(FakeGitHub::default()));
+    let server = github("", state.clone());
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = run_env(temp.path(), &server.url(""));
+    env.insert("GITHUB_WORKSPACE", env!("CARGO_MANIFEST_DIR").to_string());
+    let out = gate(SAMPLE, &env, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let created = server.requests()[0].json();
+    assert_eq!(created["name"], "readygate (examples/sample-service)");
+    assert!(
+        created["external_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("/examples/sample-service")
+    );
+    let after = comments(&state);
+    assert_eq!(after.len(), 1);
+    assert!(
+        after[0]
+            .1
+            .starts_with("<!-- readygate:sticky-comment path=examples/sample-service -->"),
+        "{}",
+        after[0].1
+    );
+    // The repository's top-level run does not take that comment over.
+    let out = gate(SAMPLE, &run_env(temp.path(), &server.url("")), &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(comments(&state).len(), 2);
+    assert_valid_requests(&server, "");
+}

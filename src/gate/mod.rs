@@ -689,7 +689,13 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             .map_err(|e| IoError::new("cannot write the job summary or step outputs", e))?;
         let published = match &api {
             Some(api) => {
-                github::publish::publish(&report, runner, api, plan.comment_author.as_deref())
+                github::publish::publish(
+                    &report,
+                    runner,
+                    api,
+                    plan.comment_author.as_deref(),
+                    &prefix,
+                )
             }
             None => github::publish::Published {
                 log: vec!["readygate: no GITHUB_TOKEN, so no check run or pull request comment; annotations are in this log".into()],

@@ -17,6 +17,41 @@ use crate::report::markdown;
 
 /// Marks our comment among the pull request's comments (with its author).
 pub const MARKER: &str = "<!-- readygate:sticky-comment -->";
+
+/// What one gate publishes under: the check run's name and the sticky
+/// comment's marker. A gate run on a folder of a monorepo names it, so two
+/// jobs checking two services of one repository keep to their own.
+pub struct Publishing {
+    pub check_name: String,
+    pub marker: String,
+    /// Appended to the check run's external id.
+    id_suffix: String,
+}
+
+impl Publishing {
+    /// For a run on `checked`, the folder's path in the repository (empty
+    /// at its top).
+    pub fn of(checked: &str) -> Self {
+        if checked.is_empty() {
+            return Self {
+                check_name: "readygate".into(),
+                marker: MARKER.into(),
+                id_suffix: String::new(),
+            };
+        }
+        // A path cannot end the HTML comment it sits in.
+        let path: String = checked
+            .chars()
+            .filter(|c| !c.is_control() && !matches!(c, '<' | '>'))
+            .collect::<String>()
+            .replace("--", "-");
+        Self {
+            check_name: format!("readygate ({path})"),
+            marker: format!("<!-- readygate:sticky-comment path={path} -->"),
+            id_suffix: format!("/{path}"),
+        }
+    }
+}
 /// GitHub accepts at most 50 annotations per request.
 pub const ANNOTATION_BATCH: usize = 50;
 const MAX_TITLE: usize = 255;
@@ -136,13 +171,15 @@ pub fn publish(
     ctx: &RunnerContext,
     api: &Api,
     comment_author: Option<&str>,
+    checked: &str,
 ) -> Published {
+    let under = Publishing::of(checked);
     let published = super::api::block_on(async {
         let mut out = Published::default();
         let who = Whoami::new(api, comment_author);
-        check_run(report, ctx, api, &who, &mut out).await;
+        check_run(report, ctx, api, &who, &under, &mut out).await;
         if let Some(pr) = &ctx.pull_request {
-            sticky_comment(report, ctx, pr.number, api, &who, &mut out).await;
+            sticky_comment(report, ctx, pr.number, api, &who, &under, &mut out).await;
         }
         out
     });
@@ -221,13 +258,14 @@ async fn check_run(
     ctx: &RunnerContext,
     api: &Api,
     who: &Whoami<'_>,
+    under: &Publishing,
     out: &mut Published,
 ) {
     let repo = &ctx.repository;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let external_id = ctx.check_run_id();
+    let external_id = format!("{}{}", ctx.check_run_id(), under.id_suffix);
     let body = json!({
-        "name": "readygate",
+        "name": under.check_name,
         "head_sha": ctx.sha,
         "status": "in_progress",
         "started_at": now(),
@@ -239,8 +277,10 @@ async fn check_run(
         let us = who.get().await;
         let list = api
             .get(&format!(
-                "/repos/{repo}/commits/{}/check-runs?check_name=readygate&filter=all&per_page=100",
-                ctx.sha
+                "/repos/{repo}/commits/{}/check-runs?check_name={}&filter=all&per_page=100",
+                ctx.sha,
+                url::form_urlencoded::byte_serialize(under.check_name.as_bytes())
+                    .collect::<String>()
             ))
             .await?;
         Ok(list["check_runs"]
@@ -364,6 +404,7 @@ async fn find_sticky(
     repo: &str,
     number: u64,
     us: &Identity,
+    marker: &str,
 ) -> Result<Option<(u64, String)>, ApiError> {
     for page in 1..=50 {
         let list = api
@@ -373,7 +414,7 @@ async fn find_sticky(
             .await?;
         let comments = list.as_array().cloned().unwrap_or_default();
         if let Some(c) = comments.iter().find(|c| {
-            us.wrote(&c["user"]) && c["body"].as_str().is_some_and(|b| b.contains(MARKER))
+            us.wrote(&c["user"]) && c["body"].as_str().is_some_and(|b| b.contains(marker))
         }) {
             return Ok(Some((
                 c["id"].as_u64().unwrap_or(0),
@@ -393,12 +434,13 @@ async fn sticky_comment(
     number: u64,
     api: &Api,
     who: &Whoami<'_>,
+    under: &Publishing,
     out: &mut Published,
 ) {
     let repo = &ctx.repository;
     let us = who.get().await;
     out.log.extend(who.take_note());
-    let previous = match find_sticky(api, repo, number, us).await {
+    let previous = match find_sticky(api, repo, number, us, &under.marker).await {
         Ok(p) => p,
         Err(e) => {
             out.log.push(explain(
@@ -423,7 +465,7 @@ async fn sticky_comment(
         );
     }
     let body = truncate(
-        &format!("{MARKER}\n{body}"),
+        &format!("{}\n{body}", under.marker),
         MAX_TEXT,
         "\n\n… (truncated: the full report is in the job summary)",
     );
@@ -440,7 +482,7 @@ async fn sticky_comment(
             &format!("/repos/{repo}/issues/{number}/comments"),
             &json!({"body": body}),
             || async {
-                Ok(find_sticky(api, repo, number, us)
+                Ok(find_sticky(api, repo, number, us, &under.marker)
                     .await?
                     .map(|(id, _)| json!({"id": id})))
             },
