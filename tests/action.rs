@@ -392,3 +392,117 @@ fn the_junit_input_names_test_reports() {
     assert_eq!(passing[0]["message"], "`c::b` failed: it broke");
     assert!(run.stdout.contains("title=tests.passing"), "{}", run.stdout);
 }
+
+/// The install step on a SHA pin: the commit is resolved to its release tag
+/// through the (fake, local) GitHub's git endpoint, the release asset is
+/// downloaded and checked against SHA256SUMS; a tampered asset stops the
+/// job; an untagged commit builds from source and says why.
+#[test]
+fn a_sha_pinned_action_installs_the_release_tagged_at_it() {
+    let fake = tempfile::tempdir().unwrap();
+    let server = fake.path();
+    // The action's repository, with release v9.9.9 as an annotated tag.
+    let repo = server.join("acme/readygate");
+    std::fs::create_dir_all(&repo).unwrap();
+    write(&repo, "README.md", "readygate\n");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "release"]);
+    git(&repo, &["tag", "-a", "v9.9.9", "-m", "v9.9.9"]);
+    let sha = git(&repo, &["rev-parse", "HEAD"]).trim().to_string();
+    // Its release: a binary that says its version, and SHA256SUMS.
+    let release = server.join("acme/readygate/releases/download/v9.9.9");
+    let staging = server.join("staging");
+    write(&staging, "readygate", "#!/bin/sh\necho 'readygate 9.9.9'\n");
+    let status = Command::new("chmod")
+        .arg("+x")
+        .arg(staging.join("readygate"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::create_dir_all(&release).unwrap();
+    let asset = "readygate-v9.9.9-x86_64-unknown-linux-gnu.tar.gz";
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(release.join(asset))
+        .arg("-C")
+        .arg(&staging)
+        .arg("readygate")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sums = Command::new("sha256sum")
+        .arg(asset)
+        .current_dir(&release)
+        .output()
+        .unwrap();
+    std::fs::write(release.join("SHA256SUMS"), &sums.stdout).unwrap();
+
+    let install = |temp: &Path, action_ref: &str| {
+        let mut env = runner_env(temp);
+        env.insert("ACTION_REF".into(), action_ref.into());
+        env.insert("ACTION_REPOSITORY".into(), "acme/readygate".into());
+        env.insert(
+            "GITHUB_SERVER_URL".into(),
+            format!("file://{}", server.display()),
+        );
+        Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install.sh"))
+            .envs(&env)
+            .output()
+            .unwrap()
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let out = install(temp.path(), &sha);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("The action's commit {sha} is release v9.9.9")),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "readygate 9.9.9: release v9.9.9 for x86_64-unknown-linux-gnu (checksum verified)"
+        ),
+        "{said}"
+    );
+
+    // A tampered asset: the job stops before running it.
+    std::fs::write(
+        release.join("SHA256SUMS"),
+        format!("{}  {asset}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let out = install(tempfile::tempdir().unwrap().path(), &sha);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("does not match the SHA256SUMS"));
+
+    // An untagged commit: built from source, saying why first (cargo is
+    // left off PATH here, so the build itself is not run).
+    let untagged = "1234567890abcdef1234567890abcdef12345678";
+    let temp = tempfile::tempdir().unwrap();
+    let mut env = runner_env(temp.path());
+    env.insert("ACTION_REF".into(), untagged.into());
+    env.insert("ACTION_REPOSITORY".into(), "acme/readygate".into());
+    env.insert(
+        "GITHUB_SERVER_URL".into(),
+        format!("file://{}", server.display()),
+    );
+    env.insert("PATH".into(), "/usr/bin:/bin".into());
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("action/install.sh"))
+        .envs(&env)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "Building readygate from source with cargo: commit {untagged} is not a release tag"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
