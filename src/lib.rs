@@ -30,6 +30,7 @@ pub mod policy;
 
 pub mod baseline;
 pub mod changes;
+pub mod cleanup;
 pub mod docs;
 pub mod gate;
 pub mod github;

@@ -380,6 +380,7 @@ fn parse_now(text: &str) -> Result<NaiveDate, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    readygate::cleanup::on_interrupt();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

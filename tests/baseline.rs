@@ -271,3 +271,57 @@ fn baseline_mistakes_are_usage_errors() {
         stderr(&out)
     );
 }
+
+/// A cancelled job (SIGTERM) or Ctrl-C (SIGINT) during --baseline leaves no
+/// checkout of the base behind.
+#[test]
+fn an_interrupted_baseline_leaves_no_temporary_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    // Enough files that checking out and scanning the base takes a while.
+    for i in 0..6000 {
+        write(
+            &root,
+            &format!("k8s/app{}/svc{i}.yaml", i % 50),
+            &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{a: b}}\n"),
+        );
+    }
+    write(&root, "readygate.yaml", "service: s\nowners: ['@o/t']\n");
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "base"]);
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_readygate"))
+        .args([
+            "check",
+            root.to_str().unwrap(),
+            "--baseline",
+            "main",
+            "--event",
+            "local",
+        ])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let live = || std::fs::read_dir(&tmp).unwrap().count();
+    while live() == 0 && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(live(), 1, "the base was never checked out");
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    // Signalled as soon as the base's directory appeared, before 6 000
+    // files were checked out and scanned: the run was interrupted.
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    assert_eq!(live(), 0, "a temporary tree was left behind");
+}

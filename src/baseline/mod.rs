@@ -19,6 +19,8 @@ pub const BASELINE: git::Purpose = git::Purpose {
 
 /// The base ref's files in a temporary directory, removed on drop.
 pub struct BaseTree {
+    // Field order is drop order: unregistered, then removed.
+    _interrupt: crate::cleanup::Registered,
     _dir: tempfile::TempDir,
     /// The scanned root: the same subdirectory of the repository as the
     /// head's root.
@@ -39,6 +41,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
         .prefix("readygate-baseline-")
         .tempdir()
         .map_err(|e| IoError::new("cannot create a temporary directory", e))?;
+    let interrupt = crate::cleanup::Registered::new(dir.path());
     let tree_root = dir.path().join("tree");
     std::fs::create_dir(&tree_root)
         .map_err(|e| IoError::new("cannot create a temporary directory", e))?;
@@ -71,6 +74,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
             .map_err(|e| e.into_error(&format!("check out {reference} ({commit})")))?;
     }
     Ok(BaseTree {
+        _interrupt: interrupt,
         _dir: dir,
         root: tree_root,
         commit,
