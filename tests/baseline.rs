@@ -292,7 +292,7 @@ fn an_interrupted_baseline_leaves_no_temporary_tree() {
     git(&root, &["commit", "-qm", "base"]);
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_readygate"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_readygate"))
         .args([
             "check",
             root.to_str().unwrap(),
