@@ -73,7 +73,7 @@ fn shared_workflows_rollback_dispatch_and_reusable_deploys() {
     );
     assert_eq!(
         why(2),
-        "mentions rollback only in an echo, a comment or a heredoc"
+        "mentions rollback only in an echo, a message, a comment or a heredoc"
     );
     assert!(
         why(3).contains("cycle-b.yml`, which runs no rollback"),
@@ -155,7 +155,9 @@ fn progressive_delivery_on_kubernetes() {
         workloads,
         [
             w("api", "canary", true, true),
-            w("checkout", "blue-green", false, false),
+            // The Rollout itself (its workloadRef's Deployment is the one
+            // judged for users).
+            w("checkout", "blue-green", true, false),
             w("checkout", "blue-green", true, true),
             w("frontend", "canary", true, true),
             w("search", "rolling-update", false, true),
@@ -300,4 +302,95 @@ fn the_manifest_marks_user_facing_workloads() {
         "{}",
         f[0]["message"]
     );
+}
+
+/// Shapes real repositories have that must not be misread: two overlays'
+/// Rollouts of one name, end-to-end jobs on a throwaway cluster, a package
+/// publish environment, a dry run, a composite rollback action, a GitLab
+/// rollback job that extends a template, a circuit breaker set from a
+/// variable.
+#[test]
+fn overlays_test_jobs_and_templates_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "readygate.yaml", "service: s\ntier: 1\nowners: ['@o/t']\n");
+    let rollout = |strategy: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: web}}\nspec:\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: web, image: web:1}}]}}\n  strategy:\n{strategy}"
+        )
+    };
+    write(
+        root,
+        "k8s/production/rollout.yaml",
+        &rollout("    canary:\n      steps:\n        - setWeight: 20\n        - analysis: {templates: [{templateName: rate}]}\n"),
+    );
+    write(
+        root,
+        "k8s/staging/rollout.yaml",
+        &rollout("    blueGreen: {activeService: web}\n"),
+    );
+    write(
+        root,
+        "k8s/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: LoadBalancer, selector: {app: web}}\n",
+    );
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  test-e2e:\n    runs-on: ubuntu-latest\n    steps:\n      - run: kind create cluster && kubectl apply -f k8s/\n  test-rollback:\n    runs-on: ubuntu-latest\n    steps:\n      - run: kubectl apply -f k8s/\n  publish:\n    runs-on: ubuntu-latest\n    environment: pypi\n    steps:\n      - run: twine upload dist/*\n  validate:\n    runs-on: ubuntu-latest\n    steps:\n      - run: kubectl apply --dry-run=client -f k8s/\n",
+    );
+    write(
+        root,
+        ".gitlab-ci.yml",
+        ".rollback_tpl:\n  when: manual\n  script:\n    - helm rollback web 0 -n prod\ndeploy:\n  environment: production\n  script:\n    - helm -n prod upgrade --install web ./chart\nrollback:\n  extends: .rollback_tpl\n",
+    );
+    write(
+        root,
+        "infra/ecs.tf",
+        "resource \"aws_ecs_service\" \"web\" {\n  deployment_circuit_breaker {\n    enable   = var.cb\n    rollback = true\n  }\n}\n",
+    );
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let r = &ev["rollout"];
+    // Staging's blue-green has no analysis; production's canary does.
+    let staging = r["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"]["location"]["path"] == "k8s/staging/rollout.yaml")
+        .unwrap();
+    assert_eq!(staging["strategy"], "blue-green");
+    assert_eq!(staging["automated_analysis"], false);
+    // Only GitLab's deploy deploys: test jobs, a package publish and a dry
+    // run do not.
+    let deploys: Vec<&str> = r["deploys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(deploys, ["deploy"]);
+    let counted: Vec<(String, bool)> = r["rollback_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["detail"].as_str().unwrap().to_string(), p["counted"].as_bool().unwrap()))
+        .collect();
+    assert!(
+        counted.contains(&("`helm rollback` in job `rollback`".into(), true)),
+        "{counted:?}"
+    );
+    let breaker = r["rollback_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "ecs-circuit-breaker")
+        .unwrap();
+    assert_eq!(breaker["counted"], false);
+    assert!(breaker["why"].as_str().unwrap().contains("set by an expression"));
+    let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
+    let progressive: Vec<String> = findings(&report, "rollout.progressive-delivery")
+        .iter()
+        .map(|f| f["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(progressive, ["warn", "pass"], "{progressive:?}");
 }

@@ -24,6 +24,8 @@ pub struct Scan {
     pub git_revert: Option<u32>,
     /// Rollback is mentioned only in prose (an echo, a comment, a heredoc).
     pub rollback_in_prose: bool,
+    /// It makes a throwaway cluster (kind, minikube, k3d): a test job.
+    pub ephemeral_cluster: bool,
 }
 
 fn patterns(list: &[(&'static str, &str)]) -> Vec<(&'static str, Regex)> {
@@ -34,7 +36,7 @@ fn patterns(list: &[(&'static str, &str)]) -> Vec<(&'static str, Regex)> {
 
 static ROLLBACKS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     patterns(&[
-        ("helm rollback", r"\bhelm\b(?:\s+-{1,2}\S+)*\s+rollback\b"),
+        ("helm rollback", HELM_FLAGS_THEN_ROLLBACK),
         ("kubectl rollout undo", r"\bkubectl\b.*\srollout\s+undo\b"),
         (
             "kubectl argo rollouts undo",
@@ -46,18 +48,15 @@ static ROLLBACKS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             r"\baws\s+deploy\s+stop-deployment\b",
         ),
         (
-            "gcloud run services update-traffic",
-            r"\bgcloud\b.*\srun\s+services\s+update-traffic\b",
+            "gcloud run services update-traffic --to-revisions",
+            r"\bgcloud\b.*\srun\s+services\s+update-traffic\b.*\s--to-revisions\b",
         ),
     ])
 });
 
 static DEPLOYS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     patterns(&[
-        (
-            "helm upgrade",
-            r"\bhelm\b(?:\s+-{1,2}\S+)*\s+(?:upgrade|install)\b",
-        ),
+        ("helm upgrade", HELM_FLAGS_THEN_UPGRADE),
         ("helmfile apply", r"\bhelmfile\b.*\s(?:apply|sync)\b"),
         ("kubectl apply", r"\bkubectl\b.*\s(?:apply|replace)\b"),
         ("kubectl set image", r"\bkubectl\b.*\sset\s+image\b"),
@@ -97,9 +96,26 @@ static DEPLOYS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     ])
 });
 
+/// `helm`, global flags (with or without values: `-n prod`), the verb.
+const HELM_FLAGS_THEN_ROLLBACK: &str =
+    r"\bhelm(?:\s+-{1,2}[\w-]+(?:=\S+|\s+[^\s-]\S*)?)*\s+rollback\b";
+const HELM_FLAGS_THEN_UPGRADE: &str =
+    r"\bhelm(?:\s+-{1,2}[\w-]+(?:=\S+|\s+[^\s-]\S*)?)*\s+(?:upgrade|install)\b";
+
 static HELM_ATOMIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bhelm\b.*\s(?:upgrade|install)\b.*\s--(?:atomic|rollback-on-failure)\b")
-        .expect("a built-in pattern")
+    Regex::new(
+        r"\bhelm\b.*\s(?:upgrade|install)\b.*\s--(?:atomic|rollback-on-failure)(?:=true)?(?:\s|$)",
+    )
+    .expect("a built-in pattern")
+});
+static DRY_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s--dry-run\b").expect("a built-in pattern"));
+/// A cluster made for the job (an end-to-end test), not one deployed to.
+static EPHEMERAL_CLUSTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:kind\s+create\s+cluster|minikube\s+start|k3d\s+cluster\s+create|ctlptl\s+create)\b",
+    )
+    .expect("a built-in pattern")
 });
 static GIT_REVERT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\bgit\b.*\srevert\b").expect("a built-in pattern"));
@@ -108,7 +124,7 @@ static HEREDOC: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Words that say a name or a text is about undoing a deploy.
 pub static ROLLBACK_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)roll[\s_-]?back|\brevert|\bundo\b").expect("a built-in pattern")
+    Regex::new(r"(?i)\broll[\s_-]?back|\brevert|\bundo\b").expect("a built-in pattern")
 });
 
 /// Commands whose arguments are text, not commands.
@@ -116,12 +132,15 @@ const PROSE: &[&str] = &[
     "echo", "printf", ":", "true", "false", "cat", "log", "info", "notice",
 ];
 
-/// Scan a shell script (a `run:` or `script:`).
+/// Scan a shell script (a `run:` or `script:`). Commands are what is left
+/// outside quotes, comments and heredoc bodies, split at `;`, `|`, `&` and
+/// unescaped line ends; quoted text (a Slack message, `MSG="..."` over
+/// several lines) is prose.
 pub fn scan(script: &str) -> Scan {
     let mut out = Scan::default();
     let mut heredoc_end: Option<String> = None;
-    let mut continued = String::new();
-    let mut continued_from = 0u32;
+    let mut seg = Segment::default();
+    let mut quote: Option<char> = None;
     for (i, raw) in script.lines().enumerate() {
         let i = i as u32;
         if let Some(end) = &heredoc_end {
@@ -132,49 +151,103 @@ pub fn scan(script: &str) -> Scan {
             }
             continue;
         }
-        let (code, comment) = split_comment(raw);
-        if comment.is_some_and(|c| ROLLBACK_WORDS.is_match(c)) {
-            out.rollback_in_prose = true;
+        if seg.code.trim().is_empty() && seg.quoted.is_empty() {
+            seg.line = i;
         }
-        if continued.is_empty() {
-            continued_from = i;
+        if quote.is_none() {
+            heredoc_end = heredoc(raw);
         }
-        if let Some(head) = code.trim_end().strip_suffix('\\') {
-            continued.push_str(head);
-            continued.push(' ');
-            continue;
-        }
-        continued.push_str(code);
-        let line = std::mem::take(&mut continued);
-        if let Some(c) = HEREDOC.captures(&line) {
-            heredoc_end = Some(c[1].to_string());
-        }
-        for segment in line.split(['|', ';', '&']) {
-            let segment = segment.trim();
-            let first = segment
-                .split_whitespace()
-                .find(|w| !w.contains('=') && *w != "sudo" && *w != "exec");
-            if first.is_some_and(|w| PROSE.contains(&w)) || first.is_none() {
-                if ROLLBACK_WORDS.is_match(segment) {
-                    out.rollback_in_prose = true;
+        let mut prev = ' ';
+        let mut continued = false;
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            match quote {
+                Some(q) if c == q && !(q == '"' && prev == '\\') => {
+                    quote = None;
+                    seg.code.push('Q');
                 }
-                continue;
+                Some(_) => seg.quoted.push(c),
+                None => match c {
+                    '\'' | '"' => quote = Some(c),
+                    '#' if prev.is_whitespace() => {
+                        let rest: String = chars.by_ref().collect();
+                        if ROLLBACK_WORDS.is_match(&rest) {
+                            out.rollback_in_prose = true;
+                        }
+                        break;
+                    }
+                    ';' | '|' | '&' => {
+                        seg.finish(&mut out);
+                        seg.line = i;
+                    }
+                    '\\' if chars.peek().is_none() => continued = true,
+                    _ => seg.code.push(c),
+                },
             }
-            scan_command(segment, continued_from, &mut out);
+            prev = c;
+        }
+        match quote {
+            // A quoted string goes on over the line end.
+            Some(_) => seg.quoted.push('\n'),
+            None if continued => seg.code.push(' '),
+            None => seg.finish(&mut out),
         }
     }
+    seg.finish(&mut out);
     out
 }
 
-fn scan_command(segment: &str, line: u32, out: &mut Scan) {
+/// One command being read: its code (quoted text replaced by `Q`) and its
+/// quoted text.
+#[derive(Default)]
+struct Segment {
+    line: u32,
+    code: String,
+    quoted: String,
+}
+
+impl Segment {
+    fn finish(&mut self, out: &mut Scan) {
+        let code = std::mem::take(&mut self.code);
+        let quoted = std::mem::take(&mut self.quoted);
+        let first = code
+            .split_whitespace()
+            .find(|w| !w.contains('=') && !matches!(*w, "sudo" | "exec" | "env" | "time"));
+        let prose = first.is_some_and(|w| PROSE.contains(&w));
+        let found = first.is_some() && !prose && scan_command(code.trim(), self.line, out);
+        if !found && (ROLLBACK_WORDS.is_match(&quoted) || (prose && ROLLBACK_WORDS.is_match(&code)))
+        {
+            out.rollback_in_prose = true;
+        }
+    }
+}
+
+/// The word a heredoc on this line ends at: `<<EOF`, `<<-'EOF'`, not a
+/// here-string (`<<<`) or a shift inside `$(( ))`.
+fn heredoc(line: &str) -> Option<String> {
+    HEREDOC.captures_iter(line).find_map(|c| {
+        let at = c.get(0)?.start();
+        let before = &line[..at];
+        let arithmetic = before.matches("((").count() > before.matches("))").count();
+        (!before.ends_with('<') && !arithmetic).then(|| c[1].to_string())
+    })
+}
+
+/// The commands in one segment; whether there were any.
+fn scan_command(segment: &str, line: u32, out: &mut Scan) -> bool {
+    let before = (out.rollbacks.len(), out.deploys.len());
     for (command, re) in ROLLBACKS.iter() {
         if re.is_match(segment) {
             out.rollbacks.push(Found { command, line });
         }
     }
-    // `kubectl argo rollouts undo` is not also a deploy.
-    if out.rollbacks.last().is_some_and(|f| f.line == line) {
-        return;
+    // `kubectl argo rollouts undo` is not also a deploy; a dry run deploys
+    // nothing.
+    if out.rollbacks.len() > before.0 {
+        return true;
+    }
+    if DRY_RUN.is_match(segment) {
+        return false;
     }
     if let Some((command, _)) = DEPLOYS.iter().find(|(_, re)| re.is_match(segment)) {
         out.deploys.push(Found { command, line });
@@ -182,26 +255,14 @@ fn scan_command(segment: &str, line: u32, out: &mut Scan) {
     if HELM_ATOMIC.is_match(segment) {
         out.helm_atomic.get_or_insert(line);
     }
-    if GIT_REVERT.is_match(segment) {
+    let reverts = GIT_REVERT.is_match(segment);
+    if reverts {
         out.git_revert.get_or_insert(line);
     }
-}
-
-/// A line's code and its comment: `#` at the start or after whitespace,
-/// outside quotes (`$#` and `${#x}` are not comments).
-fn split_comment(line: &str) -> (&str, Option<&str>) {
-    let mut quote: Option<char> = None;
-    let mut prev = ' ';
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '#') if prev.is_whitespace() => return (&line[..i], Some(&line[i..])),
-            _ => {}
-        }
-        prev = c;
+    if EPHEMERAL_CLUSTER.is_match(segment) {
+        out.ephemeral_cluster = true;
     }
-    (line, None)
+    out.deploys.len() > before.1 || reverts
 }
 
 #[cfg(test)]
@@ -233,7 +294,38 @@ mod tests {
         assert!(s.rollback_in_prose);
         let s = scan("printf 'see https://wiki/x#rollback'\n");
         assert!(s.rollbacks.is_empty());
-        assert_eq!(split_comment("echo $# ${#x} 'a # b' # c").1, Some("# c"));
+        // `$#`, `${#x}` and a quoted `#` are not comments.
+        let s = scan("test $# -gt 0 && echo ${#x} 'a # b' && helm rollback web # undo\n");
+        assert_eq!(commands(&s.rollbacks), [("helm rollback", 0)]);
+    }
+
+    #[test]
+    fn quoted_text_arithmetic_and_flags() {
+        // Messages that name a rollback command are prose.
+        let s = scan(
+            "curl -d '{\"text\":\"Deploy failed. To recover: helm rollback web\"}' $SLACK\necho \"Deploy failed; kubectl rollout undo deploy/web\"\nMSG=\"first line\n  then kubectl rollout undo deploy/web\"\n",
+        );
+        assert!(s.rollbacks.is_empty(), "{s:?}");
+        assert!(s.rollback_in_prose);
+        // A shift in arithmetic is not a heredoc: what follows is read.
+        let s = scan(
+            "for i in 1 2 3; do sleep $((1<<i)); done\nhelm upgrade --install web ./chart || kubectl rollout undo deploy/web\n",
+        );
+        assert_eq!(commands(&s.deploys), [("helm upgrade", 1)]);
+        assert_eq!(commands(&s.rollbacks), [("kubectl rollout undo", 1)]);
+        // Global flags with values; --atomic=false; a dry run; promotion.
+        let s = scan("helm -n prod upgrade web ./c --atomic=false\nhelm -n prod rollback web\n");
+        assert_eq!(commands(&s.deploys), [("helm upgrade", 0)]);
+        assert_eq!(commands(&s.rollbacks), [("helm rollback", 1)]);
+        assert_eq!(s.helm_atomic, None);
+        let s = scan(
+            "kubectl apply --dry-run=client -f k8s/\ngcloud run services update-traffic web --to-latest\n",
+        );
+        assert!(s.deploys.is_empty() && s.rollbacks.is_empty(), "{s:?}");
+        let s = scan("kind create cluster && kubectl apply -f k8s/\n");
+        assert!(s.ephemeral_cluster);
+        assert!(!ROLLBACK_WORDS.is_match("deploy-payroll-backend"));
+        assert!(ROLLBACK_WORDS.is_match("Roll back the release"));
     }
 
     #[test]

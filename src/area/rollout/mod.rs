@@ -21,7 +21,8 @@ mod pipelines;
 mod platform;
 pub mod section;
 
-use pipelines::{CiJob, named_rollback};
+use crate::evidence::Location;
+use pipelines::{CiJob, named_rollback, named_test};
 use platform::{Exposure, Progressive};
 pub use section::Rollout;
 use section::{AnalysisRef, AnalysisTemplate, Deploy, RollbackKind, RollbackPath, WorkloadRollout};
@@ -73,7 +74,7 @@ impl Area for RolloutArea {
             _ => {}
         }
     }
-    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly, _: &mut Vec<Problem>) -> Rollout {
+    fn assemble(&self, facts: Vec<Fact>, ctx: &Assembly, problems: &mut Vec<Problem>) -> Rollout {
         let mut rollout = Rollout::default();
         let (mut jobs, mut workloads, mut progressive, mut exposures) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -114,7 +115,8 @@ impl Area for RolloutArea {
             .as_ref()
             .map(|r| r.user_facing.as_slice())
             .unwrap_or_default();
-        rollout.workloads = workload_rollouts(workloads, &progressive, &exposures, marked);
+        rollout.workloads =
+            workload_rollouts(workloads, &progressive, &exposures, marked, problems);
         rollout.analysis_refs = analysis_refs(&progressive, &rollout.analysis_templates);
         rollout.deploys.sort_by(|a, b| a.location.cmp(&b.location));
         rollout
@@ -139,29 +141,43 @@ impl Area for RolloutArea {
 /// Most reusable-workflow calls followed from one job (a cycle ends sooner).
 const MAX_CALL_DEPTH: usize = 10;
 
-/// What a workflow file runs, its reusable workflows' included: the first
-/// rollback command and the first deploy command, if any.
-fn runs(
-    file: &str,
-    by_file: &BTreeMap<&str, Vec<&CiJob>>,
-    seen: &mut BTreeSet<String>,
-) -> (Option<&'static str>, Option<&'static str>) {
-    if seen.len() >= MAX_CALL_DEPTH || !seen.insert(file.to_string()) {
-        return (None, None);
-    }
-    let (mut rollback, mut deploy) = (None, None);
-    for job in by_file.get(file).into_iter().flatten() {
-        for unit in &job.units {
-            rollback = rollback.or(unit.scan.rollbacks.first().map(|f| f.command));
-            deploy = deploy.or(unit.scan.deploys.first().map(|f| f.command));
+/// The first rollback and the first deploy command a workflow runs.
+type Runs = (Option<&'static str>, Option<&'static str>);
+
+/// What workflow files run, their reusable workflows' included, each file
+/// worked out once (9 000 jobs calling one workflow ask 9 000 times).
+struct Calls<'a> {
+    by_file: BTreeMap<&'a str, Vec<&'a CiJob>>,
+    known: std::collections::HashMap<String, Runs>,
+    /// The files being worked out: a call back into one is a cycle.
+    open: BTreeSet<String>,
+}
+
+impl<'a> Calls<'a> {
+    fn runs(&mut self, file: &str) -> Runs {
+        if let Some(known) = self.known.get(file) {
+            return *known;
         }
-        if let Some(callee) = job.uses.as_deref().and_then(local_workflow) {
-            let (r, d) = runs(&callee, by_file, seen);
-            rollback = rollback.or(r);
-            deploy = deploy.or(d);
+        if self.open.len() >= MAX_CALL_DEPTH || !self.open.insert(file.to_string()) {
+            return (None, None);
         }
+        let (mut rollback, mut deploy) = (None, None);
+        let jobs = self.by_file.get(file).cloned().unwrap_or_default();
+        for job in jobs {
+            for unit in &job.units {
+                rollback = rollback.or(unit.scan.rollbacks.first().map(|f| f.command));
+                deploy = deploy.or(unit.scan.deploys.first().map(|f| f.command));
+            }
+            if let Some(callee) = job.uses.as_deref().and_then(local_workflow) {
+                let (r, d) = self.runs(&callee);
+                rollback = rollback.or(r);
+                deploy = deploy.or(d);
+            }
+        }
+        self.open.remove(file);
+        self.known.insert(file.to_string(), (rollback, deploy));
+        (rollback, deploy)
     }
-    (rollback, deploy)
 }
 
 /// `./.github/workflows/x.yml` → `.github/workflows/x.yml`.
@@ -175,12 +191,22 @@ fn ci_paths(jobs: &[CiJob], rollout: &mut Rollout) {
     for job in jobs {
         by_file.entry(job.file.as_str()).or_default().push(job);
     }
+    let mut calls = Calls {
+        by_file,
+        known: Default::default(),
+        open: BTreeSet::new(),
+    };
     // Per workflow file: the first job that deploys, for dispatch inputs.
     let mut deploying_job: BTreeMap<&str, (&str, String)> = BTreeMap::new();
     for job in jobs {
-        let job_named = named_rollback(&[Some(&job.id), job.name.as_deref()]);
+        let names = [Some(job.id.as_str()), job.name.as_deref()];
+        // A job that tests (an end-to-end run in a throwaway cluster, a
+        // `test-rollback` job) neither deploys the service nor undoes a
+        // deploy of it.
+        let testing = named_test(&names) || job.units.iter().any(|u| u.scan.ephemeral_cluster);
+        let job_named = named_rollback(&names) && !testing;
         let callee = job.uses.as_deref().map(|u| match local_workflow(u) {
-            Some(path) => (u, Some(runs(&path, &by_file, &mut BTreeSet::new()))),
+            Some(path) => (u, Some(calls.runs(&path))),
             None => (u, None),
         });
         let first_deploy = job
@@ -202,7 +228,7 @@ fn ci_paths(jobs: &[CiJob], rollout: &mut Rollout) {
                 .as_ref()
                 .map(|e| format!("targets environment `{e}`"))
         });
-        if let Some(what) = &what {
+        if let Some(what) = what.as_ref().filter(|_| !testing) {
             if !job_named {
                 rollout.deploys.push(Deploy {
                     location: job.location.clone(),
@@ -217,6 +243,9 @@ fn ci_paths(jobs: &[CiJob], rollout: &mut Rollout) {
                     .or_insert((job.id.as_str(), what.clone()));
             }
         }
+        if testing {
+            continue;
+        }
         let kind = if job.manual {
             RollbackKind::ManualJob
         } else {
@@ -230,67 +259,102 @@ fn ci_paths(jobs: &[CiJob], rollout: &mut Rollout) {
         for unit in &job.units {
             let unit_named = named_rollback(&[unit.name.as_deref()]);
             let scan = &unit.scan;
+            let path = |counted: bool, location: Location, kind, detail: String, why: String| {
+                RollbackPath {
+                    location,
+                    kind,
+                    detail,
+                    counted,
+                    why,
+                }
+            };
             if let Some(f) = scan.rollbacks.first() {
                 counted = true;
-                rollout.rollback_paths.push(RollbackPath {
-                    location: unit.line(f.line),
+                rollout.rollback_paths.push(path(
+                    true,
+                    unit.line(f.line),
                     kind,
-                    detail: format!("`{}` in {}", f.command, in_job(unit.name.as_deref())),
-                    counted: true,
-                    why: "runs a rollback command".into(),
-                });
+                    format!("`{}` in {}", f.command, in_job(unit.name.as_deref())),
+                    "runs a rollback command".into(),
+                ));
             } else if (unit_named || job_named)
-                && let Some(redeploy) = scan
+                && let Some((at, what)) = scan
                     .deploys
                     .first()
-                    .map(|f| (f.line, format!("`{}`", f.command)))
-                    .or_else(|| scan.git_revert.map(|l| (l, "`git revert`".into())))
+                    .map(|f| (unit.line(f.line), format!("`{}`", f.command)))
+                    .or_else(|| {
+                        scan.git_revert
+                            .map(|l| (unit.line(l), "`git revert`".into()))
+                    })
+                    .or_else(|| {
+                        let a = unit.deploy_action.as_ref()?;
+                        Some((unit.location.clone(), format!("`{a}`")))
+                    })
             {
                 counted = true;
-                rollout.rollback_paths.push(RollbackPath {
-                    location: unit.line(redeploy.0),
+                rollout.rollback_paths.push(path(
+                    true,
+                    at,
                     kind,
-                    detail: format!("{} in {}", redeploy.1, in_job(unit.name.as_deref())),
-                    counted: true,
-                    why:
-                        "a job that says it rolls back, and deploys (a previous version) or reverts"
-                            .into(),
-                });
+                    format!("{what} in {}", in_job(unit.name.as_deref())),
+                    "a job that says it rolls back, and deploys (a previous version) or reverts"
+                        .into(),
+                ));
+            } else if let Some(action) = unit
+                .local_action
+                .as_ref()
+                .filter(|a| unit_named || job_named || named_rollback(&[Some(a.as_str())]))
+            {
+                // A composite action in the repository is not read: its
+                // name (or the step's) is all there is to go by.
+                let named = named_rollback(&[Some(action.as_str())]);
+                counted |= named;
+                rollout.rollback_paths.push(path(
+                    named,
+                    unit.location.clone(),
+                    kind,
+                    format!("`{action}` in {}", in_job(unit.name.as_deref())),
+                    if named {
+                        "uses a local action named for a rollback (its steps are not read)".into()
+                    } else {
+                        format!("uses the local action `{action}`, whose steps are not read; name it for what it does, or run the rollback command in the step")
+                    },
+                ));
             } else if unit_named && unit.deploy_action.is_none() {
-                rollout.rollback_paths.push(RollbackPath {
-                    location: unit.location.clone(),
+                rollout.rollback_paths.push(path(
+                    false,
+                    unit.location.clone(),
                     kind,
-                    detail: format!(
+                    format!(
                         "step `{}` in job `{}`",
                         unit.name.as_deref().unwrap_or_default(),
                         job.id
                     ),
-                    counted: false,
-                    why: prose_why(
+                    prose_why(
                         "named for a rollback but runs no rollback or deploy command",
                         scan.rollback_in_prose,
                     ),
-                });
+                ));
             } else if scan.rollback_in_prose && !job_named {
-                rollout.rollback_paths.push(RollbackPath {
-                    location: unit.location.clone(),
+                rollout.rollback_paths.push(path(
+                    false,
+                    unit.location.clone(),
                     kind,
-                    detail: in_job(unit.name.as_deref()),
-                    counted: false,
-                    why: "mentions rollback only in an echo, a comment or a heredoc".into(),
-                });
+                    in_job(unit.name.as_deref()),
+                    "mentions rollback only in an echo, a message, a comment or a heredoc".into(),
+                ));
             }
             if let Some(line) = scan.helm_atomic {
-                rollout.rollback_paths.push(RollbackPath {
-                    location: unit.line(line),
-                    kind: RollbackKind::HelmAtomic,
-                    detail: format!(
+                rollout.rollback_paths.push(path(
+                    true,
+                    unit.line(line),
+                    RollbackKind::HelmAtomic,
+                    format!(
                         "`helm upgrade --atomic` in {}",
                         in_job(unit.name.as_deref())
                     ),
-                    counted: true,
-                    why: "a failed upgrade is rolled back by Helm".into(),
-                });
+                    "a failed upgrade is rolled back by Helm".into(),
+                ));
             }
         }
         if !job_named || counted {
@@ -371,25 +435,27 @@ fn workload_rollouts(
     progressive: &[Progressive],
     exposures: &[Exposure],
     marked: &[String],
+    problems: &mut Vec<Problem>,
 ) -> Vec<WorkloadRollout> {
     // Services users reach: external ones, and those a route names; only
     // these are matched against workloads (most Services are internal).
-    let routed: Vec<(&str, &Option<String>, &str)> = exposures
-        .iter()
-        .filter_map(|e| match e {
-            Exposure::Route {
-                by,
-                namespace,
-                services,
-            } => Some(
-                services
-                    .iter()
-                    .map(move |s| (s.as_str(), namespace, by.as_str())),
-            ),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let mut routed: std::collections::HashMap<&str, Vec<(&Option<String>, &str)>> =
+        Default::default();
+    for e in exposures {
+        if let Exposure::Route {
+            by,
+            namespace,
+            services,
+        } = e
+        {
+            for s in services {
+                routed
+                    .entry(s.as_str())
+                    .or_default()
+                    .push((namespace, by.as_str()));
+            }
+        }
+    }
     let reached: Vec<(&BTreeMap<String, String>, &Option<String>, String)> = exposures
         .iter()
         .filter_map(|e| {
@@ -407,32 +473,65 @@ fn workload_rollouts(
             }
             let by = external.clone().or_else(|| {
                 routed
+                    .get(name.as_str())?
                     .iter()
-                    .find(|(s, ns, _)| *s == name && namespace_matches(ns, namespace))
-                    .map(|(_, _, by)| format!("{by} → Service {name}"))
+                    .find(|(ns, _)| namespace_matches(ns, namespace))
+                    .map(|(_, by)| format!("{by} → Service {name}"))
             })?;
             Some((selector, namespace, by))
         })
         .collect();
-    let exposed_by = |w: &Workload| -> Option<String> {
-        reached
+    // Services indexed by their first selector label: a workload is only
+    // compared with Services whose first label it carries, and the label
+    // comparisons are bounded.
+    let mut by_first: std::collections::HashMap<(&str, &str), Vec<usize>> = Default::default();
+    for (i, (selector, _, _)) in reached.iter().enumerate() {
+        if let Some((k, v)) = selector.iter().next() {
+            by_first
+                .entry((k.as_str(), v.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut work = 0usize;
+    let mut exposed_by = |w: &Workload| -> Option<String> {
+        let mut candidates: Vec<usize> = w
+            .pod_labels
             .iter()
-            .find(|(selector, namespace, _)| {
-                namespace_matches(namespace, &w.namespace)
-                    && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v))
-            })
-            .map(|(_, _, by)| by.clone())
+            .filter_map(|(k, v)| by_first.get(&(k.as_str(), v.as_str())))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.into_iter().find_map(|i| {
+            let (selector, namespace, by) = &reached[i];
+            work += selector.len();
+            if work > MAX_MATCH_WORK {
+                return None;
+            }
+            (namespace_matches(namespace, &w.namespace)
+                && selector.iter().all(|(k, v)| w.pod_labels.get(k) == Some(v)))
+            .then(|| by.clone())
+        })
     };
-    workloads
+    let mut out: Vec<WorkloadRollout> = workloads
         .into_iter()
         .map(|w| {
-            let drives = progressive.iter().find(|p| {
-                namespace_matches(&p.namespace, &w.namespace)
-                    && match &p.target {
-                        Some(t) => w.kind == "Deployment" && *t == w.name,
-                        None => w.kind == "Rollout" && p.by == "Rollout" && p.name == w.name,
-                    }
-            });
+            // What drives it: a Rollout is its own object (same place); a
+            // Deployment (or DaemonSet) is the target of a Rollout's
+            // workloadRef or a Flagger Canary, the one nearest in the tree
+            // when several share a name (overlays).
+            let drives = match w.kind.as_str() {
+                "Rollout" => progressive.iter().find(|p| p.location == w.location),
+                _ => progressive
+                    .iter()
+                    .filter(|p| {
+                        p.target.as_deref() == Some(w.name.as_str())
+                            && p.target_kind == w.kind
+                            && namespace_matches(&p.namespace, &w.namespace)
+                    })
+                    .max_by_key(|p| common_dirs(&p.location.path, &w.location.path)),
+            };
             let strategy = match (drives, w.strategy.as_deref()) {
                 (Some(p), _) => p.strategy.to_string(),
                 (None, Some("Recreate")) => "recreate".into(),
@@ -441,20 +540,50 @@ fn workload_rollouts(
                 (None, Some("canary")) => "canary".into(),
                 _ => "rolling-update".into(),
             };
+            // A Rollout with a workloadRef runs its Deployment's pods: the
+            // Deployment is the workload judged.
+            let judged = w.workload_ref.is_none();
             WorkloadRollout {
                 strategy,
+                strategy_set: w.strategy.is_some() || drives.is_some(),
                 progressive_by: drives.map(|p| p.location.clone()),
                 automated_analysis: drives.is_some_and(|p| p.automated_analysis),
-                strategy_set: w.strategy.is_some() || drives.is_some(),
-                exposed_by: exposed_by(&w).or_else(|| {
-                    marked
-                        .contains(&w.name)
-                        .then(|| "the manifest's rollout.user_facing".to_string())
-                }),
+                exposed_by: judged
+                    .then(|| {
+                        exposed_by(&w).or_else(|| {
+                            marked
+                                .contains(&w.name)
+                                .then(|| "the manifest's rollout.user_facing".to_string())
+                        })
+                    })
+                    .flatten(),
                 workload: w,
             }
         })
-        .collect()
+        .collect();
+    if work > MAX_MATCH_WORK {
+        problems.push(Problem {
+            kind: crate::evidence::ProblemKind::OverBudget,
+            document_kind: Some("kubernetes-manifest".into()),
+            location: Location::file(""),
+            message: format!(
+                "matching Services to workloads took more than {MAX_MATCH_WORK} label comparisons; the rest are not known to be user-facing"
+            ),
+        });
+    }
+    out.shrink_to_fit();
+    out
+}
+
+/// Most selector labels compared while matching Services to workloads.
+const MAX_MATCH_WORK: usize = 5_000_000;
+
+/// How many leading directories two paths share.
+fn common_dirs(a: &str, b: &str) -> usize {
+    a.split('/')
+        .zip(b.split('/'))
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 fn analysis_refs(progressive: &[Progressive], templates: &[AnalysisTemplate]) -> Vec<AnalysisRef> {

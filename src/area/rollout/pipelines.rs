@@ -36,6 +36,8 @@ pub struct Unit {
     pub name: Option<String>,
     /// An action that deploys (`uses: aws-actions/amazon-ecs-deploy-...`).
     pub deploy_action: Option<String>,
+    /// A local action it uses (`./.github/actions/rollback`), not read.
+    pub local_action: Option<String>,
     pub scan: Scan,
     /// Where each line of the scan is in the file.
     pub first_line: u32,
@@ -57,42 +59,98 @@ fn names_a_version(name: &str) -> bool {
     .any(|w| n == *w || n.ends_with(&format!("_{w}")) || n.ends_with(&format!("-{w}")))
 }
 
-/// The line a script's first line is on: the line after `run: |`, or the
-/// key's own line for a one-line value.
-fn first_line(doc: &Document, node: &Node) -> u32 {
-    let line = doc
-        .text
-        .lines()
-        .nth(node.pos.line.saturating_sub(1) as usize)
-        .unwrap_or_default();
-    let rest = line
-        .get(node.pos.column.saturating_sub(1) as usize..)
-        .unwrap_or_default();
-    if rest.starts_with(['|', '>']) {
-        node.pos.line + 1
-    } else {
-        node.pos.line
+/// Where each line of a document starts, found once per document (a
+/// workflow of 100 000 steps asks 100 000 times).
+pub struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn of(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
+    }
+
+    /// The line a script's first line is on: the line after `run: |`, or
+    /// the key's own line for a one-line value.
+    fn first_line(&self, node: &Node) -> u32 {
+        let line = node.pos.line.saturating_sub(1) as usize;
+        let Some(&start) = self.starts.get(line) else {
+            return node.pos.line;
+        };
+        let rest = self
+            .text
+            .get(start..)
+            .unwrap_or_default()
+            .chars()
+            .skip(node.pos.column.saturating_sub(1) as usize);
+        let first = rest.take_while(|c| *c != '\n').find(|c| !c.is_whitespace());
+        if matches!(first, Some('|' | '>')) {
+            node.pos.line + 1
+        } else {
+            node.pos.line
+        }
     }
 }
 
+/// A name from a document as one line (a newline in a job name must not
+/// forge a line of the terminal report), at most 200 characters.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect()
+}
+
+/// Environments that receive packages or pages, not the service.
+const NOT_SERVICE_ENVIRONMENTS: &[&str] = &[
+    "pypi",
+    "testpypi",
+    "npm",
+    "crates",
+    "crates-io",
+    "crates.io",
+    "rubygems",
+    "maven",
+    "sonatype",
+    "nuget",
+    "github-pages",
+    "pages",
+    "docs",
+    "documentation",
+    "release",
+    "releases",
+    "homebrew",
+    "docker-hub",
+    "dockerhub",
+];
+
 fn text(node: Option<&Node>) -> Option<String> {
-    node.and_then(Node::scalar_text)
+    node.and_then(Node::scalar_text).map(|t| one_line(&t))
 }
 
 /// `environment: prod` or `environment: {name: prod, action: stop}`.
 fn environment(node: Option<&Node>) -> Option<String> {
     let node = node?;
-    if let Some(name) = node.scalar_text() {
-        return Some(name);
-    }
-    let action = node.str_at("action").unwrap_or("start");
-    if !matches!(action, "start") {
-        return None; // stop, prepare, verify, access: no deploy
-    }
-    node.scalar_text_at("name")
+    let name = match node.scalar_text() {
+        Some(name) => name,
+        None => {
+            let action = node.str_at("action").unwrap_or("start");
+            if !matches!(action, "start") {
+                return None; // stop, prepare, verify, access: no deploy
+            }
+            node.scalar_text_at("name")?
+        }
+    };
+    let lower = name.to_ascii_lowercase();
+    (!NOT_SERVICE_ENVIRONMENTS.contains(&lower.as_str())).then(|| one_line(&name))
 }
 
 pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
+    let lines = Lines::of(&doc.text);
     let on = node.get("on").or_else(|| node.get("true"));
     let version_inputs: Vec<(String, Location)> = on
         .and_then(|on| on.path(&["workflow_dispatch", "inputs"]))
@@ -100,7 +158,7 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
         .unwrap_or_default()
         .iter()
         .filter(|(k, _)| names_a_version(&k.name))
-        .map(|(k, _)| (k.name.clone(), Location::at(&doc.path, k.pos)))
+        .map(|(k, _)| (one_line(&k.name), Location::at(&doc.path, k.pos)))
         .collect();
     for (key, job) in node.get("jobs").and_then(Node::as_map).unwrap_or_default() {
         if !job.is_map() {
@@ -113,18 +171,19 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             .iter()
             .map(|step| {
                 let run = step.get("run");
-                let action = step.str_at("uses").map(str::to_string);
+                let action = step.str_at("uses").map(one_line);
                 Unit {
                     location: Location::at(&doc.path, step.pos),
                     name: text(step.get("name")).or_else(|| text(step.get("id"))),
-                    deploy_action: action.filter(|a| {
+                    deploy_action: action.clone().filter(|a| {
                         a.to_ascii_lowercase().contains("deploy") && !a.starts_with("./")
                     }),
+                    local_action: action.filter(|a| a.starts_with("./")),
                     scan: run
                         .and_then(Node::as_str)
                         .map(commands::scan)
                         .unwrap_or_default(),
-                    first_line: run.map_or(step.pos.line, |r| first_line(doc, r)),
+                    first_line: run.map_or(step.pos.line, |r| lines.first_line(r)),
                 }
             })
             .collect();
@@ -132,11 +191,11 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             location: Location::at(&doc.path, key.pos),
             by: "github-actions",
             file: doc.path.clone(),
-            id: key.name.clone(),
+            id: one_line(&key.name),
             name: text(job.get("name")),
             manual: false,
             environment: environment(job.get("environment")),
-            uses: job.str_at("uses").map(str::to_string),
+            uses: job.str_at("uses").map(one_line),
             units,
             version_inputs: version_inputs.clone(),
         }));
@@ -159,29 +218,55 @@ const GITLAB_RESERVED: &[&str] = &[
 ];
 
 pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    for (key, job) in node.as_map().unwrap_or_default() {
+    let lines = Lines::of(&doc.text);
+    let entries = node.as_map().unwrap_or_default();
+    // Hidden jobs (`.rollback_tpl`) are templates a job `extends`.
+    let template = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, v)| k.name == name && name.starts_with('.') && v.is_map())
+            .map(|(_, v)| v)
+    };
+    for (key, job) in entries {
         if GITLAB_RESERVED.contains(&key.name.as_str())
             || key.name.starts_with('.')
             || !job.is_map()
         {
             continue;
         }
+        // The job, then what it extends (the nearest first), for the keys
+        // it does not set itself.
+        let mut chain = vec![job];
+        let mut next = job.get("extends");
+        while chain.len() < 10 {
+            let names = match next.map(|n| &n.untagged().value) {
+                Some(Value::Str(s)) => vec![s.clone()],
+                Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
+                _ => break,
+            };
+            let Some(parent) = names.iter().rev().find_map(|n| template(n)) else {
+                break;
+            };
+            chain.push(parent);
+            next = parent.get("extends");
+        }
+        let get = |k: &str| chain.iter().find_map(|j| j.get(k));
         // Each line of before_script, script and after_script on its own
         // (an item may come from an anchor elsewhere in the file).
         let mut units = Vec::new();
         for part in ["before_script", "script", "after_script"] {
-            if let Some(n) = job.get(part) {
-                script_items(doc, n, &mut units, 0);
+            if let Some(n) = get(part) {
+                script_items(doc, &lines, n, &mut units, 0);
             }
         }
         out.push(Fact::Job(CiJob {
             location: Location::at(&doc.path, key.pos),
             by: "gitlab-ci",
             file: doc.path.clone(),
-            id: key.name.clone(),
+            id: one_line(&key.name),
             name: None,
-            manual: job.str_at("when") == Some("manual"),
-            environment: environment(job.get("environment")),
+            manual: get("when").and_then(Node::as_str) == Some("manual"),
+            environment: environment(get("environment")),
             uses: None,
             units,
             version_inputs: Vec::new(),
@@ -191,11 +276,11 @@ pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
 
 /// A GitLab script: a string or a list of strings (lists nest, with
 /// `!reference`), each scanned where it is written.
-fn script_items(doc: &Document, node: &Node, out: &mut Vec<Unit>, depth: u32) {
+fn script_items(doc: &Document, lines: &Lines, node: &Node, out: &mut Vec<Unit>, depth: u32) {
     match &node.untagged().value {
         Value::Seq(items) if depth < 8 => {
             for item in items {
-                script_items(doc, item, out, depth + 1);
+                script_items(doc, lines, item, out, depth + 1);
             }
         }
         _ => {
@@ -204,8 +289,9 @@ fn script_items(doc: &Document, node: &Node, out: &mut Vec<Unit>, depth: u32) {
                     location: Location::at(&doc.path, node.pos),
                     name: None,
                     deploy_action: None,
+                    local_action: None,
                     scan: commands::scan(&t),
-                    first_line: first_line(doc, node),
+                    first_line: lines.first_line(node),
                 });
             }
         }
@@ -215,6 +301,21 @@ fn script_items(doc: &Document, node: &Node, out: &mut Vec<Unit>, depth: u32) {
 /// Whether a job's or step's name says it rolls back.
 pub fn named_rollback(names: &[Option<&str>]) -> bool {
     names.iter().flatten().any(|n| ROLLBACK_WORDS.is_match(n))
+}
+
+/// Whether a job's name says it tests (a `test-rollback` job exercises a
+/// rollback in a throwaway cluster; an `e2e` job deploys to one).
+pub fn named_test(names: &[Option<&str>]) -> bool {
+    static TEST_WORDS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:test|tests|e2e|integration|smoke|lint|cleanup|clean-up|preview|review)\b",
+        )
+        .expect("a built-in pattern")
+    });
+    names
+        .iter()
+        .flatten()
+        .any(|n| TEST_WORDS.is_match(&n.replace(['_', '-', ':', '/'], " ")))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body};
 
 use super::Fact;
+use super::pipelines::one_line;
 use super::section::{AnalysisMetric, AnalysisTemplate, Deploy, RollbackKind, RollbackPath};
 use crate::document::{Document, Sink, block_label, kubernetes_objects};
 use crate::evidence::Location;
@@ -29,6 +30,8 @@ pub struct Progressive {
     /// The Deployment it rolls out (Flagger's `targetRef`, a Rollout's
     /// `workloadRef`); a Rollout with its own template rolls itself.
     pub target: Option<String>,
+    /// The target's kind (Flagger may target a DaemonSet).
+    pub target_kind: String,
     pub automated_analysis: bool,
     /// Analysis templates it names: name, cluster-scoped, where.
     pub templates: Vec<(String, bool, Location)>,
@@ -56,6 +59,7 @@ fn name_of(object: &Node) -> String {
     object
         .path(&["metadata", "name"])
         .and_then(Node::scalar_text)
+        .map(|n| one_line(&n))
         .unwrap_or_default()
 }
 
@@ -63,6 +67,7 @@ fn namespace_of(object: &Node) -> Option<String> {
     object
         .path(&["metadata", "namespace"])
         .and_then(Node::scalar_text)
+        .map(|n| one_line(&n))
 }
 
 pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
@@ -97,6 +102,14 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             }
             "Canary" if api_version.starts_with("flagger.app/") => {
                 flagger(doc, object, out);
+            }
+            "ApplicationSet" if argo => {
+                out.push(Fact::Deploy(Deploy {
+                    location: at(object),
+                    by: "argocd".into(),
+                    name: name_of(object),
+                    what: "Argo CD ApplicationSet".into(),
+                }));
             }
             "Application" if argo => {
                 let name = name_of(object);
@@ -150,7 +163,9 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
                 if let Some(r) = remediation {
                     let strategy = r.str_at("strategy").unwrap_or("rollback");
                     let retries = r.scalar_text_at("retries").unwrap_or_default();
-                    let counted = strategy == "rollback" && retries != "0" && !retries.is_empty();
+                    let last = r.scalar_text_at("remediateLastFailure").as_deref() == Some("true");
+                    let counted =
+                        strategy == "rollback" && ((retries != "0" && !retries.is_empty()) || last);
                     out.push(Fact::Rollback(RollbackPath {
                         location: at(r),
                         kind: RollbackKind::HelmAtomic,
@@ -166,11 +181,21 @@ pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
                 }
             }
             "Kustomization" if api_version.starts_with("kustomize.toolkit.fluxcd.io/") => {
+                let name = name_of(object);
                 out.push(Fact::Deploy(Deploy {
                     location: at(object),
                     by: "flux".into(),
-                    name: name_of(object),
+                    name: name.clone(),
                     what: "Flux Kustomization".into(),
+                }));
+                // As for Argo CD's automated sync: the deploy is a commit.
+                out.push(Fact::Rollback(RollbackPath {
+                    location: at(object),
+                    kind: RollbackKind::Gitops,
+                    detail: format!("Flux Kustomization `{name}`"),
+                    counted: true,
+                    why: "GitOps: a bad deploy is undone by reverting the commit Flux applied"
+                        .into(),
                 }));
             }
             "Service" => {
@@ -263,7 +288,7 @@ fn argo_rollout(doc: &Document, object: &Node) -> Progressive {
         for t in refs {
             if let Some(name) = t.scalar_text_at("templateName") {
                 let cluster = t.scalar_text_at("clusterScope").as_deref() == Some("true");
-                templates.push((name, cluster, at(t)));
+                templates.push((one_line(&name), cluster, at(t)));
             }
         }
         !refs.is_empty()
@@ -295,6 +320,10 @@ fn argo_rollout(doc: &Document, object: &Node) -> Progressive {
         target: object
             .path(&["spec", "workloadRef", "name"])
             .and_then(Node::scalar_text),
+        target_kind: object
+            .path(&["spec", "workloadRef", "kind"])
+            .and_then(Node::scalar_text)
+            .unwrap_or_else(|| "Deployment".into()),
         automated_analysis: automated,
         templates,
     }
@@ -329,6 +358,10 @@ fn flagger(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
         target: spec
             .and_then(|s| s.path(&["targetRef", "name"]))
             .and_then(Node::scalar_text),
+        target_kind: spec
+            .and_then(|s| s.path(&["targetRef", "kind"]))
+            .and_then(Node::scalar_text)
+            .unwrap_or_else(|| "Deployment".into()),
         automated_analysis: automated,
         templates: Vec::new(),
     }));
@@ -351,26 +384,43 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
         return; // the area that owns Terraform reports parse failures
     };
     let at = |block: &Block| Location::at(&doc.path, hcl.pos(block.span().map_or(0, |s| s.start)));
-    let flag = |body: &Body, key: &str| {
-        body.get_attribute(key)
-            .and_then(|a| match &a.value {
-                Expression::Bool(b) => Some(*b.value()),
-                _ => None,
+    // true, false, or set by an expression (`var.cb`) the gate cannot
+    // evaluate.
+    let flag = |body: &Body, key: &str| match body.get_attribute(key).map(|a| &a.value) {
+        Some(Expression::Bool(b)) => Some(*b.value()),
+        Some(_) => None,
+        None => Some(false),
+    };
+    // A block, or the `content` of a `dynamic` block of that name.
+    let block_or_dynamic = |body: &'_ Body, name: &str| -> Option<(Location, Body)> {
+        if let Some(b) = body.get_blocks(name).next() {
+            return Some((at(b), b.body.clone()));
+        }
+        body.get_blocks("dynamic")
+            .find(|d| block_label(d, 0).as_deref() == Some(name))
+            .and_then(|d| {
+                let content = d.body.get_blocks("content").next()?;
+                Some((at(d), content.body.clone()))
             })
-            .unwrap_or(false)
     };
     for block in hcl.body.blocks().filter(|b| b.ident.as_str() == "resource") {
-        let name = block_label(block, 1).unwrap_or_default();
+        let name = one_line(&block_label(block, 1).unwrap_or_default());
         match block_label(block, 0).as_deref() {
             Some("aws_ecs_service") => {
-                if let Some(cb) = block.body.get_blocks("deployment_circuit_breaker").next() {
-                    let (enable, rollback) = (flag(&cb.body, "enable"), flag(&cb.body, "rollback"));
-                    out.push(circuit_breaker(at(cb), &name, enable, rollback));
+                if let Some((at, cb)) = block_or_dynamic(&block.body, "deployment_circuit_breaker")
+                {
+                    out.push(circuit_breaker(
+                        at,
+                        &name,
+                        flag(&cb, "enable"),
+                        flag(&cb, "rollback"),
+                    ));
                 }
             }
             Some("aws_codedeploy_deployment_group") => {
-                if let Some(ar) = block.body.get_blocks("auto_rollback_configuration").next() {
-                    out.push(codedeploy(at(ar), &name, flag(&ar.body, "enabled")));
+                if let Some((at, ar)) = block_or_dynamic(&block.body, "auto_rollback_configuration")
+                {
+                    out.push(codedeploy(at, &name, flag(&ar, "enabled")));
                 }
             }
             _ => {}
@@ -396,15 +446,19 @@ pub fn cloudformation(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
                 {
                     out.push(circuit_breaker(
                         at(cb),
-                        &key.name,
-                        truthy(cb.get("Enable")),
-                        truthy(cb.get("Rollback")),
+                        &one_line(&key.name),
+                        Some(truthy(cb.get("Enable"))),
+                        Some(truthy(cb.get("Rollback"))),
                     ));
                 }
             }
             Some("AWS::CodeDeploy::DeploymentGroup") => {
                 if let Some(ar) = props.and_then(|p| p.get("AutoRollbackConfiguration")) {
-                    out.push(codedeploy(at(ar), &key.name, truthy(ar.get("Enabled"))));
+                    out.push(codedeploy(
+                        at(ar),
+                        &one_line(&key.name),
+                        Some(truthy(ar.get("Enabled"))),
+                    ));
                 }
             }
             _ => {}
@@ -412,15 +466,23 @@ pub fn cloudformation(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     }
 }
 
-fn circuit_breaker(location: Location, name: &str, enable: bool, rollback: bool) -> Fact {
+fn circuit_breaker(
+    location: Location,
+    name: &str,
+    enable: Option<bool>,
+    rollback: Option<bool>,
+) -> Fact {
     Fact::Rollback(RollbackPath {
         location,
         kind: RollbackKind::EcsCircuitBreaker,
         detail: format!("ECS service `{name}` deployment circuit breaker"),
-        counted: enable && rollback,
+        counted: enable == Some(true) && rollback == Some(true),
         why: match (enable, rollback) {
-            (true, true) => "a deployment that fails to stabilise is rolled back".into(),
-            (true, false) => {
+            (Some(true), Some(true)) => "a deployment that fails to stabilise is rolled back".into(),
+            (None, _) | (_, None) => {
+                "`enable` or `rollback` is set by an expression the gate does not evaluate; set them to true literally to be counted".into()
+            }
+            (Some(true), Some(false)) => {
                 "enabled without rollback: a failed deployment stops, it is not undone".into()
             }
             _ => "not enabled".into(),
@@ -428,16 +490,16 @@ fn circuit_breaker(location: Location, name: &str, enable: bool, rollback: bool)
     })
 }
 
-fn codedeploy(location: Location, name: &str, enabled: bool) -> Fact {
+fn codedeploy(location: Location, name: &str, enabled: Option<bool>) -> Fact {
     Fact::Rollback(RollbackPath {
         location,
         kind: RollbackKind::CodedeployAutoRollback,
         detail: format!("CodeDeploy deployment group `{name}` automatic rollback"),
-        counted: enabled,
-        why: if enabled {
-            "a failed deployment (or an alarm) rolls back".into()
-        } else {
-            "automatic rollback is not enabled".into()
+        counted: enabled == Some(true),
+        why: match enabled {
+            Some(true) => "a failed deployment (or an alarm) rolls back".into(),
+            None => "`enabled` is set by an expression the gate does not evaluate".into(),
+            Some(false) => "automatic rollback is not enabled".into(),
         },
     })
 }

@@ -57,6 +57,8 @@ pub enum RollbackKind {
     Flagger,
     /// An Argo CD application keeping history for `argocd app rollback`.
     Argocd,
+    /// A GitOps deploy (Flux): reverting the commit undoes it.
+    Gitops,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
