@@ -15,6 +15,18 @@ bin="$PWD/target/release/readygate"
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
 python3 benches/gen_tree.py "$tree/repo"
+# SOURCE_FILES=17800 SOURCE_KB=16: a loki-shaped repository, mostly Go
+# source the gate never reads (the base is written without it).
+python3 - "$tree/repo" "${SOURCE_FILES:-0}" "${SOURCE_KB:-16}" <<'PY'
+import os, sys
+root, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+body = ("// generated\nfunc f() int { return 42 }\n" * (kb * 1024 // 40))
+for i in range(n):
+    d = os.path.join(root, "pkg", f"p{i // 100}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i}.go"), "w") as f:
+        f.write("package p\n" + body)
+PY
 g() { git -C "$tree/repo" -c user.name=bench -c user.email=bench@invalid -c commit.gpgsign=false "$@"; }
 g init -q -b main
 g add -A

@@ -9,12 +9,41 @@ use crate::diag::{ConfigError, Error, InputError, IoError};
 
 /// Run git in `dir`; its stdout, trimmed of the final newline.
 pub fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<String, GitError> {
+    git_with_input(dir, args, index, None)
+}
+
+/// [`git`], with `input` on its standard input (`--stdin` lists).
+pub fn git_with_input(
+    dir: &Path,
+    args: &[&str],
+    index: Option<&Path>,
+    input: Option<&[u8]>,
+) -> Result<String, GitError> {
+    use std::io::Write;
     let mut cmd = hardened(dir);
     cmd.args(args);
     if let Some(index) = index {
         cmd.env("GIT_INDEX_FILE", index);
     }
-    let out = cmd.output().map_err(GitError::Missing)?;
+    let out = match input {
+        None => cmd.output().map_err(GitError::Missing)?,
+        Some(input) => {
+            let mut child = cmd
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(GitError::Missing)?;
+            // Written from a thread: git may fill its output pipe before
+            // it has read all of its input.
+            let mut stdin = child.stdin.take().expect("piped");
+            let input = input.to_vec();
+            let writer = std::thread::spawn(move || stdin.write_all(&input));
+            let out = child.wait_with_output().map_err(GitError::Missing)?;
+            let _ = writer.join();
+            out
+        }
+    };
     if !out.status.success() {
         return Err(GitError::Failed(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),

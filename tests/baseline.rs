@@ -325,3 +325,41 @@ fn an_interrupted_baseline_leaves_no_temporary_tree() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
     assert_eq!(live(), 0, "a temporary tree was left behind");
 }
+
+/// The base is written without the files no area reads (source, media):
+/// with nothing changed, every finding is the base's too, runbook pages
+/// and all.
+#[test]
+fn a_partial_base_finds_what_a_full_checkout_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(Path::new("examples/sample-service"), root);
+    for i in 0..300 {
+        write(root, &format!("pkg/ingester/f{i}.go"), "package ingester\n");
+    }
+    write(root, "web/logo.png", "not really a png");
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--baseline", "main", "--event", "local"],
+    );
+    let c = &report["comparison"];
+    assert_eq!(c["new"], 0, "{c}");
+    assert_eq!(c["fixed"], serde_json::json!([]), "{c}");
+    assert_eq!(c["baseline_level"], report["verdict"]["level_reached"]);
+    // Every finding needing attention was there on the base too (the
+    // runbook pages the sample links to were read there as well).
+    let attention: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["state"] == "fail" || f["state"] == "warn")
+        .collect();
+    assert!(!attention.is_empty());
+    assert!(
+        attention.iter().all(|f| f["baseline"] == "unchanged"),
+        "{attention:?}"
+    );
+}

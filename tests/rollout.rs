@@ -313,7 +313,11 @@ fn the_manifest_marks_user_facing_workloads() {
 fn overlays_test_jobs_and_templates_are_told_apart() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "readygate.yaml", "service: s\ntier: 1\nowners: ['@o/t']\n");
+    write(
+        root,
+        "readygate.yaml",
+        "service: s\ntier: 1\nowners: ['@o/t']\n",
+    );
     let rollout = |strategy: &str| {
         format!(
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {{name: web}}\nspec:\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: web, image: web:1}}]}}\n  strategy:\n{strategy}"
@@ -322,7 +326,9 @@ fn overlays_test_jobs_and_templates_are_told_apart() {
     write(
         root,
         "k8s/production/rollout.yaml",
-        &rollout("    canary:\n      steps:\n        - setWeight: 20\n        - analysis: {templates: [{templateName: rate}]}\n"),
+        &rollout(
+            "    canary:\n      steps:\n        - setWeight: 20\n        - analysis: {templates: [{templateName: rate}]}\n",
+        ),
     );
     write(
         root,
@@ -373,7 +379,12 @@ fn overlays_test_jobs_and_templates_are_told_apart() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["detail"].as_str().unwrap().to_string(), p["counted"].as_bool().unwrap()))
+        .map(|p| {
+            (
+                p["detail"].as_str().unwrap().to_string(),
+                p["counted"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert!(
         counted.contains(&("`helm rollback` in job `rollback`".into(), true)),
@@ -386,7 +397,12 @@ fn overlays_test_jobs_and_templates_are_told_apart() {
         .find(|p| p["kind"] == "ecs-circuit-breaker")
         .unwrap();
     assert_eq!(breaker["counted"], false);
-    assert!(breaker["why"].as_str().unwrap().contains("set by an expression"));
+    assert!(
+        breaker["why"]
+            .as_str()
+            .unwrap()
+            .contains("set by an expression")
+    );
     let report = check_report(root.to_str().unwrap(), &["--event", "local"]);
     let progressive: Vec<String> = findings(&report, "rollout.progressive-delivery")
         .iter()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::changes::ChangedLines;
 use crate::diag::{Error, IoError};
-use crate::git::{self, git};
+use crate::git::{self, git, git_with_input};
 
 pub mod compare;
 
@@ -58,17 +58,27 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
         let index = dir.path().join("index");
         let mut dest = tree_root.display().to_string();
         dest.push('/');
+        // Only files the gate may read: source code, media and archives
+        // are most of a large repository's bytes, and no area reads them.
         git(top, &["read-tree", &tree], Some(&index))
-            .and_then(|_| {
-                git(
+            .and_then(|_| git(top, &["ls-files", "-z"], Some(&index)))
+            .and_then(|listed| {
+                let wanted: Vec<u8> = listed
+                    .split('\0')
+                    .filter(|p| !p.is_empty() && may_be_read(p))
+                    .flat_map(|p| p.bytes().chain(std::iter::once(0)))
+                    .collect();
+                git_with_input(
                     top,
                     &[
                         "checkout-index",
-                        "--all",
                         "--force",
+                        "-z",
+                        "--stdin",
                         &format!("--prefix={dest}"),
                     ],
                     Some(&index),
+                    Some(&wanted),
                 )
             })
             .map_err(|e| e.into_error(&format!("check out {reference} ({commit})")))?;
@@ -79,6 +89,30 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
         root: tree_root,
         commit,
     })
+}
+
+/// Extensions of files no area reads: source code, media, archives and
+/// binaries. Everything else of the base is written (a runbook page may be
+/// any text; a rule file a Prometheus config names may have any name).
+const NEVER_READ: &[&str] = &[
+    "go", "rs", "java", "kt", "scala", "groovy", "c", "h", "cc", "cpp", "hpp", "cs", "fs", "m",
+    "mm", "swift", "rb", "php", "py", "pyi", "js", "jsx", "ts", "tsx", "mjs", "cjs", "vue",
+    "svelte", "css", "scss", "sass", "less", "sql", "proto", "dart", "ex", "exs", "erl", "hs",
+    "clj", "lua", "pl", "r", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "bmp", "tiff",
+    "pdf", "woff", "woff2", "ttf", "otf", "eot", "mp3", "mp4", "wav", "webm", "mov", "zip", "gz",
+    "tgz", "tar", "bz2", "xz", "zst", "7z", "jar", "war", "class", "so", "dylib", "dll", "exe",
+    "a", "o", "wasm", "bin", "pyc", "dat", "parquet", "avro",
+];
+
+/// Whether the gate may read the file at `path` (by its extension).
+fn may_be_read(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            !NEVER_READ.contains(&ext.to_ascii_lowercase().as_str())
+        }
+        _ => true,
+    }
 }
 
 /// The lines changed since `commit` (its merge base with HEAD, as a pull
@@ -107,4 +141,34 @@ pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, 
         format!("git diff {reference}"),
         &text,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_and_media_are_not_written_text_and_config_are() {
+        for kept in [
+            "deploy/app.yaml",
+            "docs/runbooks/HighErrorRate.md",
+            "rules/alerts.conf",
+            "Dockerfile",
+            ".github/CODEOWNERS",
+            "build.gradle.kts",
+            "go.mod",
+            ".readygateignore",
+            "reports/junit.xml",
+        ] {
+            assert!(may_be_read(kept), "{kept}");
+        }
+        for skipped in [
+            "pkg/ingester/ingester.go",
+            "web/app.TSX",
+            "docs/logo.png",
+            "vendor/a.so",
+        ] {
+            assert!(!may_be_read(skipped), "{skipped}");
+        }
+    }
 }
