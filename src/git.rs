@@ -19,8 +19,40 @@ pub fn git_with_input(
     index: Option<&Path>,
     input: Option<&[u8]>,
 ) -> Result<String, GitError> {
-    use std::io::Write;
+    run(hardened(dir), args, index, input)
+}
+
+/// [`git_with_input`] that may fetch missing objects from the
+/// repository's own remote: in a partial clone (`--filter=blob:none`, as
+/// actions/checkout can make) the base's blobs the gate reads are fetched
+/// on demand, over the transports a checkout uses. The remote is the
+/// repository's configuration, which the change under review does not
+/// write.
+pub fn git_may_fetch(
+    dir: &Path,
+    args: &[&str],
+    index: Option<&Path>,
+    input: Option<&[u8]>,
+) -> Result<String, GitError> {
     let mut cmd = hardened(dir);
+    cmd.args([
+        "-c",
+        "protocol.https.allow=always",
+        "-c",
+        "protocol.ssh.allow=always",
+        "-c",
+        "protocol.file.allow=always",
+    ]);
+    run(cmd, args, index, input)
+}
+
+fn run(
+    mut cmd: Command,
+    args: &[&str],
+    index: Option<&Path>,
+    input: Option<&[u8]>,
+) -> Result<String, GitError> {
+    use std::io::Write;
     cmd.args(args);
     if let Some(index) = index {
         cmd.env("GIT_INDEX_FILE", index);

@@ -363,3 +363,54 @@ fn a_partial_base_finds_what_a_full_checkout_finds() {
         "{attention:?}"
     );
 }
+
+/// In a partial clone (`--filter=blob:none`, as actions/checkout can make)
+/// the base's blobs the gate reads are fetched from the remote on demand;
+/// those it never reads (source code) are never fetched.
+#[test]
+fn a_partial_clone_fetches_only_what_the_base_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    copy_dir(Path::new("examples/sample-service"), &src);
+    write(&src, "main.go", "package main // v1\n");
+    git(&src, &["init", "-q", "-b", "main"]);
+    git(&src, &["config", "uploadpack.allowFilter", "true"]);
+    git(&src, &["config", "uploadpack.allowAnySHA1InWant", "true"]);
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "-qm", "base"]);
+    let rules = src.join("deploy/monitoring/checkout-api.rules.yml");
+    let text = std::fs::read_to_string(&rules).unwrap();
+    std::fs::write(&rules, format!("{text}# touched\n")).unwrap();
+    write(&src, "main.go", "package main // v2\n");
+    git(&src, &["commit", "-qam", "head"]);
+    let clone = dir.path().join("clone");
+    let url = format!("file://{}", src.display());
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--filter=blob:none",
+            &url,
+            clone.to_str().unwrap(),
+        ],
+    );
+    let missing = || {
+        git(
+            &clone,
+            &["rev-list", "--objects", "--missing=print", "--all"],
+        )
+        .lines()
+        .filter(|l| l.starts_with('?'))
+        .count()
+    };
+    // The base's rule file and its main.go were never fetched.
+    assert_eq!(missing(), 2);
+    let report = check_report(
+        clone.to_str().unwrap(),
+        &["--baseline", "HEAD~1", "--event", "local"],
+    );
+    assert_eq!(report["comparison"]["new"], 0, "{}", report["comparison"]);
+    // The rule file was fetched to be read; main.go was not needed.
+    assert_eq!(missing(), 1);
+}

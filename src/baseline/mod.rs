@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::changes::ChangedLines;
 use crate::diag::{Error, IoError};
-use crate::git::{self, git, git_with_input};
+use crate::git::{self, git, git_may_fetch};
 
 pub mod compare;
 
@@ -68,7 +68,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
                     .filter(|p| !p.is_empty() && may_be_read(p))
                     .flat_map(|p| p.bytes().chain(std::iter::once(0)))
                     .collect();
-                git_with_input(
+                git_may_fetch(
                     top,
                     &[
                         "checkout-index",
