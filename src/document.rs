@@ -72,6 +72,7 @@ pub struct Document {
     pub by_content: bool,
     yaml: OnceCell<Result<Vec<Node>, yaml::ParseError>>,
     hcl: OnceCell<Result<Hcl, Problem>>,
+    line_starts: OnceCell<Vec<usize>>,
 }
 
 impl fmt::Debug for Document {
@@ -118,6 +119,7 @@ impl Document {
             by_content: false,
             yaml: OnceCell::new(),
             hcl: OnceCell::new(),
+            line_starts: OnceCell::new(),
         }
     }
 
@@ -141,12 +143,19 @@ impl Document {
                     };
                     unparseable(self, pos, err.message())
                 })?;
-                let lines = std::iter::once(0)
-                    .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
-                    .collect();
-                Ok(Hcl { body, lines })
+                Ok(Hcl {
+                    body,
+                    lines: line_starts(&self.text),
+                })
             })
             .as_ref()
+    }
+
+    /// Where 1-based `line` starts in the text (a byte offset); found once
+    /// per document, however many times it is asked.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        let starts = self.line_starts.get_or_init(|| line_starts(&self.text));
+        starts.get(line.checked_sub(1)? as usize).copied()
     }
 
     /// Parse as YAML and hand each document to `f`, or record the file as
@@ -308,6 +317,42 @@ pub fn normalize(base: &str, rel: &str) -> Option<String> {
         ".".into()
     } else {
         parts.join("/")
+    })
+}
+
+/// Byte offsets where each line of `text` starts, line 1 first.
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// A GitHub Actions workflow's `on`: YAML 1.1 readers turn a bare `on`
+/// into `true`; saphyr (YAML 1.2) keeps the string, but accept both.
+pub fn workflow_on(workflow: &Node) -> Option<&Node> {
+    workflow.get("on").or_else(|| workflow.get("true"))
+}
+
+/// GitLab top-level keys that are settings, not jobs.
+const GITLAB_RESERVED: &[&str] = &[
+    "default",
+    "include",
+    "stages",
+    "variables",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+    "spec",
+];
+
+/// The jobs of a `.gitlab-ci.yml` document: its mappings that are neither
+/// settings nor hidden (`.template`) jobs.
+pub fn gitlab_jobs(node: &Node) -> impl Iterator<Item = &(yaml::Key, Node)> {
+    node.as_map().unwrap_or_default().iter().filter(|(k, v)| {
+        !GITLAB_RESERVED.contains(&k.name.as_str()) && !k.name.starts_with('.') && v.is_map()
     })
 }
 

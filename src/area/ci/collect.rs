@@ -2,24 +2,9 @@
 
 use super::Fact;
 use super::section::CiPipeline;
-use crate::document::{Document, Sink, malformed};
+use crate::document::{Document, Sink, gitlab_jobs, malformed, workflow_on};
 use crate::evidence::Location;
 use crate::yaml::{Node, Value};
-
-/// GitLab top-level keys that are settings, not jobs.
-const GITLAB_RESERVED: &[&str] = &[
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-    "spec",
-];
 
 pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     if !node.is_map() {
@@ -30,9 +15,7 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
         ));
         return;
     }
-    // YAML 1.1 readers turn a bare `on` into `true`; saphyr (YAML 1.2) keeps
-    // the string, but accept both spellings.
-    let on = node.get("on").or_else(|| node.get("true"));
+    let on = workflow_on(node);
     let triggers = match on.map(|n| &n.untagged().value) {
         Some(Value::Str(s)) => vec![s.clone()],
         Some(Value::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
@@ -48,21 +31,15 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
 }
 
 pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    let Some(entries) = node.as_map() else {
+    if !node.is_map() {
         out.problem(malformed(
             doc,
             node,
             "`.gitlab-ci.yml` must be a mapping of jobs",
         ));
         return;
-    };
-    let jobs = entries
-        .iter()
-        .filter(|(k, v)| {
-            !GITLAB_RESERVED.contains(&k.name.as_str()) && !k.name.starts_with('.') && v.is_map()
-        })
-        .map(|(k, _)| k.name.clone())
-        .collect();
+    }
+    let jobs = gitlab_jobs(node).map(|(k, _)| k.name.clone()).collect();
     out.push(Fact::Gitlab(CiPipeline {
         location: Location::at(&doc.path, node.pos),
         name: None,

@@ -3,7 +3,7 @@
 
 use super::Fact;
 use super::commands::{self, ROLLBACK_WORDS, Scan};
-use crate::document::{Document, Sink};
+use crate::document::{Document, Sink, gitlab_jobs, workflow_on};
 use crate::evidence::Location;
 use crate::yaml::{Node, Value};
 
@@ -59,40 +59,24 @@ fn names_a_version(name: &str) -> bool {
     .any(|w| n == *w || n.ends_with(&format!("_{w}")) || n.ends_with(&format!("-{w}")))
 }
 
-/// Where each line of a document starts, found once per document (a
-/// workflow of 100 000 steps asks 100 000 times).
-pub struct Lines<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> Lines<'a> {
-    pub fn of(text: &'a str) -> Self {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { text, starts }
-    }
-
-    /// The line a script's first line is on: the line after `run: |`, or
-    /// the key's own line for a one-line value.
-    fn first_line(&self, node: &Node) -> u32 {
-        let line = node.pos.line.saturating_sub(1) as usize;
-        let Some(&start) = self.starts.get(line) else {
-            return node.pos.line;
-        };
-        let rest = self
-            .text
-            .get(start..)
-            .unwrap_or_default()
-            .chars()
-            .skip(node.pos.column.saturating_sub(1) as usize);
-        let first = rest.take_while(|c| *c != '\n').find(|c| !c.is_whitespace());
-        if matches!(first, Some('|' | '>')) {
-            node.pos.line + 1
-        } else {
-            node.pos.line
-        }
+/// The line a script's first line is on: the line after `run: |`, or the
+/// key's own line for a one-line value.
+fn first_line(doc: &Document, node: &Node) -> u32 {
+    let Some(start) = doc.line_start(node.pos.line) else {
+        return node.pos.line;
+    };
+    let first = doc
+        .text
+        .get(start..)
+        .unwrap_or_default()
+        .chars()
+        .skip(node.pos.column.saturating_sub(1) as usize)
+        .take_while(|c| *c != '\n')
+        .find(|c| !c.is_whitespace());
+    if matches!(first, Some('|' | '>')) {
+        node.pos.line + 1
+    } else {
+        node.pos.line
     }
 }
 
@@ -150,8 +134,7 @@ fn environment(node: Option<&Node>) -> Option<String> {
 }
 
 pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    let lines = Lines::of(&doc.text);
-    let on = node.get("on").or_else(|| node.get("true"));
+    let on = workflow_on(node);
     let version_inputs: Vec<(String, Location)> = on
         .and_then(|on| on.path(&["workflow_dispatch", "inputs"]))
         .and_then(Node::as_map)
@@ -183,7 +166,7 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
                         .and_then(Node::as_str)
                         .map(commands::scan)
                         .unwrap_or_default(),
-                    first_line: run.map_or(step.pos.line, |r| lines.first_line(r)),
+                    first_line: run.map_or(step.pos.line, |r| first_line(doc, r)),
                 }
             })
             .collect();
@@ -202,23 +185,7 @@ pub fn github_workflow(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     }
 }
 
-/// GitLab top-level keys that are settings, not jobs.
-const GITLAB_RESERVED: &[&str] = &[
-    "default",
-    "include",
-    "stages",
-    "variables",
-    "workflow",
-    "image",
-    "services",
-    "cache",
-    "before_script",
-    "after_script",
-    "spec",
-];
-
 pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
-    let lines = Lines::of(&doc.text);
     let entries = node.as_map().unwrap_or_default();
     // Hidden jobs (`.rollback_tpl`) are templates a job `extends`.
     let template = |name: &str| {
@@ -227,13 +194,7 @@ pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
             .find(|(k, v)| k.name == name && name.starts_with('.') && v.is_map())
             .map(|(_, v)| v)
     };
-    for (key, job) in entries {
-        if GITLAB_RESERVED.contains(&key.name.as_str())
-            || key.name.starts_with('.')
-            || !job.is_map()
-        {
-            continue;
-        }
+    for (key, job) in gitlab_jobs(node) {
         // The job, then what it extends (the nearest first), for the keys
         // it does not set itself.
         let mut chain = vec![job];
@@ -256,7 +217,7 @@ pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
         let mut units = Vec::new();
         for part in ["before_script", "script", "after_script"] {
             if let Some(n) = get(part) {
-                script_items(doc, &lines, n, &mut units, 0);
+                script_items(doc, n, &mut units, 0);
             }
         }
         out.push(Fact::Job(CiJob {
@@ -276,11 +237,11 @@ pub fn gitlab(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
 
 /// A GitLab script: a string or a list of strings (lists nest, with
 /// `!reference`), each scanned where it is written.
-fn script_items(doc: &Document, lines: &Lines, node: &Node, out: &mut Vec<Unit>, depth: u32) {
+fn script_items(doc: &Document, node: &Node, out: &mut Vec<Unit>, depth: u32) {
     match &node.untagged().value {
         Value::Seq(items) if depth < 8 => {
             for item in items {
-                script_items(doc, lines, item, out, depth + 1);
+                script_items(doc, item, out, depth + 1);
             }
         }
         _ => {
@@ -291,7 +252,7 @@ fn script_items(doc: &Document, lines: &Lines, node: &Node, out: &mut Vec<Unit>,
                     deploy_action: None,
                     local_action: None,
                     scan: commands::scan(&t),
-                    first_line: lines.first_line(node),
+                    first_line: first_line(doc, node),
                 });
             }
         }
