@@ -3,6 +3,35 @@
 use super::section::{Rollout, WorkloadRollout};
 use crate::check::{Check, Context, NoParams, Outcome, Status};
 
+/// A finding for each workload `bad` picks, at the key `at` names (else
+/// the object); a pass saying `pass` of all of them when none is; a skip
+/// when there are no workloads.
+fn per_workload(
+    r: &Rollout,
+    bad: impl Fn(&WorkloadRollout) -> bool,
+    fail: impl Fn(&WorkloadRollout) -> String,
+    at: impl Fn(&WorkloadRollout) -> Option<crate::evidence::Location>,
+    pass: impl Fn(usize) -> String,
+) -> Vec<Outcome> {
+    if r.workloads.is_empty() {
+        return vec![Outcome::skip("no Kubernetes workloads")];
+    }
+    let out: Vec<Outcome> = r
+        .workloads
+        .iter()
+        .filter(|w| bad(w))
+        .map(|w| {
+            Outcome::fail(fail(w))
+                .target(&w.workload.name)
+                .at(at(w).unwrap_or_else(|| w.workload.location.clone()))
+        })
+        .collect();
+    if out.is_empty() {
+        return vec![Outcome::pass(pass(r.workloads.len()))];
+    }
+    out
+}
+
 pub struct RollbackPathCheck;
 
 fn workload_name(w: &WorkloadRollout) -> String {
@@ -88,33 +117,18 @@ impl Check for RevisionHistory {
         "No workload sets `revisionHistoryLimit: 0`, which leaves `kubectl rollout undo` nothing to return to."
     }
     fn run(&self, r: &Rollout, _: &NoParams, _: &Context) -> Vec<Outcome> {
-        if r.workloads.is_empty() {
-            return vec![Outcome::skip("no Kubernetes workloads")];
-        }
-        let out: Vec<Outcome> = r
-            .workloads
-            .iter()
-            .filter(|w| w.workload.revision_history_limit == Some(0))
-            .map(|w| {
-                Outcome::fail(format!(
+        per_workload(
+            r,
+            |w| w.workload.revision_history_limit == Some(0),
+            |w| {
+                format!(
                     "{} keeps no revision history (revisionHistoryLimit: 0): `rollout undo` has nothing to return to",
                     workload_name(w)
-                ))
-                .target(&w.workload.name)
-                .at(w
-                    .workload
-                    .revision_history_limit_location
-                    .clone()
-                    .unwrap_or_else(|| w.workload.location.clone()))
-            })
-            .collect();
-        if out.is_empty() {
-            return vec![Outcome::pass(format!(
-                "{} workload(s) keep revision history",
-                r.workloads.len()
-            ))];
-        }
-        out
+                )
+            },
+            |w| w.workload.revision_history_limit_location.clone(),
+            |n| format!("{n} workload(s) keep revision history"),
+        )
     }
 }
 
@@ -238,32 +252,17 @@ impl Check for NoRecreate {
         "No workload uses the `Recreate` strategy, which stops every old pod before a new one starts (a big-bang deploy with downtime)."
     }
     fn run(&self, r: &Rollout, _: &NoParams, _: &Context) -> Vec<Outcome> {
-        if r.workloads.is_empty() {
-            return vec![Outcome::skip("no Kubernetes workloads")];
-        }
-        let out: Vec<Outcome> = r
-            .workloads
-            .iter()
-            .filter(|w| w.strategy == "recreate")
-            .map(|w| {
-                Outcome::fail(format!(
+        per_workload(
+            r,
+            |w| w.strategy == "recreate",
+            |w| {
+                format!(
                     "{} uses the Recreate strategy: every pod stops before the new version starts",
                     workload_name(w)
-                ))
-                .target(&w.workload.name)
-                .at(w
-                    .workload
-                    .strategy_location
-                    .clone()
-                    .unwrap_or_else(|| w.workload.location.clone()))
-            })
-            .collect();
-        if out.is_empty() {
-            return vec![Outcome::pass(format!(
-                "no Recreate strategy in {} workload(s)",
-                r.workloads.len()
-            ))];
-        }
-        out
+                )
+            },
+            |w| w.workload.strategy_location.clone(),
+            |n| format!("no Recreate strategy in {n} workload(s)"),
+        )
     }
 }
