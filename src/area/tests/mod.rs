@@ -170,6 +170,9 @@ impl Area for TestsArea {
                     }
                 }
             });
+            for f in &mut files {
+                f.sniffed = true;
+            }
             tests.set_aside_total = set_aside.len() as u64;
             set_aside.truncate(MAX_SET_ASIDE);
             tests.set_aside = set_aside;

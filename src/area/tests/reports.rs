@@ -19,6 +19,9 @@ pub struct ReportFile {
     pub path: PathBuf,
     /// Repository-relative, or under `$RUNNER_TEMP/`.
     pub shown: String,
+    /// Discovery already sniffed it and found JUnit: reading does not
+    /// sniff it again.
+    pub sniffed: bool,
 }
 
 /// Most directory entries listed to find the reports of one run.
@@ -210,7 +213,11 @@ pub fn find(base: &Path, prefix: &str, patterns: &[String], listed: &mut usize) 
                     ));
                     continue;
                 }
-                out.push(ReportFile { path, shown });
+                out.push(ReportFile {
+                    path,
+                    shown,
+                    sniffed: false,
+                });
             }
         }
     }
@@ -543,15 +550,15 @@ fn read_one(root: &Path, file: &ReportFile, max_size: u64, all_results: bool) ->
             "the test report is empty (0 bytes): did the test step write it?".into(),
         );
     }
-    match sniff(&file.path) {
-        Sniffed::Sidecar(why) => {
+    match (!file.sniffed).then(|| sniff(&file.path)) {
+        Some(Sniffed::Sidecar(why)) => {
             return FileRead {
                 set_aside: Some((report_at.clone(), why)),
                 ..FileRead::default()
             };
         }
-        Sniffed::Problem(kind, message) => return failed_read(kind, message),
-        Sniffed::Junit | Sniffed::Other(_) => {}
+        Some(Sniffed::Problem(kind, message)) => return failed_read(kind, message),
+        _ => {}
     }
     let input = match File::open(&file.path) {
         Ok(f) => BufReader::with_capacity(64 * 1024, f),
