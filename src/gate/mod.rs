@@ -140,22 +140,24 @@ impl Colour {
 }
 
 /// How long each phase of a run took (`-v`).
-#[derive(Default)]
 struct Phases {
-    started: Option<std::time::Instant>,
+    /// When the phase under way began.
+    since: std::time::Instant,
     done: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Phases {
-    fn start(&mut self) {
-        self.started = Some(std::time::Instant::now());
+    fn start() -> Self {
+        Self {
+            since: std::time::Instant::now(),
+            done: Vec::new(),
+        }
     }
-    /// The phase since the last mark ended.
+    /// The phase under way ended.
     fn mark(&mut self, phase: &'static str) {
         let now = std::time::Instant::now();
-        if let Some(t) = self.started.replace(now) {
-            self.done.push((phase, now - t));
-        }
+        self.done.push((phase, now - self.since));
+        self.since = now;
     }
     fn say(&self, console: &mut dyn Console) {
         for (phase, took) in &self.done {
@@ -364,22 +366,23 @@ fn formats(plan: &CheckPlan) -> Result<Vec<Format>, ConfigError> {
             .and_then(|e| e.to_str())
             .unwrap_or_default();
         let meant = match ext {
-            "json" => Some(("json", Format::Json)),
-            "sarif" => Some(("sarif", Format::Sarif)),
-            "md" => Some(("markdown", Format::Markdown)),
-            "xml" => Some(("junit", Format::Junit)),
+            "json" => Some(Format::Json),
+            "sarif" => Some(Format::Sarif),
+            "md" => Some(Format::Markdown),
+            "xml" => Some(Format::Junit),
             _ => None,
         };
-        if let Some((name, wanted)) = meant
+        let name = |f: &Format| format!("{f:?}").to_lowercase();
+        if let Some(wanted) = meant
             && *format != wanted
             && plan.formats.is_empty()
         {
             return Err(ConfigError::new(format!(
                 "--output {} without --format: it would hold the {} report",
                 path.display(),
-                format!("{format:?}").to_lowercase()
+                name(format)
             ))
-            .hint(format!("add --format {name} before --output")));
+            .hint(format!("add --format {} before --output", name(&wanted))));
         }
     }
     if formats.len() - plan.outputs.len() > 1 {
@@ -554,8 +557,7 @@ fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
 /// file that cannot be written, publishing that must succeed) leaves them
 /// printed.
 pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Result<CheckRun, Error> {
-    let mut phases = Phases::default();
-    phases.start();
+    let mut phases = Phases::start();
     let Decided { runner, api } = decide(&plan, env)?;
     let root = &plan.scan.root;
     let probes = plan.scan.probes(env);
