@@ -80,6 +80,9 @@ pub struct Inputs {
     /// The largest test report read (`--max-report-size`); reports are
     /// streamed, so this is not the walk's cap.
     pub max_report_size: u64,
+    /// `--endpoint URL` (repeatable): endpoints judged besides the
+    /// manifest's.
+    pub endpoints: Vec<String>,
 }
 
 /// Test reports of 1 GB are real; 2 GiB keeps a runaway file out.
@@ -118,6 +121,7 @@ impl Default for Inputs {
             junit_history: None,
             report_roots: Vec::new(),
             max_report_size: DEFAULT_MAX_REPORT_SIZE,
+            endpoints: Vec::new(),
         }
     }
 }

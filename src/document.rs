@@ -7,6 +7,8 @@ use std::cell::OnceCell;
 use std::fmt;
 
 use crate::evidence::{Location, Problem, ProblemKind};
+
+pub mod rules;
 use crate::yaml::{self, Node, Pos};
 
 /// A document kind, by its published name (`prometheus-rules`, the key of
@@ -36,6 +38,13 @@ pub mod shared {
     pub const CLOUDFORMATION: DocKind = DocKind("cloudformation");
     pub const GITHUB_WORKFLOW: DocKind = DocKind("github-workflow");
     pub const GITLAB_CI: DocKind = DocKind("gitlab-ci");
+    // Rule kinds, owned by the alerts area; [`crate::document::rules`] reads their
+    // expressions for every area.
+    pub const PROMETHEUS_RULES: DocKind = DocKind("prometheus-rules");
+    pub const HELM_TEMPLATE: DocKind = DocKind("helm-template");
+    pub const GRAFANA_ALERTING: DocKind = DocKind("grafana-alerting");
+    pub const DATADOG_MONITOR: DocKind = DocKind("datadog-monitor");
+    pub const PROMETHEUS_CONFIG: DocKind = DocKind("prometheus-config");
 }
 
 pub type Sniff = fn(&Head) -> bool;
@@ -73,6 +82,7 @@ pub struct Document {
     yaml: OnceCell<Result<Vec<Node>, yaml::ParseError>>,
     hcl: OnceCell<Result<Hcl, Problem>>,
     line_starts: OnceCell<Vec<usize>>,
+    rules: OnceCell<Vec<rules::RuleExpr>>,
 }
 
 impl fmt::Debug for Document {
@@ -120,6 +130,7 @@ impl Document {
             yaml: OnceCell::new(),
             hcl: OnceCell::new(),
             line_starts: OnceCell::new(),
+            rules: OnceCell::new(),
         }
     }
 
@@ -149,6 +160,12 @@ impl Document {
                 })
             })
             .as_ref()
+    }
+
+    /// The alerting and recording rules' expressions, read once however
+    /// many areas ask (empty for kinds that hold no rules).
+    pub fn rules(&self) -> &[rules::RuleExpr] {
+        self.rules.get_or_init(|| rules::read(self))
     }
 
     /// Where 1-based `line` starts in the text (a byte offset); found once

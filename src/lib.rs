@@ -3,7 +3,7 @@
 //! findings → report → exit code.
 //!
 //! Layers, each using only those below it: the shared vocabulary (`yaml`,
-//! `diag`, `escape`, `schema`, `git`, `evidence`, `document`, `check`, `probe`, `contract`); the
+//! `diag`, `escape`, `schema`, `git`, `evidence`, `document` (and its rule expressions), `check`, `probe`, `progress`, `contract`); the
 //! evidence areas (`area/*`, which never import each other) and their
 //! registry (`area`); the walk and scan (`discover`, `scan`); policy and
 //! findings; reports, GitHub and the baseline; and `gate`, the run itself.
@@ -19,6 +19,7 @@ pub mod escape;
 pub mod evidence;
 pub mod git;
 pub mod probe;
+pub mod progress;
 pub mod yaml;
 
 pub mod area;

@@ -115,6 +115,15 @@ struct WalkArgs {
     /// (internal wikis). Off by default.
     #[arg(long)]
     online_allow_private: bool,
+    /// An endpoint to judge besides the manifest's `endpoints:`
+    /// (repeatable): `https://host/path`, or `host:port` for raw TLS.
+    /// Observed with --online; its expiry monitoring is judged offline.
+    #[arg(long, value_name = "URL")]
+    endpoint: Vec<String>,
+    /// Extra trusted roots (PEM) for --online TLS checks, besides the
+    /// Mozilla roots: a private CA.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
     /// JUnit XML test reports (a glob, repeatable), relative to the
     /// repository or absolute under it or $RUNNER_TEMP; read even when
     /// gitignored. Default: the manifest's `tests.junit`, else reports
@@ -131,8 +140,12 @@ struct WalkArgs {
 }
 
 impl WalkArgs {
-    fn plan(&self) -> ScanPlan {
-        ScanPlan {
+    fn plan(&self) -> Result<ScanPlan, Error> {
+        let extra_roots = match &self.ca_file {
+            Some(path) => readygate::probe::tls::read_ca_file(path)?,
+            None => Vec::new(),
+        };
+        Ok(ScanPlan {
             root: self.path.clone(),
             settings: scan::Settings {
                 walk: Options {
@@ -151,6 +164,7 @@ impl WalkArgs {
                         .into_iter()
                         .collect(),
                     max_report_size: self.max_report_size,
+                    endpoints: self.endpoint.clone(),
                 },
             },
             online: self.online.then(|| Online {
@@ -158,9 +172,10 @@ impl WalkArgs {
                 deadline: Duration::from_secs(self.online_deadline),
                 concurrency: self.online_concurrency as usize,
                 allow_private: self.online_allow_private,
+                extra_roots,
                 ..Online::default()
             }),
-        }
+        })
     }
 }
 
@@ -309,9 +324,9 @@ struct ExplainArgs {
 }
 
 impl CheckArgs {
-    fn plan(self) -> CheckPlan {
-        CheckPlan {
-            scan: self.walk.plan(),
+    fn plan(self) -> Result<CheckPlan, Error> {
+        Ok(CheckPlan {
+            scan: self.walk.plan()?,
             policy: self.policy,
             tier: self.tier,
             branch: self.branch,
@@ -336,7 +351,7 @@ impl CheckArgs {
                 runs: self.actions_runs as usize,
                 cache_dir: self.cache_dir,
             }),
-        }
+        })
     }
 }
 
@@ -393,11 +408,11 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Check(args) => {
-            let run = gate::check(args.plan(), &ProcessEnv, &mut ProcessConsole)?;
+            let run = gate::check(args.plan()?, &ProcessEnv, &mut ProcessConsole)?;
             Ok(ExitCode::from(run.exit_code))
         }
         Command::Evidence(args) => {
-            let ev = gate::evidence(&args.walk.plan(), &ProcessEnv)?;
+            let ev = gate::evidence(&args.walk.plan()?, &ProcessEnv)?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let written = match args.format {
                 // No intermediate JSON tree; made safe for a CI log.

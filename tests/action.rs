@@ -230,7 +230,7 @@ fn the_composite_action_installs_checks_and_reports() {
     );
     // Locations link to the lines at the pull request's head commit.
     assert!(
-        summary.contains("(https://github.com/Codertocat/Hello-World/blob/ec26c3e57ca3a959ca5aad62de7213c562f8c821/deploy/monitoring/checkout-api.rules.yml#L29)"),
+        summary.contains("(https://github.com/Codertocat/Hello-World/blob/ec26c3e57ca3a959ca5aad62de7213c562f8c821/deploy/monitoring/checkout-api.rules.yml#L50)"),
         "{summary}"
     );
 }

@@ -522,7 +522,7 @@ fn annotate_changed_uses_the_pull_request_files() {
     let state = Arc::new(Mutex::new(FakeGitHub::default()));
     {
         // 100 unrelated files, then the rules file the pull request edits
-        // (line 29: the alert without a runbook), so the list takes 2 pages.
+        // (line 50: the alert without a runbook), so the list takes 2 pages.
         let mut gh = state.lock().unwrap();
         for i in 0..100 {
             gh.files.push(pr_file(
@@ -534,7 +534,7 @@ fn annotate_changed_uses_the_pull_request_files() {
         gh.files.push(pr_file(
             "examples/sample-service/deploy/monitoring/checkout-api.rules.yml",
             "modified",
-            Some("@@ -27,2 +27,4 @@ groups:\n       # Deliberate gap: a ticket-level alert with no runbook yet (warns).\n-      - alert: CheckoutApiQueue\n+      - alert: CheckoutApiQueueBacklog\n+        expr: sum(checkout_api_queue_depth) > 500\n+        for: 30m"),
+            Some("@@ -48,2 +48,4 @@ groups:\n       # Deliberate gap: a ticket-level alert with no runbook yet (warns).\n-      - alert: CheckoutApiQueue\n+      - alert: CheckoutApiQueueBacklog\n+        expr: sum(checkout_api_queue_depth) > 500\n+        for: 30m"),
         ));
         gh.files.push(pr_file(
             "examples/sample-service/old-logo.png",
@@ -565,7 +565,7 @@ fn annotate_changed_uses_the_pull_request_files() {
         annotations[0]["path"],
         "examples/sample-service/deploy/monitoring/checkout-api.rules.yml"
     );
-    assert_eq!(annotations[0]["start_line"], 29);
+    assert_eq!(annotations[0]["start_line"], 50);
     let summary = complete["output"]["summary"].as_str().unwrap();
     assert!(summary.contains("Annotated: 1 finding on lines changed in pull request \\#2 (1 file); 2 elsewhere only listed."), "{summary}");
     assert!(
@@ -578,7 +578,7 @@ fn annotate_changed_uses_the_pull_request_files() {
     let commands: Vec<&str> = log.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(commands.len(), 1, "{log}");
     assert!(commands[0].starts_with(
-        "::warning file=examples/sample-service/deploy/monitoring/checkout-api.rules.yml,line=29,"
+        "::warning file=examples/sample-service/deploy/monitoring/checkout-api.rules.yml,line=50,"
     ));
     assert_valid_requests(&server, "");
 

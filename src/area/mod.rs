@@ -25,6 +25,7 @@ pub mod iac;
 pub mod rollout;
 pub mod service;
 pub mod tests;
+pub mod tls;
 
 // The evidence document: everything the collectors found, each fact with
 // its location. It is the only thing rules read, it is serializable
@@ -47,6 +48,7 @@ pub struct Evidence {
     pub flags: flags::Flags,
     pub rollout: rollout::Rollout,
     pub tests: tests::Tests,
+    pub tls: tls::Tls,
     /// Files that look like evidence but could not be used: unparseable,
     /// over the size cap, unreadable, not UTF-8, symlinks out of the tree.
     pub problems: Vec<Problem>,
@@ -89,6 +91,11 @@ pub static AREAS: &[&dyn Registered] = &[
         area: tests::TestsArea,
         section: |ev| &ev.tests,
         section_mut: |ev| &mut ev.tests,
+    },
+    &Bound {
+        area: tls::TlsArea,
+        section: |ev| &ev.tls,
+        section_mut: |ev| &mut ev.tls,
     },
 ];
 

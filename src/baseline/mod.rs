@@ -54,6 +54,10 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
     // A directory the base ref does not have yet: an empty baseline, so
     // every finding is new.
     if git(top, &["rev-parse", "--verify", "--quiet", &tree], None).is_ok() {
+        let _progress = crate::progress::Progress::start(
+            None,
+            &format!("checking out {reference} ({commit:.12})"),
+        );
         // A private index: the user's staged changes stay as they are.
         let index = dir.path().join("index");
         let mut dest = tree_root.display().to_string();

@@ -97,6 +97,13 @@ pub struct Endpoint {
     pub url: String,
     /// Whether live probes may check it (default true).
     pub probe: Option<bool>,
+    /// The HTTP status it should answer (default: any below 400).
+    #[schemars(range(min = 100, max = 599))]
+    pub expect_status: Option<u16>,
+    /// Days of certificate validity below which the gate warns (replaces
+    /// the rule's warning threshold for this endpoint).
+    #[schemars(range(min = 1, max = 3650))]
+    pub min_tls_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

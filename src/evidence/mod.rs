@@ -189,4 +189,8 @@ pub struct ManifestFact {
     #[serde(skip)]
     #[schemars(skip)]
     pub slo_locations: Vec<Location>,
+    /// Where each of `manifest.endpoints` is written.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub endpoint_locations: Vec<Location>,
 }

@@ -43,7 +43,14 @@ pub fn client(opts: &Online) -> Result<reqwest::Client, NetworkError> {
         // Never a proxy the gate did not see.
         (None, _) => client_builder().no_proxy(),
     };
+    let extra = opts
+        .extra_roots
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| NetworkError(format!("a --ca-file certificate: {}", root_cause(&e))))?;
     builder
+        .tls_certs_merge(extra)
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout)
         .dns_resolver(GuardedResolver { allow_private })
@@ -90,6 +97,35 @@ pub async fn get(
         status,
         content_type,
         body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// What an endpoint answered, its body unread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answered {
+    pub status: u16,
+    /// Where the redirects ended, when that is not the URL asked.
+    pub redirected_to: Option<String>,
+    /// Whether it sent `Strict-Transport-Security`.
+    pub hsts: bool,
+}
+
+/// GET `url` and read only the status line and headers.
+pub async fn status(
+    client: &reqwest::Client,
+    url: &url::Url,
+    allow_private: bool,
+) -> Result<Answered, NetworkError> {
+    if let Some(reason) = refused_literal(url, allow_private) {
+        return Err(NetworkError(reason));
+    }
+    let resp = client.get(url.clone()).send().await.map_err(describe)?;
+    Ok(Answered {
+        status: resp.status().as_u16(),
+        redirected_to: (resp.url() != url).then(|| resp.url().to_string()),
+        hsts: resp
+            .headers()
+            .contains_key(reqwest::header::STRICT_TRANSPORT_SECURITY),
     })
 }
 
@@ -178,7 +214,7 @@ fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     None
 }
 
-fn refusal(ip: IpAddr) -> String {
+pub(super) fn refusal(ip: IpAddr) -> String {
     format!(
         "{ip} is a private, loopback or link-local address; not probed (pass --online-allow-private to allow)"
     )

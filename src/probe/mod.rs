@@ -17,6 +17,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub mod http;
+pub mod tls;
 
 /// Limits for one online run.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct Online {
     /// The proxy variable set in the environment (`HTTPS_PROXY`, ...), if
     /// any: a proxy resolves names itself, out of the guard's sight.
     pub proxy: Option<String>,
+    /// Roots trusted besides Mozilla's (`--ca-file`), DER.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl Default for Online {
@@ -45,6 +48,7 @@ impl Default for Online {
             max_redirects: 5,
             allow_private: false,
             proxy: None,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -70,6 +74,8 @@ pub trait Probe: Send + Sync + 'static {
 pub struct Net {
     client: reqwest::Client,
     allow_private: bool,
+    roots: Arc<rustls::RootCertStore>,
+    timeout: Duration,
 }
 
 impl Net {
@@ -77,6 +83,23 @@ impl Net {
     /// what happened.
     pub async fn get(&self, url: &url::Url) -> Result<http::Fetched, ProbeError> {
         http::get(&self.client, url, self.allow_private).await
+    }
+
+    /// GET `url` for its status and headers only.
+    pub async fn status(&self, url: &url::Url) -> Result<http::Answered, ProbeError> {
+        http::status(&self.client, url, self.allow_private).await
+    }
+
+    /// A TLS handshake with `host:port` that reports what it saw.
+    pub async fn handshake(&self, host: &str, port: u16) -> Result<tls::Handshake, ProbeError> {
+        tls::handshake(
+            host,
+            port,
+            self.roots.clone(),
+            self.allow_private,
+            self.timeout,
+        )
+        .await
     }
 }
 
@@ -179,6 +202,8 @@ fn start(opts: &Online) -> Result<Started, ProbeError> {
         net: Net {
             client,
             allow_private: opts.allow_private,
+            roots: tls::roots(&opts.extra_roots)?,
+            timeout: opts.timeout,
         },
         permits: Arc::new(Semaphore::new(opts.concurrency.max(1))),
         deadline,
@@ -205,7 +230,12 @@ async fn run_all<P: Probe>(
         });
     }
     let mut results = BTreeMap::new();
+    let progress = crate::progress::Progress::start(
+        Some(keys.len() as u64),
+        &format!("online: {} check(s)", P::KIND),
+    );
     while let Some(joined) = tasks.join_next().await {
+        progress.inc();
         if let Ok((key, outcome)) = joined {
             let output = match outcome {
                 Ok(Some(output)) => output,

@@ -47,13 +47,16 @@ pub fn parse(doc: &Document) -> Result<ManifestFact, ConfigError> {
             .hint("see schemas/manifest.schema.json")
     })?;
     manifest.owners.sort();
-    let slo_locations = (0..manifest.slos.len())
-        .map(|i| Location::at(&doc.path, node.pointer_pos(&format!("/slos/{i}"))))
-        .collect();
+    let locations = |list: &str, n: usize| {
+        (0..n)
+            .map(|i| Location::at(&doc.path, node.pointer_pos(&format!("/{list}/{i}"))))
+            .collect()
+    };
     Ok(ManifestFact {
         location: Location::at(&doc.path, node.pos),
+        slo_locations: locations("slos", manifest.slos.len()),
+        endpoint_locations: locations("endpoints", manifest.endpoints.len()),
         manifest,
-        slo_locations,
     })
 }
 

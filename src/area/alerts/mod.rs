@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::check::SectionCheck;
 use crate::contract::{Area, Assembly};
-use crate::document::shared::{KUBERNETES_MANIFEST, TERRAFORM};
+use crate::document::shared::{
+    DATADOG_MONITOR, GRAFANA_ALERTING, HELM_TEMPLATE, KUBERNETES_MANIFEST, PROMETHEUS_CONFIG,
+    PROMETHEUS_RULES, TERRAFORM,
+};
 use crate::document::{DocKind, Document, Head, KindSpec, Sink, YAML};
 use crate::evidence::Problem;
 use crate::probe::{ProbeError, Probes};
@@ -22,11 +25,6 @@ pub mod section;
 pub use section::Alerts;
 use section::{AlertEngine, AlertSource, DEFAULT_RUNBOOK_KEYS, TemplatedSource};
 
-const HELM_TEMPLATE: DocKind = DocKind("helm-template");
-const GRAFANA_ALERTING: DocKind = DocKind("grafana-alerting");
-const PROMETHEUS_RULES: DocKind = DocKind("prometheus-rules");
-const DATADOG_MONITOR: DocKind = DocKind("datadog-monitor");
-const PROMETHEUS_CONFIG: DocKind = DocKind("prometheus-config");
 const JSONNET_MIXIN: DocKind = DocKind("jsonnet-mixin");
 
 /// Names that only Prometheus-format rule files use.

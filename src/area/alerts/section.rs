@@ -34,24 +34,7 @@ pub struct Alerts {
     pub online: bool,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum AlertEngine {
-    /// Prometheus-format rule files: Prometheus, Thanos, Mimir, Loki ruler,
-    /// vmalert.
-    PrometheusRules,
-    /// `PrometheusRule` objects (`monitoring.coreos.com/v1`), including
-    /// those in Helm templates that parse.
-    PrometheusOperator,
-    /// Grafana alerting provisioning files.
-    Grafana,
-    /// `resource "datadog_monitor"` in Terraform.
-    DatadogTerraform,
-    /// Datadog monitor JSON exports.
-    DatadogJson,
-}
+pub use crate::document::rules::AlertEngine;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AlertSource {

@@ -1,0 +1,374 @@
+//! What the repository says about certificates, document by document:
+//! cert-manager certificates, blackbox and ssl_exporter probe targets,
+//! Ingress and Gateway TLS hosts, Datadog SSL tests.
+
+use hcl_edit::Span;
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Block, Body};
+
+use super::Fact;
+use super::section::{
+    CertManagerCertificate, ExpiryMonitor, Family, HostSource, RuleRef, SourceKind,
+};
+use crate::document::{Document, Sink, block_label, kubernetes_objects, strings};
+use crate::evidence::Location;
+use crate::yaml::Node;
+
+/// Kubernetes objects: `Certificate`, `Probe`, `ScrapeConfig`, `Ingress`,
+/// `Gateway`.
+pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
+    for node in doc.yaml().unwrap_or_default() {
+        kubernetes_objects(node, &mut |object, api_version, kind| {
+            let group = api_version.split('/').next().unwrap_or_default();
+            match (group, kind.as_str()) {
+                ("cert-manager.io", "Certificate") => certificate(doc, object, out),
+                ("monitoring.coreos.com", "Probe") => probe(doc, object, out),
+                ("monitoring.coreos.com", "ScrapeConfig") => {
+                    let spec = object.get("spec");
+                    let path = spec.and_then(|s| s.scalar_text_at("metricsPath"));
+                    if path.as_deref() == Some("/probe") {
+                        let targets = spec
+                            .and_then(|s| s.get("staticConfigs"))
+                            .and_then(Node::as_seq)
+                            .unwrap_or_default()
+                            .iter()
+                            .flat_map(|c| strings(c.get("targets")))
+                            .collect();
+                        let name = object_name(object);
+                        let family = prober_family(&yaml_text(object));
+                        prober(
+                            doc,
+                            object,
+                            SourceKind::ScrapeConfig,
+                            name,
+                            family,
+                            targets,
+                            out,
+                        );
+                    }
+                }
+                ("networking.k8s.io", "Ingress") => ingress(doc, object, out),
+                ("gateway.networking.k8s.io", "Gateway") => gateway(doc, object, out),
+                _ => {}
+            }
+        });
+    }
+}
+
+fn object_name(object: &Node) -> String {
+    let name = object
+        .path(&["metadata", "name"])
+        .and_then(Node::scalar_text);
+    let namespace = object
+        .path(&["metadata", "namespace"])
+        .and_then(Node::scalar_text);
+    match (namespace, name) {
+        (Some(ns), Some(name)) => format!("{ns}/{name}"),
+        (None, Some(name)) => name,
+        (_, None) => "(unnamed)".into(),
+    }
+}
+
+fn yaml_text(node: &Node) -> String {
+    node.to_json().to_string()
+}
+
+/// Which exporter a prober config talks to: ssl_exporter listens on 9219
+/// and is usually named so; anything else probing is the blackbox
+/// exporter.
+fn prober_family(config: &str) -> Family {
+    let config = config.to_ascii_lowercase();
+    if config.contains("ssl_exporter")
+        || config.contains("ssl-exporter")
+        || config.contains(":9219")
+    {
+        Family::SslExporter
+    } else {
+        Family::Blackbox
+    }
+}
+
+fn certificate(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    let spec = object.get("spec");
+    let at = |key: &str| spec.and_then(|s| s.scalar_text_at(key));
+    let mut dns_names = strings(spec.and_then(|s| s.get("dnsNames")));
+    if let Some(cn) = at("commonName")
+        && !dns_names.contains(&cn)
+    {
+        dns_names.push(cn);
+    }
+    let location = Location::at(&doc.path, object.pos);
+    let name = object
+        .path(&["metadata", "name"])
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
+    for host in &dns_names {
+        out.push(Fact::Source(HostSource {
+            kind: SourceKind::Certificate,
+            name: object_name(object),
+            host: host.to_ascii_lowercase(),
+            families: vec![Family::CertManager],
+            location: location.clone(),
+        }));
+    }
+    out.push(Fact::Certificate(CertManagerCertificate {
+        name,
+        namespace: object
+            .path(&["metadata", "namespace"])
+            .and_then(Node::scalar_text),
+        dns_names,
+        duration: at("duration"),
+        renew_before: at("renewBefore"),
+        renew_before_percentage: at("renewBeforePercentage").and_then(|p| p.parse().ok()),
+        renewal_policy: spec
+            .and_then(|s| s.path(&["renewal", "policy"]))
+            .and_then(Node::scalar_text),
+        location,
+    }));
+}
+
+/// A `Probe`: static targets through a prober.
+fn probe(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    let spec = object.get("spec");
+    let targets = strings(spec.and_then(|s| s.path(&["targets", "staticConfig", "static"])));
+    let family = prober_family(
+        &spec
+            .and_then(|s| s.get("prober"))
+            .map(yaml_text)
+            .unwrap_or_default(),
+    );
+    prober(
+        doc,
+        object,
+        SourceKind::Probe,
+        object_name(object),
+        family,
+        targets,
+        out,
+    );
+}
+
+/// A prober setup with its targets: a source per TLS-looking target, and
+/// the setup itself (for the blackbox `probe_success` blind spot).
+fn prober(
+    doc: &Document,
+    node: &Node,
+    kind: SourceKind,
+    name: String,
+    family: Family,
+    targets: Vec<String>,
+    out: &mut Sink<Fact>,
+) {
+    let location = Location::at(&doc.path, node.pos);
+    if family == Family::Blackbox {
+        out.push(Fact::Blackbox(RuleRef {
+            name: format!("{} {name}", kind.as_str()),
+            location: location.clone(),
+        }));
+    }
+    for target in targets {
+        // Plain-HTTP targets have no certificate to watch.
+        if target.starts_with("http://") {
+            continue;
+        }
+        if let Some(host) = host_of(&target) {
+            out.push(Fact::Source(HostSource {
+                kind: kind.clone(),
+                name: name.clone(),
+                host,
+                families: vec![family],
+                location: location.clone(),
+            }));
+        }
+    }
+}
+
+/// The host of a probe target: a URL or `host[:port]`.
+pub fn host_of(target: &str) -> Option<String> {
+    let target = target.trim();
+    let host = match url::Url::parse(target) {
+        Ok(url) if url.has_host() => url.host_str()?.to_string(),
+        _ => {
+            let rest = target.rsplit_once(':').map_or(target, |(h, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) {
+                    h
+                } else {
+                    target
+                }
+            });
+            rest.split('/').next()?.to_string()
+        }
+    };
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    (!host.is_empty() && !host.contains(['{', '$', ' '])).then_some(host)
+}
+
+fn cert_manager_annotated(object: &Node) -> bool {
+    object
+        .path(&["metadata", "annotations"])
+        .and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| k.name.starts_with("cert-manager.io/"))
+}
+
+/// TLS served from a Kubernetes secret: watched by x509-certificate-exporter,
+/// and by cert-manager when cert-manager issues it.
+fn secret_families(object: &Node) -> Vec<Family> {
+    let mut families = vec![Family::X509Exporter];
+    if cert_manager_annotated(object) {
+        families.insert(0, Family::CertManager);
+    }
+    families
+}
+
+fn ingress(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    for tls in object
+        .path(&["spec", "tls"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        for host in strings(tls.get("hosts")) {
+            out.push(Fact::Source(HostSource {
+                kind: SourceKind::Ingress,
+                name: object_name(object),
+                host: host.to_ascii_lowercase(),
+                families: secret_families(object),
+                location: Location::at(&doc.path, tls.pos),
+            }));
+        }
+    }
+}
+
+fn gateway(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    let listeners = object
+        .path(&["spec", "listeners"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    for listener in listeners {
+        let protocol = listener.scalar_text_at("protocol").unwrap_or_default();
+        let Some(host) = listener.scalar_text_at("hostname") else {
+            continue;
+        };
+        if matches!(protocol.as_str(), "HTTPS" | "TLS") {
+            out.push(Fact::Source(HostSource {
+                kind: SourceKind::Gateway,
+                name: object_name(object),
+                host: host.to_ascii_lowercase(),
+                families: secret_families(object),
+                location: Location::at(&doc.path, listener.pos),
+            }));
+        }
+    }
+}
+
+/// A Prometheus server config: `scrape_configs` that probe through an
+/// exporter (`metrics_path: /probe`).
+pub fn prometheus_config(doc: &Document, out: &mut Sink<Fact>) {
+    for node in doc.yaml().unwrap_or_default() {
+        for job in node
+            .get("scrape_configs")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if job.scalar_text_at("metrics_path").as_deref() != Some("/probe") {
+                continue;
+            }
+            let targets = job
+                .get("static_configs")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|c| strings(c.get("targets")))
+                .collect();
+            let name = job.scalar_text_at("job_name").unwrap_or_default();
+            let family = prober_family(&yaml_text(job));
+            prober(
+                doc,
+                job,
+                SourceKind::ScrapeConfig,
+                name,
+                family,
+                targets,
+                out,
+            );
+        }
+    }
+}
+
+/// `resource "datadog_synthetics_test"` with `subtype = "ssl"`: a host, and
+/// a monitor of its own (Datadog alerts when its assertions fail).
+pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
+    let Ok(hcl) = doc.hcl() else {
+        return;
+    };
+    for block in hcl.body.blocks() {
+        if block.ident.as_str() != "resource"
+            || block_label(block, 0).as_deref() != Some("datadog_synthetics_test")
+            || string_attr(doc, &block.body, "subtype").as_deref() != Some("ssl")
+        {
+            continue;
+        }
+        let resource = block_label(block, 1).unwrap_or_default();
+        let name = string_attr(doc, &block.body, "name").unwrap_or_else(|| resource.clone());
+        let location = Location::at(&doc.path, hcl.pos(block.span().map_or(0, |s| s.start)));
+        let host = blocks(&block.body, "request_definition")
+            .find_map(|r| string_attr(doc, &r.body, "host"))
+            .and_then(|h| host_of(&h));
+        // `assertion { type = "certificate" operator = "isInMoreThan" target = 30 }`
+        let threshold_days = blocks(&block.body, "assertion")
+            .filter(|a| string_attr(doc, &a.body, "type").as_deref() == Some("certificate"))
+            .find_map(|a| string_attr(doc, &a.body, "target")?.parse::<f64>().ok());
+        if let Some(host) = host {
+            out.push(Fact::Source(HostSource {
+                kind: SourceKind::DatadogSslTest,
+                name: format!("datadog_synthetics_test.{resource}"),
+                host,
+                families: vec![Family::Datadog],
+                location: location.clone(),
+            }));
+        }
+        out.push(Fact::Monitor(ExpiryMonitor {
+            name,
+            kind: crate::document::rules::RuleKind::Alert,
+            engine: None,
+            family: Family::Datadog,
+            metric: "Datadog SSL test".into(),
+            threshold_days,
+            location,
+        }));
+    }
+}
+
+fn blocks<'b>(body: &'b Body, ident: &'b str) -> impl Iterator<Item = &'b Block> {
+    body.blocks().filter(move |b| b.ident.as_str() == ident)
+}
+
+/// An attribute's value as text: a string, a number, or the source of
+/// anything else (interpolations kept).
+fn string_attr(doc: &Document, body: &Body, name: &str) -> Option<String> {
+    let attr = body.get_attribute(name)?;
+    Some(match &attr.value {
+        Expression::String(s) => s.as_str().to_string(),
+        Expression::Number(n) => n.to_string(),
+        other => doc.text[other.span()?].trim_matches('"').to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_targets() {
+        assert_eq!(
+            host_of("https://API.example.com/healthz").as_deref(),
+            Some("api.example.com")
+        );
+        assert_eq!(host_of("example.com:443").as_deref(), Some("example.com"));
+        assert_eq!(host_of("example.com").as_deref(), Some("example.com"));
+        assert_eq!(host_of("[::1]:443").as_deref(), Some("::1"));
+        assert_eq!(host_of("https://${var.host}/"), None);
+        assert_eq!(host_of(""), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! TLS certificates: what the repository monitors (expiry alerts, the
+//! objects that say which hosts are watched) and, with `--online`, what each
+//! declared endpoint serves.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::document::rules::{AlertEngine, RuleKind};
+use crate::evidence::Location;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Tls {
+    /// Alerting and recording rules that watch certificate expiry.
+    pub monitors: Vec<ExpiryMonitor>,
+    /// Alerting rules on blackbox `probe_success` (with verification on, an
+    /// expired certificate shows only as `probe_success 0`).
+    pub probe_success_alerts: Vec<RuleRef>,
+    /// Blackbox exporter probing: `Probe` objects and `/probe` scrape
+    /// configs.
+    pub blackbox: Vec<RuleRef>,
+    /// cert-manager `Certificate` objects.
+    pub certificates: Vec<CertManagerCertificate>,
+    /// Hosts something in the repository watches or serves with TLS: probe
+    /// targets, Ingress and Gateway TLS hosts, certificates, Datadog SSL
+    /// tests.
+    pub sources: Vec<HostSource>,
+    /// Declared endpoints (manifest `endpoints:` and `--endpoint`), each
+    /// with its coverage and, online, what it served.
+    pub endpoints: Vec<Endpoint>,
+    /// Whether endpoints were probed (`--online`).
+    pub online: bool,
+}
+
+/// Who publishes an expiry metric: a monitor on one family covers the hosts
+/// that family watches.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// Prometheus blackbox exporter (`probe_ssl_*`).
+    Blackbox,
+    /// cert-manager's controller metrics (`certmanager_certificate_*`).
+    CertManager,
+    /// x509-certificate-exporter (`x509_cert_*`), which watches Kubernetes
+    /// TLS secrets and files.
+    X509Exporter,
+    /// ribbybibby/ssl_exporter (`ssl_cert_not_after`, ...).
+    SslExporter,
+    /// Datadog: `tls.days_left` monitors and SSL synthetic tests.
+    Datadog,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Blackbox => "blackbox exporter",
+            Family::CertManager => "cert-manager",
+            Family::X509Exporter => "x509-certificate-exporter",
+            Family::SslExporter => "ssl_exporter",
+            Family::Datadog => "Datadog",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExpiryMonitor {
+    pub name: String,
+    pub kind: RuleKind,
+    /// `None` for a Datadog SSL synthetic test.
+    pub engine: Option<AlertEngine>,
+    pub family: Family,
+    /// The expiry metric it reads (or the recorded series that carries one).
+    pub metric: String,
+    /// Days before expiry it fires, read from the usual expression shapes
+    /// (`... - time() < 86400 * 14`, `/ 86400 < 7`); absent when the shape
+    /// is not one of them.
+    pub threshold_days: Option<f64>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RuleRef {
+    pub name: String,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CertManagerCertificate {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub dns_names: Vec<String>,
+    /// `spec.duration` as written (cert-manager's default is 90 days).
+    pub duration: Option<String>,
+    pub renew_before: Option<String>,
+    pub renew_before_percentage: Option<u32>,
+    /// `spec.renewal.policy` (`Disabled` turns renewal off).
+    pub renewal_policy: Option<String>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// A cert-manager `Certificate`'s DNS names.
+    Certificate,
+    /// A `Probe` object's static targets.
+    Probe,
+    /// A scrape config that probes through an exporter (`metrics_path:
+    /// /probe`).
+    ScrapeConfig,
+    /// An Ingress `spec.tls[].hosts`.
+    Ingress,
+    /// A Gateway listener with TLS.
+    Gateway,
+    /// A Datadog SSL synthetic test (`datadog_synthetics_test`, `subtype =
+    /// "ssl"`).
+    DatadogSslTest,
+}
+
+impl SourceKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SourceKind::Certificate => "cert-manager Certificate",
+            SourceKind::Probe => "Probe",
+            SourceKind::ScrapeConfig => "scrape config",
+            SourceKind::Ingress => "Ingress",
+            SourceKind::Gateway => "Gateway",
+            SourceKind::DatadogSslTest => "Datadog SSL test",
+        }
+    }
+}
+
+/// A host the repository watches or serves with TLS.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HostSource {
+    pub kind: SourceKind,
+    /// The object's or job's name.
+    pub name: String,
+    /// Lower-case, without port; may start with `*.`.
+    pub host: String,
+    /// Whose expiry metric covers it: any of these families' monitors.
+    pub families: Vec<Family>,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Endpoint {
+    pub name: String,
+    pub url: String,
+    /// Where it is declared; absent for `--endpoint`.
+    pub location: Option<Location>,
+    /// The host and port a TLS handshake goes to; absent when the URL is
+    /// not usable (see `url_error`) or plain `http://`.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    /// Whether it serves TLS by its URL (`https://` or `host:port`).
+    pub tls: bool,
+    /// Whether it is an HTTP(S) URL (its status is checked).
+    pub http: bool,
+    pub url_error: Option<String>,
+    /// The manifest's `probe: false` keeps it out of live checks.
+    pub probe: bool,
+    pub expect_status: Option<u16>,
+    pub min_tls_days: Option<u32>,
+    /// What in the repository watches its certificate's expiry.
+    pub covered_by: Vec<Coverage>,
+    /// Why it is not covered: the sources naming the host whose family has
+    /// no expiry monitor.
+    pub uncovered_sources: Vec<String>,
+    /// Online: what it served.
+    pub observed: Option<Observed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Coverage {
+    /// `Probe monitoring/api-probe`.
+    pub source: String,
+    pub source_location: Location,
+    pub family: Family,
+    /// The expiry monitor on that family's metric.
+    pub monitor: String,
+    pub monitor_location: Location,
+}
+
+/// One live observation of an endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Observed {
+    /// The handshake, when the endpoint serves TLS and it completed.
+    pub tls: Option<TlsSeen>,
+    /// Why there is no handshake to show (timeout, refused, DNS, guard).
+    pub tls_error: Option<String>,
+    /// The answer, when it is an HTTP(S) URL and it answered.
+    pub http: Option<HttpSeen>,
+    /// Why there is no answer to show.
+    pub http_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TlsSeen {
+    pub protocol: String,
+    /// The leaf's notAfter, RFC 3339.
+    pub not_after: String,
+    /// The earliest notAfter in the presented chain, RFC 3339, and whose.
+    pub earliest_not_after: String,
+    pub earliest_subject: String,
+    pub subject: String,
+    pub issuer: String,
+    /// The leaf's DNS and IP names.
+    pub names: Vec<String>,
+    pub hostname_matches: bool,
+    /// Why the chain does not verify against the roots (Mozilla's plus
+    /// `--ca-file`); absent when it does.
+    pub chain_error: Option<String>,
+    /// Certificates presented.
+    pub chain_length: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HttpSeen {
+    pub status: u16,
+    pub redirected_to: Option<String>,
+    pub latency_ms: u64,
+    pub hsts: bool,
+}
