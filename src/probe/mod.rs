@@ -187,7 +187,11 @@ impl Probes {
 }
 
 fn start(opts: &Online) -> Result<Started, ProbeError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Handshakes cost CPU; with hundreds of endpoints one thread is the
+    // bottleneck, so probes use the machine's cores (at most 4).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| ProbeError(format!("cannot start the probe runtime: {e}")))?;

@@ -50,6 +50,19 @@ fn unknown(reason: impl Into<String>) -> Outcome {
     Outcome::new(Status::Unknown, reason)
 }
 
+/// Why a missing alert may not be missing: rule files not read.
+fn unread(tls: &Tls) -> String {
+    let first = &tls.unread_rules[0];
+    let more = match tls.unread_rules.len() {
+        1 => String::new(),
+        n => format!(" and {} more", n - 1),
+    };
+    format!(
+        "{} at {}{more} does not parse before rendering, so what it alerts on is unknown (render the chart into a directory and run readygate there)",
+        first.name, first.location
+    )
+}
+
 /// The handshake seen, or the outcome that says why there is none.
 fn handshake(e: &Endpoint) -> Result<&TlsSeen, Outcome> {
     if let Some(err) = &e.url_error {
@@ -294,6 +307,10 @@ impl Check for ExpiryMonitored {
             .map(|e| {
                 let host = e.host.as_deref().unwrap_or_default();
                 let outcome = match e.covered_by.first() {
+                    None if !tls.unread_rules.is_empty() => unknown(format!(
+                        "{host}: no readable expiry alert covers it, and {}",
+                        unread(tls)
+                    )),
                     Some(c) => Outcome::pass(format!(
                         "{host}: {} watches it, and {} `{}` alerts on its expiry",
                         c.source,
@@ -330,13 +347,16 @@ impl Check for LastChainMonitored {
         "last-chain-monitored"
     }
     fn summary(&self) -> &'static str {
-        "Blackbox expiry alerts do not rely on `probe_ssl_earliest_cert_expiry` alone: when a server presents several chains it reports the earliest expiry of any of them, so an alert on it fires for a chain clients no longer use and can stay silent for the one they do; `probe_ssl_last_chain_expiry_timestamp_seconds` is the chain served."
+        "Blackbox expiry alerts that warn ahead do not rely on `probe_ssl_earliest_cert_expiry` alone: it is the earliest expiry of any certificate the server sends, cross-signs clients no longer use included, so it fires for certificates nobody relies on and gets silenced; `probe_ssl_last_chain_expiry_timestamp_seconds` is the expiry of the chain verification built."
     }
     fn run(&self, tls: &Tls, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         let alerts = tls.monitors.iter().filter(|m| m.kind == RuleKind::Alert);
+        // An alert at expiry (`< 0`, used with `insecure_skip_verify`, where
+        // no chain is verified and the last-chain gauge is zero) has no
+        // last-chain equivalent to suggest.
         let earliest: Vec<_> = alerts
             .clone()
-            .filter(|m| m.metric.contains(EARLIEST_CHAIN))
+            .filter(|m| m.warns_ahead && m.metric.contains(EARLIEST_CHAIN))
             .collect();
         if earliest.is_empty() {
             return vec![Outcome::skip("no alert on probe_ssl_earliest_cert_expiry")];
@@ -378,46 +398,45 @@ impl Check for ProbeFailureAlerted {
     }
     fn run(&self, tls: &Tls, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         // Where the exporter probes: its probers, else the alerts that read
-        // its metrics.
-        let probers: Vec<_> = tls
-            .blackbox
+        // its metrics; production first, so an example's prober does not
+        // stand for (and make a skip of) the service's own.
+        let probers = tls.blackbox.iter().map(|b| (b.name.clone(), &b.location));
+        let alerts = tls
+            .monitors
             .iter()
-            .map(|b| (b.name.clone(), &b.location))
-            .collect();
-        let setups = if probers.is_empty() {
-            tls.monitors
-                .iter()
-                .filter(|m| m.family == Family::Blackbox && m.kind == RuleKind::Alert)
-                .map(|m| (format!("expiry alert `{}`", m.name), &m.location))
-                .collect()
-        } else {
-            probers
-        };
+            .filter(|m| m.family == Family::Blackbox && m.kind == RuleKind::Alert)
+            .map(|m| (format!("expiry alert `{}`", m.name), &m.location));
+        let mut setups: Vec<_> = probers.chain(alerts).collect();
+        setups.sort_by_key(|(_, at)| !ctx.production(at));
         let Some((first, at)) = setups.first() else {
             return vec![Outcome::skip(
                 "no blackbox exporter probing in the repository",
             )];
         };
-        match tls
+        let more = match setups.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        let found = tls
             .probe_success_alerts
             .iter()
-            .find(|a| ctx.production(&a.location))
-        {
-            Some(alert) => vec![
-                Outcome::pass(format!("`{}` alerts on probe_success", alert.name))
-                    .at(alert.location.clone()),
-            ],
-            None => vec![
-                Outcome::fail(format!(
-                    "the blackbox exporter probes here ({first}{}), but no alert fires on probe_success",
-                    match setups.len() {
-                        1 => String::new(),
-                        n => format!(" and {} more", n - 1),
-                    }
-                ))
-                .at((*at).clone()),
-            ],
-        }
+            .find(|a| ctx.production(&a.location));
+        let outcome = match found {
+            Some(alert) => {
+                return vec![
+                    Outcome::pass(format!("`{}` fires when a probe fails", alert.name))
+                        .at(alert.location.clone()),
+                ];
+            }
+            None if !tls.unread_rules.is_empty() => unknown(format!(
+                "the blackbox exporter probes here ({first}{more}); no readable alert fires on probe_success, and {}",
+                unread(tls)
+            )),
+            None => Outcome::fail(format!(
+                "the blackbox exporter probes here ({first}{more}), but no alert fires when a probe fails (probe_success == 0)"
+            )),
+        };
+        vec![outcome.at((*at).clone())]
     }
 }
 
@@ -436,7 +455,7 @@ impl Check for CertManagerRenewal {
     fn summary(&self) -> &'static str {
         "cert-manager Certificates renew themselves in time: renewal not disabled (`renewal.policy: Disabled`), `renewBefore` shorter than `duration` (else cert-manager renews in a loop or not as intended), and `duration` at least 24 hours."
     }
-    fn run(&self, tls: &Tls, _: &NoParams, _: &Context) -> Vec<Outcome> {
+    fn run(&self, tls: &Tls, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         if tls.certificates.is_empty() {
             return vec![Outcome::skip("no cert-manager Certificates")];
         }
@@ -482,11 +501,19 @@ impl Check for CertManagerRenewal {
                 );
             }
         }
-        if out.is_empty() {
-            out.push(Outcome::pass(format!(
-                "{} cert-manager Certificate(s) renew in time",
-                tls.certificates.len()
-            )));
+        let production = tls
+            .certificates
+            .iter()
+            .filter(|c| ctx.production(&c.location))
+            .count();
+        let production_failed = out
+            .iter()
+            .any(|o| o.location.as_ref().is_some_and(|at| ctx.production(at)));
+        if !production_failed {
+            out.push(match production {
+                0 => Outcome::skip("no cert-manager Certificates outside tests and examples"),
+                n => Outcome::pass(format!("{n} cert-manager Certificate(s) renew in time")),
+            });
         }
         out
     }

@@ -34,19 +34,19 @@ pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
                             .iter()
                             .flat_map(|c| strings(c.get("targets")))
                             .collect();
-                        let name = object_name(object);
-                        let family = prober_family(&yaml_text(object));
-                        prober(
-                            doc,
-                            object,
-                            SourceKind::ScrapeConfig,
-                            name,
-                            family,
-                            targets,
-                            out,
-                        );
+                        let prober = Prober {
+                            kind: SourceKind::ScrapeConfig,
+                            name: object_name(object),
+                            family: prober_family(&yaml_text(object)),
+                            module: spec
+                                .and_then(|s| s.path(&["params", "module"]))
+                                .map(yaml_text)
+                                .unwrap_or_default(),
+                        };
+                        prober.found(doc, object, targets, out);
                     }
                 }
+                ("monitoring.coreos.com", "ServiceMonitor") => service_monitor(doc, object, out),
                 ("networking.k8s.io", "Ingress") => ingress(doc, object, out),
                 ("gateway.networking.k8s.io", "Gateway") => gateway(doc, object, out),
                 _ => {}
@@ -137,48 +137,60 @@ fn probe(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
             .map(yaml_text)
             .unwrap_or_default(),
     );
-    prober(
-        doc,
-        object,
-        SourceKind::Probe,
-        object_name(object),
+    let module = spec
+        .and_then(|s| s.scalar_text_at("module"))
+        .unwrap_or_default();
+    let prober = Prober {
+        kind: SourceKind::Probe,
+        name: object_name(object),
         family,
-        targets,
-        out,
-    );
+        module,
+    };
+    prober.found(doc, object, targets, out);
 }
 
-/// A prober setup with its targets: a source per TLS-looking target, and
-/// the setup itself (for the blackbox `probe_success` blind spot).
-fn prober(
-    doc: &Document,
-    node: &Node,
+/// A prober setup: what it is, whose exporter, and the module it asks for.
+struct Prober {
     kind: SourceKind,
     name: String,
     family: Family,
-    targets: Vec<String>,
-    out: &mut Sink<Fact>,
-) {
-    let location = Location::at(&doc.path, node.pos);
-    if family == Family::Blackbox {
-        out.push(Fact::Blackbox(RuleRef {
-            name: format!("{} {name}", kind.as_str()),
-            location: location.clone(),
-        }));
-    }
-    for target in targets {
-        // Plain-HTTP targets have no certificate to watch.
-        if target.starts_with("http://") {
-            continue;
+    /// The blackbox module (`http_2xx`, `tls_connect`, `icmp`); empty when
+    /// not said.
+    module: String,
+}
+
+impl Prober {
+    /// Whether probing `target` this way handshakes TLS: ssl_exporter
+    /// always does; the blackbox exporter does for `https://` URLs and TLS
+    /// modules, not for ICMP, DNS or plain TCP and HTTP.
+    fn handshakes(&self, target: &str) -> bool {
+        if self.family != Family::Blackbox || target.starts_with("https://") {
+            return true;
         }
-        if let Some(host) = host_of(&target) {
-            out.push(Fact::Source(HostSource {
-                kind: kind.clone(),
-                name: name.clone(),
-                host,
-                families: vec![family],
+        let module = self.module.to_ascii_lowercase();
+        ["tls", "ssl", "https"].iter().any(|m| module.contains(m))
+    }
+
+    /// A source per target it handshakes with, and the setup itself (for
+    /// the blackbox `probe_success` blind spot).
+    fn found(self, doc: &Document, node: &Node, targets: Vec<String>, out: &mut Sink<Fact>) {
+        let location = Location::at(&doc.path, node.pos);
+        if self.family == Family::Blackbox {
+            out.push(Fact::Blackbox(RuleRef {
+                name: format!("{} {}", self.kind.as_str(), self.name),
                 location: location.clone(),
             }));
+        }
+        for target in targets.iter().filter(|t| self.handshakes(t)) {
+            if let Some(host) = host_of(target) {
+                out.push(Fact::Source(HostSource {
+                    kind: self.kind.clone(),
+                    name: self.name.clone(),
+                    host,
+                    families: vec![self.family],
+                    location: location.clone(),
+                }));
+            }
         }
     }
 }
@@ -203,6 +215,51 @@ pub fn host_of(target: &str) -> Option<String> {
     (!host.is_empty() && !host.contains(['{', '$', ' '])).then_some(host)
 }
 
+/// A `ServiceMonitor` scraping an exporter's `/probe` (the blackbox chart's
+/// way): each endpoint's `params.target` is probed.
+fn service_monitor(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
+    let endpoints = object
+        .path(&["spec", "endpoints"])
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
+    for endpoint in endpoints {
+        if endpoint.scalar_text_at("path").as_deref() != Some("/probe") {
+            continue;
+        }
+        let prober = Prober {
+            kind: SourceKind::ServiceMonitor,
+            name: object_name(object),
+            family: prober_family(&yaml_text(object)),
+            module: endpoint
+                .path(&["params", "module"])
+                .map(yaml_text)
+                .unwrap_or_default(),
+        };
+        let targets = strings(endpoint.path(&["params", "target"]));
+        prober.found(doc, endpoint, targets, out);
+    }
+}
+
+/// The hosts a Datadog `tls.days_left` monitor filters on
+/// (`{server:api.example.com}`): it watches them.
+pub fn datadog_hosts(rule: &crate::document::rules::RuleExpr, out: &mut Sink<Fact>) {
+    if !rule.expr.contains("tls.days_left") {
+        return;
+    }
+    let filters = rule.expr.split(['{', '}', ',']).map(str::trim);
+    for filter in filters {
+        if let Some(host) = filter.strip_prefix("server:").and_then(host_of) {
+            out.push(Fact::Source(HostSource {
+                kind: SourceKind::DatadogMonitor,
+                name: rule.name.clone(),
+                host,
+                families: vec![Family::Datadog],
+                location: rule.location.clone(),
+            }));
+        }
+    }
+}
+
 fn cert_manager_annotated(object: &Node) -> bool {
     object
         .path(&["metadata", "annotations"])
@@ -212,10 +269,11 @@ fn cert_manager_annotated(object: &Node) -> bool {
         .any(|(k, _)| k.name.starts_with("cert-manager.io/"))
 }
 
-/// TLS served from a Kubernetes secret: watched by x509-certificate-exporter,
-/// and by cert-manager when cert-manager issues it.
+/// TLS served from a Kubernetes secret: watched by x509-certificate-exporter
+/// and by the proxy serving it (Traefik, Envoy), and by cert-manager when
+/// cert-manager issues it.
 fn secret_families(object: &Node) -> Vec<Family> {
-    let mut families = vec![Family::X509Exporter];
+    let mut families = vec![Family::X509Exporter, Family::Traefik, Family::Envoy];
     if cert_manager_annotated(object) {
         families.insert(0, Family::CertManager);
     }
@@ -281,17 +339,16 @@ pub fn prometheus_config(doc: &Document, out: &mut Sink<Fact>) {
                 .iter()
                 .flat_map(|c| strings(c.get("targets")))
                 .collect();
-            let name = job.scalar_text_at("job_name").unwrap_or_default();
-            let family = prober_family(&yaml_text(job));
-            prober(
-                doc,
-                job,
-                SourceKind::ScrapeConfig,
-                name,
-                family,
-                targets,
-                out,
-            );
+            let prober = Prober {
+                kind: SourceKind::ScrapeConfig,
+                name: job.scalar_text_at("job_name").unwrap_or_default(),
+                family: prober_family(&yaml_text(job)),
+                module: job
+                    .path(&["params", "module"])
+                    .map(yaml_text)
+                    .unwrap_or_default(),
+            };
+            prober.found(doc, job, targets, out);
         }
     }
 }
@@ -335,6 +392,7 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
             family: Family::Datadog,
             metric: "Datadog SSL test".into(),
             threshold_days,
+            warns_ahead: threshold_days.is_none_or(|d| d > 0.0),
             location,
         }));
     }

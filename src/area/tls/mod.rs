@@ -33,6 +33,8 @@ pub enum Fact {
     Source(HostSource),
     /// A blackbox prober setup (a `Probe`, a `/probe` scrape config).
     Blackbox(RuleRef),
+    /// Rules that could not be read (see [`Tls::unread_rules`]).
+    Unread(RuleRef),
 }
 
 pub struct TlsArea;
@@ -60,7 +62,19 @@ impl Area for TlsArea {
     }
     fn collect(&self, doc: &Document, out: &mut Sink<Fact>) {
         for rule in doc.rules().iter().filter(|r| monitors::relevant(r)) {
+            collect::datadog_hosts(rule, out);
             out.push(Fact::Rule(rule.clone()));
+        }
+        // A template that does not parse before rendering may hold the
+        // very alert a check looks for: unknown, not absent.
+        if doc.kind == HELM_TEMPLATE
+            && doc.yaml().is_err()
+            && let Some(name) = monitors::mentioned(&doc.text)
+        {
+            out.push(Fact::Unread(RuleRef {
+                name: format!("a Helm template mentioning {name}"),
+                location: crate::evidence::Location::file(&doc.path),
+            }));
         }
         match doc.kind {
             KUBERNETES_MANIFEST => collect::kubernetes(doc, out),
@@ -80,6 +94,7 @@ impl Area for TlsArea {
                 Fact::Certificate(c) => tls.certificates.push(c),
                 Fact::Source(s) => tls.sources.push(s),
                 Fact::Blackbox(b) => blackbox.push(b),
+                Fact::Unread(u) => tls.unread_rules.push(u),
             }
         }
         // The walk is parallel; sort so output never depends on thread timing.
@@ -91,6 +106,7 @@ impl Area for TlsArea {
         blackbox.sort_by(|a, b| a.location.cmp(&b.location));
         tls.blackbox = blackbox;
         tls.certificates.sort_by(|a, b| a.location.cmp(&b.location));
+        tls.unread_rules.sort_by(|a, b| a.location.cmp(&b.location));
         tls.sources
             .sort_by(|a, b| a.location.cmp(&b.location).then(a.host.cmp(&b.host)));
 

@@ -78,6 +78,13 @@ static METRICS: &[Metric] = &[
         1.0,
         false,
     ),
+    metric("traefik_tls_certs_not_after", Family::Traefik, 1.0, false),
+    metric(
+        "envoy_server_days_until_first_cert_expiring",
+        Family::Envoy,
+        DAY,
+        false,
+    ),
     metric("tls.days_left", Family::Datadog, DAY, false),
 ];
 
@@ -85,20 +92,35 @@ pub const EARLIEST_CHAIN: &str = "probe_ssl_earliest_cert_expiry";
 pub const LAST_CHAIN: &str = "probe_ssl_last_chain_expiry_timestamp_seconds";
 const PROBE_SUCCESS: &str = "probe_success";
 
-/// Whether a rule is worth keeping for this area: it names an expiry
-/// metric or `probe_success`, or reads a recorded series (an identifier
-/// with a colon) that may carry one.
+/// Whether a rule is worth keeping for this area: every recording (a chain
+/// of them may carry an expiry), and alerts that name an expiry metric or
+/// `probe_success`, or read a series that may be recorded from one (an
+/// identifier with a colon, or naming certificates).
 pub fn relevant(rule: &RuleExpr) -> bool {
-    METRICS.iter().any(|m| mentions(&rule.expr, m.name))
+    static CERTISH: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)[a-z0-9_:]*(cert|ssl|tls|x509|expir)[a-z0-9_:]*").unwrap()
+    });
+    rule.kind == RuleKind::Record
+        || METRICS.iter().any(|m| mentions(&rule.expr, m.name))
         || mentions(&rule.expr, PROBE_SUCCESS)
-        || (rule.kind == RuleKind::Alert && reads_recorded_series(&rule.expr))
+        || reads_recorded_series(&rule.expr)
+        || CERTISH.is_match(&rule.expr)
+}
+
+/// The first expiry metric (or `probe_success`) a text names.
+pub fn mentioned(text: &str) -> Option<&'static str> {
+    METRICS
+        .iter()
+        .map(|m| m.name)
+        .chain([PROBE_SUCCESS])
+        .find(|name| !positions(text, name).is_empty())
 }
 
 fn reads_recorded_series(expr: &str) -> bool {
     static RECORDED: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*:[A-Za-z0-9_:]*[A-Za-z0-9_]").unwrap());
     // Datadog queries are `aggregation(window):metric{...}`, never recorded.
-    !expr.contains("):") && RECORDED.is_match(expr)
+    !expr.contains("):") && RECORDED.is_match(&masked(expr))
 }
 
 /// Every occurrence of `name` in `expr` as a whole identifier.
@@ -119,7 +141,61 @@ fn positions(expr: &str, name: &str) -> Vec<usize> {
 }
 
 fn mentions(expr: &str, name: &str) -> bool {
-    !positions(expr, name).is_empty()
+    !positions(&masked(expr), name).is_empty()
+}
+
+/// `expr` with what is not expression blanked out, byte for byte (so
+/// positions hold): `#` comments, quoted strings, and label matchers
+/// (`{instance="https://x/2"}` holds no divisor and no comparison).
+fn masked(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut braces = 0usize;
+    let mut comment = false;
+    let mut escaped = false;
+    for c in expr.chars() {
+        let keep = match (comment, quote) {
+            (true, _) => {
+                comment = c != '\n';
+                c == '\n'
+            }
+            (false, Some(q)) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+                false
+            }
+            (false, None) => match c {
+                '"' | '\'' | '`' => {
+                    quote = Some(c);
+                    false
+                }
+                '#' => {
+                    comment = true;
+                    false
+                }
+                '{' => {
+                    braces += 1;
+                    false
+                }
+                '}' => {
+                    braces = braces.saturating_sub(1);
+                    false
+                }
+                _ => braces == 0,
+            },
+        };
+        if keep {
+            out.push(c);
+        } else {
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
+    out
 }
 
 /// A series whose value is an expiry: an exporter's metric or one
@@ -134,7 +210,8 @@ struct Series {
     root: &'static str,
 }
 
-/// The monitors among `rules`, and the alerts on `probe_success`.
+/// The monitors among `rules`, and the alerts that fire when a blackbox
+/// probe fails.
 pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
     let mut series: BTreeMap<String, Series> = METRICS
         .iter()
@@ -156,8 +233,9 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
             if series.contains_key(&rule.name) {
                 continue;
             }
-            if let Some((_, from)) = read_series(&rule.expr, &series) {
-                let divisor = lhs_divisor(&rule.expr, rule.expr.len());
+            let text = masked(&rule.expr);
+            if let Some((_, at, from)) = read_series(&text, &series) {
+                let divisor = divisor(&text[at..]);
                 let recorded = Series {
                     unit: from.unit * divisor,
                     ..from
@@ -171,22 +249,26 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
         }
     }
     let mut monitors = Vec::new();
-    let mut probe_success = Vec::new();
+    let mut probe_failure = Vec::new();
     for rule in rules {
-        if rule.kind == RuleKind::Alert && mentions(&rule.expr, PROBE_SUCCESS) {
-            probe_success.push(RuleRef {
+        let text = masked(&rule.expr);
+        if rule.kind == RuleKind::Alert && fires_on_probe_failure(&text) {
+            probe_failure.push(RuleRef {
                 name: rule.name.clone(),
                 location: rule.location.clone(),
             });
         }
-        let Some((name, s)) = read_series(&rule.expr, &series) else {
+        let Some((name, at, s)) = read_series(&text, &series) else {
             continue;
         };
-        let threshold_days = if s.state {
-            None
-        } else {
-            threshold_days(&rule.expr, s.unit)
+        let threshold_days = match (rule.kind, s.state) {
+            (RuleKind::Alert, false) => threshold_days(&text, at, s.unit),
+            _ => None,
         };
+        // A state (expired, not ready), `absent()`, or a threshold at zero
+        // says so when the certificate has already expired: no warning.
+        let absent = text[..at].trim_end().ends_with("absent(");
+        let warns_ahead = !s.state && !absent && threshold_days.is_none_or(|d| d > 0.0);
         monitors.push(ExpiryMonitor {
             name: rule.name.clone(),
             kind: rule.kind,
@@ -197,23 +279,22 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
             } else {
                 format!("{name} (recorded from {})", s.root)
             },
-            threshold_days: match rule.kind {
-                RuleKind::Alert => threshold_days,
-                RuleKind::Record => None,
-            },
+            threshold_days,
+            warns_ahead,
             location: rule.location.clone(),
         });
     }
-    (monitors, probe_success)
+    (monitors, probe_failure)
 }
 
-/// The first expiry series `expr` reads, by position.
-fn read_series(expr: &str, series: &BTreeMap<String, Series>) -> Option<(String, Series)> {
+/// The first expiry series a masked expression reads: its name, position
+/// and what it is.
+fn read_series(text: &str, series: &BTreeMap<String, Series>) -> Option<(String, usize, Series)> {
     series
         .iter()
-        .filter_map(|(name, s)| Some((*positions(expr, name).first()?, name, s)))
+        .filter_map(|(name, s)| Some((*positions(text, name).first()?, name, s)))
         .min_by_key(|(at, _, _)| *at)
-        .map(|(_, name, s)| (name.clone(), s.clone()))
+        .map(|(at, name, s)| (name.clone(), at, s.clone()))
 }
 
 /// A product of numbers (`86400 * 14`, `(24*3600)`, `7`).
@@ -228,32 +309,111 @@ fn product(text: &str) -> Option<f64> {
         .product()
 }
 
-/// Everything `expr[..end]` is divided by: `/ 86400`, `/ (24 * 3600)`,
-/// `/ 3600 / 24`.
-fn lhs_divisor(expr: &str, end: usize) -> f64 {
+/// Everything a (masked) side of a comparison is divided by: `/ 86400`,
+/// `/ (24 * 3600)`, `/ 3600 / 24`.
+fn divisor(side: &str) -> f64 {
     static DIVIDE: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(&format!(r"/\s*({PRODUCT})")).unwrap());
     DIVIDE
-        .captures_iter(&expr[..end])
+        .captures_iter(side)
         .filter_map(|c| product(c.get(1)?.as_str()))
         .filter(|d| *d > 0.0)
         .product()
 }
 
-/// Days before expiry an alert fires: `LHS < RHS` with RHS a product of
-/// numbers, in units of `unit` seconds times whatever LHS is divided by.
-pub fn threshold_days(expr: &str, unit: f64) -> Option<f64> {
-    static BELOW: LazyLock<Regex> = LazyLock::new(|| {
+/// The stretch of a masked expression around `at` between set operators
+/// (`and`, `or`, `unless`): the clause that compares that series, and
+/// whether it is the alert's own condition rather than a filter on it.
+fn clause(text: &str, at: usize) -> (usize, &str, bool) {
+    static SET_OP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(and|or|unless)\b").unwrap());
+    let mut start = 0;
+    let mut end = text.len();
+    let mut own = true;
+    for m in SET_OP.find_iter(text) {
+        if m.end() <= at {
+            start = m.end();
+            own = m.as_str() == "or";
+        } else {
+            end = m.start();
+            break;
+        }
+    }
+    (start, &text[start..end], own)
+}
+
+/// Days before expiry an alert fires, for the series at `at` of a masked
+/// expression: `SERIES ... < N`, `N > SERIES ...` (`N` a product of
+/// numbers in the series' unit, times whatever its side is divided by), or
+/// `SERIES < time() + N` (seconds). `< bool` always fires: no threshold.
+pub fn threshold_days(text: &str, at: usize, unit: f64) -> Option<f64> {
+    static COMPARE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(<=|>=|==|!=|<|>)").unwrap());
+    static RHS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(&format!(
-            r"<=?\s*(?:bool\s+)?({PRODUCT})(?:\s*$|\s*[^\s*/0-9.])"
+            r"^\s*(bool\s+)?(time\(\)\s*\+\s*)?({PRODUCT})\s*$"
         ))
         .unwrap()
     });
-    let found = BELOW.captures(expr)?;
-    let whole = found.get(0)?;
-    let rhs = product(found.get(1)?.as_str())?;
-    let days = rhs * lhs_divisor(expr, whole.start()) * unit / DAY;
-    (days.is_finite() && (0.0..=3650.0).contains(&days)).then_some((days * 100.0).round() / 100.0)
+    static LHS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(&format!(r"^\s*({PRODUCT})\s*$")).unwrap());
+    let (offset, clause, _) = clause(text, at);
+    let at = at - offset;
+    let ops: Vec<_> = COMPARE.find_iter(clause).collect();
+    let before = ops.iter().rev().find(|m| m.end() <= at);
+    let after = ops.iter().find(|m| m.start() >= at);
+    let days = |value: f64, series_side: &str, absolute: bool| {
+        let scale = if absolute {
+            1.0
+        } else {
+            unit * divisor(series_side)
+        };
+        value * scale / DAY
+    };
+    let found = if let Some(op) = after.filter(|m| matches!(m.as_str(), "<" | "<=")) {
+        // SERIES ... < RHS, up to the next comparison.
+        let rhs_end = ops
+            .iter()
+            .find(|m| m.start() > op.start())
+            .map_or(clause.len(), |m| m.start());
+        let from = before.map_or(0, |m| m.end());
+        let rhs = RHS.captures(&clause[op.end()..rhs_end])?;
+        if rhs.get(1).is_some() {
+            return None;
+        }
+        let value = product(rhs.get(3)?.as_str())?;
+        days(value, &clause[from..op.start()], rhs.get(2).is_some())
+    } else if let Some(op) = before.filter(|m| matches!(m.as_str(), ">" | ">=")) {
+        // N > SERIES ...
+        let lhs_start = ops
+            .iter()
+            .rev()
+            .find(|m| m.end() < op.start())
+            .map_or(0, |m| m.end());
+        let value = product(
+            LHS.captures(&clause[lhs_start..op.start()])?
+                .get(1)?
+                .as_str(),
+        )?;
+        let to = after.map_or(clause.len(), |m| m.start());
+        days(value, &clause[op.end()..to], false)
+    } else {
+        return None;
+    };
+    (found.is_finite() && (0.0..=3650.0).contains(&found))
+        .then_some((found * 100.0).round() / 100.0)
+}
+
+/// Whether a masked alert expression fires when a probe fails: its own
+/// condition (not an `and`/`unless` filter) compares `probe_success` down
+/// (`== 0`, `< 1`, `!= 1`, an average `< 0.9`).
+fn fires_on_probe_failure(text: &str) -> bool {
+    static DOWN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[\s)\]\[0-9a-z]*(==\s*0(\.0*)?\b|!=\s*1(\.0*)?\b|<=?\s*[0-9])").unwrap()
+    });
+    positions(text, PROBE_SUCCESS).into_iter().any(|at| {
+        let (offset, clause, own) = clause(text, at);
+        let rest = &clause[at - offset + PROBE_SUCCESS.len()..];
+        own && DOWN.is_match(rest)
+    })
 }
 
 #[cfg(test)]
@@ -270,6 +430,13 @@ mod tests {
             location: Location::new("rules.yaml", 1, 1),
             engine: AlertEngine::PrometheusRules,
         }
+    }
+
+    /// The threshold of the first expiry series in `expr`.
+    fn days(expr: &str) -> Option<f64> {
+        let text = masked(expr);
+        let m = METRICS.iter().find(|m| mentions(&text, m.name)).unwrap();
+        threshold_days(&text, positions(&text, m.name)[0], m.unit)
     }
 
     #[test]
@@ -290,21 +457,43 @@ mod tests {
             ),
             ("avg(last_5m):min:tls.days_left{service:api} < 14", 14.0),
             ("probe_ssl_earliest_cert_expiry - time() < 0", 0.0),
+            ("probe_ssl_earliest_cert_expiry < time() + 86400 * 21", 21.0),
+            ("86400 * 10 > probe_ssl_earliest_cert_expiry - time()", 10.0),
+            (
+                "3 <= round((x509_cert_not_after - time()) / 86400, 0.1) < 20",
+                20.0,
+            ),
+            ("envoy_server_days_until_first_cert_expiring < 7", 7.0),
+            // A comment, a label that looks like a division, a filter
+            // clause with a comparison of its own: none of them count.
+            (
+                "# fire when < 30 days\nprobe_ssl_earliest_cert_expiry - time() < 86400*14",
+                14.0,
+            ),
+            (
+                "probe_ssl_earliest_cert_expiry{instance=\"https://10.0.0.1/2\"} - time() < 86400 * 14",
+                14.0,
+            ),
+            (
+                "probe_duration_seconds < 5 and probe_ssl_earliest_cert_expiry - time() < 86400*14",
+                14.0,
+            ),
+            (
+                "sum(rate(probe_http_duration_seconds[5m])) / 60 > 1 or probe_ssl_earliest_cert_expiry - time() < 86400 * 14",
+                14.0,
+            ),
         ];
-        for (expr, days) in cases {
-            let unit = if expr.contains("tls.days_left") {
-                DAY
-            } else {
-                1.0
-            };
-            assert_eq!(threshold_days(expr, unit), Some(days), "{expr}");
+        for (expr, want) in cases {
+            assert_eq!(days(expr), Some(want), "{expr}");
         }
-        // Not a threshold on the expiry: a count, a ratio, nothing to read.
+        // Not a threshold on the expiry: nothing to read.
+        assert_eq!(days("probe_ssl_earliest_cert_expiry - time() > 0"), None);
         assert_eq!(
-            threshold_days("probe_ssl_earliest_cert_expiry - time() > 0", 1.0),
-            None
+            days("x509_cert_not_after - time() < bool 86400 * 14"),
+            None,
+            "always fires"
         );
-        assert_eq!(threshold_days("x509_cert_expired == 1", 1.0), None);
+        assert_eq!(days("x509_cert_not_after - time() < some_threshold"), None);
     }
 
     #[test]
@@ -321,6 +510,7 @@ mod tests {
         ];
         let (monitors, success) = classify(&rules);
         assert_eq!(monitors.len(), 2, "the recording and the alert");
+        assert!(monitors[1].warns_ahead);
         let alert = &monitors[1];
         assert_eq!(alert.family, Family::CertManager);
         assert_eq!(alert.threshold_days, Some(21.0));
@@ -328,6 +518,71 @@ mod tests {
         assert_eq!(success.len(), 1);
         assert!(!relevant(&rules[3]));
         assert!(relevant(&rules[1]));
+    }
+
+    #[test]
+    fn chains_of_recordings_without_colons() {
+        let rules = vec![
+            rule(
+                RuleKind::Record,
+                "cert_expiry_min",
+                "min(x509_cert_not_after)",
+            ),
+            rule(
+                RuleKind::Record,
+                "ssl_days_left",
+                "(cert_expiry_min - time()) / 86400",
+            ),
+            rule(RuleKind::Alert, "SslDaysLeft", "ssl_days_left < 9"),
+        ];
+        assert!(rules.iter().all(relevant));
+        let (monitors, _) = classify(&rules);
+        assert_eq!(monitors[2].threshold_days, Some(9.0));
+        assert_eq!(monitors[2].family, Family::X509Exporter);
+    }
+
+    #[test]
+    fn probe_failure_is_an_alert_that_fires_when_the_probe_fails() {
+        let fires = |e: &str| fires_on_probe_failure(&masked(e));
+        assert!(fires("probe_success == 0"));
+        assert!(fires("probe_success{job=\"blackbox\"} == 0"));
+        assert!(fires("avg_over_time(probe_success[5m]) < 0.9"));
+        assert!(fires("max by (instance) (probe_success) != 1"));
+        assert!(fires("up == 0 or probe_success == 0"));
+        // A filter that mutes the alert when the probe fails, or asks for
+        // success: not an alert on failure.
+        assert!(!fires(
+            "probe_ssl_last_chain_expiry_timestamp_seconds - time() < 86400*14 and on(instance) probe_success == 1"
+        ));
+        assert!(!fires(
+            "x - time() < 1 unless on(instance) probe_success == 0"
+        ));
+        assert!(!fires("probe_success == 1"));
+    }
+
+    #[test]
+    fn absent_and_states_do_not_warn_ahead() {
+        let rules = vec![
+            rule(
+                RuleKind::Alert,
+                "Gone",
+                "absent(probe_ssl_earliest_cert_expiry)",
+            ),
+            rule(RuleKind::Alert, "Expired", "x509_cert_expired == 1"),
+            rule(
+                RuleKind::Alert,
+                "AtZero",
+                "x509_cert_not_after - time() < 0",
+            ),
+            rule(
+                RuleKind::Alert,
+                "Relative",
+                "x509_cert_not_after - time() < threshold",
+            ),
+        ];
+        let (monitors, _) = classify(&rules);
+        let ahead: Vec<bool> = monitors.iter().map(|m| m.warns_ahead).collect();
+        assert_eq!(ahead, [false, false, false, true]);
     }
 
     #[test]

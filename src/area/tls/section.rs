@@ -12,12 +12,16 @@ use crate::evidence::Location;
 pub struct Tls {
     /// Alerting and recording rules that watch certificate expiry.
     pub monitors: Vec<ExpiryMonitor>,
-    /// Alerting rules on blackbox `probe_success` (with verification on, an
-    /// expired certificate shows only as `probe_success 0`).
+    /// Alerting rules that fire when a blackbox probe fails (`probe_success
+    /// == 0`): with verification on, an expired certificate shows only so.
     pub probe_success_alerts: Vec<RuleRef>,
-    /// Blackbox exporter probing: `Probe` objects and `/probe` scrape
-    /// configs.
+    /// Blackbox exporter probing: `Probe` objects, `/probe` scrape configs
+    /// and ServiceMonitors.
     pub blackbox: Vec<RuleRef>,
+    /// Rule files that mention expiry metrics or `probe_success` but could
+    /// not be read (Helm templates that do not parse before rendering):
+    /// what they monitor is unknown, not absent.
+    pub unread_rules: Vec<RuleRef>,
     /// cert-manager `Certificate` objects.
     pub certificates: Vec<CertManagerCertificate>,
     /// Hosts something in the repository watches or serves with TLS: probe
@@ -49,6 +53,12 @@ pub enum Family {
     SslExporter,
     /// Datadog: `tls.days_left` monitors and SSL synthetic tests.
     Datadog,
+    /// Traefik's own metrics (`traefik_tls_certs_not_after`) for the
+    /// certificates it serves.
+    Traefik,
+    /// Envoy's own metrics (`envoy_server_days_until_first_cert_expiring`)
+    /// for the certificates it serves (Envoy Gateway, Istio, Contour).
+    Envoy,
 }
 
 impl Family {
@@ -59,6 +69,8 @@ impl Family {
             Family::X509Exporter => "x509-certificate-exporter",
             Family::SslExporter => "ssl_exporter",
             Family::Datadog => "Datadog",
+            Family::Traefik => "Traefik",
+            Family::Envoy => "Envoy",
         }
     }
 }
@@ -76,6 +88,10 @@ pub struct ExpiryMonitor {
     /// (`... - time() < 86400 * 14`, `/ 86400 < 7`); absent when the shape
     /// is not one of them.
     pub threshold_days: Option<f64>,
+    /// Whether it fires before the certificate expires (not a state like
+    /// `x509_cert_expired`, not `absent()`, not a threshold at zero): only
+    /// such an alert covers a host.
+    pub warns_ahead: bool,
     pub location: Location,
 }
 
@@ -113,9 +129,13 @@ pub enum SourceKind {
     Ingress,
     /// A Gateway listener with TLS.
     Gateway,
+    /// A `ServiceMonitor` endpoint scraping `/probe` with a `target`.
+    ServiceMonitor,
     /// A Datadog SSL synthetic test (`datadog_synthetics_test`, `subtype =
     /// "ssl"`).
     DatadogSslTest,
+    /// A Datadog `tls.days_left` monitor filtered on `server:HOST`.
+    DatadogMonitor,
 }
 
 impl SourceKind {
@@ -126,7 +146,9 @@ impl SourceKind {
             SourceKind::ScrapeConfig => "scrape config",
             SourceKind::Ingress => "Ingress",
             SourceKind::Gateway => "Gateway",
+            SourceKind::ServiceMonitor => "ServiceMonitor",
             SourceKind::DatadogSslTest => "Datadog SSL test",
+            SourceKind::DatadogMonitor => "Datadog monitor",
         }
     }
 }
