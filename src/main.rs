@@ -141,6 +141,15 @@ struct WalkArgs {
 
 impl WalkArgs {
     fn plan(&self) -> Result<ScanPlan, Error> {
+        if let Some((url, err)) = self
+            .endpoint
+            .iter()
+            .find_map(|u| Some((u, readygate::area::tls::url_error(u)?)))
+        {
+            return Err(
+                readygate::diag::ConfigError::new(format!("--endpoint `{url}`: {err}")).into(),
+            );
+        }
         let extra_roots = match &self.ca_file {
             Some(path) => readygate::probe::tls::read_ca_file(path)?,
             None => Vec::new(),

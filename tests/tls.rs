@@ -472,6 +472,41 @@ fn without_online_nothing_is_contacted_and_the_address_guard_holds() {
 }
 
 #[test]
+fn a_url_that_cannot_be_read_is_unknown_offline_too() {
+    let dir = repo_with_endpoints(&[
+        ("bare", "api.example.com".into(), ""),
+        ("ftp", "ftp://files.example.com/".into(), ""),
+        (
+            "port",
+            "https://api.example.com:99999/".into(),
+            ", expect_status: 200.0, min_tls_days: 1e2",
+        ),
+    ]);
+    let root = dir.path().to_str().unwrap();
+    let report = check_report(root, &["--all"]);
+    for rule in [
+        "tls.expiry-monitored",
+        "tls.certificate-expired",
+        "tls.certificate-trusted",
+    ] {
+        let by = by_target(&report, rule);
+        for target in ["bare", "ftp", "port"] {
+            assert_eq!(by[target].0, "unknown", "{rule} {target}: {by:?}");
+        }
+    }
+    let by = by_target(&report, "tls.expiry-monitored");
+    assert!(
+        by["ftp"].1.contains("`ftp://` is not probed"),
+        "{:?}",
+        by["ftp"]
+    );
+    // Whole numbers written as floats are what JSON Schema calls integers.
+    let ev = evidence(root, &[]);
+    assert_eq!(ev["tls"]["endpoints"][2]["expect_status"], 200);
+    assert_eq!(ev["tls"]["endpoints"][2]["min_tls_days"], 100);
+}
+
+#[test]
 fn endpoint_flag_and_ca_file_errors() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "readygate.yaml", "service: x\n");
@@ -489,6 +524,13 @@ fn endpoint_flag_and_ca_file_errors() {
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("--ca-file /nonexistent/ca.pem"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["check", root, "--endpoint", "garbage"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--endpoint `garbage`: neither a URL nor host:port"),
         "{}",
         stderr(&out)
     );

@@ -186,6 +186,17 @@ impl Probes {
     }
 }
 
+impl Drop for Probes {
+    /// Name lookups run on blocking threads that a deadline cannot stop; a
+    /// run that gave up on them must not wait for them on its way out.
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(started) = state.started.take() {
+            started.runtime.shutdown_background();
+        }
+    }
+}
+
 fn start(opts: &Online) -> Result<Started, ProbeError> {
     // Handshakes cost CPU; with hundreds of endpoints one thread is the
     // bottleneck, so probes use the machine's cores (at most 4).

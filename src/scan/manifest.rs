@@ -40,7 +40,7 @@ pub fn parse(doc: &Document) -> Result<ManifestFact, ConfigError> {
         &doc.path,
         "see schemas/manifest.schema.json for the accepted keys; `readygate init` writes a valid starter manifest",
     )?;
-    let mut manifest: Manifest = serde_json::from_value(json).map_err(|e| {
+    let mut manifest: Manifest = serde_json::from_value(whole_numbers(json)).map_err(|e| {
         ConfigError::new(e.to_string())
             .in_file(&doc.path)
             .at(node.pos)
@@ -58,6 +58,25 @@ pub fn parse(doc: &Document) -> Result<ManifestFact, ConfigError> {
         endpoint_locations: locations("endpoints", manifest.endpoints.len()),
         manifest,
     })
+}
+
+/// `200.0` and `1e2` are integers to JSON Schema (which validated them);
+/// give them to the types as integers too.
+fn whole_numbers(json: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match json {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -19,31 +19,47 @@ fn per_endpoint(
     what: &str,
     judge: impl Fn(&Endpoint) -> Outcome,
 ) -> Vec<Outcome> {
-    let endpoints: Vec<&Endpoint> = tls.endpoints.iter().filter(|e| wants(e)).collect();
-    if endpoints.is_empty() {
-        return vec![Outcome::skip(format!("no {what} endpoints declared"))];
-    }
-    if !tls.online {
-        return vec![Outcome::skip(format!(
-            "{} {what} endpoint(s) declared; they are observed only with --online",
-            endpoints.len()
-        ))];
-    }
-    endpoints
+    let located = |e: &Endpoint, outcome: Outcome| {
+        let outcome = outcome.target(&e.name);
+        match &e.location {
+            Some(at) => outcome.at(at.clone()),
+            None => outcome,
+        }
+    };
+    // A URL that cannot be read is unknown whether or not the run is
+    // online: it is known wrong now, not when someone passes --online.
+    let (broken, usable): (Vec<&Endpoint>, Vec<&Endpoint>) =
+        tls.endpoints.iter().partition(|e| e.url_error.is_some());
+    let mut out: Vec<Outcome> = broken
         .into_iter()
         .map(|e| {
-            let outcome = if !e.probe {
-                Outcome::skip("`probe: false` in the manifest")
-            } else {
-                judge(e)
-            };
-            let outcome = outcome.target(&e.name);
-            match &e.location {
-                Some(at) => outcome.at(at.clone()),
-                None => outcome,
-            }
+            let err = e.url_error.as_deref().unwrap_or_default();
+            located(e, unknown(format!("`{}`: {err}", e.url)))
         })
-        .collect()
+        .collect();
+    let usable: Vec<&Endpoint> = usable.into_iter().filter(|e| wants(e)).collect();
+    if usable.is_empty() {
+        if out.is_empty() {
+            out.push(Outcome::skip(format!("no {what} endpoints declared")));
+        }
+        return out;
+    }
+    if !tls.online {
+        out.push(Outcome::skip(format!(
+            "{} {what} endpoint(s) declared; they are observed only with --online",
+            usable.len()
+        )));
+        return out;
+    }
+    out.extend(usable.into_iter().map(|e| {
+        let outcome = if !e.probe {
+            Outcome::skip("`probe: false` in the manifest")
+        } else {
+            judge(e)
+        };
+        located(e, outcome)
+    }));
+    out
 }
 
 fn unknown(reason: impl Into<String>) -> Outcome {
@@ -65,9 +81,6 @@ fn unread(tls: &Tls) -> String {
 
 /// The handshake seen, or the outcome that says why there is none.
 fn handshake(e: &Endpoint) -> Result<&TlsSeen, Outcome> {
-    if let Some(err) = &e.url_error {
-        return Err(unknown(format!("`{}`: {err}", e.url)));
-    }
     if !e.tls {
         return Err(unknown(format!(
             "`{}` is plain http://: there is no certificate to observe (declare it as https:// if it serves TLS)",
@@ -89,9 +102,6 @@ fn handshake(e: &Endpoint) -> Result<&TlsSeen, Outcome> {
 }
 
 fn answered(e: &Endpoint) -> Result<&HttpSeen, Outcome> {
-    if let Some(err) = &e.url_error {
-        return Err(unknown(format!("`{}`: {err}", e.url)));
-    }
     let observed = e.observed.as_ref();
     match (
         observed.and_then(|o| o.http.as_ref()),
@@ -298,7 +308,11 @@ impl Check for ExpiryMonitored {
         "Every declared TLS endpoint's host is watched by something in the repository (a cert-manager Certificate, a blackbox or ssl_exporter Probe or scrape target, an Ingress or Gateway TLS host, a Datadog SSL test) and an expiry alert exists on that family's metric."
     }
     fn run(&self, tls: &Tls, _: &NoParams, _: &Context) -> Vec<Outcome> {
-        let endpoints: Vec<&Endpoint> = tls.endpoints.iter().filter(|e| e.tls).collect();
+        let endpoints: Vec<&Endpoint> = tls
+            .endpoints
+            .iter()
+            .filter(|e| e.tls || e.url_error.is_some())
+            .collect();
         if endpoints.is_empty() {
             return vec![Outcome::skip("no https:// or host:port endpoints declared")];
         }
@@ -306,7 +320,16 @@ impl Check for ExpiryMonitored {
             .into_iter()
             .map(|e| {
                 let host = e.host.as_deref().unwrap_or_default();
+                let more = match e.more_sources {
+                    0 => String::new(),
+                    n => format!(" (and {n} more source(s) naming it)"),
+                };
                 let outcome = match e.covered_by.first() {
+                    _ if e.url_error.is_some() => unknown(format!(
+                        "`{}`: {}",
+                        e.url,
+                        e.url_error.as_deref().unwrap_or_default()
+                    )),
                     None if !tls.unread_rules.is_empty() => unknown(format!(
                         "{host}: no readable expiry alert covers it, and {}",
                         unread(tls)
@@ -320,7 +343,7 @@ impl Check for ExpiryMonitored {
                     .related(c.source_location.clone())
                     .related(c.monitor_location.clone()),
                     None if !e.uncovered_sources.is_empty() => Outcome::fail(format!(
-                        "{host}: named by {}",
+                        "{host}: named by {}{more}",
                         e.uncovered_sources.join("; ")
                     )),
                     None => Outcome::fail(format!(
@@ -356,14 +379,14 @@ impl Check for LastChainMonitored {
         // last-chain equivalent to suggest.
         let earliest: Vec<_> = alerts
             .clone()
-            .filter(|m| m.warns_ahead && m.metric.contains(EARLIEST_CHAIN))
+            .filter(|m| m.warns_ahead && m.source_metric == EARLIEST_CHAIN)
             .collect();
         if earliest.is_empty() {
             return vec![Outcome::skip("no alert on probe_ssl_earliest_cert_expiry")];
         }
         if let Some(last) = alerts
             .filter(|m| ctx.production(&m.location))
-            .find(|m| m.metric.contains(LAST_CHAIN))
+            .find(|m| m.source_metric == LAST_CHAIN)
         {
             return vec![
                 Outcome::pass(format!("`{}` alerts on {LAST_CHAIN}", last.name))
@@ -453,7 +476,7 @@ impl Check for CertManagerRenewal {
         "cert-manager-renewal"
     }
     fn summary(&self) -> &'static str {
-        "cert-manager Certificates renew themselves in time: renewal not disabled (`renewal.policy: Disabled`), `renewBefore` shorter than `duration` (else cert-manager renews in a loop or not as intended), and `duration` at least 24 hours."
+        "cert-manager Certificates renew themselves in time: renewal not disabled (`renewal.policy: Disabled`), `duration` and `renewBefore` positive Go durations and `renewBeforePercentage` 1 to 99 (else cert-manager rejects the Certificate), `renewBefore` shorter than `duration` (else cert-manager renews in a loop), and `duration` at least 24 hours."
     }
     fn run(&self, tls: &Tls, _: &NoParams, ctx: &Context) -> Vec<Outcome> {
         if tls.certificates.is_empty() {
@@ -467,30 +490,38 @@ impl Check for CertManagerRenewal {
             if c.renewal_policy.as_deref() == Some("Disabled") {
                 wrong.push("renewal is disabled (`renewal.policy: Disabled`)".to_string());
             }
+            let written = |v: &Option<String>| v.as_deref().unwrap_or_default().to_string();
             let lifetime = match duration {
                 Some(Some(d)) => d,
                 Some(None) => {
                     wrong.push(format!(
-                        "`duration: {}` is not a Go duration (like 2160h)",
-                        c.duration.as_deref().unwrap_or_default()
+                        "`duration: {}` is not a positive Go duration (like 2160h); cert-manager rejects the Certificate",
+                        written(&c.duration)
                     ));
                     DEFAULT_DURATION_SECS
                 }
                 None => DEFAULT_DURATION_SECS,
             };
             if lifetime < 86_400.0 {
-                wrong.push(format!(
-                    "`duration: {}` is under 24h",
-                    c.duration.as_deref().unwrap_or_default()
-                ));
+                wrong.push(format!("`duration: {}` is under 24h", written(&c.duration)));
             }
-            if let Some(Some(before)) = renew
-                && before >= lifetime
+            match renew {
+                Some(None) => wrong.push(format!(
+                    "`renewBefore: {}` is not a positive Go duration (like 720h); cert-manager rejects the Certificate",
+                    written(&c.renew_before)
+                )),
+                Some(Some(before)) if before >= lifetime => wrong.push(format!(
+                    "`renewBefore: {}` is not shorter than the duration ({})",
+                    written(&c.renew_before),
+                    c.duration.as_deref().unwrap_or("2160h, the default")
+                )),
+                _ => {}
+            }
+            if let Some(p) = &c.renew_before_percentage
+                && !p.parse::<u32>().is_ok_and(|p| (1..=99).contains(&p))
             {
                 wrong.push(format!(
-                    "`renewBefore: {}` is not shorter than the duration ({})",
-                    c.renew_before.as_deref().unwrap_or_default(),
-                    c.duration.as_deref().unwrap_or("2160h, the default")
+                    "`renewBeforePercentage: {p}` is not a whole number from 1 to 99; cert-manager rejects the Certificate"
                 ));
             }
             if !wrong.is_empty() {
@@ -522,7 +553,8 @@ impl Check for CertManagerRenewal {
 /// A Go duration (`2160h`, `2160h0m0s`, `90m`, `1h30m`) in seconds.
 fn go_duration(text: &str) -> Option<f64> {
     let mut total = 0.0;
-    let mut rest = text.trim();
+    let text = text.trim();
+    let mut rest = text.strip_prefix('+').unwrap_or(text);
     if rest.is_empty() {
         return None;
     }
@@ -547,7 +579,7 @@ fn go_duration(text: &str) -> Option<f64> {
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    Some(total)
+    (total.is_finite() && total > 0.0).then_some(total)
 }
 
 #[cfg(test)]
@@ -559,7 +591,11 @@ mod tests {
         assert_eq!(go_duration("2160h"), Some(2160.0 * 3600.0));
         assert_eq!(go_duration("2160h0m0s"), Some(2160.0 * 3600.0));
         assert_eq!(go_duration("1h30m"), Some(5400.0));
+        assert_eq!(go_duration("+2160h"), Some(2160.0 * 3600.0));
         assert_eq!(go_duration("90d"), None);
+        assert_eq!(go_duration("-1h"), None);
+        assert_eq!(go_duration("1e400h"), None);
+        assert_eq!(go_duration("0s"), None);
         assert_eq!(go_duration(""), None);
     }
 

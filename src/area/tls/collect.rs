@@ -107,6 +107,7 @@ fn certificate(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
             kind: SourceKind::Certificate,
             name: object_name(object),
             host: host.to_ascii_lowercase(),
+            port: None,
             families: vec![Family::CertManager],
             location: location.clone(),
         }));
@@ -119,7 +120,7 @@ fn certificate(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
         dns_names,
         duration: at("duration"),
         renew_before: at("renewBefore"),
-        renew_before_percentage: at("renewBeforePercentage").and_then(|p| p.parse().ok()),
+        renew_before_percentage: at("renewBeforePercentage"),
         renewal_policy: spec
             .and_then(|s| s.path(&["renewal", "policy"]))
             .and_then(Node::scalar_text),
@@ -182,11 +183,12 @@ impl Prober {
             }));
         }
         for target in targets.iter().filter(|t| self.handshakes(t)) {
-            if let Some(host) = host_of(target) {
+            if let Some((host, port)) = host_of(target) {
                 out.push(Fact::Source(HostSource {
                     kind: self.kind.clone(),
                     name: self.name.clone(),
                     host,
+                    port,
                     families: vec![self.family],
                     location: location.clone(),
                 }));
@@ -195,24 +197,26 @@ impl Prober {
     }
 }
 
-/// The host of a probe target: a URL or `host[:port]`.
-pub fn host_of(target: &str) -> Option<String> {
+/// The host of a probe target (a URL or `host[:port][/path]`) and its port
+/// when it says or its scheme implies one.
+pub fn host_of(target: &str) -> Option<(String, Option<u16>)> {
     let target = target.trim();
-    let host = match url::Url::parse(target) {
-        Ok(url) if url.has_host() => url.host_str()?.to_string(),
+    let (host, port) = match url::Url::parse(target) {
+        Ok(url) if url.has_host() => (url.host_str()?.to_string(), url.port_or_known_default()),
         _ => {
-            let rest = target.rsplit_once(':').map_or(target, |(h, port)| {
-                if port.chars().all(|c| c.is_ascii_digit()) {
-                    h
-                } else {
-                    target
+            let authority = target.split('/').next()?;
+            match authority.rsplit_once(':') {
+                Some((host, port))
+                    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    (host.to_string(), Some(port.parse().ok()?))
                 }
-            });
-            rest.split('/').next()?.to_string()
+                _ => (authority.to_string(), None),
+            }
         }
     };
     let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    (!host.is_empty() && !host.contains(['{', '$', ' '])).then_some(host)
+    (!host.is_empty() && !host.contains(['{', '$', ' ', '@'])).then_some((host, port))
 }
 
 /// A `ServiceMonitor` scraping an exporter's `/probe` (the blackbox chart's
@@ -248,11 +252,12 @@ pub fn datadog_hosts(rule: &crate::document::rules::RuleExpr, out: &mut Sink<Fac
     }
     let filters = rule.expr.split(['{', '}', ',']).map(str::trim);
     for filter in filters {
-        if let Some(host) = filter.strip_prefix("server:").and_then(host_of) {
+        if let Some((host, port)) = filter.strip_prefix("server:").and_then(host_of) {
             out.push(Fact::Source(HostSource {
                 kind: SourceKind::DatadogMonitor,
                 name: rule.name.clone(),
                 host,
+                port,
                 families: vec![Family::Datadog],
                 location: rule.location.clone(),
             }));
@@ -291,6 +296,7 @@ fn ingress(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
                 kind: SourceKind::Ingress,
                 name: object_name(object),
                 host: host.to_ascii_lowercase(),
+                port: Some(443),
                 families: secret_families(object),
                 location: Location::at(&doc.path, tls.pos),
             }));
@@ -313,6 +319,7 @@ fn gateway(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
                 kind: SourceKind::Gateway,
                 name: object_name(object),
                 host: host.to_ascii_lowercase(),
+                port: listener.scalar_text_at("port").and_then(|p| p.parse().ok()),
                 families: secret_families(object),
                 location: Location::at(&doc.path, listener.pos),
             }));
@@ -369,18 +376,23 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
         let resource = block_label(block, 1).unwrap_or_default();
         let name = string_attr(doc, &block.body, "name").unwrap_or_else(|| resource.clone());
         let location = Location::at(&doc.path, hcl.pos(block.span().map_or(0, |s| s.start)));
-        let host = blocks(&block.body, "request_definition")
-            .find_map(|r| string_attr(doc, &r.body, "host"))
+        let request = blocks(&block.body, "request_definition").next();
+        let host = request
+            .and_then(|r| string_attr(doc, &r.body, "host"))
             .and_then(|h| host_of(&h));
+        let port = request
+            .and_then(|r| string_attr(doc, &r.body, "port")?.parse().ok())
+            .unwrap_or(443);
         // `assertion { type = "certificate" operator = "isInMoreThan" target = 30 }`
         let threshold_days = blocks(&block.body, "assertion")
             .filter(|a| string_attr(doc, &a.body, "type").as_deref() == Some("certificate"))
             .find_map(|a| string_attr(doc, &a.body, "target")?.parse::<f64>().ok());
-        if let Some(host) = host {
+        if let Some((host, _)) = host {
             out.push(Fact::Source(HostSource {
                 kind: SourceKind::DatadogSslTest,
                 name: format!("datadog_synthetics_test.{resource}"),
                 host,
+                port: Some(port),
                 families: vec![Family::Datadog],
                 location: location.clone(),
             }));
@@ -391,6 +403,7 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
             engine: None,
             family: Family::Datadog,
             metric: "Datadog SSL test".into(),
+            source_metric: "Datadog SSL test".into(),
             threshold_days,
             warns_ahead: threshold_days.is_none_or(|d| d > 0.0),
             location,
@@ -419,13 +432,21 @@ mod tests {
 
     #[test]
     fn hosts_of_targets() {
+        let hp = |t: &str| host_of(t).map(|(h, p)| format!("{h} {p:?}"));
         assert_eq!(
-            host_of("https://API.example.com/healthz").as_deref(),
-            Some("api.example.com")
+            hp("https://API.example.com/healthz").as_deref(),
+            Some("api.example.com Some(443)")
         );
-        assert_eq!(host_of("example.com:443").as_deref(), Some("example.com"));
-        assert_eq!(host_of("example.com").as_deref(), Some("example.com"));
-        assert_eq!(host_of("[::1]:443").as_deref(), Some("::1"));
+        assert_eq!(
+            hp("example.com:443").as_deref(),
+            Some("example.com Some(443)")
+        );
+        assert_eq!(
+            hp("api.example.com:8443/healthz").as_deref(),
+            Some("api.example.com Some(8443)")
+        );
+        assert_eq!(hp("example.com").as_deref(), Some("example.com None"));
+        assert_eq!(hp("[::1]:443").as_deref(), Some("::1 Some(443)"));
         assert_eq!(host_of("https://${var.host}/"), None);
         assert_eq!(host_of(""), None);
     }

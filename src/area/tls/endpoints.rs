@@ -1,16 +1,17 @@
 //! Declared endpoints: what their URL says, which repository evidence
 //! watches their certificate, and (online) what they serve.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::DateTime;
 
 use super::section::{
-    Coverage, Endpoint, ExpiryMonitor, HostSource, HttpSeen, Observed, Tls, TlsSeen,
+    Coverage, Endpoint, ExpiryMonitor, Family, HostSource, HttpSeen, Observed, Tls, TlsSeen,
 };
 use crate::document::rules::RuleKind;
 use crate::evidence::Location;
-use crate::probe::tls::{Handshake, names_cover};
+use crate::probe::tls::Handshake;
 use crate::probe::{Net, Probe, ProbeError, Probes};
 
 /// A declared endpoint before it is judged.
@@ -26,12 +27,12 @@ pub struct Declared {
 /// Where a URL leads: a TLS handshake (`https://`, `host:port`) and/or an
 /// HTTP request (`http(s)://`).
 #[derive(Debug, Clone, PartialEq)]
-struct Target {
+pub(super) struct Target {
     tls: Option<(String, u16)>,
     http: Option<url::Url>,
 }
 
-fn target(raw: &str) -> Result<Target, String> {
+pub(super) fn target(raw: &str) -> Result<Target, String> {
     let raw = raw.trim();
     if raw.contains("://") {
         let url = url::Url::parse(raw).map_err(|e| format!("not a valid URL: {e}"))?;
@@ -74,9 +75,63 @@ fn target(raw: &str) -> Result<Target, String> {
     })
 }
 
-/// An endpoint with its URL read and its coverage found among `sources` and
-/// the alerting `monitors`.
-pub fn endpoint(d: Declared, sources: &[HostSource], monitors: &[ExpiryMonitor]) -> Endpoint {
+/// Most sources listed per endpoint (covering or not); the rest are counted.
+const MAX_LISTED: usize = 10;
+
+/// What coverage is judged against: the sources by host, so an endpoint
+/// looks up its own name and its parent's wildcard instead of scanning them
+/// all, and the alert each family's coverage names.
+pub struct Watchers<'a> {
+    by_host: HashMap<&'a str, Vec<&'a HostSource>>,
+    alert: BTreeMap<Family, &'a ExpiryMonitor>,
+}
+
+impl<'a> Watchers<'a> {
+    /// `monitors` are the alerts that may cover (production, warning
+    /// ahead).
+    pub fn new(sources: &'a [HostSource], monitors: &'a [ExpiryMonitor]) -> Self {
+        let mut by_host: HashMap<&str, Vec<&HostSource>> = HashMap::new();
+        for source in sources {
+            by_host
+                .entry(source.host.as_str())
+                .or_default()
+                .push(source);
+        }
+        // The earliest warning: the largest threshold, then any.
+        let mut alert: BTreeMap<Family, &ExpiryMonitor> = BTreeMap::new();
+        let days = |m: &ExpiryMonitor| m.threshold_days.unwrap_or(-1.0);
+        for m in monitors.iter().filter(|m| m.kind == RuleKind::Alert) {
+            let best = alert.entry(m.family).or_insert(m);
+            if days(m) > days(best) {
+                *best = m;
+            }
+        }
+        Self { by_host, alert }
+    }
+
+    /// The sources naming `host` (on `port`, when both say one), each
+    /// object once.
+    fn naming(&self, host: &str, port: Option<u16>) -> Vec<&'a HostSource> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let wildcard = host
+            .split_once('.')
+            .map(|(_, parent)| format!("*.{parent}"));
+        let mut seen = HashSet::new();
+        [Some(host.as_str()), wildcard.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.by_host.get(key))
+            .flatten()
+            .filter(|s| s.port.is_none() || port.is_none() || s.port == port)
+            .filter(|s| seen.insert((s.kind.as_str(), &s.name, &s.location.path, s.location.line)))
+            .copied()
+            .collect()
+    }
+}
+
+/// An endpoint with its URL read and its coverage found among what
+/// `watchers` knows.
+pub fn endpoint(d: Declared, watchers: &Watchers) -> Endpoint {
     let parsed = target(&d.url);
     let (host, port, tls, http, url_error) = match &parsed {
         Ok(t) => (
@@ -95,31 +150,20 @@ pub fn endpoint(d: Declared, sources: &[HostSource], monitors: &[ExpiryMonitor])
     };
     let mut covered_by = Vec::new();
     let mut uncovered_sources = Vec::new();
+    let mut more_sources = 0;
     if let (Some(host), true) = (&host, tls) {
-        for source in sources
-            .iter()
-            .filter(|s| names_cover(std::slice::from_ref(&s.host), host))
-        {
+        for source in watchers.naming(host, port) {
             let described = format!("{} {}", source.kind.as_str(), source.name);
-            let monitor = source.families.iter().find_map(|family| {
-                // The earliest warning: the largest threshold, then any.
-                monitors
-                    .iter()
-                    .filter(|m| m.kind == RuleKind::Alert && m.family == *family)
-                    .max_by(|a, b| {
-                        let days = |m: &ExpiryMonitor| m.threshold_days.unwrap_or(-1.0);
-                        days(a).total_cmp(&days(b))
-                    })
-            });
+            let monitor = source.families.iter().find_map(|f| watchers.alert.get(f));
             match monitor {
-                Some(m) => covered_by.push(Coverage {
+                Some(m) if covered_by.len() < MAX_LISTED => covered_by.push(Coverage {
                     source: described,
                     source_location: source.location.clone(),
                     family: m.family,
                     monitor: m.name.clone(),
                     monitor_location: m.location.clone(),
                 }),
-                None => {
+                None if uncovered_sources.len() < MAX_LISTED => {
                     let families: Vec<&str> = source.families.iter().map(|f| f.as_str()).collect();
                     uncovered_sources.push(format!(
                         "{described} at {}, but no expiry alert on {} metrics",
@@ -127,6 +171,7 @@ pub fn endpoint(d: Declared, sources: &[HostSource], monitors: &[ExpiryMonitor])
                         families.join(" or ")
                     ));
                 }
+                _ => more_sources += 1,
             }
         }
     }
@@ -144,6 +189,7 @@ pub fn endpoint(d: Declared, sources: &[HostSource], monitors: &[ExpiryMonitor])
         min_tls_days: d.min_tls_days,
         covered_by,
         uncovered_sources,
+        more_sources,
         observed: None,
     }
 }
@@ -245,6 +291,65 @@ pub fn probe(tls: &mut Tls, probes: &Probes) -> Result<(), ProbeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::area::tls::section::SourceKind;
+    use crate::evidence::Location;
+
+    fn source(host: &str, port: Option<u16>, line: u32) -> HostSource {
+        HostSource {
+            kind: SourceKind::Ingress,
+            name: "web".into(),
+            host: host.into(),
+            port,
+            families: vec![Family::X509Exporter],
+            location: Location::new("ingress.yaml", line, 1),
+        }
+    }
+
+    fn declared(url: &str) -> Declared {
+        Declared {
+            name: "api".into(),
+            url: url.into(),
+            location: None,
+            probe: true,
+            expect_status: None,
+            min_tls_days: None,
+        }
+    }
+
+    #[test]
+    fn one_object_naming_a_host_many_times_is_one_source() {
+        // A hostile Ingress lists the host 20 000 times: one source, not
+        // 20 000 strings per endpoint.
+        let mut sources = vec![source("api.example.com", Some(443), 3); 20_000];
+        sources.extend((0..30).map(|i| source("api.example.com", Some(443), 10 + i)));
+        let watchers = Watchers::new(&sources, &[]);
+        let e = endpoint(declared("https://api.example.com/"), &watchers);
+        assert_eq!(e.uncovered_sources.len(), MAX_LISTED);
+        assert_eq!(e.more_sources, 31 - MAX_LISTED);
+    }
+
+    #[test]
+    fn wildcards_and_ports_decide_which_sources_name_a_host() {
+        let sources = vec![
+            source("*.example.com", Some(443), 1),
+            source("api.example.com", Some(8443), 2),
+            source("other.example.com", None, 3),
+        ];
+        let watchers = Watchers::new(&sources, &[]);
+        let on_443 = endpoint(declared("https://API.example.com/"), &watchers);
+        assert_eq!(
+            on_443.uncovered_sources.len(),
+            1,
+            "{:?}",
+            on_443.uncovered_sources
+        );
+        assert!(on_443.uncovered_sources[0].contains("ingress.yaml:1"));
+        let on_8443 = endpoint(declared("api.example.com:8443"), &watchers);
+        assert_eq!(on_8443.uncovered_sources.len(), 1);
+        assert!(on_8443.uncovered_sources[0].contains("ingress.yaml:2"));
+        let deep = endpoint(declared("https://a.b.example.com/"), &watchers);
+        assert!(deep.uncovered_sources.is_empty());
+    }
 
     #[test]
     fn urls_say_where_to_connect() {

@@ -37,6 +37,11 @@ pub enum Fact {
     Unread(RuleRef),
 }
 
+/// Why an endpoint URL (`--endpoint`) cannot be judged, if it cannot.
+pub fn url_error(url: &str) -> Option<String> {
+    endpoints::target(url).err()
+}
+
 pub struct TlsArea;
 
 impl Area for TlsArea {
@@ -149,9 +154,10 @@ impl Area for TlsArea {
                 min_tls_days: None,
             });
         }
+        let watchers = endpoints::Watchers::new(&sources, &alerting);
         tls.endpoints = declared
             .into_iter()
-            .map(|d| endpoints::endpoint(d, &sources, &alerting))
+            .map(|d| endpoints::endpoint(d, &watchers))
             .collect();
         tls
     }

@@ -100,11 +100,13 @@ pub fn relevant(rule: &RuleExpr) -> bool {
     static CERTISH: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)[a-z0-9_:]*(cert|ssl|tls|x509|expir)[a-z0-9_:]*").unwrap()
     });
-    rule.kind == RuleKind::Record
-        || METRICS.iter().any(|m| mentions(&rule.expr, m.name))
-        || mentions(&rule.expr, PROBE_SUCCESS)
-        || reads_recorded_series(&rule.expr)
-        || CERTISH.is_match(&rule.expr)
+    if rule.kind == RuleKind::Record {
+        return true;
+    }
+    let text = masked(&rule.expr);
+    mentioned(&text).is_some()
+        || reads_recorded_series(&rule.expr, &text)
+        || CERTISH.is_match(&text)
 }
 
 /// The first expiry metric (or `probe_success`) a text names.
@@ -116,11 +118,11 @@ pub fn mentioned(text: &str) -> Option<&'static str> {
         .find(|name| !positions(text, name).is_empty())
 }
 
-fn reads_recorded_series(expr: &str) -> bool {
+fn reads_recorded_series(expr: &str, text: &str) -> bool {
     static RECORDED: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*:[A-Za-z0-9_:]*[A-Za-z0-9_]").unwrap());
     // Datadog queries are `aggregation(window):metric{...}`, never recorded.
-    !expr.contains("):") && RECORDED.is_match(&masked(expr))
+    !expr.contains("):") && RECORDED.is_match(text)
 }
 
 /// Every occurrence of `name` in `expr` as a whole identifier.
@@ -138,10 +140,6 @@ fn positions(expr: &str, name: &str) -> Vec<usize> {
         })
         .map(|(at, _)| at)
         .collect()
-}
-
-fn mentions(expr: &str, name: &str) -> bool {
-    !positions(&masked(expr), name).is_empty()
 }
 
 /// `expr` with what is not expression blanked out, byte for byte (so
@@ -274,11 +272,8 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
             kind: rule.kind,
             engine: Some(rule.engine),
             family: s.family,
-            metric: if name == s.root {
-                name
-            } else {
-                format!("{name} (recorded from {})", s.root)
-            },
+            metric: name,
+            source_metric: s.root.to_string(),
             threshold_days,
             warns_ahead,
             location: rule.location.clone(),
@@ -288,13 +283,20 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
 }
 
 /// The first expiry series a masked expression reads: its name, position
-/// and what it is.
+/// and what it is. Identifiers are looked up, not searched for, so a rule
+/// costs its length however many series are known.
 fn read_series(text: &str, series: &BTreeMap<String, Series>) -> Option<(String, usize, Series)> {
-    series
-        .iter()
-        .filter_map(|(name, s)| Some((*positions(text, name).first()?, name, s)))
+    static PROMQL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[A-Za-z_:][A-Za-z0-9_:]*").unwrap());
+    static DATADOG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_.]*").unwrap());
+    let promql = PROMQL.find_iter(text);
+    let datadog = DATADOG.find_iter(text).filter(|m| m.as_str().contains('.'));
+    promql
+        .chain(datadog)
+        .filter_map(|m| Some((m.start(), m.as_str(), series.get(m.as_str())?)))
         .min_by_key(|(at, _, _)| *at)
-        .map(|(at, name, s)| (name.clone(), at, s.clone()))
+        .map(|(at, name, s)| (name.to_string(), at, s.clone()))
 }
 
 /// A product of numbers (`86400 * 14`, `(24*3600)`, `7`).
@@ -422,6 +424,10 @@ mod tests {
     use crate::document::rules::AlertEngine;
     use crate::evidence::Location;
 
+    fn mentions(expr: &str, name: &str) -> bool {
+        !positions(&masked(expr), name).is_empty()
+    }
+
     fn rule(kind: RuleKind, name: &str, expr: &str) -> RuleExpr {
         RuleExpr {
             kind,
@@ -514,7 +520,11 @@ mod tests {
         let alert = &monitors[1];
         assert_eq!(alert.family, Family::CertManager);
         assert_eq!(alert.threshold_days, Some(21.0));
-        assert!(alert.metric.contains("recorded from certmanager"));
+        assert_eq!(alert.metric, "cert:days_left");
+        assert_eq!(
+            alert.source_metric,
+            "certmanager_certificate_expiration_timestamp_seconds"
+        );
         assert_eq!(success.len(), 1);
         assert!(!relevant(&rules[3]));
         assert!(relevant(&rules[1]));

@@ -82,8 +82,10 @@ pub struct ExpiryMonitor {
     /// `None` for a Datadog SSL synthetic test.
     pub engine: Option<AlertEngine>,
     pub family: Family,
-    /// The expiry metric it reads (or the recorded series that carries one).
+    /// The series it reads: an expiry metric, or a series recorded from one.
     pub metric: String,
+    /// The exporter's metric underneath (`metric` itself unless recorded).
+    pub source_metric: String,
     /// Days before expiry it fires, read from the usual expression shapes
     /// (`... - time() < 86400 * 14`, `/ 86400 < 7`); absent when the shape
     /// is not one of them.
@@ -109,7 +111,8 @@ pub struct CertManagerCertificate {
     /// `spec.duration` as written (cert-manager's default is 90 days).
     pub duration: Option<String>,
     pub renew_before: Option<String>,
-    pub renew_before_percentage: Option<u32>,
+    /// As written (cert-manager accepts 1 to 99).
+    pub renew_before_percentage: Option<String>,
     /// `spec.renewal.policy` (`Disabled` turns renewal off).
     pub renewal_policy: Option<String>,
     pub location: Location,
@@ -161,6 +164,9 @@ pub struct HostSource {
     pub name: String,
     /// Lower-case, without port; may start with `*.`.
     pub host: String,
+    /// The port probed or served, when it says; a certificate's names
+    /// hold for any port.
+    pub port: Option<u16>,
     /// Whose expiry metric covers it: any of these families' monitors.
     pub families: Vec<Family>,
     pub location: Location,
@@ -188,8 +194,11 @@ pub struct Endpoint {
     /// What in the repository watches its certificate's expiry.
     pub covered_by: Vec<Coverage>,
     /// Why it is not covered: the sources naming the host whose family has
-    /// no expiry monitor.
+    /// no expiry monitor (the first few).
     pub uncovered_sources: Vec<String>,
+    /// Sources that name the host besides those listed in `covered_by` and
+    /// `uncovered_sources`.
+    pub more_sources: usize,
     /// Online: what it served.
     pub observed: Option<Observed>,
 }
