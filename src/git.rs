@@ -19,7 +19,15 @@ pub fn git_with_input(
     index: Option<&Path>,
     input: Option<&[u8]>,
 ) -> Result<String, GitError> {
-    run(hardened(dir), args, index, input)
+    run(hardened(dir), args, index, input).map(trimmed)
+}
+
+/// The final newline of most commands' output is not part of what they say.
+fn trimmed(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+    }
+    text
 }
 
 /// [`git_with_input`] that may fetch missing objects from the
@@ -43,9 +51,10 @@ pub fn git_may_fetch(
         "-c",
         "protocol.file.allow=always",
     ]);
-    run(cmd, args, index, input)
+    run(cmd, args, index, input).map(trimmed)
 }
 
+/// Run git; its stdout exactly.
 fn run(
     mut cmd: Command,
     args: &[&str],
@@ -81,11 +90,7 @@ fn run(
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ));
     }
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if text.ends_with('\n') {
-        text.pop();
-    }
-    Ok(text)
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[derive(Debug)]
@@ -336,7 +341,9 @@ pub fn read_at(
             )));
         }
     }
-    let text =
-        git(top, &["cat-file", "blob", &spec], None).map_err(|e| BlobError::Git(e.message()))?;
+    // The blob as it is, final newline included (a digest of it must be
+    // what `sha256sum` says of the file).
+    let text = run(hardened(top), &["cat-file", "blob", &spec], None, None)
+        .map_err(|e| BlobError::Git(e.message()))?;
     Ok(Some(text))
 }

@@ -83,7 +83,20 @@ enum Command {
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Validate a pack and everything it extends.
-    Lint { file: String },
+    Lint {
+        file: String,
+        #[command(flatten)]
+        packs: PackArgs,
+    },
+    /// Resolve the remote packs the repository's policy extends and write
+    /// .readygate/readygate.lock.
+    Update {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        packs: PackArgs,
+    },
 }
 
 #[derive(Args)]
@@ -289,10 +302,30 @@ struct CheckArgs {
     /// How many runs --actions-history reads, newest first.
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1000))]
     actions_runs: u64,
-    /// Where downloaded runs are kept, so the next call fetches only new
-    /// ones. Default: $XDG_CACHE_HOME/readygate, else ~/.cache/readygate.
+    #[command(flatten)]
+    packs: PackArgs,
+}
+
+/// Where fetched things are kept, and whether policy packs may be fetched.
+#[derive(Args, Clone)]
+struct PackArgs {
+    /// Where fetched policy packs and downloaded test-history runs are
+    /// kept. Default: $XDG_CACHE_HOME/readygate, else ~/.cache/readygate.
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Use remote policy packs from the cache only; never fetch them
+    /// (unrelated to --online).
+    #[arg(long)]
+    offline: bool,
+}
+
+impl PackArgs {
+    fn fetch(&self) -> gate::PackFetch {
+        gate::PackFetch {
+            cache_dir: self.cache_dir.clone(),
+            offline: self.offline,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -330,11 +363,14 @@ struct ExplainArgs {
     policy: Option<String>,
     #[arg(long, value_enum, default_value_t = DocFormat::Terminal)]
     format: DocFormat,
+    #[command(flatten)]
+    packs: PackArgs,
 }
 
 impl CheckArgs {
     fn plan(self) -> Result<CheckPlan, Error> {
         Ok(CheckPlan {
+            packs: self.packs.fetch(),
             scan: self.walk.plan()?,
             policy: self.policy,
             tier: self.tier,
@@ -358,7 +394,7 @@ impl CheckArgs {
             actions_history: self.actions_history.map(|artifact| gate::ActionsHistory {
                 artifact,
                 runs: self.actions_runs as usize,
-                cache_dir: self.cache_dir,
+                cache_dir: self.packs.cache_dir.clone(),
             }),
         })
     }
@@ -446,7 +482,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                     DEFAULT_POLICY.to_string()
                 }
             });
-            let policy = gate::load_policy(args.policy.as_deref(), Path::new("."))?;
+            let policy = gate::load_policy(
+                args.policy.as_deref(),
+                Path::new("."),
+                &args.packs.fetch(),
+                &ProcessEnv,
+            )?;
             let text = match (args.all, args.format) {
                 (true, DocFormat::Markdown) => docs::rules_markdown(&policy),
                 (true, DocFormat::Terminal) => {
@@ -460,9 +501,15 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
-            command: PolicyCommand::Lint { file },
+            command: PolicyCommand::Lint { file, packs },
         } => {
-            println!("{}", gate::lint(&file)?);
+            println!("{}", gate::lint(&file, &packs.fetch(), &ProcessEnv)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Update { path, packs },
+        } => {
+            println!("{}", gate::update_lock(&path, &packs.fetch(), &ProcessEnv)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Init { path, force } => {

@@ -37,7 +37,13 @@ pub struct FromBase {
 /// Read the policy (`--policy` when it names a file in the repository, else
 /// the repository's `.readygate/policy.yaml`, else the default) and the
 /// manifest's judging fields as `reference` has them.
-pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBase, Error> {
+pub fn read(
+    root: &Path,
+    reference: &str,
+    policy: Option<&str>,
+    packs: &super::PackFetch,
+    env: &dyn super::Env,
+) -> Result<FromBase, Error> {
     let commit = git::resolve(root, reference, &POLICY_REF)?;
     let (top, prefix) = git::places(root)?;
     // git resolves links to find the prefix: a root that is (or passes
@@ -60,13 +66,30 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
         commit: commit.clone(),
         dir: ".".into(),
     };
+    // The lock file as the commit has it, beside its policy.
+    let lock_rel = in_repo(&format!(".readygate/{}", crate::policy::remote::LOCK_FILE));
+    let lock = git::read_at(
+        &top,
+        &commit,
+        &lock_rel,
+        crate::policy::source::MAX_PACK_BYTES,
+    )
+    .ok()
+    .flatten();
+    let shown = format!("{lock_rel}@{reference}");
+    let remotes = packs.remotes(env, lock.map(|t| (shown.as_str(), t)))?;
+    let unlocked = packs.remotes(env, None)?;
+    let outside = Base::Dir {
+        dir: cwd().to_path_buf(),
+        confined: None,
+    };
     let policy = match policy {
         Some(spec) if spec.starts_with("builtin:") => policy::load(spec, cwd())?,
         Some(spec) => match repository_path(&top, Path::new(spec)) {
             // A file of the repository: as the commit has it.
-            Some(rel) => policy::load::load_at(&rel, &at_commit)?,
+            Some(rel) => policy::load::load_with(&rel, &at_commit, &remotes)?,
             // The workflow author's own file, outside the repository.
-            None => policy::load(spec, cwd())?,
+            None => policy::load::load_with(spec, &outside, &unlocked)?,
         },
         None => {
             let rel = in_repo(REPO_POLICY);
@@ -74,7 +97,7 @@ pub fn read(root: &Path, reference: &str, policy: Option<&str>) -> Result<FromBa
                 .map(|t| t.is_some())
                 .unwrap_or(true); // present but unreadable: let the loader say why
             if exists {
-                policy::load::load_at(&rel, &at_commit)?
+                policy::load::load_with(&rel, &at_commit, &remotes)?
             } else {
                 policy::load(DEFAULT_POLICY, cwd())?
             }

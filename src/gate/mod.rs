@@ -14,6 +14,7 @@ use crate::changes::ChangedLines;
 use crate::diag::{ConfigError, Error, IoError, NetworkError};
 use crate::findings::{FailOn, Report};
 use crate::github::{self, api::Api, context::RunnerContext};
+use crate::policy::remote::{LOCK_FILE, Lock, Remotes};
 use crate::policy::{self, Policy, engine};
 use crate::probe::{Online, Probes};
 use crate::report::{self, Format};
@@ -91,6 +92,9 @@ pub struct CheckPlan {
     /// Read the policy and the manifest's judging fields from this ref.
     /// With `--github` on a pull request: its base commit unless given.
     pub policy_ref: Option<String>,
+    /// Remote policy packs: where they are cached (`--cache-dir`), and
+    /// whether they may be fetched (`--offline`: no).
+    pub packs: PackFetch,
     /// Read the policy from the working tree even on a pull request: the
     /// workflow's author accepts that the change can edit its own policy.
     pub policy_from_worktree: bool,
@@ -166,6 +170,54 @@ impl Phases {
     }
 }
 
+/// How remote policy packs are fetched.
+#[derive(Debug, Clone, Default)]
+pub struct PackFetch {
+    pub cache_dir: Option<PathBuf>,
+    pub offline: bool,
+}
+
+impl PackFetch {
+    /// The run's [`Remotes`], with the lock file's text when there is one.
+    pub fn remotes(
+        &self,
+        env: &dyn Env,
+        lock: Option<(&str, String)>,
+    ) -> Result<Remotes, ConfigError> {
+        let lock = match lock {
+            Some((file, text)) => Some(Lock::parse(&text).map_err(|e| {
+                ConfigError::new(format!("{file}: {e}"))
+                    .hint("regenerate it with `readygate policy update`")
+            })?),
+            None => None,
+        };
+        Ok(Remotes::new(
+            self.cache_dir.clone().or_else(|| default_cache_dir(env)),
+            self.offline,
+            lock,
+            false,
+        ))
+    }
+}
+
+/// `$XDG_CACHE_HOME/readygate`, else `~/.cache/readygate`.
+fn default_cache_dir(env: &dyn Env) -> Option<PathBuf> {
+    env.var("XDG_CACHE_HOME")
+        .map(|d| PathBuf::from(d).join("readygate"))
+        .or_else(|| {
+            env.var("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/readygate"))
+        })
+}
+
+/// The repository's lock file, next to its policy.
+pub fn lock_path(root: &Path) -> PathBuf {
+    root.join(REPO_POLICY)
+        .parent()
+        .map_or_else(|| root.to_path_buf(), Path::to_path_buf)
+        .join(LOCK_FILE)
+}
+
 /// `--actions-history`: which artifacts, how many runs, where to keep them.
 #[derive(Debug, Clone)]
 pub struct ActionsHistory {
@@ -201,6 +253,7 @@ impl CheckPlan {
             comment_author: None,
             baseline: None,
             policy_ref: None,
+            packs: PackFetch::default(),
             policy_from_worktree: false,
             fail_on: FailOn::All,
             annotate: Annotate::All,
@@ -288,14 +341,7 @@ fn actions_history(
     let cache_dir = history
         .cache_dir
         .clone()
-        .or_else(|| {
-            env.var("XDG_CACHE_HOME")
-                .map(|d| PathBuf::from(d).join("readygate"))
-        })
-        .or_else(|| {
-            env.var("HOME")
-                .map(|h| PathBuf::from(h).join(".cache/readygate"))
-        })
+        .or_else(|| default_cache_dir(env))
         .ok_or_else(|| {
             ConfigError::new("no cache directory: give --cache-dir")
                 .hint("neither XDG_CACHE_HOME nor HOME is set")
@@ -409,8 +455,8 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
 
 /// `readygate policy lint`: load a pack and everything it extends; one line
 /// saying what it holds.
-pub fn lint(file: &str) -> Result<String, Error> {
-    let policy = policy::load(file, cwd())?;
+pub fn lint(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {
+    let policy = load_policy_with(Some(file), cwd(), &packs.remotes(env, None)?)?;
     let enabled = policy.rules.iter().filter(|r| r.enabled).count();
     let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
     Ok(crate::escape::line(&format!(
@@ -498,23 +544,93 @@ pub fn evidence(plan: &ScanPlan, env: &dyn Env) -> Result<Evidence, Error> {
 /// Load the policy: `--policy`, else the repository's own, else the default.
 /// The repository's own policy stays inside the repository; a `--policy`
 /// the workflow's author gives may live anywhere.
-pub fn load_policy(spec: Option<&str>, root: &Path) -> Result<Policy, ConfigError> {
+pub fn load_policy(
+    spec: Option<&str>,
+    root: &Path,
+    packs: &PackFetch,
+    env: &dyn Env,
+) -> Result<Policy, ConfigError> {
+    load_policy_with(spec, root, &repo_remotes(spec, root, packs, env)?)
+}
+
+/// The remotes a policy load uses: the repository's lock file applies to
+/// the repository's own policy.
+fn repo_remotes(
+    spec: Option<&str>,
+    root: &Path,
+    packs: &PackFetch,
+    env: &dyn Env,
+) -> Result<Remotes, ConfigError> {
+    let lock = lock_path(root);
+    let text = match spec {
+        None => std::fs::read_to_string(&lock).ok(),
+        Some(_) => None,
+    };
+    let shown = lock.display().to_string();
+    packs.remotes(env, text.map(|t| (shown.as_str(), t)))
+}
+
+fn load_policy_with(
+    spec: Option<&str>,
+    root: &Path,
+    remotes: &Remotes,
+) -> Result<Policy, ConfigError> {
+    let cwd_base = policy::source::Base::Dir {
+        dir: cwd().to_path_buf(),
+        confined: None,
+    };
     match spec {
-        Some(spec) => policy::load(spec, cwd()),
+        Some(spec) => policy::load::load_with(spec, &cwd_base, remotes),
         None if root.join(REPO_POLICY).is_file() => {
             let confined = root
                 .canonicalize()
                 .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", root.display())))?;
-            policy::load::load_at(
+            policy::load::load_with(
                 REPO_POLICY,
                 &policy::source::Base::Dir {
                     dir: root.to_path_buf(),
                     confined: Some(confined),
                 },
+                remotes,
             )
         }
         None => policy::load(DEFAULT_POLICY, cwd()),
     }
+}
+
+/// `readygate policy update`: resolve every remote pack the repository's
+/// policy extends afresh and write the lock file; what it wrote.
+pub fn update_lock(root: &Path, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {
+    if !root.join(REPO_POLICY).is_file() {
+        return Err(
+            ConfigError::new(format!("no {} in {}", REPO_POLICY, root.display()))
+                .hint("the lock file records what the repository's own policy extends")
+                .into(),
+        );
+    }
+    let fresh = packs.remotes(env, None)?;
+    let remotes = Remotes::new(fresh.cache.clone(), packs.offline, None, true);
+    load_policy_with(None, root, &remotes)?;
+    let sources = remotes.resolved();
+    let path = lock_path(root);
+    if sources.is_empty() {
+        return Ok(format!(
+            "{REPO_POLICY} extends no remote pack; nothing to lock ({} not written)",
+            path.display()
+        ));
+    }
+    let n = sources.len();
+    let text = Lock {
+        version: 1,
+        sources,
+    }
+    .render();
+    std::fs::write(&path, text)
+        .map_err(|e| IoError::new(format!("cannot write {}", path.display()), e))?;
+    Ok(crate::escape::line(&format!(
+        "wrote {}: {n} remote pack(s) at the commits their refs name now; commit it",
+        path.display()
+    )))
 }
 
 /// Paths the user typed are resolved from the working directory as written.
@@ -564,7 +680,13 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     // Under --policy-ref the base decides how the head is judged; it is read
     // first because it also shapes how the head's evidence is assembled.
     let from_base = match policy_ref(&plan, runner.as_ref())? {
-        Some(reference) => Some(base::read(root, &reference, plan.policy.as_deref())?),
+        Some(reference) => Some(base::read(
+            root,
+            &reference,
+            plan.policy.as_deref(),
+            &plan.packs,
+            env,
+        )?),
         None => None,
     };
     let mut settings = plan.scan.settings.clone();
@@ -588,7 +710,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             .find_map(|c| c.lifecycle.as_deref());
         base::head_changes(
             b,
-            load_policy(plan.policy.as_deref(), root),
+            load_policy(plan.policy.as_deref(), root, &plan.packs, env),
             head,
             ignore.as_deref(),
             catalog,
@@ -596,7 +718,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     });
     let policy = match from_base {
         Some(b) => b.policy,
-        None => load_policy(plan.policy.as_deref(), root)?,
+        None => load_policy(plan.policy.as_deref(), root, &plan.packs, env)?,
     };
     let event = plan.event.clone().unwrap_or_else(|| detect_event(env));
     let branch = plan

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use globset::{Glob, GlobBuilder, GlobSetBuilder};
 
 use super::model::*;
+use super::remote::Remotes;
 use super::source::{Base, Source, SourceError};
 use super::{Enforcement, Logic, Origin, Policy, Rule, Waiver, expr::Expr};
 use crate::area;
@@ -34,7 +35,15 @@ pub fn load(spec: &str, base: &Path) -> Result<Policy, ConfigError> {
 /// Load the pack `spec` names relative to `base` (a directory, confined or
 /// not, or a directory as a commit has it) and everything it extends.
 pub fn load_at(spec: &str, base: &Base) -> Result<Policy, ConfigError> {
-    let mut loader = Loader::default();
+    load_with(spec, base, &Remotes::default())
+}
+
+/// [`load_at`], fetching remote packs as `remotes` says.
+pub fn load_with(spec: &str, base: &Base, remotes: &Remotes) -> Result<Policy, ConfigError> {
+    let mut loader = Loader {
+        remotes: Some(remotes),
+        ..Loader::default()
+    };
     loader.load_spec(spec, Source::parse(spec, base), None)?;
     loader.finish()
 }
@@ -92,7 +101,9 @@ fn is_params(pointer: &str) -> bool {
 }
 
 #[derive(Default)]
-struct Loader {
+struct Loader<'r> {
+    /// How remote packs are fetched (none: they cannot be).
+    remotes: Option<&'r Remotes>,
     packs: Vec<PackRef>,
     applied: HashSet<String>,
     /// Packs being loaded: (canonical key, path as displayed).
@@ -135,10 +146,17 @@ const MAX_QUARANTINED: usize = 10_000;
 
 /// The test ids a pack's `quarantine:` file lists, read from where the pack
 /// is (the same commit under --policy-ref, confined to the repository).
-fn quarantine(pack: &Source, file: &str, at: &Origin) -> Result<Vec<String>, ConfigError> {
+fn quarantine(
+    pack: &Source,
+    file: &str,
+    at: &Origin,
+    remotes: &Remotes,
+) -> Result<Vec<String>, ConfigError> {
     let refused = |message: String, hint: String| err_at(at, message).key("quarantine").hint(hint);
     let source = pack.resolve(file).map_err(|e| refused(e.message, e.hint))?;
-    let text = source.read().map_err(|e| refused(e.message, e.hint))?;
+    let (text, source) = source
+        .fetch(remotes)
+        .map_err(|e| refused(e.message, e.hint))?;
     let display = source.display();
     let node = yaml::parse_single(&text).map_err(|e| {
         ConfigError::new(format!("the quarantine file does not parse: {}", e.message))
@@ -174,7 +192,7 @@ fn quarantine(pack: &Source, file: &str, at: &Origin) -> Result<Vec<String>, Con
         .collect()
 }
 
-impl Loader {
+impl Loader<'_> {
     /// Load the pack `spec` names (resolved into `source`), named at
     /// `referrer` in another pack's `extends` unless it is the top one.
     fn load_spec(
@@ -188,7 +206,10 @@ impl Loader {
             None => ConfigError::new(message).hint(hint),
         };
         let source = source.map_err(|e| not_found(e.message, e.hint))?;
-        let text = source.read().map_err(|e| not_found(e.message, e.hint))?;
+        let no_remotes = Remotes::default();
+        let (text, source) = source
+            .fetch(self.remotes.unwrap_or(&no_remotes))
+            .map_err(|e| not_found(e.message, e.hint))?;
         let display = source.display();
         let key = source.key();
         if self.stack.iter().any(|(k, _)| *k == key) {
@@ -214,7 +235,9 @@ impl Loader {
         self.stack.pop();
         if let Some(file) = &pack.pack.quarantine {
             let at = origin(&pack, "/quarantine");
-            self.quarantine.extend(quarantine(&source, file, &at)?);
+            let remotes = self.remotes.unwrap_or(&no_remotes);
+            self.quarantine
+                .extend(quarantine(&source, file, &at, remotes)?);
         }
         self.apply(&pack)?;
         self.packs.push(PackRef {

@@ -21,6 +21,7 @@ pub mod engine;
 pub mod expr;
 pub mod load;
 pub mod model;
+pub mod remote;
 pub mod source;
 
 pub use load::load;

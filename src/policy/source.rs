@@ -14,6 +14,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin;
+use super::remote::{GitPack, Remotes};
 use crate::document::{normalize, parent_dir};
 use crate::git;
 
@@ -64,6 +65,12 @@ pub enum Source {
         commit: String,
         path: String,
     },
+    /// A pack in another git repository, and the commit it was read at
+    /// once it has been.
+    Remote {
+        pack: GitPack,
+        commit: Option<String>,
+    },
 }
 
 /// A source that cannot be used: what and what to do.
@@ -74,7 +81,7 @@ pub struct SourceError {
 }
 
 impl SourceError {
-    fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hint: hint.into(),
@@ -98,13 +105,23 @@ impl Source {
                 base: base.clone(),
             });
         }
-        if ["https://", "git+", "http://"]
+        if spec.starts_with("git+") {
+            let from_repo = match base {
+                Base::Dir { confined, .. } => confined.is_some(),
+                Base::Git { .. } => true,
+            };
+            return Ok(Source::Remote {
+                pack: GitPack::parse(spec, from_repo)?,
+                commit: None,
+            });
+        }
+        if ["https://", "http://", "github:"]
             .iter()
             .any(|p| spec.starts_with(p))
         {
             return Err(SourceError::new(
                 format!("remote pack `{spec}` is not supported by this version"),
-                "vendor the pack into the repository and extend it by path",
+                "publish the pack in a git repository and extend it with git+https://HOST/ORG/REPO@REF//path.yaml",
             ));
         }
         match base {
@@ -148,6 +165,12 @@ impl Source {
             Source::Git { commit, path, .. } => {
                 format!("{path}@{}", &commit[..commit.len().min(12)])
             }
+            Source::Remote { pack, commit } => match commit {
+                Some(c) if *c != pack.reference => {
+                    format!("{} ({})", pack.spec(), &c[..c.len().min(12)])
+                }
+                _ => pack.spec(),
+            },
         }
     }
 
@@ -160,11 +183,37 @@ impl Source {
                 .canonicalize()
                 .map_or_else(|_| self.display(), |p| p.display().to_string()),
             Source::Git { commit, path, .. } => format!("{commit}:{path}"),
+            Source::Remote { pack, commit } => format!(
+                "{}@{}//{}",
+                pack.url,
+                commit.as_deref().unwrap_or(&pack.reference),
+                pack.path
+            ),
+        }
+    }
+
+    /// The pack's text, and the source as read (a remote pack pinned to
+    /// the commit it was read at, so its own `extends` resolve there).
+    pub fn fetch(&self, remotes: &Remotes) -> Result<(String, Source), SourceError> {
+        match self {
+            Source::Remote { pack, .. } => {
+                let (commit, text) = pack.read(remotes)?;
+                let pinned = Source::Remote {
+                    pack: pack.clone(),
+                    commit: Some(commit),
+                };
+                Ok((text, pinned))
+            }
+            other => other.read().map(|text| (text, other.clone())),
         }
     }
 
     pub fn read(&self) -> Result<String, SourceError> {
         match self {
+            Source::Remote { pack, .. } => Err(SourceError::new(
+                format!("`{}` is fetched, not read", pack.spec()),
+                "",
+            )),
             Source::Builtin { name, .. } => {
                 builtin::get(name).map(str::to_string).ok_or_else(|| {
                     SourceError::new(
@@ -211,6 +260,36 @@ impl Source {
                 commit: commit.clone(),
                 dir: parent_dir(path),
             },
+            // Relative to a remote pack: the same repository at the same
+            // commit; anything else as any pack names it.
+            Source::Remote { pack, commit } => {
+                if spec.starts_with("builtin:") {
+                    return Source::parse(spec, &Base::cwd());
+                }
+                if spec.starts_with("git+") {
+                    return Ok(Source::Remote {
+                        pack: GitPack::parse(spec, pack.from_repo)?,
+                        commit: None,
+                    });
+                }
+                let path = (!Path::new(spec).is_absolute())
+                    .then(|| normalize(&parent_dir(&pack.path), spec))
+                    .flatten()
+                    .ok_or_else(|| {
+                        SourceError::new(
+                            format!("`{spec}` is outside {}", pack.url),
+                            "a remote pack extends files of its own repository, builtin: packs or other remote packs",
+                        )
+                    })?;
+                let mut sibling = pack.sibling(path);
+                if let Some(c) = commit {
+                    sibling.reference = c.clone();
+                }
+                return Ok(Source::Remote {
+                    pack: sibling,
+                    commit: commit.clone(),
+                });
+            }
         };
         Source::parse(spec, &base)
     }
@@ -274,7 +353,7 @@ mod tests {
         assert!(builtin.read().unwrap().contains("name:"));
         let missing = Source::parse("builtin:nope", &Base::cwd()).unwrap();
         assert!(missing.read().unwrap_err().hint.contains("baseline"));
-        let remote = Source::parse("git+https://example.com/org/packs@v1//p.yaml", &Base::cwd());
+        let remote = Source::parse("https://example.com/org/packs/p.yaml", &Base::cwd());
         assert!(remote.unwrap_err().message.contains("not supported"));
     }
 
