@@ -376,6 +376,21 @@ fn locked_rules_cannot_be_weakened_or_waived() {
 }
 
 #[test]
+fn overrides_merge_params_key_by_key_and_lint_shows_them() {
+    let out = run(&["policy", "lint", &policy("override-params")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("tls.certificate-expiring params: {\"min_days\":30,\"endpoint_min\":true}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tls.certificate-expired params: {\"min_days\":7,\"endpoint_min\":false}"),
+        "{text}"
+    );
+}
+
+#[test]
 fn builtin_packs_lint_clean() {
     for pack in ["builtin:baseline", "builtin:production"] {
         let out = run(&["policy", "lint", pack]);

@@ -459,13 +459,27 @@ pub fn lint(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Erro
     let policy = load_policy_with(Some(file), cwd(), &packs.remotes(env, None)?)?;
     let enabled = policy.rules.iter().filter(|r| r.enabled).count();
     let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
-    Ok(crate::escape::line(&format!(
+    let mut out = crate::escape::line(&format!(
         "ok: {file}: {} rules ({enabled} enabled), {} waivers, levels {}; chain: {}",
         policy.rules.len(),
         policy.waivers.len(),
         policy.levels.join(" < "),
         chain.join(" → ")
-    )))
+    ));
+    // The params each check runs with, inherited and overridden merged.
+    for rule in &policy.rules {
+        if let policy::Logic::Check { raw, .. } = &rule.logic
+            && !raw.is_null()
+            && rule.enabled
+        {
+            out.push('\n');
+            out.push_str(&crate::escape::line(&format!(
+                "  {} params: {raw}",
+                rule.id
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// `readygate explain RULE`: the rule's explanation, or which rules exist.

@@ -92,6 +92,20 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
     })
 }
 
+/// `given` over `inherited`, key by key when both are mappings.
+fn merge_params(inherited: &serde_json::Value, given: &serde_json::Value) -> serde_json::Value {
+    match (inherited, given) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+            let mut merged = base.clone();
+            for (k, v) in over {
+                merged.insert(k.clone(), v.clone());
+            }
+            serde_json::Value::Object(merged)
+        }
+        _ => given.clone(),
+    }
+}
+
 /// `/rules/N/params` or anything under it.
 fn is_params(pointer: &str) -> bool {
     let mut parts = pointer.split('/').skip(1);
@@ -470,7 +484,17 @@ impl Loader<'_> {
         }
         let rule_pos = |k: &str| origin(lp, &format!("/overrides/{i}/{k}"));
         let new_logic = match (&o.params, &rule.logic) {
-            (Some(raw), Logic::Check { check, .. }) => {
+            (
+                Some(given),
+                Logic::Check {
+                    check,
+                    raw: inherited,
+                    ..
+                },
+            ) => {
+                // Key by key over what the rule had: an override that tunes
+                // one param keeps the others.
+                let raw = &merge_params(inherited, given);
                 let params = check.parse(raw).map_err(|e| {
                     err_at(
                         &rule_pos("params"),
