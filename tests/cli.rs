@@ -391,6 +391,43 @@ fn overrides_merge_params_key_by_key_and_lint_shows_them() {
 }
 
 #[test]
+fn for_each_rules_judge_each_item_at_its_location_and_waive_by_target() {
+    let report = check_report(ZOO, &["--policy", &policy("for-each"), "--all"]);
+    let got: Vec<String> = findings(&report, "team.namespaced")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{} {}",
+                f["state"].as_str().unwrap(),
+                f["target"].as_str().unwrap_or("-"),
+                f["location"]["path"].as_str().unwrap_or("-"),
+                f["location"]["line"],
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "fail web-config k8s/config-list.yaml:4 web-config: no namespace",
+            "waived web-secret k8s/config-list.yaml:8 web-secret: no namespace",
+        ],
+        "{got:#?}"
+    );
+    // A for_each over something that is not a list, or without expr: load errors.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: bad\nrules:\n  - id: t.x\n    title: x\n    level: bronze\n    for_each: iac.kubernetes\n    expr: item.name != ''\n    why: w\n    remediation: r\n").unwrap();
+    let out = run(&["policy", "lint", bad.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("must name a list in the evidence"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn builtin_packs_lint_clean() {
     for pack in ["builtin:baseline", "builtin:production"] {
         let out = run(&["policy", "lint", pack]);

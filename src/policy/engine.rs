@@ -83,14 +83,12 @@ pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
                     .message
                     .clone()
                     .unwrap_or_else(|| format!("`{}` is false", e.source));
-                vec![
-                    e.evaluate(
-                        cel_context
-                            .as_ref()
-                            .expect("built when an expr rule is enabled"),
-                        &fail,
-                    ),
-                ]
+                e.outcomes(
+                    cel_context
+                        .as_ref()
+                        .expect("built when an expr rule is enabled"),
+                    &fail,
+                )
             }
         };
         for outcome in &outcomes {

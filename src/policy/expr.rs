@@ -11,6 +11,29 @@ pub struct Expr {
     /// Top-level evidence sections the expression reads (`evidence.iac...`);
     /// `None` when it uses the document in another way.
     sections: Option<Vec<String>>,
+    /// `for_each`: judge each item of the list at this path.
+    each: Option<Each>,
+}
+
+/// A `for_each` rule's list and how its items are named.
+#[derive(Debug, Clone)]
+struct Each {
+    /// `evidence.iac.kubernetes` as `["iac", "kubernetes"]`.
+    path: Vec<String>,
+    /// The item's naming field, as a path.
+    target: Option<Vec<String>>,
+}
+
+/// Most items a `for_each` rule judges; the rest make it unknown.
+pub const MAX_EACH_ITEMS: usize = 20_000;
+
+/// `a.b.c` as its identifiers, if it is one.
+fn dotted(path: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = path.split('.').map(|p| p.trim().to_string()).collect();
+    parts
+        .iter()
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(parts)
 }
 
 /// An expression that does not compile: a configuration error at load.
@@ -121,26 +144,137 @@ impl Expr {
             source: source.to_string(),
             program,
             sections: sections(source),
+            each: None,
         })
+    }
+
+    /// An expression judged per item of the list `for_each` names, bound
+    /// to `item`; `target` names the item's naming field.
+    pub fn compile_each(
+        source: &str,
+        for_each: &str,
+        target: Option<&str>,
+    ) -> Result<Self, ExprError> {
+        let path = for_each
+            .trim()
+            .strip_prefix("evidence.")
+            .and_then(dotted)
+            .ok_or_else(|| {
+                ExprError(format!(
+                    "`for_each: {for_each}` must name a list in the evidence, like evidence.iac.kubernetes"
+                ))
+            })?;
+        let target = match target {
+            Some(t) => Some(dotted(t).ok_or_else(|| {
+                ExprError(format!(
+                    "`target: {t}` must be a field path of the item, like name or metadata.name"
+                ))
+            })?),
+            None => None,
+        };
+        let mut expr = Self::compile(source)?;
+        if let Some(sections) = &mut expr.sections {
+            sections.push(path[0].clone());
+        }
+        expr.each = Some(Each { path, target });
+        Ok(expr)
     }
 
     /// `input` holds the evidence document as `evidence`; see [`context`].
     /// An expression whose estimated cost over this input is above the
     /// budget is not run: its outcome is unknown, for `on_unknown` to decide.
     pub fn evaluate(&self, input: &Input, fail_message: &str) -> Outcome {
-        let cost = super::cost::estimate(self.program.expression(), input.bounds);
+        self.evaluate_in(&input.ctx, input.bounds, 1, fail_message)
+    }
+
+    /// All outcomes of the rule: one, or for a `for_each` rule one per
+    /// failing or unknown item and a pass counting the rest.
+    pub fn outcomes(&self, input: &Input, fail_message: &str) -> Vec<Outcome> {
+        let Some(each) = &self.each else {
+            return vec![self.evaluate(input, fail_message)];
+        };
+        let list = each
+            .path
+            .iter()
+            .try_fold(&input.doc, |node, key| node.get(key));
+        let Some(items) = list.and_then(|l| l.as_array()) else {
+            return vec![Outcome::new(
+                Status::Unknown,
+                format!(
+                    "`evidence.{}` is not a list in this evidence",
+                    each.path.join(".")
+                ),
+            )];
+        };
+        if items.is_empty() {
+            return vec![Outcome::skip(format!(
+                "`evidence.{}` is empty",
+                each.path.join(".")
+            ))];
+        }
+        if items.len() > MAX_EACH_ITEMS {
+            return vec![Outcome::new(
+                Status::Unknown,
+                format!(
+                    "not evaluated: {} items, over the {MAX_EACH_ITEMS} a for_each rule judges",
+                    items.len()
+                ),
+            )];
+        }
+        let mut out = Vec::new();
+        for item in items {
+            let mut scope = input.ctx.new_inner_scope();
+            scope.add_variable_from_value("item", cel::to_value(item).unwrap_or(cel::Value::Null));
+            let mut outcome = self.evaluate_in(&scope, input.bounds, items.len(), fail_message);
+            if outcome.status == Status::Pass {
+                continue;
+            }
+            if let Some(name) = item_target(item, each.target.as_deref()) {
+                outcome.message = format!("{name}: {}", outcome.message);
+                outcome.target = Some(name);
+            }
+            if let Some(at) = item
+                .get("location")
+                .and_then(|l| serde_json::from_value::<crate::evidence::Location>(l.clone()).ok())
+            {
+                outcome.location = Some(at);
+            }
+            out.push(outcome);
+        }
+        if out.is_empty() {
+            out.push(Outcome::pass(format!(
+                "`{}` holds for all {} items of evidence.{}",
+                self.source,
+                items.len(),
+                each.path.join(".")
+            )));
+        }
+        out
+    }
+
+    /// Evaluate in `ctx`, `times` times over (a for_each rule's items share
+    /// one budget).
+    fn evaluate_in(
+        &self,
+        ctx: &cel::Context,
+        bounds: super::cost::Bounds,
+        times: usize,
+        fail_message: &str,
+    ) -> Outcome {
+        let cost =
+            super::cost::estimate(self.program.expression(), bounds).saturating_mul(times as u64);
         if cost > super::cost::MAX_EVAL_COST {
             return Outcome::new(
                 Status::Unknown,
                 format!(
                     "not evaluated: over this evidence (longest list {}, longest string {} characters) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element",
-                    input.bounds.items,
-                    input.bounds.chars,
+                    bounds.items,
+                    bounds.chars,
                     super::cost::MAX_EVAL_COST
                 ),
             );
         }
-        match self.program.execute(&input.ctx) {
+        match self.program.execute(ctx) {
             Ok(cel::Value::Bool(true)) => Outcome::pass(format!("`{}` holds", self.source)),
             Ok(cel::Value::Bool(false)) => Outcome::fail(fail_message),
             Ok(other) => Outcome::new(
@@ -189,6 +323,27 @@ fn sections(source: &str) -> Option<Vec<String>> {
 pub struct Input {
     ctx: cel::Context<'static, 'static>,
     bounds: super::cost::Bounds,
+    /// The document as JSON, for `for_each` lists.
+    doc: serde_json::Value,
+}
+
+/// What names a `for_each` item: its `target` field, else the first of
+/// `name`, `id`, `key`, `path` it has as text.
+fn item_target(item: &serde_json::Value, target: Option<&[String]>) -> Option<String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match target {
+        Some(path) => path
+            .iter()
+            .try_fold(item, |node, key| node.get(key))
+            .and_then(text),
+        None => ["name", "id", "key", "path"]
+            .iter()
+            .find_map(|k| item.get(k).and_then(text)),
+    }
 }
 
 /// A CEL context with the evidence bound to `evidence`. Converting the
@@ -212,7 +367,7 @@ pub fn context<'a>(
     let bounds = super::cost::bounds(&doc);
     let mut ctx = cel::Context::with_env(Arc::new(cel::Env::stdlib()));
     ctx.add_variable_from_value("evidence", cel::to_value(&doc).unwrap_or(cel::Value::Null));
-    Input { ctx, bounds }
+    Input { ctx, bounds, doc }
 }
 
 #[cfg(test)]

@@ -349,6 +349,14 @@ impl Loader<'_> {
             .key(key("id"))
             .hint("pick a new id, or change the inherited rule under `overrides:`"));
         }
+        if def.for_each.is_some() && def.expr.is_none() {
+            return Err(err_at(
+                &at,
+                format!("rule `{}` has `for_each` but no `expr`", def.id),
+            )
+            .key(format!("rules[{i}]"))
+            .hint("a for_each rule judges each item with an `expr` that reads `item`"));
+        }
         let logic = match (&def.check, &def.expr) {
             (Some(name), None) => {
                 let check = area::find_check(name).ok_or_else(|| {
@@ -382,7 +390,14 @@ impl Loader<'_> {
                     )
                     .key(key("params")));
                 }
-                let expr = Expr::compile(source).map_err(|e| {
+                let compiled = match &def.for_each {
+                    Some(each) => Expr::compile_each(source, each, def.target.as_deref()),
+                    None if def.target.is_some() => Err(super::expr::ExprError(
+                        "`target` names the items of a `for_each` rule; this rule has no `for_each`".into(),
+                    )),
+                    None => Expr::compile(source),
+                };
+                let expr = compiled.map_err(|e| {
                     err_at(&origin(lp, &format!("/rules/{i}/expr")), format!("invalid CEL expression: {e}"))
                         .key(key("expr"))
                         .hint("expressions see the evidence document as `evidence`; see `readygate evidence --format json`")

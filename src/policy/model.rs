@@ -88,6 +88,14 @@ pub struct RuleDef {
     /// A CEL expression over the evidence document (`evidence`) that is
     /// true when the rule passes.
     pub expr: Option<String>,
+    /// Judge each item of a list in the evidence (`evidence.iac.kubernetes`):
+    /// `expr` sees the item as `item` (and the document as `evidence`), and
+    /// each failing item is its own finding, at the item's `location`, with
+    /// its `target`, waivable by that target.
+    pub for_each: Option<String>,
+    /// The item's field that names it in findings and waivers (a dotted
+    /// path; default: the first of `name`, `id`, `key`, `path` it has).
+    pub target: Option<String>,
     /// Message shown when an `expr` rule fails.
     pub message: Option<String>,
     /// Why this rule exists: the incident or reasoning behind it.
