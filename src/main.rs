@@ -88,6 +88,13 @@ enum PolicyCommand {
         #[command(flatten)]
         packs: PackArgs,
     },
+    /// The Markdown rule catalogue of a pack and everything it extends.
+    Docs {
+        /// `builtin:NAME`, a file, or a git+https:// pack.
+        pack: String,
+        #[command(flatten)]
+        packs: PackArgs,
+    },
     /// Resolve the remote packs the repository's policy extends and write
     /// .readygate/readygate.lock.
     Update {
@@ -504,6 +511,18 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             command: PolicyCommand::Lint { file, packs },
         } => {
             println!("{}", gate::lint(&file, &packs.fetch(), &ProcessEnv)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Docs { pack, packs },
+        } => {
+            let policy =
+                gate::load_policy(Some(&pack), Path::new("."), &packs.fetch(), &ProcessEnv)?;
+            // A pack's text may come from anywhere.
+            print!(
+                "{}",
+                readygate::escape::lines(&docs::rules_markdown(&policy))
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {

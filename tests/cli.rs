@@ -428,6 +428,63 @@ fn for_each_rules_judge_each_item_at_its_location_and_waive_by_target() {
 }
 
 #[test]
+fn waiver_rules_set_by_a_pack_hold_in_every_pack_extending_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = |d: i64| (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).to_string();
+    std::fs::write(
+        dir.path().join("org.yaml"),
+        "name: org\nextends: [builtin:baseline]\nwaiver_rules:\n  max_days: 90\n  ticket: '^OPS-[0-9]+$'\n  owners: '^@acme/'\n",
+    )
+    .unwrap();
+    let team = |waivers: &str| {
+        let path = dir.path().join("team.yaml");
+        std::fs::write(
+            &path,
+            format!("name: team\nextends: [org.yaml]\nwaivers:\n{waivers}"),
+        )
+        .unwrap();
+        run(&["policy", "lint", path.to_str().unwrap()])
+    };
+    let ok = team(&format!(
+        "  - {{rule: ci.present, ticket: OPS-12, reason: r, owner: '@acme/team', expires: '{}'}}\n",
+        day(30)
+    ));
+    assert_eq!(code(&ok), 0, "{}", stderr(&ok));
+    let bad = team(&format!(
+        "  - {{rule: ci.present, reason: r, owner: '@acme/team', expires: '{}'}}\n  - {{rule: repo.codeowners, ticket: JIRA-1, reason: r, owner: someone, expires: '{}'}}\n",
+        day(200),
+        day(10)
+    ));
+    assert_eq!(code(&bad), 2);
+    let err = stderr(&bad);
+    for says in [
+        "team.yaml:4:5",
+        "more than 90 days from today",
+        "has no `ticket`",
+        "team.yaml:5:5",
+        "ticket `JIRA-1` does not match `^OPS-[0-9]+$`",
+        "owner `someone` does not match `^@acme/`",
+        "org.yaml:3:1",
+    ] {
+        assert!(err.contains(says), "{says}: {err}");
+    }
+}
+
+#[test]
+fn policy_docs_renders_any_packs_catalogue() {
+    let out = run(&["policy", "docs", &policy("for-each")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("team.namespaced"), "{text}");
+    assert!(
+        text.contains("Objects without a namespace land in whatever the kubectl context says.")
+    );
+    // The built-in catalogue is the same generator's.
+    let builtin = stdout(&run(&["policy", "docs", "builtin:production"]));
+    assert_eq!(builtin, std::fs::read_to_string("docs/rules.md").unwrap());
+}
+
+#[test]
 fn builtin_packs_lint_clean() {
     for pack in ["builtin:baseline", "builtin:production"] {
         let out = run(&["policy", "lint", pack]);

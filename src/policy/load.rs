@@ -92,6 +92,64 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
     })
 }
 
+/// What the chain's waiver rules say of one waiver: a config error at the
+/// waiver for each rule it breaks, naming where the rule was set.
+fn governed(
+    w: &WaiverDef,
+    expires: NaiveDate,
+    at: &Origin,
+    rules: &[(WaiverRules, Origin)],
+) -> Vec<ConfigError> {
+    let today = chrono::Utc::now().date_naive();
+    let mut errors = Vec::new();
+    for (rule, set_at) in rules {
+        if let Some(max) = rule.max_days
+            && (expires - today).num_days() > i64::from(max)
+        {
+            errors.push(
+                err_at(at, format!(
+                    "waiver of `{}` expires {expires}, more than {max} days from today ({today}); {set_at} allows at most {max}",
+                    w.rule
+                ))
+                .key("expires")
+                .hint(format!("set `expires` on or before {}", today + chrono::Duration::days(i64::from(max)))),
+            );
+        }
+        let matches = |pattern: &str, value: &str| {
+            regex::Regex::new(pattern).is_ok_and(|re| re.is_match(value))
+        };
+        if let Some(pattern) = &rule.ticket {
+            match &w.ticket {
+                Some(t) if matches(pattern, t) => {}
+                Some(t) => errors.push(
+                    err_at(at, format!("waiver ticket `{t}` does not match `{pattern}` ({set_at})"))
+                        .key("ticket"),
+                ),
+                None => errors.push(
+                    err_at(at, format!("waiver of `{}` has no `ticket`; {set_at} requires one matching `{pattern}`", w.rule))
+                        .key("ticket")
+                        .hint("add `ticket:` with the issue that tracks the fix"),
+                ),
+            }
+        }
+        if let Some(pattern) = &rule.owners
+            && !matches(pattern, &w.owner)
+        {
+            errors.push(
+                err_at(
+                    at,
+                    format!(
+                        "waiver owner `{}` does not match `{pattern}` ({set_at})",
+                        w.owner
+                    ),
+                )
+                .key("owner"),
+            );
+        }
+    }
+    errors
+}
+
 /// `given` over `inherited`, key by key when both are mappings.
 fn merge_params(inherited: &serde_json::Value, given: &serde_json::Value) -> serde_json::Value {
     match (inherited, given) {
@@ -128,6 +186,8 @@ struct Loader<'r> {
     rules: Vec<Rule>,
     /// Each waiver with where it is and where its `rule` key is.
     waivers: Vec<(WaiverDef, Origin, Origin)>,
+    /// Waiver rules set along the chain, each with where it was set.
+    waiver_rules: Vec<(WaiverRules, Origin)>,
     /// The file loaded first (the repository's own pack).
     top: Option<String>,
     /// Quarantined test ids, every pack's list together.
@@ -324,6 +384,20 @@ impl Loader<'_> {
             if let Err(e) = self.apply_override(lp, i, o) {
                 errors.push(e);
             }
+        }
+        if let Some(rules) = &pack.waiver_rules {
+            let at = origin(lp, "/waiver_rules");
+            for (key, pattern) in [("ticket", &rules.ticket), ("owners", &rules.owners)] {
+                if let Some(p) = pattern
+                    && let Err(e) = regex::Regex::new(p)
+                {
+                    return Err(err_at(
+                        &at,
+                        format!("`waiver_rules.{key}` is not a regular expression: {e}"),
+                    ));
+                }
+            }
+            self.waiver_rules.push((rules.clone(), at));
         }
         for (i, w) in pack.waivers.iter().enumerate() {
             self.waivers.push((
@@ -628,6 +702,7 @@ impl Loader<'_> {
                     continue;
                 }
             };
+            errors.extend(governed(&w, expires, &at, &self.waiver_rules));
             let matcher = match &w.target {
                 Some(t) => match GlobBuilder::new(t).literal_separator(false).build() {
                     Ok(g) => Some(g.compile_matcher()),

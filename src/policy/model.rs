@@ -38,6 +38,10 @@ pub struct PackFile {
     pub overrides: Vec<OverrideDef>,
     #[serde(default)]
     pub waivers: Vec<WaiverDef>,
+    /// What every waiver must satisfy, here and in every pack that extends
+    /// this one: inherited, and only ever tightened (the shortest
+    /// `max_days` holds, and every pattern set along the chain must match).
+    pub waiver_rules: Option<WaiverRules>,
     /// A file listing quarantined tests: a YAML list of test ids
     /// (`classname::name`, as readygate reports them) whose failures and
     /// flakes are still reported but do not count. A path relative to this
@@ -116,6 +120,21 @@ pub struct RuleDef {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct WaiverRules {
+    /// Longest a waiver may run: its `expires` at most this many days
+    /// after the day it is checked.
+    #[schemars(range(min = 1, max = 3650))]
+    pub max_days: Option<u32>,
+    /// A regular expression every waiver's `ticket` must match (a waiver
+    /// without one is refused), e.g. `^(OPS|SEC)-[0-9]+$`.
+    pub ticket: Option<String>,
+    /// A regular expression every waiver's `owner` must match, e.g.
+    /// `^@acme/`.
+    pub owners: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AppliesTo {
     /// Service tiers the rule applies to; other tiers skip it.
     pub tiers: Option<Vec<u8>>,
@@ -145,6 +164,9 @@ pub struct OverrideDef {
 pub struct WaiverDef {
     /// The rule waived.
     pub rule: String,
+    /// The ticket tracking the fix (required when a pack's `waiver_rules`
+    /// set a `ticket` pattern).
+    pub ticket: Option<String>,
     /// Glob over the finding's target (a path, module directory, alert...);
     /// omitted waives every target of the rule.
     pub target: Option<String>,
