@@ -88,6 +88,13 @@ enum PolicyCommand {
         #[command(flatten)]
         packs: PackArgs,
     },
+    /// The effective policy: every rule with the pack each field comes from.
+    Show {
+        /// `builtin:NAME`, a file, or a git+https:// pack.
+        pack: String,
+        #[command(flatten)]
+        packs: PackArgs,
+    },
     /// The Markdown rule catalogue of a pack and everything it extends.
     Docs {
         /// `builtin:NAME`, a file, or a git+https:// pack.
@@ -511,6 +518,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             command: PolicyCommand::Lint { file, packs },
         } => {
             println!("{}", gate::lint(&file, &packs.fetch(), &ProcessEnv)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Show { pack, packs },
+        } => {
+            print!("{}", gate::show(&pack, &packs.fetch(), &ProcessEnv)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {

@@ -471,6 +471,43 @@ fn waiver_rules_set_by_a_pack_hold_in_every_pack_extending_it() {
 }
 
 #[test]
+fn policy_show_names_the_pack_behind_each_changed_field() {
+    let out = run(&["policy", "show", &policy("show-override")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    let block = |id: &str| {
+        let start = text
+            .find(&format!("\n{id}\n"))
+            .unwrap_or_else(|| panic!("{id}: {text}"));
+        text[start + 1..].split("\n\n").next().unwrap().to_string()
+    };
+    let slo = block("service.slo");
+    assert!(
+        slo.contains("defined by production at policies/production.yaml")
+            || slo.contains("defined by production at builtin:production"),
+        "{slo}"
+    );
+    assert!(
+        slo.contains("enable_on from team at tests/fixtures/policies/show-override.yaml:8:5"),
+        "{slo}"
+    );
+    assert!(
+        slo.contains("severity from team at tests/fixtures/policies/show-override.yaml:8:5"),
+        "{slo}"
+    );
+    let tls = block("tls.certificate-expiring");
+    assert!(
+        tls.contains("{\"min_days\":30,\"endpoint_min\":true}"),
+        "{tls}"
+    );
+    assert!(
+        tls.contains("params from team at tests/fixtures/policies/show-override.yaml:6:5"),
+        "{tls}"
+    );
+    assert!(!block("tls.certificate-expired").contains(" from team"));
+}
+
+#[test]
 fn policy_docs_renders_any_packs_catalogue() {
     let out = run(&["policy", "docs", &policy("for-each")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

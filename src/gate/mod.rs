@@ -612,6 +612,55 @@ fn load_policy_with(
     }
 }
 
+/// `readygate policy show`: the effective policy, each rule with where
+/// each of its fields comes from.
+pub fn show(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {
+    let policy = load_policy_with(Some(file), cwd(), &packs.remotes(env, None)?)?;
+    let mut out = String::new();
+    let chain: Vec<String> = policy
+        .packs
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.source))
+        .collect();
+    out.push_str(&format!("packs: {}\n", chain.join(" → ")));
+    out.push_str(&format!("levels: {}\n", policy.levels.join(" < ")));
+    for rule in &policy.rules {
+        let logic = match &rule.logic {
+            policy::Logic::Check { check, raw, .. } if raw.is_null() => {
+                format!("check {}", check.id())
+            }
+            policy::Logic::Check { check, raw, .. } => format!("check {} {raw}", check.id()),
+            policy::Logic::Expr(e) => format!("expr {}", e.source),
+        };
+        out.push_str(&format!(
+            "\n{}{}\n  defined by {} at {}\n  level {}, severity {}, on_unknown {}{}{}\n  {logic}\n",
+            rule.id,
+            if rule.enabled { "" } else { " (disabled)" },
+            rule.pack,
+            rule.origin,
+            rule.level,
+            format!("{:?}", rule.severity).to_lowercase(),
+            format!("{:?}", rule.on_unknown).to_lowercase(),
+            rule.enable_on.map(|d| format!(", enabled on {d}")).unwrap_or_default(),
+            if rule.locked { ", locked" } else { "" },
+        ));
+        for (field, pack, at) in &rule.overridden {
+            out.push_str(&format!("  {field} from {pack} at {at}\n"));
+        }
+    }
+    for waiver in &policy.waivers {
+        out.push_str(&format!(
+            "\nwaiver {} {} until {} ({}) at {}\n",
+            waiver.rule,
+            waiver.target.as_deref().unwrap_or("*"),
+            waiver.expires,
+            waiver.owner,
+            waiver.origin
+        ));
+    }
+    Ok(crate::escape::lines(&out))
+}
+
 /// `readygate policy update`: resolve every remote pack the repository's
 /// policy extends afresh and write the lock file; what it wrote.
 pub fn update_lock(root: &Path, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {

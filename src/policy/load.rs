@@ -513,6 +513,7 @@ impl Loader<'_> {
             enabled: true,
             origin: at,
             pack: lp.pack.name.clone(),
+            overridden: Vec::new(),
         })
     }
 
@@ -618,6 +619,23 @@ impl Loader<'_> {
             None => None,
         };
         let rule = &mut self.rules[idx];
+        let changed: Vec<&'static str> = [
+            ("params", o.params.is_some()),
+            ("enabled", o.enabled.is_some()),
+            ("severity", o.severity.is_some()),
+            ("level", o.level.is_some()),
+            ("enable_on", o.enable_on.is_some()),
+            ("on_unknown", o.on_unknown.is_some()),
+            ("applies_to", o.applies_to.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect();
+        for field in changed {
+            rule.overridden.retain(|(f, _, _)| *f != field);
+            rule.overridden
+                .push((field, lp.pack.name.clone(), at.clone()));
+        }
         if let Some(logic) = new_logic {
             rule.logic = logic;
         }

@@ -131,6 +131,9 @@ pub struct Rule {
     pub origin: Origin,
     /// Name of the pack that defined it.
     pub pack: String,
+    /// Fields an extending pack changed: the field, the pack's name, and
+    /// where its override is; every other field is as defined at `origin`.
+    pub overridden: Vec<(&'static str, String, Origin)>,
 }
 
 pub struct Waiver {
