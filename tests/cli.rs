@@ -391,6 +391,34 @@ fn overrides_merge_params_key_by_key_and_lint_shows_them() {
 }
 
 #[test]
+fn workloads_carry_containers_replicas_and_the_budgets_that_select_them() {
+    let ev = evidence(ZOO, &[]);
+    let web = &ev["iac"]["workloads"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["replicas"], 3);
+    assert_eq!(web["containers"][0]["image"], "ghcr.io/acme/web:1.16.0");
+    assert_eq!(web["containers"][0]["limits"], serde_json::json!({}));
+    assert_eq!(web["pod_disruption_budgets"], serde_json::json!(["web"]));
+    assert_eq!(
+        ev["iac"]["pod_disruption_budgets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // What a platform team's for_each rule reads.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("limits.yaml");
+    std::fs::write(&pack, "name: limits\nextends: [builtin:baseline]\nrules:\n  - id: team.limits\n    title: Containers set a memory limit\n    level: bronze\n    for_each: evidence.iac.workloads\n    expr: item.containers.all(c, 'memory' in c.limits)\n    message: a container has no memory limit\n    why: w\n    remediation: r\n").unwrap();
+    let report = check_report(ZOO, &["--policy", pack.to_str().unwrap(), "--all"]);
+    let f = findings(&report, "team.limits");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["state"], "fail");
+    assert_eq!(f[0]["target"], "web");
+    assert_eq!(f[0]["location"]["path"], "k8s/app.yaml");
+}
+
+#[test]
 fn for_each_rules_judge_each_item_at_its_location_and_waive_by_target() {
     let report = check_report(ZOO, &["--policy", &policy("for-each"), "--all"]);
     let got: Vec<String> = findings(&report, "team.namespaced")

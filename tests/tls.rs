@@ -544,6 +544,66 @@ fn endpoint_flag_and_ca_file_errors() {
 
 // ---------------------------------------------------------------- static --
 
+#[test]
+fn only_alerts_that_fire_before_expiry_cover_a_host() {
+    let dir = repo_with_endpoints(&[
+        ("api", "https://api.example.com/".into(), ""),
+        ("www", "https://www.example.com/".into(), ""),
+        ("e", "https://e.example.com/".into(), ""),
+    ]);
+    write(
+        dir.path(),
+        "k8s/ingress.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: api}\nspec:\n  tls:\n    - hosts: [api.example.com]\n",
+    );
+    write(
+        dir.path(),
+        "k8s/cert.yaml",
+        "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: www}\nspec:\n  dnsNames: [www.example.com]\n",
+    );
+    // Alerts at or after expiry only: they say so when it is too late.
+    write(
+        dir.path(),
+        "rules/x509.rules.yml",
+        "groups:\n  - name: x509\n    rules:\n      - alert: Expired\n        expr: x509_cert_expired == 1\n      - alert: AtExpiry\n        expr: x509_cert_not_after - time() < 0\n      - alert: Since\n        expr: (time() - x509_cert_not_after) > 86400\n",
+    );
+    // Datadog monitors watch the host they filter on, each its own.
+    write(
+        dir.path(),
+        "monitors.tf",
+        "resource \"datadog_monitor\" \"a\" {\n  name  = \"A\"\n  query = \"min(last_5m):min:tls.days_left{server:a.example.com} < 14\"\n}\nresource \"datadog_monitor\" \"e\" {\n  name  = \"E\"\n  query = \"min(last_5m):min:tls.days_left{server:e.example.com} < 0\"\n}\n",
+    );
+    let root = dir.path().to_str().unwrap();
+    let report = check_report(root, &["--all"]);
+    let by = by_target(&report, "tls.expiry-monitored");
+    assert_eq!(by["api"].0, "warn", "{by:?}");
+    assert!(
+        by["api"]
+            .1
+            .contains("no expiry alert on x509-certificate-exporter"),
+        "{:?}",
+        by["api"]
+    );
+    assert_eq!(by["e"].0, "warn", "{by:?}");
+    assert!(
+        by["e"].1.contains("`E` does not alert before expiry"),
+        "{:?}",
+        by["e"]
+    );
+    // One alert that warns ahead, on x509's metric, covers the Certificate's
+    // secret too.
+    write(
+        dir.path(),
+        "rules/ahead.rules.yml",
+        "groups:\n  - name: ahead\n    rules:\n      - alert: Soon\n        expr: x509_cert_not_after - time() < 86400 * 14\n",
+    );
+    let report = check_report(root, &["--all"]);
+    let by = by_target(&report, "tls.expiry-monitored");
+    assert_eq!(by["www"].0, "pass", "{by:?}");
+    assert!(by["www"].1.contains("`Soon`"), "{:?}", by["www"]);
+    assert_eq!(by["api"].0, "pass", "{by:?}");
+}
+
 const MONITORS: &str = "tests/fixtures/tls";
 
 #[test]

@@ -201,7 +201,12 @@ fn grafana(doc: &Document, node: &Node, out: &mut Vec<RuleExpr>) {
         out.push(RuleExpr {
             kind: RuleKind::Alert,
             name: title.scalar_text().unwrap_or_default(),
-            expr: format!("{}{comparison}", queries.join("; ")),
+            // On its own line: a `#` comment ending the query must not
+            // swallow the comparison.
+            expr: match comparison.is_empty() {
+                true => queries.join("; "),
+                false => format!("{}\n{comparison}", queries.join("; ")),
+            },
             location: Location::at(&doc.path, key.pos),
             engine: AlertEngine::Grafana,
         });
@@ -277,6 +282,9 @@ mod tests {
             GRAFANA_ALERTING,
             "apiVersion: 1\ngroups:\n- name: g\n  rules:\n  - uid: a\n    title: Cert\n    data:\n    - refId: A\n      model:\n        expr: x509_cert_not_after - time()\n    - refId: B\n      model:\n        type: threshold\n        conditions:\n        - evaluator: {type: lt, params: [14]}\n",
         );
-        assert_eq!(grafana.rules()[0].expr, "x509_cert_not_after - time() < 14");
+        assert_eq!(
+            grafana.rules()[0].expr,
+            "x509_cert_not_after - time()\n < 14"
+        );
     }
 }

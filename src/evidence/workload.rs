@@ -39,6 +39,46 @@ pub struct Workload {
     pub pod_labels: BTreeMap<String, String>,
     /// A Rollout's `workloadRef`: the Deployment whose pods it rolls out.
     pub workload_ref: Option<String>,
+    /// `spec.replicas` as written (absent: the controller's default, 1).
+    pub replicas: Option<i64>,
+    /// The pod template's containers (init containers aside).
+    pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Container {
+    pub name: String,
+    pub image: Option<String>,
+    /// `resources.requests` (`cpu`, `memory`, ...), as written.
+    pub requests: BTreeMap<String, String>,
+    /// `resources.limits`, as written.
+    pub limits: BTreeMap<String, String>,
+    pub liveness_probe: bool,
+    pub readiness_probe: bool,
+    pub startup_probe: bool,
+    pub location: Location,
+}
+
+/// A mapping of scalars, as text.
+fn scalars(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| Some((k.name.clone(), v.scalar_text()?)))
+        .collect()
+}
+
+fn container(path: &str, c: &Node) -> Container {
+    Container {
+        name: c.scalar_text_at("name").unwrap_or_default(),
+        image: c.scalar_text_at("image"),
+        requests: scalars(c.path(&["resources", "requests"])),
+        limits: scalars(c.path(&["resources", "limits"])),
+        liveness_probe: c.get("livenessProbe").is_some(),
+        readiness_probe: c.get("readinessProbe").is_some(),
+        startup_probe: c.get("startupProbe").is_some(),
+        location: Location::at(path, c.pos),
+    }
 }
 
 /// The workload `object` (of `kind`, in the file at `path`) describes, if
@@ -88,13 +128,7 @@ pub fn workload(path: &str, object: &Node, kind: &str) -> Option<Workload> {
         .and_then(|t| t.path(&["spec", "containers"]))
         .and_then(Node::as_seq)
         .unwrap_or_default();
-    let pod_labels = template
-        .and_then(|t| t.path(&["metadata", "labels"]))
-        .and_then(Node::as_map)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, v)| Some((k.name.clone(), v.scalar_text()?)))
-        .collect();
+    let pod_labels = scalars(template.and_then(|t| t.path(&["metadata", "labels"])));
     let history = spec.and_then(|s| s.get("revisionHistoryLimit"));
     Some(Workload {
         location: at(object),
@@ -117,6 +151,8 @@ pub fn workload(path: &str, object: &Node, kind: &str) -> Option<Workload> {
         progress_deadline_seconds: int(&["progressDeadlineSeconds"]),
         pod_labels,
         workload_ref: text(&["workloadRef", "name"]),
+        replicas: int(&["replicas"]),
+        containers: containers.iter().map(|c| container(path, c)).collect(),
     })
 }
 
@@ -137,6 +173,8 @@ mod tests {
         assert_eq!(w.max_surge.as_deref(), Some("25%"));
         assert!(w.readiness_probe);
         assert_eq!(w.pod_labels["app"], "web");
+        assert_eq!(w.containers[0].name, "web");
+        assert!(w.containers[0].readiness_probe && !w.containers[0].liveness_probe);
         let node = crate::yaml::parse_single(
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: api}\nspec:\n  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: api}\n  strategy:\n    blueGreen: {activeService: api}\n",
         )

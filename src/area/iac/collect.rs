@@ -64,6 +64,29 @@ pub fn kustomize(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
 pub fn kubernetes(doc: &Document, node: &Node, out: &mut Sink<Fact>) {
     kubernetes_objects(node, &mut |object, api_version, kind| {
         let metadata = object.get("metadata");
+        if let Some(w) = crate::evidence::workload::workload(&doc.path, object, &kind) {
+            out.push(Fact::Workload(Box::new(w)));
+        }
+        if kind == "PodDisruptionBudget" && api_version.starts_with("policy/") {
+            let spec = object.get("spec");
+            let text = |k: &str| spec.and_then(|s| s.scalar_text_at(k));
+            out.push(Fact::Pdb(PodDisruptionBudget {
+                name: metadata
+                    .and_then(|m| m.scalar_text_at("name"))
+                    .unwrap_or_default(),
+                namespace: metadata.and_then(|m| m.scalar_text_at("namespace")),
+                match_labels: spec
+                    .and_then(|s| s.path(&["selector", "matchLabels"]))
+                    .and_then(Node::as_map)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.name.clone(), v.scalar_text()?)))
+                    .collect(),
+                min_available: text("minAvailable"),
+                max_unavailable: text("maxUnavailable"),
+                location: Location::at(&doc.path, object.pos),
+            }));
+        }
         out.push(Fact::Kubernetes(KubernetesObject {
             location: Location::at(&doc.path, object.pos),
             api_version,

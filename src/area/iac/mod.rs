@@ -153,6 +153,8 @@ pub enum Fact {
     Helm(HelmChart),
     Kustomize(Kustomization),
     Kubernetes(KubernetesObject),
+    Workload(Box<crate::evidence::workload::Workload>),
+    Pdb(PodDisruptionBudget),
     Ansible(AnsiblePlaybook),
     Bicep(BicepFile),
 }
@@ -239,6 +241,11 @@ impl Area for IacArea {
                 Fact::Helm(h) => iac.helm.push(h),
                 Fact::Kustomize(k) => iac.kustomize.push(k),
                 Fact::Kubernetes(k) => iac.kubernetes.push(k),
+                Fact::Workload(w) => iac.workloads.push(IacWorkload {
+                    workload: *w,
+                    pod_disruption_budgets: Vec::new(),
+                }),
+                Fact::Pdb(p) => iac.pod_disruption_budgets.push(p),
                 Fact::Ansible(a) => iac.ansible.push(a),
                 Fact::Bicep(b) => iac.bicep.push(b),
             }
@@ -258,6 +265,26 @@ impl Area for IacArea {
         iac.helm.sort_by(|a, b| a.location.cmp(&b.location));
         iac.kustomize.sort_by(|a, b| a.location.cmp(&b.location));
         iac.kubernetes.sort_by(|a, b| a.location.cmp(&b.location));
+        iac.workloads
+            .sort_by(|a, b| a.workload.location.cmp(&b.workload.location));
+        iac.pod_disruption_budgets
+            .sort_by(|a, b| a.location.cmp(&b.location));
+        // A PDB selects a workload's pods when every label it matches is on
+        // them, in the same namespace (an empty selector selects nothing).
+        for w in &mut iac.workloads {
+            w.pod_disruption_budgets = iac
+                .pod_disruption_budgets
+                .iter()
+                .filter(|p| p.namespace == w.workload.namespace && !p.match_labels.is_empty())
+                .filter(|p| {
+                    p.match_labels
+                        .iter()
+                        .all(|(k, v)| w.workload.pod_labels.get(k) == Some(v))
+                })
+                .map(|p| p.name.clone())
+                .take(20)
+                .collect();
+        }
         iac.ansible.sort_by(|a, b| a.location.cmp(&b.location));
         iac.bicep.sort_by(|a, b| a.location.cmp(&b.location));
         iac

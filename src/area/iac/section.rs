@@ -14,6 +14,11 @@ pub struct Iac {
     pub helm: Vec<HelmChart>,
     pub kustomize: Vec<Kustomization>,
     pub kubernetes: Vec<KubernetesObject>,
+    /// Kubernetes workloads (Deployment, StatefulSet, DaemonSet, Rollout)
+    /// with their containers, replicas and the PodDisruptionBudgets that
+    /// select their pods: what `for_each` rules judge.
+    pub workloads: Vec<IacWorkload>,
+    pub pod_disruption_budgets: Vec<PodDisruptionBudget>,
     pub ansible: Vec<AnsiblePlaybook>,
     pub bicep: Vec<BicepFile>,
 }
@@ -148,6 +153,26 @@ pub struct KubernetesObject {
     pub kind: String,
     pub name: Option<String>,
     pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct IacWorkload {
+    #[serde(flatten)]
+    pub workload: crate::evidence::workload::Workload,
+    /// PodDisruptionBudgets in its namespace whose `matchLabels` select its
+    /// pods, by name.
+    pub pod_disruption_budgets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PodDisruptionBudget {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// `spec.selector.matchLabels`.
+    pub match_labels: std::collections::BTreeMap<String, String>,
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+    pub location: Location,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -386,7 +386,7 @@ impl Check for LastChainMonitored {
         }
         if let Some(last) = alerts
             .filter(|m| ctx.production(&m.location))
-            .find(|m| m.source_metric == LAST_CHAIN)
+            .find(|m| m.warns_ahead && m.source_metric == LAST_CHAIN)
         {
             return vec![
                 Outcome::pass(format!("`{}` alerts on {LAST_CHAIN}", last.name))
@@ -505,7 +505,16 @@ impl Check for CertManagerRenewal {
             if lifetime < 86_400.0 {
                 wrong.push(format!("`duration: {}` is under 24h", written(&c.duration)));
             }
+            if c.renew_before.is_some() && c.renew_before_percentage.is_some() {
+                wrong.push(
+                    "both `renewBefore` and `renewBeforePercentage` are set; cert-manager rejects the Certificate".into(),
+                );
+            }
             match renew {
+                Some(Some(before)) if before < 300.0 => wrong.push(format!(
+                    "`renewBefore: {}` is under cert-manager's minimum of 5m; cert-manager rejects the Certificate",
+                    written(&c.renew_before)
+                )),
                 Some(None) => wrong.push(format!(
                     "`renewBefore: {}` is not a positive Go duration (like 720h); cert-manager rejects the Certificate",
                     written(&c.renew_before)
@@ -579,7 +588,8 @@ fn go_duration(text: &str) -> Option<f64> {
         total += value * scale;
         rest = &rest[unit_len..];
     }
-    (total.is_finite() && total > 0.0).then_some(total)
+    // Go's time.Duration holds up to about 2 562 047 hours.
+    (total.is_finite() && total > 0.0 && total < 9.2e9).then_some(total)
 }
 
 #[cfg(test)]
@@ -596,6 +606,7 @@ mod tests {
         assert_eq!(go_duration("-1h"), None);
         assert_eq!(go_duration("1e400h"), None);
         assert_eq!(go_duration("0s"), None);
+        assert_eq!(go_duration("3000000h"), None);
         assert_eq!(go_duration(""), None);
     }
 

@@ -108,7 +108,10 @@ fn certificate(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
             name: object_name(object),
             host: host.to_ascii_lowercase(),
             port: None,
-            families: vec![Family::CertManager],
+            // cert-manager's metrics, and x509-certificate-exporter
+            // watching the secret it writes.
+            families: vec![Family::CertManager, Family::X509Exporter],
+            monitor: None,
             location: location.clone(),
         }));
     }
@@ -190,6 +193,7 @@ impl Prober {
                     host,
                     port,
                     families: vec![self.family],
+                    monitor: None,
                     location: location.clone(),
                 }));
             }
@@ -226,14 +230,21 @@ fn service_monitor(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
         .path(&["spec", "endpoints"])
         .and_then(Node::as_seq)
         .unwrap_or_default();
-    for endpoint in endpoints {
-        if endpoint.scalar_text_at("path").as_deref() != Some("/probe") {
-            continue;
-        }
+    let probing: Vec<&Node> = endpoints
+        .iter()
+        .filter(|e| e.scalar_text_at("path").as_deref() == Some("/probe"))
+        .collect();
+    if probing.is_empty() {
+        return;
+    }
+    // Which exporter: once per object, not once per endpoint.
+    let family = prober_family(&yaml_text(object));
+    let name = object_name(object);
+    for endpoint in probing {
         let prober = Prober {
             kind: SourceKind::ServiceMonitor,
-            name: object_name(object),
-            family: prober_family(&yaml_text(object)),
+            name: name.clone(),
+            family,
             module: endpoint
                 .path(&["params", "module"])
                 .map(yaml_text)
@@ -250,7 +261,11 @@ pub fn datadog_hosts(rule: &crate::document::rules::RuleExpr, out: &mut Sink<Fac
     if !rule.expr.contains("tls.days_left") {
         return;
     }
-    let filters = rule.expr.split(['{', '}', ',']).map(str::trim);
+    // `{server:a,env:prod}`, `{server:a OR server:b}`.
+    let filters = rule
+        .expr
+        .split(['{', '}', ',', ' ', '(', ')'])
+        .map(str::trim);
     for filter in filters {
         if let Some((host, port)) = filter.strip_prefix("server:").and_then(host_of) {
             out.push(Fact::Source(HostSource {
@@ -259,6 +274,7 @@ pub fn datadog_hosts(rule: &crate::document::rules::RuleExpr, out: &mut Sink<Fac
                 host,
                 port,
                 families: vec![Family::Datadog],
+                monitor: Some(rule.name.clone()),
                 location: rule.location.clone(),
             }));
         }
@@ -298,6 +314,7 @@ fn ingress(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
                 host: host.to_ascii_lowercase(),
                 port: Some(443),
                 families: secret_families(object),
+                monitor: None,
                 location: Location::at(&doc.path, tls.pos),
             }));
         }
@@ -321,6 +338,7 @@ fn gateway(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
                 host: host.to_ascii_lowercase(),
                 port: listener.scalar_text_at("port").and_then(|p| p.parse().ok()),
                 families: secret_families(object),
+                monitor: None,
                 location: Location::at(&doc.path, listener.pos),
             }));
         }
@@ -394,6 +412,7 @@ pub fn terraform(doc: &Document, out: &mut Sink<Fact>) {
                 host,
                 port: Some(port),
                 families: vec![Family::Datadog],
+                monitor: Some(name.clone()),
                 location: location.clone(),
             }));
         }

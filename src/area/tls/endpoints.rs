@@ -43,6 +43,7 @@ pub(super) fn target(raw: &str) -> Result<Target, String> {
             None => return Err("the URL has no host".into()),
         };
         return match url.scheme() {
+            _ if url.port() == Some(0) => Err("port 0 is not a port".into()),
             "https" => Ok(Target {
                 tls: Some((host, url.port().unwrap_or(443))),
                 http: Some(url),
@@ -78,54 +79,96 @@ pub(super) fn target(raw: &str) -> Result<Target, String> {
 /// Most sources listed per endpoint (covering or not); the rest are counted.
 const MAX_LISTED: usize = 10;
 
-/// What coverage is judged against: the sources by host, so an endpoint
-/// looks up its own name and its parent's wildcard instead of scanning them
-/// all, and the alert each family's coverage names.
+/// What coverage is judged against: the distinct sources naming each host
+/// (those an alert covers first, a few kept, the rest counted), so an
+/// endpoint looks up its own name and its parent's wildcard.
 pub struct Watchers<'a> {
-    by_host: HashMap<&'a str, Vec<&'a HostSource>>,
-    alert: BTreeMap<Family, &'a ExpiryMonitor>,
+    by_host: HashMap<&'a str, Named<'a>>,
+}
+
+/// The sources naming one host: the first few, each with the alert that
+/// covers it if any, and how many distinct ones there are in all.
+#[derive(Default)]
+struct Named<'a> {
+    kept: Vec<(&'a HostSource, Option<&'a ExpiryMonitor>)>,
+    seen: HashSet<(&'a str, &'a str, &'a str, u32)>,
 }
 
 impl<'a> Watchers<'a> {
     /// `monitors` are the alerts that may cover (production, warning
     /// ahead).
     pub fn new(sources: &'a [HostSource], monitors: &'a [ExpiryMonitor]) -> Self {
-        let mut by_host: HashMap<&str, Vec<&HostSource>> = HashMap::new();
-        for source in sources {
-            by_host
-                .entry(source.host.as_str())
-                .or_default()
-                .push(source);
-        }
-        // The earliest warning: the largest threshold, then any.
+        // The earliest warning per family: the largest threshold, then any.
         let mut alert: BTreeMap<Family, &ExpiryMonitor> = BTreeMap::new();
         let days = |m: &ExpiryMonitor| m.threshold_days.unwrap_or(-1.0);
-        for m in monitors.iter().filter(|m| m.kind == RuleKind::Alert) {
+        let alerts = || monitors.iter().filter(|m| m.kind == RuleKind::Alert);
+        for m in alerts() {
             let best = alert.entry(m.family).or_insert(m);
             if days(m) > days(best) {
                 *best = m;
             }
         }
-        Self { by_host, alert }
+        let by_name: HashMap<&str, &ExpiryMonitor> =
+            alerts().map(|m| (m.name.as_str(), m)).collect();
+        let covering = |s: &HostSource| match &s.monitor {
+            // The source is the watch itself: only it covers.
+            Some(own) => by_name.get(own.as_str()).copied(),
+            None => s.families.iter().find_map(|f| alert.get(f).copied()),
+        };
+        let mut by_host: HashMap<&str, Named> = HashMap::new();
+        for source in sources {
+            let named = by_host.entry(source.host.as_str()).or_default();
+            let key = (
+                source.kind.as_str(),
+                source.name.as_str(),
+                source.location.path.as_str(),
+                source.location.line,
+            );
+            if !named.seen.insert(key) {
+                continue;
+            }
+            let monitor = covering(source);
+            // Keep covered sources over uncovered ones.
+            if named.kept.len() < 2 * MAX_LISTED {
+                named.kept.push((source, monitor));
+            } else if monitor.is_some()
+                && let Some(slot) = named.kept.iter_mut().find(|(_, m)| m.is_none())
+            {
+                *slot = (source, monitor);
+            }
+        }
+        Self { by_host }
     }
 
-    /// The sources naming `host` (on `port`, when both say one), each
-    /// object once.
-    fn naming(&self, host: &str, port: Option<u16>) -> Vec<&'a HostSource> {
+    /// The sources naming `host` (on `port`, when both say one), the alert
+    /// covering each, and how many distinct sources name it in all.
+    fn naming(
+        &self,
+        host: &str,
+        port: Option<u16>,
+    ) -> (Vec<(&'a HostSource, Option<&'a ExpiryMonitor>)>, usize) {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let wildcard = host
             .split_once('.')
             .map(|(_, parent)| format!("*.{parent}"));
-        let mut seen = HashSet::new();
-        [Some(host.as_str()), wildcard.as_deref()]
+        let mut found = Vec::new();
+        let mut total = 0;
+        for key in [Some(host.as_str()), wildcard.as_deref()]
             .into_iter()
             .flatten()
-            .filter_map(|key| self.by_host.get(key))
-            .flatten()
-            .filter(|s| s.port.is_none() || port.is_none() || s.port == port)
-            .filter(|s| seen.insert((s.kind.as_str(), &s.name, &s.location.path, s.location.line)))
-            .copied()
-            .collect()
+        {
+            if let Some(named) = self.by_host.get(key) {
+                total += named.seen.len();
+                found.extend(
+                    named
+                        .kept
+                        .iter()
+                        .filter(|(s, _)| s.port.is_none() || port.is_none() || s.port == port)
+                        .copied(),
+                );
+            }
+        }
+        (found, total)
     }
 }
 
@@ -152,9 +195,10 @@ pub fn endpoint(d: Declared, watchers: &Watchers) -> Endpoint {
     let mut uncovered_sources = Vec::new();
     let mut more_sources = 0;
     if let (Some(host), true) = (&host, tls) {
-        for source in watchers.naming(host, port) {
+        let (named, total) = watchers.naming(host, port);
+        let mut listed = 0;
+        for (source, monitor) in named {
             let described = format!("{} {}", source.kind.as_str(), source.name);
-            let monitor = source.families.iter().find_map(|f| watchers.alert.get(f));
             match monitor {
                 Some(m) if covered_by.len() < MAX_LISTED => covered_by.push(Coverage {
                     source: described,
@@ -164,16 +208,22 @@ pub fn endpoint(d: Declared, watchers: &Watchers) -> Endpoint {
                     monitor_location: m.location.clone(),
                 }),
                 None if uncovered_sources.len() < MAX_LISTED => {
-                    let families: Vec<&str> = source.families.iter().map(|f| f.as_str()).collect();
-                    uncovered_sources.push(format!(
-                        "{described} at {}, but no expiry alert on {} metrics",
-                        source.location,
-                        families.join(" or ")
-                    ));
+                    let watch = match &source.monitor {
+                        Some(own) => format!("`{own}` does not alert before expiry"),
+                        None => {
+                            let families: Vec<&str> =
+                                source.families.iter().map(|f| f.as_str()).collect();
+                            format!("no expiry alert on {} metrics", families.join(" or "))
+                        }
+                    };
+                    uncovered_sources
+                        .push(format!("{described} at {}, but {watch}", source.location));
                 }
-                _ => more_sources += 1,
+                _ => continue,
             }
+            listed += 1;
         }
+        more_sources = total.saturating_sub(listed);
     }
     Endpoint {
         name: d.name,
@@ -301,6 +351,7 @@ mod tests {
             host: host.into(),
             port,
             families: vec![Family::X509Exporter],
+            monitor: None,
             location: Location::new("ingress.yaml", line, 1),
         }
     }
@@ -362,6 +413,7 @@ mod tests {
         assert_eq!(target("http://x.example/").unwrap().tls, None);
         assert_eq!(target("[::1]:443").unwrap().tls, Some(("::1".into(), 443)));
         for bad in [
+            "https://host:0/",
             "https://",
             "ftp://x/",
             "api.example.com",

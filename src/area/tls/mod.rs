@@ -42,6 +42,21 @@ pub fn url_error(url: &str) -> Option<String> {
     endpoints::target(url).err()
 }
 
+/// YAML text without its `#` comments (a comment naming a metric is not a
+/// rule reading it).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let cut = line
+                .match_indices('#')
+                .find(|(i, _)| *i == 0 || line[..*i].ends_with([' ', '\t']))
+                .map_or(line.len(), |(i, _)| i);
+            &line[..cut]
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub struct TlsArea;
 
 impl Area for TlsArea {
@@ -74,7 +89,7 @@ impl Area for TlsArea {
         // very alert a check looks for: unknown, not absent.
         if doc.kind == HELM_TEMPLATE
             && doc.yaml().is_err()
-            && let Some(name) = monitors::mentioned(&doc.text)
+            && let Some(name) = monitors::mentioned(&without_comments(&doc.text))
         {
             out.push(Fact::Unread(RuleRef {
                 name: format!("a Helm template mentioning {name}"),
@@ -82,7 +97,8 @@ impl Area for TlsArea {
             }));
         }
         match doc.kind {
-            KUBERNETES_MANIFEST => collect::kubernetes(doc, out),
+            // A Helm template that parses is objects like any manifest.
+            KUBERNETES_MANIFEST | HELM_TEMPLATE => collect::kubernetes(doc, out),
             PROMETHEUS_CONFIG => collect::prometheus_config(doc, out),
             TERRAFORM => collect::terraform(doc, out),
             _ => {}
@@ -128,9 +144,11 @@ impl Area for TlsArea {
         let alerting: Vec<ExpiryMonitor> = tls
             .monitors
             .iter()
-            .filter(|m| production(&m.location))
+            .filter(|m| m.warns_ahead && production(&m.location))
             .cloned()
             .collect();
+        // A template that could not be read counts only where it would.
+        tls.unread_rules.retain(|u| production(&u.location));
         let mut declared = Vec::new();
         if let Some(m) = ctx.manifest {
             for (i, e) in m.manifest.endpoints.iter().enumerate() {

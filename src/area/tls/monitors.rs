@@ -260,13 +260,17 @@ pub fn classify(rules: &[RuleExpr]) -> (Vec<ExpiryMonitor>, Vec<RuleRef>) {
             continue;
         };
         let threshold_days = match (rule.kind, s.state) {
+            (RuleKind::Alert, true) => None,
             (RuleKind::Alert, false) => threshold_days(&text, at, s.unit),
             _ => None,
         };
         // A state (expired, not ready), `absent()`, or a threshold at zero
         // says so when the certificate has already expired: no warning.
         let absent = text[..at].trim_end().ends_with("absent(");
-        let warns_ahead = !s.state && !absent && threshold_days.is_none_or(|d| d > 0.0);
+        let warns_ahead = rule.kind == RuleKind::Alert
+            && !s.state
+            && !absent
+            && threshold_days.is_none_or(|d| d > 0.0);
         monitors.push(ExpiryMonitor {
             name: rule.name.clone(),
             kind: rule.kind,
@@ -323,97 +327,147 @@ fn divisor(side: &str) -> f64 {
         .product()
 }
 
-/// The stretch of a masked expression around `at` between set operators
-/// (`and`, `or`, `unless`): the clause that compares that series, and
-/// whether it is the alert's own condition rather than a filter on it.
-fn clause(text: &str, at: usize) -> (usize, &str, bool) {
-    static SET_OP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(and|or|unless)\b").unwrap());
-    let mut start = 0;
-    let mut end = text.len();
-    let mut own = true;
-    for m in SET_OP.find_iter(text) {
-        if m.end() <= at {
+/// A masked expression's clauses: the stretches between set operators
+/// (`and`, `or`, `unless`), found once.
+struct Clauses<'t> {
+    text: &'t str,
+    /// Each clause's start, end, and whether it is the alert's own
+    /// condition (first, or after `or`) rather than a filter on it.
+    spans: Vec<(usize, usize, bool)>,
+}
+
+impl<'t> Clauses<'t> {
+    fn new(text: &'t str) -> Self {
+        static SET_OP: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\b(and|or|unless)\b").unwrap());
+        let mut spans = Vec::new();
+        let (mut start, mut own) = (0, true);
+        for m in SET_OP.find_iter(text) {
+            spans.push((start, m.start(), own));
             start = m.end();
             own = m.as_str() == "or";
-        } else {
-            end = m.start();
-            break;
         }
+        spans.push((start, text.len(), own));
+        Self { text, spans }
     }
-    (start, &text[start..end], own)
+
+    /// The clause holding byte `at`: its start, text and whether it is own.
+    fn at(&self, at: usize) -> (usize, &'t str, bool) {
+        let i = self.spans.partition_point(|(_, end, _)| *end < at);
+        let (start, end, own) = self.spans[i.min(self.spans.len() - 1)];
+        (start, &self.text[start..end], own)
+    }
 }
 
 /// Days before expiry an alert fires, for the series at `at` of a masked
 /// expression: `SERIES ... < N`, `N > SERIES ...` (`N` a product of
-/// numbers in the series' unit, times whatever its side is divided by), or
-/// `SERIES < time() + N` (seconds). `< bool` always fires: no threshold.
+/// numbers in the series' unit, times whatever its side is divided by),
+/// `SERIES < time() + N` (seconds), or `time() - SERIES > N` (time since
+/// expiry: a negative threshold). Zero or negative: it fires only once
+/// the certificate has expired. `< bool` always fires: no threshold.
 pub fn threshold_days(text: &str, at: usize, unit: f64) -> Option<f64> {
     static COMPARE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(<=|>=|==|!=|<|>)").unwrap());
-    static RHS: LazyLock<Regex> = LazyLock::new(|| {
+    static VALUE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(&format!(
-            r"^\s*(bool\s+)?(time\(\)\s*\+\s*)?({PRODUCT})\s*$"
+            r"^\s*(bool\s+)?(?:(time\(\))\s*(?:([+-])\s*({PRODUCT}))?|(-)?\s*({PRODUCT}))\s*$"
         ))
         .unwrap()
     });
-    static LHS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(&format!(r"^\s*({PRODUCT})\s*$")).unwrap());
-    let (offset, clause, _) = clause(text, at);
+    let (offset, clause, _) = Clauses::new(text).at(at);
     let at = at - offset;
     let ops: Vec<_> = COMPARE.find_iter(clause).collect();
     let before = ops.iter().rev().find(|m| m.end() <= at);
     let after = ops.iter().find(|m| m.start() >= at);
-    let days = |value: f64, series_side: &str, absolute: bool| {
+    // `time() - SERIES`: how long ago it expired.
+    let since = clause[before.map_or(0, |m| m.end())..at]
+        .trim_end()
+        .trim_end_matches('(')
+        .trim_end()
+        .ends_with("time() -");
+    // A side of a comparison read as a value: (seconds-absolute?, value).
+    let value = |side: &str| -> Option<Option<(bool, f64)>> {
+        let v = VALUE.captures(side)?;
+        if v.get(1).is_some() {
+            return Some(None); // `bool`: always fires
+        }
+        if v.get(2).is_some() {
+            let n = match v.get(4) {
+                Some(p) => product(p.as_str())?,
+                None => 0.0,
+            };
+            let sign = if v.get(3).is_some_and(|m| m.as_str() == "-") {
+                -1.0
+            } else {
+                1.0
+            };
+            return Some(Some((true, sign * n)));
+        }
+        let n = product(v.get(6)?.as_str())?;
+        Some(Some((false, if v.get(5).is_some() { -n } else { n })))
+    };
+    let days = |(absolute, n): (bool, f64), series_side: &str| {
         let scale = if absolute {
             1.0
         } else {
             unit * divisor(series_side)
         };
-        value * scale / DAY
+        n * scale / DAY
     };
-    let found = if let Some(op) = after.filter(|m| matches!(m.as_str(), "<" | "<=")) {
-        // SERIES ... < RHS, up to the next comparison.
-        let rhs_end = ops
-            .iter()
-            .find(|m| m.start() > op.start())
-            .map_or(clause.len(), |m| m.start());
-        let from = before.map_or(0, |m| m.end());
-        let rhs = RHS.captures(&clause[op.end()..rhs_end])?;
-        if rhs.get(1).is_some() {
-            return None;
+    let next_op = |from: usize| {
+        ops.iter()
+            .find(|m| m.start() > from)
+            .map_or(clause.len(), |m| m.start())
+    };
+    let found = match (after.map(|m| m.as_str()), before.map(|m| m.as_str())) {
+        (Some("<" | "<="), _) if !since => {
+            let op = after?;
+            let from = before.map_or(0, |m| m.end());
+            days(
+                value(&clause[op.end()..next_op(op.start())])??,
+                &clause[from..op.start()],
+            )
         }
-        let value = product(rhs.get(3)?.as_str())?;
-        days(value, &clause[from..op.start()], rhs.get(2).is_some())
-    } else if let Some(op) = before.filter(|m| matches!(m.as_str(), ">" | ">=")) {
-        // N > SERIES ...
-        let lhs_start = ops
-            .iter()
-            .rev()
-            .find(|m| m.end() < op.start())
-            .map_or(0, |m| m.end());
-        let value = product(
-            LHS.captures(&clause[lhs_start..op.start()])?
-                .get(1)?
-                .as_str(),
-        )?;
-        let to = after.map_or(clause.len(), |m| m.start());
-        days(value, &clause[op.end()..to], false)
-    } else {
-        return None;
+        (Some(">" | ">="), _) if since => {
+            let op = after?;
+            let (absolute, n) = value(&clause[op.end()..next_op(op.start())])??;
+            -days(
+                (absolute, n),
+                &clause[before.map_or(0, |m| m.end())..op.start()],
+            )
+        }
+        (_, Some(">" | ">=")) if !since => {
+            let op = before?;
+            let lhs_start = ops
+                .iter()
+                .rev()
+                .find(|m| m.end() < op.start())
+                .map_or(0, |m| m.end());
+            let (absolute, n) = value(&clause[lhs_start..op.start()])??;
+            let to = after.map_or(clause.len(), |m| m.start());
+            days((absolute, n), &clause[op.end()..to])
+        }
+        _ => return None,
     };
-    (found.is_finite() && (0.0..=3650.0).contains(&found))
-        .then_some((found * 100.0).round() / 100.0)
+    (found.is_finite() && (-3650.0..=3650.0).contains(&found))
+        .then_some((found * 100.0).round() / 100.0 + 0.0)
 }
 
 /// Whether a masked alert expression fires when a probe fails: its own
 /// condition (not an `and`/`unless` filter) compares `probe_success` down
-/// (`== 0`, `< 1`, `!= 1`, an average `< 0.9`).
+/// (`== 0`, `< 1`, `!= 1`, an average `< 0.9`, a percentage `* 100 < 90`).
 fn fires_on_probe_failure(text: &str) -> bool {
     static DOWN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[\s)\]\[0-9a-z]*(==\s*0(\.0*)?\b|!=\s*1(\.0*)?\b|<=?\s*[0-9])").unwrap()
+        Regex::new(r"^[\s()\[\]0-9a-z_,*]*?(==\s*0(\.0*)?\b|!=\s*1(\.0*)?\b|<=?\s*[0-9])").unwrap()
     });
+    let clauses = Clauses::new(text);
     positions(text, PROBE_SUCCESS).into_iter().any(|at| {
-        let (offset, clause, own) = clause(text, at);
+        let (offset, clause, own) = clauses.at(at);
         let rest = &clause[at - offset + PROBE_SUCCESS.len()..];
+        // A bounded look past the series: its aggregation and comparison.
+        let rest = rest
+            .char_indices()
+            .nth(200)
+            .map_or(rest, |(i, _)| &rest[..i]);
         own && DOWN.is_match(rest)
     })
 }
@@ -464,6 +518,11 @@ mod tests {
             ("avg(last_5m):min:tls.days_left{service:api} < 14", 14.0),
             ("probe_ssl_earliest_cert_expiry - time() < 0", 0.0),
             ("probe_ssl_earliest_cert_expiry < time() + 86400 * 21", 21.0),
+            // After expiry: zero or negative.
+            ("x509_cert_not_after < time()", 0.0),
+            ("time() - x509_cert_not_after > 0", 0.0),
+            ("(time() - x509_cert_not_after) > 86400", -1.0),
+            ("x509_cert_not_after - time() < -86400", -1.0),
             ("86400 * 10 > probe_ssl_earliest_cert_expiry - time()", 10.0),
             (
                 "3 <= round((x509_cert_not_after - time()) / 86400, 0.1) < 20",
@@ -559,6 +618,8 @@ mod tests {
         assert!(fires("avg_over_time(probe_success[5m]) < 0.9"));
         assert!(fires("max by (instance) (probe_success) != 1"));
         assert!(fires("up == 0 or probe_success == 0"));
+        assert!(fires("sum(probe_success) by (instance) < 1"));
+        assert!(fires("avg_over_time(probe_success[5m]) * 100 < 90"));
         // A filter that mutes the alert when the probe fails, or asks for
         // success: not an alert on failure.
         assert!(!fires(

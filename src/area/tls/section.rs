@@ -169,6 +169,9 @@ pub struct HostSource {
     pub port: Option<u16>,
     /// Whose expiry metric covers it: any of these families' monitors.
     pub families: Vec<Family>,
+    /// When the source is itself the watch (a Datadog monitor or SSL
+    /// test): only that monitor covers the host.
+    pub monitor: Option<String>,
     pub location: Location,
 }
 
