@@ -88,6 +88,13 @@ enum PolicyCommand {
         #[command(flatten)]
         packs: PackArgs,
     },
+    /// Run a pack's tests: each *.case.yaml in DIR names a pack, evidence
+    /// (or a fixture repository) and the state expected per rule.
+    Test {
+        dir: PathBuf,
+        #[command(flatten)]
+        packs: PackArgs,
+    },
     /// The effective policy: every rule with the pack each field comes from.
     Show {
         /// `builtin:NAME`, a file, or a git+https:// pack.
@@ -519,6 +526,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         } => {
             println!("{}", gate::lint(&file, &packs.fetch(), &ProcessEnv)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command: PolicyCommand::Test { dir, packs },
+        } => {
+            let (text, passed) = gate::policy_test(&dir, &packs.fetch(), &ProcessEnv)?;
+            print!("{text}");
+            Ok(if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Policy {
             command: PolicyCommand::Show { pack, packs },

@@ -536,6 +536,49 @@ fn policy_show_names_the_pack_behind_each_changed_field() {
 }
 
 #[test]
+fn policy_test_runs_the_builtin_packs_cases_and_shows_what_differs() {
+    let out = run(&["policy", "test", "policies/tests"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("0 failed"));
+    // A case over a saved evidence document, with wrong expectations.
+    let dir = tempfile::tempdir().unwrap();
+    let ev = run(&["evidence", ZOO, "--format", "json"]);
+    std::fs::write(dir.path().join("zoo.json"), &ev.stdout).unwrap();
+    std::fs::copy(policy("for-each"), dir.path().join("pack.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("namespaced.case.yaml"),
+        "policy: pack.yaml\nevidence: zoo.json\nexpect:\n  team.namespaced: {web-config: pass, web-secret: waived}\n  ci.present: pass\n  team.nope: pass\n",
+    )
+    .unwrap();
+    let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(
+        text.contains("team.namespaced [web-config]: expected pass, got fail"),
+        "{text}"
+    );
+    assert!(
+        text.contains("team.nope: expected pass, but the rule is not in the report"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("[web-secret]"),
+        "the waived target holds: {text}"
+    );
+    assert!(text.contains("1 case(s), 1 failed"), "{text}");
+    // A case file that is not one: exit 2 naming it.
+    std::fs::write(
+        dir.path().join("bad.case.yaml"),
+        "policy: pack.yaml\nexpect: {}\nextra: 1\n",
+    )
+    .unwrap();
+    let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("bad.case.yaml"), "{}", stderr(&out));
+}
+
+#[test]
 fn policy_docs_renders_any_packs_catalogue() {
     let out = run(&["policy", "docs", &policy("for-each")]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -612,6 +612,91 @@ fn load_policy_with(
     }
 }
 
+/// `readygate policy test DIR`: every case in DIR; the report and whether
+/// all passed.
+pub fn policy_test(dir: &Path, packs: &PackFetch, env: &dyn Env) -> Result<(String, bool), Error> {
+    use crate::policy::test::{Case, cases, compare};
+    let files =
+        cases(dir).map_err(|e| IoError::new(format!("cannot read {}", dir.display()), e))?;
+    if files.is_empty() {
+        return Err(
+            ConfigError::new(format!("no *.case.yaml in {}", dir.display()))
+                .hint("a case names `policy:`, `evidence:` (or `repo:`) and `expect:` per rule")
+                .into(),
+        );
+    }
+    let remotes = packs.remotes(env, None)?;
+    let (mut out, mut failed) = (String::new(), 0);
+    for file in &files {
+        let shown = file.display().to_string();
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| IoError::new(format!("cannot read {shown}"), e))?;
+        let node = crate::yaml::parse_single(&text).map_err(|e| {
+            ConfigError::new(format!("not valid YAML: {}", e.message))
+                .in_file(&shown)
+                .at(e.pos)
+        })?;
+        let case: Case = serde_json::from_value(node.to_json()).map_err(|e| {
+            ConfigError::new(e.to_string())
+                .in_file(&shown)
+                .at(node.pos)
+                .hint("keys: policy, evidence or repo, tier, now, expect")
+        })?;
+        let here = file.parent().unwrap_or(Path::new("."));
+        let spec = match case.policy.strip_prefix("builtin:") {
+            Some(_) => case.policy.clone(),
+            None if case.policy.starts_with("git+") => case.policy.clone(),
+            None => here.join(&case.policy).display().to_string(),
+        };
+        let policy = load_policy_with(Some(&spec), cwd(), &remotes)?;
+        let evidence = match (&case.evidence, &case.repo) {
+            (Some(ev), None) => {
+                let path = here.join(ev);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
+                serde_json::from_str::<Evidence>(&text).map_err(|e| {
+                    ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
+                        .hint("write one with `readygate evidence DIR --format json`")
+                })?
+            }
+            (None, Some(repo)) => evidence(
+                &ScanPlan {
+                    root: here.join(repo),
+                    ..ScanPlan::default()
+                },
+                env,
+            )?,
+            _ => {
+                return Err(
+                    ConfigError::new("a case names exactly one of `evidence` and `repo`")
+                        .in_file(&shown)
+                        .into(),
+                );
+            }
+        };
+        let ctx = engine::Context {
+            tier: case.tier,
+            branch: None,
+            event: "local".into(),
+            today: case.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            judging: None,
+        };
+        let report = engine::evaluate(&policy, &evidence, &ctx);
+        let wrong = compare(&report.findings, &case.expect);
+        if wrong.is_empty() {
+            out.push_str(&format!("ok   {shown} ({} rule(s))\n", case.expect.len()));
+        } else {
+            failed += 1;
+            out.push_str(&format!("FAIL {shown}\n"));
+            for w in wrong {
+                out.push_str(&format!("  {w}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("{} case(s), {failed} failed\n", files.len()));
+    Ok((crate::escape::lines(&out), failed == 0))
+}
+
 /// `readygate policy show`: the effective policy, each rule with where
 /// each of its fields comes from.
 pub fn show(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {

@@ -23,6 +23,7 @@ pub mod load;
 pub mod model;
 pub mod remote;
 pub mod source;
+pub mod test;
 
 pub use load::load;
 
