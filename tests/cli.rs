@@ -537,9 +537,17 @@ fn policy_show_names_the_pack_behind_each_changed_field() {
 
 #[test]
 fn policy_test_runs_the_builtin_packs_cases_and_shows_what_differs() {
-    let out = run(&["policy", "test", "policies/tests"]);
-    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("0 failed"));
+    for cases in ["policies/tests", "examples/org-policy/tests"] {
+        let out = run(&["policy", "test", cases]);
+        assert_eq!(code(&out), 0, "{cases}: {}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("0 failed"));
+    }
+    let out = run(&[
+        "policy",
+        "lint",
+        "examples/org-policy/packs/production.yaml",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     // A case over a saved evidence document, with wrong expectations.
     let dir = tempfile::tempdir().unwrap();
     let ev = run(&["evidence", ZOO, "--format", "json"]);
