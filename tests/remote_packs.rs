@@ -177,3 +177,60 @@ fn a_repository_policy_names_remote_packs_only_pinned_and_never_by_path() {
         "names the extends entry: {err}"
     );
 }
+
+#[test]
+fn a_lock_holds_across_three_levels_and_two_remote_sources() {
+    // Org (locks acme.ci) in one repository, a division pack extending it
+    // from another, and a team's local pack trying to waive the rule.
+    let (org, _, org_url) = pack_repo();
+    let division = tempfile::tempdir().unwrap();
+    let d = division.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    write(
+        d,
+        "division.yaml",
+        &format!("name: division\nextends: [\"{org_url}@v1//packs/prod.yaml\"]\n"),
+    );
+    git(d, &["add", "."]);
+    git(d, &["commit", "-qm", "division"]);
+    let division_url = format!("git+file://{}", d.display());
+    let team = tempfile::tempdir().unwrap();
+    write(
+        team.path(),
+        "team.yaml",
+        &format!(
+            "name: team\nextends: [\"{division_url}@main//division.yaml\"]\nwaivers:\n  - rule: acme.ci\n    reason: later\n    owner: '@team'\n    expires: '2099-01-01'\n"
+        ),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "policy",
+        "lint",
+        team.path().join("team.yaml").to_str().unwrap(),
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("team.yaml:4:5"), "{err}");
+    assert!(err.contains("is locked by git+file://"), "{err}");
+    assert!(err.contains("packs/base.yaml"), "names the locking pack's source: {err}");
+    drop(org);
+}
+
+#[test]
+fn a_schema_error_in_a_fetched_pack_names_the_pack_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    write(repo, "bad.yaml", "name: bad\nrules:\n  - id: x.y\n    colour: red\n");
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-qm", "bad"]);
+    let spec = format!("git+file://{}@main//bad.yaml", repo.display());
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&["policy", "lint", &spec, "--cache-dir", cache.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("//bad.yaml"), "{err}");
+    assert!(err.contains(":3:") || err.contains(":4:"), "a line in the fetched file: {err}");
+}
