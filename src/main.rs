@@ -85,6 +85,10 @@ enum PolicyCommand {
     /// Validate a pack and everything it extends.
     Lint {
         file: String,
+        /// An evidence document (`readygate evidence --format json`):
+        /// warn of waivers that match none of its findings.
+        #[arg(long, value_name = "FILE")]
+        evidence: Option<PathBuf>,
         #[command(flatten)]
         packs: PackArgs,
     },
@@ -522,9 +526,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
-            command: PolicyCommand::Lint { file, packs },
+            command:
+                PolicyCommand::Lint {
+                    file,
+                    evidence,
+                    packs,
+                },
         } => {
-            println!("{}", gate::lint(&file, &packs.fetch(), &ProcessEnv)?);
+            println!(
+                "{}",
+                gate::lint(&file, evidence.as_deref(), &packs.fetch(), &ProcessEnv)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {

@@ -601,6 +601,55 @@ fn policy_docs_renders_any_packs_catalogue() {
 }
 
 #[test]
+fn lint_warns_of_waivers_that_expire_or_match_nothing_and_suggests_rule_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let ev = run(&["evidence", ZOO, "--format", "json"]);
+    let ev_path = dir.path().join("zoo.json");
+    std::fs::write(&ev_path, &ev.stdout).unwrap();
+    let soon = (chrono::Utc::now().date_naive() + chrono::Duration::days(5)).to_string();
+    let pack = dir.path().join("pack.yaml");
+    std::fs::write(
+        &pack,
+        format!(
+            "name: team\nextends: [{}]\nwaivers:\n  - {{rule: team.namespaced, target: web-config, reason: r, owner: o, expires: '{soon}'}}\n  - {{rule: team.namespaced, target: gone, reason: r, owner: o, expires: '2099-01-01'}}\n",
+            std::fs::canonicalize(policy("for-each")).unwrap().display()
+        ),
+    )
+    .unwrap();
+    let out = run(&[
+        "policy",
+        "lint",
+        pack.to_str().unwrap(),
+        "--evidence",
+        ev_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("pack.yaml:4:5: waiver of `team.namespaced` expires on"),
+        "{text}"
+    );
+    assert!(text.contains("(5 days)"), "{text}");
+    assert!(
+        text.contains(
+            "pack.yaml:5:5: waiver of `team.namespaced` for `gone` matches no finding in"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("for `web-config` matches no finding"),
+        "{text}"
+    );
+    // A misspelt rule id: the one meant.
+    let out = run(&["policy", "lint", &policy("waiver-unknown-rule")]);
+    assert!(
+        stderr(&out).contains("did you mean `iac.terraform-lockfile`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn builtin_packs_lint_clean() {
     for pack in ["builtin:baseline", "builtin:production"] {
         let out = run(&["policy", "lint", pack]);

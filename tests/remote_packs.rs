@@ -214,7 +214,10 @@ fn a_lock_holds_across_three_levels_and_two_remote_sources() {
     let err = stderr(&out);
     assert!(err.contains("team.yaml:4:5"), "{err}");
     assert!(err.contains("is locked by git+file://"), "{err}");
-    assert!(err.contains("packs/base.yaml"), "names the locking pack's source: {err}");
+    assert!(
+        err.contains("packs/base.yaml"),
+        "names the locking pack's source: {err}"
+    );
     drop(org);
 }
 
@@ -223,14 +226,27 @@ fn a_schema_error_in_a_fetched_pack_names_the_pack_and_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
     git(repo, &["init", "-q", "-b", "main"]);
-    write(repo, "bad.yaml", "name: bad\nrules:\n  - id: x.y\n    colour: red\n");
+    write(
+        repo,
+        "bad.yaml",
+        "name: bad\nrules:\n  - id: x.y\n    colour: red\n",
+    );
     git(repo, &["add", "."]);
     git(repo, &["commit", "-qm", "bad"]);
     let spec = format!("git+file://{}@main//bad.yaml", repo.display());
     let cache = tempfile::tempdir().unwrap();
-    let out = run(&["policy", "lint", &spec, "--cache-dir", cache.path().to_str().unwrap()]);
+    let out = run(&[
+        "policy",
+        "lint",
+        &spec,
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
     assert!(err.contains("//bad.yaml"), "{err}");
-    assert!(err.contains(":3:") || err.contains(":4:"), "a line in the fetched file: {err}");
+    assert!(
+        err.contains(":3:") || err.contains(":4:"),
+        "a line in the fetched file: {err}"
+    );
 }

@@ -455,8 +455,14 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
 
 /// `readygate policy lint`: load a pack and everything it extends; one line
 /// saying what it holds.
-pub fn lint(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Error> {
+pub fn lint(
+    file: &str,
+    evidence_file: Option<&Path>,
+    packs: &PackFetch,
+    env: &dyn Env,
+) -> Result<String, Error> {
     let policy = load_policy_with(Some(file), cwd(), &packs.remotes(env, None)?)?;
+    let warnings = lint_warnings(&policy, evidence_file)?;
     let enabled = policy.rules.iter().filter(|r| r.enabled).count();
     let chain: Vec<&str> = policy.packs.iter().map(|p| p.source.as_str()).collect();
     let mut out = crate::escape::line(&format!(
@@ -479,6 +485,10 @@ pub fn lint(file: &str, packs: &PackFetch, env: &dyn Env) -> Result<String, Erro
             )));
         }
     }
+    for w in warnings {
+        out.push('\n');
+        out.push_str(&crate::escape::line(&format!("warning: {w}")));
+    }
     Ok(out)
 }
 
@@ -489,13 +499,8 @@ pub fn explain_rule(policy: &Policy, source: &str, id: Option<&str>) -> Result<S
         Some(rule) => Ok(crate::docs::explain(rule)),
         None => {
             let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
-            let closest = ids
-                .iter()
-                .map(|r| (edit_distance(id, r), *r))
-                .min()
-                .filter(|(d, r)| *d <= r.len().max(id.len()) / 3);
-            let hint = match closest {
-                Some((_, r)) => format!("did you mean `{r}`? rules: {}", ids.join(", ")),
+            let hint = match crate::diag::closest(id, ids.iter().copied()) {
+                Some(r) => format!("did you mean `{r}`? rules: {}", ids.join(", ")),
                 None => format!("rules: {}", ids.join(", ")),
             };
             Err(ConfigError::new(format!("no rule `{id}` in {source}"))
@@ -503,24 +508,6 @@ pub fn explain_rule(policy: &Policy, source: &str, id: Option<&str>) -> Result<S
                 .into())
         }
     }
-}
-
-/// Levenshtein distance, for suggesting the rule id meant.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// `readygate init`: write a starter manifest from what the repository
@@ -610,6 +597,63 @@ fn load_policy_with(
         }
         None => policy::load(DEFAULT_POLICY, cwd()),
     }
+}
+
+/// What `policy lint` warns of: waivers expired or expiring within 14 days,
+/// and with `--evidence FILE` waivers that match no finding of it.
+fn lint_warnings(policy: &Policy, evidence_file: Option<&Path>) -> Result<Vec<String>, Error> {
+    let today = chrono::Utc::now().date_naive();
+    let mut out = Vec::new();
+    for w in &policy.waivers {
+        let days = (w.expires - today).num_days();
+        if days < 0 {
+            out.push(format!(
+                "{}: waiver of `{}` expired on {} (a failure in every run)",
+                w.origin, w.rule, w.expires
+            ));
+        } else if days < 14 {
+            out.push(format!(
+                "{}: waiver of `{}` expires on {} ({days} days)",
+                w.origin, w.rule, w.expires
+            ));
+        }
+    }
+    if let Some(path) = evidence_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
+        let evidence: Evidence = serde_json::from_str(&text).map_err(|e| {
+            ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
+                .hint("write one with `readygate evidence DIR --format json`")
+        })?;
+        let ctx = engine::Context {
+            tier: None,
+            branch: None,
+            event: "local".into(),
+            today,
+            judging: None,
+        };
+        let report = engine::evaluate(policy, &evidence, &ctx);
+        for w in &policy.waivers {
+            let used = report.findings.iter().any(|f| {
+                f.waiver
+                    .as_ref()
+                    .is_some_and(|r| r.location == w.origin.location())
+            });
+            if !used {
+                out.push(format!(
+                    "{}: waiver of `{}`{} matches no finding in {}",
+                    w.origin,
+                    w.rule,
+                    w.target
+                        .as_deref()
+                        .map(|t| format!(" for `{t}`"))
+                        .unwrap_or_default(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `readygate policy test DIR`: every case in DIR; the report and whether

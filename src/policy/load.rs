@@ -266,6 +266,14 @@ fn quarantine(
         .collect()
 }
 
+/// "did you mean" the rule id closest to `id`, else `otherwise`.
+fn did_you_mean(rules: &[Rule], id: &str, otherwise: &str) -> String {
+    match crate::diag::closest(id, rules.iter().map(|r| r.id.as_str())) {
+        Some(r) => format!("did you mean `{r}`? ({otherwise})"),
+        None => otherwise.to_string(),
+    }
+}
+
 impl Loader<'_> {
     /// Load the pack `spec` names (resolved into `source`), named at
     /// `referrer` in another pack's `extends` unless it is the top one.
@@ -536,9 +544,7 @@ impl Loader<'_> {
                 format!("override of unknown rule `{}`", o.rule),
             )
             .key(format!("overrides[{i}].rule"))
-            .hint(
-                "overrides change rules from extended packs; check the id with `readygate explain`",
-            ));
+            .hint(did_you_mean(&self.rules, &o.rule, "overrides change rules from extended packs; check the id with `readygate explain --all`")));
         };
         let rule = &self.rules[idx];
         if rule.locked {
@@ -693,10 +699,13 @@ impl Loader<'_> {
         let mut waivers = Vec::new();
         for (w, at, rule_at) in self.waivers {
             let Some(rule) = self.rules.iter().find(|r| r.id == w.rule) else {
+                let hint = did_you_mean(
+                    &self.rules,
+                    &w.rule,
+                    "waive a rule id that exists; list them with `readygate explain --all`",
+                );
                 errors.push(
-                    err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint(
-                        "waive a rule id that exists; list them with `readygate explain --all`",
-                    ),
+                    err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint(hint),
                 );
                 continue;
             };
