@@ -90,6 +90,26 @@ impl Net {
         http::status(&self.client, url, self.allow_private).await
     }
 
+    /// A TLS handshake with `host:port`, then `GET path` over the same
+    /// connection (`Host: host_header`).
+    pub async fn exchange(
+        &self,
+        host: &str,
+        port: u16,
+        host_header: &str,
+        path: &str,
+    ) -> Result<(tls::Handshake, Option<Result<tls::Head, ProbeError>>), ProbeError> {
+        tls::exchange(
+            host,
+            port,
+            self.roots.clone(),
+            self.allow_private,
+            self.timeout,
+            Some((host_header, path)),
+        )
+        .await
+    }
+
     /// A TLS handshake with `host:port` that reports what it saw.
     pub async fn handshake(&self, host: &str, port: u16) -> Result<tls::Handshake, ProbeError> {
         tls::handshake(

@@ -89,6 +89,17 @@ pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static
     Ok(certs)
 }
 
+/// The start of an HTTP answer: what an endpoint check reads of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub status: u16,
+    pub location: Option<String>,
+    pub hsts: bool,
+}
+
+/// Most of an answer's head read (status line and headers).
+const MAX_HEAD: usize = 64 * 1024;
+
 /// Handshake with `host:port` (SNI `host`) within `timeout`.
 pub async fn handshake(
     host: &str,
@@ -97,7 +108,23 @@ pub async fn handshake(
     allow_private: bool,
     timeout: Duration,
 ) -> Result<Handshake, NetworkError> {
-    let work = async {
+    exchange(host, port, roots, allow_private, timeout, None)
+        .await
+        .map(|(handshake, _)| handshake)
+}
+
+/// Handshake with `host:port` within `timeout`, then, when `get` names a
+/// `Host` header and a path, one HTTP/1.1 GET over the same connection
+/// (one connection per endpoint, not two), within another `timeout`.
+pub async fn exchange(
+    host: &str,
+    port: u16,
+    roots: Arc<RootCertStore>,
+    allow_private: bool,
+    timeout: Duration,
+    get: Option<(&str, &str)>,
+) -> Result<(Handshake, Option<Result<Head, NetworkError>>), NetworkError> {
+    let shake = async {
         let name = ServerName::try_from(host.to_string())
             .map_err(|_| NetworkError(format!("`{host}` is not a host name")))?;
         let stream = connect(host, port, allow_private).await?;
@@ -152,20 +179,96 @@ pub async fn handshake(
             Some(Err(err)) => Some(describe_invalid(&err)),
             None => Some("the chain was not verified".into()),
         };
-        Ok(Handshake {
+        let handshake = Handshake {
             protocol,
             chain,
             chain_error,
             hostname_matches,
-        })
+        };
+        Ok((handshake, tls))
     };
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
+    let (handshake, mut tls) = match tokio::time::timeout(timeout, shake).await {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(NetworkError(format!(
+                "no TLS handshake within {}s",
+                timeout.as_secs_f32()
+            )));
+        }
+    };
+    let Some((host_header, path)) = get else {
+        return Ok((handshake, None));
+    };
+    let head = match tokio::time::timeout(timeout, get_head(&mut tls, host_header, path)).await {
+        Ok(head) => head,
         Err(_) => Err(NetworkError(format!(
-            "no TLS handshake within {}s",
+            "no HTTP answer within {}s",
             timeout.as_secs_f32()
         ))),
+    };
+    Ok((handshake, Some(head)))
+}
+
+/// One `GET path` and the head of its answer. `path` and `host` come from a
+/// parsed URL (percent-encoded, punycode): no line breaks to inject.
+async fn get_head<S>(stream: &mut S, host: &str, path: &str) -> Result<Head, NetworkError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if [host, path].iter().any(|t| t.contains(['\r', '\n'])) {
+        return Err(NetworkError("a line break in the request".into()));
     }
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: readygate/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let io = |e: std::io::Error| NetworkError(format!("the HTTP exchange failed: {e}"));
+    stream.write_all(request.as_bytes()).await.map_err(io)?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(NetworkError(format!(
+                "an answer head over {MAX_HEAD} bytes"
+            )));
+        }
+        let n = stream.read(&mut chunk).await.map_err(io)?;
+        if n == 0 {
+            return Err(NetworkError(
+                "the connection closed before an HTTP answer".into(),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let text = String::from_utf8_lossy(&buf[..end]);
+    let mut lines = text.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.strip_prefix("HTTP/"))
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| NetworkError("not an HTTP answer".into()))?;
+    let mut head = Head {
+        status,
+        location: None,
+        hsts: false,
+    };
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "location" => head.location = Some(value.trim().to_string()),
+            "strict-transport-security" => head.hsts = true,
+            _ => {}
+        }
+    }
+    Ok(head)
 }
 
 /// A TCP connection to the first allowed address that accepts, retrying
@@ -324,6 +427,44 @@ impl ServerCertVerifier for Recording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `get_head` against a peer that answers `answer` to anything.
+    fn head_of(answer: Vec<u8>) -> Result<Head, NetworkError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut client, mut server) = tokio::io::duplex(1 << 20);
+            let peer = tokio::spawn(async move {
+                let mut request = [0u8; 512];
+                let n = server.read(&mut request).await.unwrap();
+                assert!(request[..n].starts_with(b"GET /a?b=1 HTTP/1.1\r\nHost: h:8443\r\n"));
+                let _ = server.write_all(&answer).await;
+            });
+            let head = get_head(&mut client, "h:8443", "/a?b=1").await;
+            drop(client);
+            let _ = peer.await;
+            head
+        })
+    }
+
+    #[test]
+    fn an_answer_head_is_read_and_bounded() {
+        let head = head_of(b"HTTP/1.1 301 Moved\r\nLocation: /b\r\nstrict-transport-security: max-age=9\r\n\r\nbody".to_vec()).unwrap();
+        assert_eq!(head.status, 301);
+        assert_eq!(head.location.as_deref(), Some("/b"));
+        assert!(head.hsts);
+        assert!(
+            head_of(b"SSH-2.0-OpenSSH\r\n\r\n".to_vec())
+                .unwrap_err()
+                .0
+                .contains("not an HTTP answer")
+        );
+        let endless = [b"HTTP/1.1 200 OK\r\n".to_vec(), b"X: y\r\n".repeat(20_000)].concat();
+        assert!(head_of(endless).unwrap_err().0.contains("over 65536 bytes"));
+        assert!(head_of(Vec::new()).unwrap_err().0.contains("closed before"));
+    }
 
     #[test]
     fn wildcards_cover_one_label() {

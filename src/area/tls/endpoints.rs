@@ -255,24 +255,42 @@ impl Probe for EndpointProbe {
         let Ok(target) = target(&key) else {
             return Self::unobserved("not a usable URL".into());
         };
-        let tls = async {
-            match &target.tls {
-                Some((host, port)) => Some(net.handshake(host, *port).await.map(seen)),
-                None => None,
+        let started = Instant::now();
+        let (tls, http) = match (&target.tls, &target.http) {
+            // https: one connection for the handshake and the GET.
+            (Some((host, port)), Some(url)) => {
+                let host_header = match url.port() {
+                    Some(p) => format!("{}:{p}", url.host_str().unwrap_or(host)),
+                    None => url.host_str().unwrap_or(host).to_string(),
+                };
+                let path = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_string(),
+                };
+                match net.exchange(host, *port, &host_header, &path).await {
+                    Ok((handshake, head)) => {
+                        let http = match head {
+                            Some(Ok(head)) => Some(Ok(answered(&net, url, head, started).await)),
+                            Some(Err(e)) => Some(Err(e)),
+                            None => None,
+                        };
+                        (Some(Ok(seen(handshake))), http.map(|r| r.and_then(|r| r)))
+                    }
+                    Err(e) => (Some(Err(e.clone())), Some(Err(e))),
+                }
             }
+            (Some((host, port)), None) => (Some(net.handshake(host, *port).await.map(seen)), None),
+            (None, Some(url)) => {
+                let answered = net.status(url).await.map(|a| HttpSeen {
+                    status: a.status,
+                    redirected_to: a.redirected_to,
+                    latency_ms: started.elapsed().as_millis() as u64,
+                    hsts: a.hsts,
+                });
+                (None, Some(answered))
+            }
+            (None, None) => (None, None),
         };
-        let http = async {
-            let url = target.http.as_ref()?;
-            let started = Instant::now();
-            let answered = net.status(url).await;
-            Some(answered.map(|a| HttpSeen {
-                status: a.status,
-                redirected_to: a.redirected_to,
-                latency_ms: started.elapsed().as_millis() as u64,
-                hsts: a.hsts,
-            }))
-        };
-        let (tls, http) = tokio::join!(tls, http);
         let (tls, tls_error) = split(tls);
         let (http, http_error) = split(http);
         Observed {
@@ -289,6 +307,38 @@ impl Probe for EndpointProbe {
             tls_error: Some(reason.clone()),
             http: None,
             http_error: Some(reason),
+        }
+    }
+}
+
+/// What an https endpoint answered over the handshake's connection; a
+/// redirect is followed by the shared client (which bounds the hops).
+async fn answered(
+    net: &Net,
+    url: &url::Url,
+    head: crate::probe::tls::Head,
+    started: Instant,
+) -> Result<HttpSeen, ProbeError> {
+    let next = head
+        .location
+        .as_deref()
+        .filter(|_| (300..400).contains(&head.status))
+        .and_then(|l| url.join(l).ok());
+    match next {
+        None => Ok(HttpSeen {
+            status: head.status,
+            redirected_to: None,
+            latency_ms: started.elapsed().as_millis() as u64,
+            hsts: head.hsts,
+        }),
+        Some(next) => {
+            let a = net.status(&next).await?;
+            Ok(HttpSeen {
+                status: a.status,
+                redirected_to: Some(a.redirected_to.unwrap_or_else(|| next.to_string())),
+                latency_ms: started.elapsed().as_millis() as u64,
+                hsts: a.hsts,
+            })
         }
     }
 }
