@@ -3,12 +3,21 @@
 //! logs), and nothing before the first second (a quick step stays quiet).
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Shown only once its work has taken this long.
 const REVEAL_AFTER: Duration = Duration::from_secs(1);
+
+/// `--quiet`: the verdict line only, so no progress either.
+static SILENCED: AtomicBool = AtomicBool::new(false);
+
+/// No progress is drawn from now on in this process.
+pub fn silence() {
+    SILENCED.store(true, Ordering::Relaxed);
+}
 
 /// A progress display; cleared when dropped.
 pub struct Progress {
@@ -30,7 +39,7 @@ impl Progress {
             ),
         };
         bar.set_message(what.to_string());
-        if std::io::stderr().is_terminal() {
+        if std::io::stderr().is_terminal() && !SILENCED.load(Ordering::Relaxed) {
             let shown = bar.clone();
             std::thread::spawn(move || {
                 std::thread::sleep(REVEAL_AFTER);

@@ -865,6 +865,9 @@ fn detect_branch(root: &Path, event: &str, env: &dyn Env) -> Option<String> {
 /// file that cannot be written, publishing that must succeed) leaves them
 /// printed.
 pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Result<CheckRun, Error> {
+    if plan.quiet {
+        crate::progress::silence();
+    }
     let mut phases = Phases::start();
     let Decided { runner, api } = decide(&plan, env)?;
     let root = &plan.scan.root;
