@@ -599,6 +599,16 @@ fn load_policy_with(
     }
 }
 
+/// A saved evidence document (`readygate evidence --format json`).
+fn read_evidence(path: &Path) -> Result<Evidence, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
+    Ok(serde_json::from_str(&text).map_err(|e| {
+        ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
+            .hint("write one with `readygate evidence DIR --format json`")
+    })?)
+}
+
 /// What `policy lint` warns of: waivers expired or expiring within 14 days,
 /// and with `--evidence FILE` waivers that match no finding of it.
 fn lint_warnings(policy: &Policy, evidence_file: Option<&Path>) -> Result<Vec<String>, Error> {
@@ -619,20 +629,8 @@ fn lint_warnings(policy: &Policy, evidence_file: Option<&Path>) -> Result<Vec<St
         }
     }
     if let Some(path) = evidence_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
-        let evidence: Evidence = serde_json::from_str(&text).map_err(|e| {
-            ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
-                .hint("write one with `readygate evidence DIR --format json`")
-        })?;
-        let ctx = engine::Context {
-            tier: None,
-            branch: None,
-            event: "local".into(),
-            today,
-            judging: None,
-        };
-        let report = engine::evaluate(policy, &evidence, &ctx);
+        let evidence = read_evidence(path)?;
+        let report = engine::evaluate(policy, &evidence, &engine::Context::local(None, today));
         for w in &policy.waivers {
             let used = report.findings.iter().any(|f| {
                 f.waiver
@@ -694,15 +692,7 @@ pub fn policy_test(dir: &Path, packs: &PackFetch, env: &dyn Env) -> Result<(Stri
         };
         let policy = load_policy_with(Some(&spec), cwd(), &remotes)?;
         let evidence = match (&case.evidence, &case.repo) {
-            (Some(ev), None) => {
-                let path = here.join(ev);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
-                serde_json::from_str::<Evidence>(&text).map_err(|e| {
-                    ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
-                        .hint("write one with `readygate evidence DIR --format json`")
-                })?
-            }
+            (Some(ev), None) => read_evidence(&here.join(ev))?,
             (None, Some(repo)) => evidence(
                 &ScanPlan {
                     root: here.join(repo),
@@ -718,14 +708,12 @@ pub fn policy_test(dir: &Path, packs: &PackFetch, env: &dyn Env) -> Result<(Stri
                 );
             }
         };
-        let ctx = engine::Context {
-            tier: case.tier,
-            branch: None,
-            event: "local".into(),
-            today: case.now.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-            judging: None,
-        };
-        let report = engine::evaluate(&policy, &evidence, &ctx);
+        let today = case.now.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let report = engine::evaluate(
+            &policy,
+            &evidence,
+            &engine::Context::local(case.tier, today),
+        );
         let wrong = compare(&report.findings, &case.expect);
         if wrong.is_empty() {
             out.push_str(&format!("ok   {shown} ({} rule(s))\n", case.expect.len()));

@@ -28,6 +28,19 @@ pub struct Context {
     pub judging: Option<Judging>,
 }
 
+impl Context {
+    /// A run on no branch and no CI event (`policy test`, `policy lint`).
+    pub fn local(tier: Option<u8>, today: NaiveDate) -> Self {
+        Self {
+            tier,
+            branch: None,
+            event: "local".into(),
+            today,
+            judging: None,
+        }
+    }
+}
+
 pub fn evaluate(policy: &Policy, evidence: &Evidence, ctx: &Context) -> Report {
     let manifest = evidence.service.manifest.as_ref().map(|m| &m.manifest);
     let judging = ctx.judging.clone().unwrap_or_else(|| Judging::of(manifest));

@@ -19,13 +19,6 @@ fn per_endpoint(
     what: &str,
     judge: impl Fn(&Endpoint) -> Outcome,
 ) -> Vec<Outcome> {
-    let located = |e: &Endpoint, outcome: Outcome| {
-        let outcome = outcome.target(&e.name);
-        match &e.location {
-            Some(at) => outcome.at(at.clone()),
-            None => outcome,
-        }
-    };
     // A URL that cannot be read is unknown whether or not the run is
     // online: it is known wrong now, not when someone passes --online.
     let (broken, usable): (Vec<&Endpoint>, Vec<&Endpoint>) =
@@ -60,6 +53,15 @@ fn per_endpoint(
         located(e, outcome)
     }));
     out
+}
+
+/// An outcome about endpoint `e`: named by it, at its declaration.
+fn located(e: &Endpoint, outcome: Outcome) -> Outcome {
+    let outcome = outcome.target(&e.name);
+    match &e.location {
+        Some(at) => outcome.at(at.clone()),
+        None => outcome,
+    }
 }
 
 fn unknown(reason: impl Into<String>) -> Outcome {
@@ -350,11 +352,7 @@ impl Check for ExpiryMonitored {
                         "{host}: no Certificate, Probe, scrape target, Ingress, Gateway or Datadog SSL test in the repository names it, so no alert here watches its certificate"
                     )),
                 };
-                let outcome = outcome.target(&e.name);
-                match &e.location {
-                    Some(at) => outcome.at(at.clone()),
-                    None => outcome,
-                }
+                located(e, outcome)
             })
             .collect()
     }

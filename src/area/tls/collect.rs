@@ -27,23 +27,10 @@ pub fn kubernetes(doc: &Document, out: &mut Sink<Fact>) {
                     let spec = object.get("spec");
                     let path = spec.and_then(|s| s.scalar_text_at("metricsPath"));
                     if path.as_deref() == Some("/probe") {
-                        let targets = spec
-                            .and_then(|s| s.get("staticConfigs"))
-                            .and_then(Node::as_seq)
-                            .unwrap_or_default()
-                            .iter()
-                            .flat_map(|c| strings(c.get("targets")))
-                            .collect();
-                        let prober = Prober {
-                            kind: SourceKind::ScrapeConfig,
-                            name: object_name(object),
-                            family: prober_family(&yaml_text(object)),
-                            module: spec
-                                .and_then(|s| s.path(&["params", "module"]))
-                                .map(yaml_text)
-                                .unwrap_or_default(),
-                        };
-                        prober.found(doc, object, targets, out);
+                        let configs = spec.and_then(|s| s.get("staticConfigs"));
+                        let module = spec.and_then(|s| s.path(&["params", "module"]));
+                        let name = object_name(object);
+                        scrape_prober(doc, object, name, configs, module, out);
                     }
                 }
                 ("monitoring.coreos.com", "ServiceMonitor") => service_monitor(doc, object, out),
@@ -345,6 +332,33 @@ fn gateway(doc: &Document, object: &Node, out: &mut Sink<Fact>) {
     }
 }
 
+/// A scrape job that probes through an exporter (a Prometheus config's
+/// `scrape_configs` entry or a `ScrapeConfig` object, which spell the same
+/// keys differently): its static targets, through whichever exporter the
+/// job names.
+fn scrape_prober(
+    doc: &Document,
+    job: &Node,
+    name: String,
+    static_configs: Option<&Node>,
+    module: Option<&Node>,
+    out: &mut Sink<Fact>,
+) {
+    let targets = static_configs
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|c| strings(c.get("targets")))
+        .collect();
+    let prober = Prober {
+        kind: SourceKind::ScrapeConfig,
+        name,
+        family: prober_family(&yaml_text(job)),
+        module: module.map(yaml_text).unwrap_or_default(),
+    };
+    prober.found(doc, job, targets, out);
+}
+
 /// A Prometheus server config: `scrape_configs` that probe through an
 /// exporter (`metrics_path: /probe`).
 pub fn prometheus_config(doc: &Document, out: &mut Sink<Fact>) {
@@ -357,23 +371,10 @@ pub fn prometheus_config(doc: &Document, out: &mut Sink<Fact>) {
             if job.scalar_text_at("metrics_path").as_deref() != Some("/probe") {
                 continue;
             }
-            let targets = job
-                .get("static_configs")
-                .and_then(Node::as_seq)
-                .unwrap_or_default()
-                .iter()
-                .flat_map(|c| strings(c.get("targets")))
-                .collect();
-            let prober = Prober {
-                kind: SourceKind::ScrapeConfig,
-                name: job.scalar_text_at("job_name").unwrap_or_default(),
-                family: prober_family(&yaml_text(job)),
-                module: job
-                    .path(&["params", "module"])
-                    .map(yaml_text)
-                    .unwrap_or_default(),
-            };
-            prober.found(doc, job, targets, out);
+            let name = job.scalar_text_at("job_name").unwrap_or_default();
+            let configs = job.get("static_configs");
+            let module = job.path(&["params", "module"]);
+            scrape_prober(doc, job, name, configs, module, out);
         }
     }
 }
