@@ -342,6 +342,20 @@ struct PackArgs {
     /// (unrelated to --online).
     #[arg(long)]
     offline: bool,
+    /// Accept remote packs named without a pin: an https URL without its
+    /// sha256, or a tag or branch in the repository's own policy.
+    #[arg(long)]
+    allow_unpinned: bool,
+    /// Let policy pack fetches reach loopback, private and link-local
+    /// addresses (an internal pack server). Off by default.
+    #[arg(long)]
+    pack_allow_private: bool,
+    /// Extra trusted roots (PEM) for fetching policy packs: a private CA.
+    #[arg(long, value_name = "PEM")]
+    pack_ca_file: Option<PathBuf>,
+    /// Seconds one policy pack fetch may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pack_timeout: u64,
 }
 
 impl PackArgs {
@@ -349,6 +363,10 @@ impl PackArgs {
         gate::PackFetch {
             cache_dir: self.cache_dir.clone(),
             offline: self.offline,
+            allow_unpinned: self.allow_unpinned,
+            allow_private: self.pack_allow_private,
+            ca_file: self.pack_ca_file.clone(),
+            timeout: Some(Duration::from_secs(self.pack_timeout)),
         }
     }
 }

@@ -250,3 +250,338 @@ fn a_schema_error_in_a_fetched_pack_names_the_pack_and_its_line() {
         "a line in the fetched file: {err}"
     );
 }
+
+// ------------------------------------------------------- https and GitHub --
+
+use std::sync::{Arc, Mutex};
+
+/// A TLS server config for `127.0.0.1` signed by a CA made here, and the
+/// CA's PEM written into `dir`.
+fn test_tls(dir: &Path) -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "readygate pack test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let pem = dir.join("ca.pem");
+    std::fs::write(&pem, ca.pem()).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (Arc::new(config), pem.to_str().unwrap().to_string())
+}
+
+fn sha256_hex(text: &str) -> String {
+    readygate::policy::remote::sha256(text.as_bytes())
+}
+
+const BASE_PACK: &str = "name: acme-base\nversion: 3.1.0\nextends: [builtin:baseline]\nrules:\n  - id: acme.ci\n    title: CI is mandatory at Acme\n    area: ci\n    level: bronze\n    check: ci-present\n    locked: true\n    why: Every deploy goes through CI.\n    remediation: Add a workflow.\n";
+
+/// A pack server on loopback over TLS: `/packs/base.yaml`, and
+/// `/packs/prod.yaml` extending it by relative URL with its digest; what
+/// `/packs/prod.yaml` serves can be changed; `/slow.yaml` never answers.
+fn pack_server(dir: &Path) -> (Server, String, Arc<Mutex<String>>) {
+    let (config, ca) = test_tls(dir);
+    let prod = Arc::new(Mutex::new(format!(
+        "name: acme-prod\nversion: 3.1.0\nextends:\n  - source: base.yaml\n    sha256: {}\n",
+        sha256_hex(BASE_PACK)
+    )));
+    let served = prod.clone();
+    let server = Server::start_tls(config, move |req| match req.path.as_str() {
+        "/packs/base.yaml" => Response::new(200, BASE_PACK),
+        "/packs/prod.yaml" => Response::new(200, served.lock().unwrap().clone()),
+        "/slow.yaml" => Response::stall(),
+        _ => Response::new(404, "not found"),
+    });
+    (server, ca, prod)
+}
+
+#[test]
+fn https_packs_are_pinned_by_digest_fetched_once_and_refused_when_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, ca, prod) = pack_server(tmp.path());
+    let url = format!("https://127.0.0.1:{}/packs/prod.yaml", server.port);
+    let digest = sha256_hex(&prod.lock().unwrap());
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let fetch = [
+        "--cache-dir",
+        cache_dir,
+        "--pack-allow-private",
+        "--pack-ca-file",
+        &ca,
+    ];
+    let check = |policy: &str, extra: &[&str]| {
+        let args = [
+            &["check", SAMPLE, "--format", "json", "--policy", policy][..],
+            &fetch,
+            extra,
+        ]
+        .concat();
+        run(&args)
+    };
+
+    // Pinned: loaded with the relative, pinned base beside it.
+    let pinned = format!("{url}#sha256={digest}");
+    let out = check(&pinned, &[]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let report = json(&out);
+    let chain = packs(&report);
+    assert!(
+        chain.iter().any(|p| p.starts_with("acme-prod \"3.1.0\"")
+            && p.contains(&format!("(sha256:{})", &digest[..12]))),
+        "{chain:?}"
+    );
+    assert!(
+        chain.iter().any(|p| p.contains("/packs/base.yaml")),
+        "{chain:?}"
+    );
+    assert_eq!(findings(&report, "acme.ci").len(), 1);
+    let fetched = server.requests().len();
+    // Pinned and cached: not fetched again, even online.
+    assert_ne!(code(&check(&pinned, &[])), 2);
+    assert_eq!(server.requests().len(), fetched, "served from the cache");
+
+    // A digest that does not match: exit 2 naming both digests.
+    let wrong = "0".repeat(64);
+    let out = check(&format!("{url}#sha256={wrong}"), &[]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains(&digest) && err.contains(&wrong), "{err}");
+
+    // Unpinned: refused unless the workflow allows it.
+    let out = check(&url, &[]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("is not pinned"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-unpinned"),
+        "{}",
+        stderr(&out)
+    );
+    let out = check(&url, &["--allow-unpinned"]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+
+    // 404, and a server that never answers, within the fetch timeout.
+    let missing = format!("https://127.0.0.1:{}/nope.yaml", server.port);
+    let out = check(&missing, &["--allow-unpinned"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("answered 404"), "{}", stderr(&out));
+    let slow = format!("https://127.0.0.1:{}/slow.yaml", server.port);
+    let started = std::time::Instant::now();
+    let out = check(&slow, &["--allow-unpinned", "--pack-timeout", "1"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    // The address guard holds without --pack-allow-private; a certificate
+    // from an unknown CA is refused.
+    let out = run(&[
+        "check",
+        SAMPLE,
+        "--policy",
+        &pinned,
+        "--cache-dir",
+        tempfile::tempdir().unwrap().path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("127.0.0.1"), "{}", stderr(&out));
+    let fresh = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "check",
+        SAMPLE,
+        "--policy",
+        &pinned,
+        "--cache-dir",
+        fresh.path().to_str().unwrap(),
+        "--pack-allow-private",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot fetch"), "{}", stderr(&out));
+
+    // The server is gone: --offline serves the pinned pack from the cache.
+    drop(server);
+    let out = check(&pinned, &["--offline"]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn a_repository_locks_an_https_pack_and_a_changed_pack_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, ca, prod) = pack_server(tmp.path());
+    let url = format!("https://127.0.0.1:{}/packs/prod.yaml", server.port);
+    let repo = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(SAMPLE), repo.path());
+    let root = repo.path().to_str().unwrap();
+    write(
+        repo.path(),
+        ".readygate/policy.yaml",
+        &format!("name: checkout\nextends: [\"{url}\"]\n"),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let fetch = [
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "--pack-allow-private",
+        "--pack-ca-file",
+        &ca,
+    ];
+    // Unpinned and unlocked: refused.
+    let out = run(&[&["check", root][..], &fetch].concat());
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("is not pinned"), "{}", stderr(&out));
+    // `policy update` records its digest (an https pack has no commit).
+    let out = run(&[&["policy", "update", root][..], &fetch].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lock = std::fs::read_to_string(repo.path().join(".readygate/readygate.lock")).unwrap();
+    let digest = sha256_hex(&prod.lock().unwrap());
+    assert!(lock.contains(&digest), "{lock}");
+    assert!(lock.contains(&format!("source: \"{url}\"")), "{lock}");
+    assert_eq!(lock.matches("commit:").count(), 0, "{lock}");
+    // Locked: checked without --allow-unpinned.
+    let out = run(&[&["check", root, "--format", "json"][..], &fetch].concat());
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    // The server now serves something else: refused with both digests.
+    // A fresh cache, so the new text is really fetched.
+    *prod.lock().unwrap() = "name: acme-prod\nversion: 3.2.0\nextends: [builtin:baseline]\n".into();
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&[
+        &["check", root, "--cache-dir", cache.path().to_str().unwrap()][..],
+        &fetch[2..],
+    ]
+    .concat());
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    let now = sha256_hex(&prod.lock().unwrap());
+    assert!(err.contains(&digest) && err.contains(&now), "{err}");
+    assert!(err.contains("readygate.lock"), "{err}");
+}
+
+/// A fake GitHub: `acme/policies` with tag `v1`; the pack is private, so
+/// the contents API wants the token.
+fn fake_github() -> (Server, String) {
+    let commit = "1f".repeat(20);
+    let c = commit.clone();
+    let server = Server::start(move |req| {
+        let authorized = req.header("authorization") == Some("Bearer ghs_secret_token");
+        let raw = req.header("accept") == Some("application/vnd.github.raw+json");
+        let contents = |path: &str| format!("/repos/acme/policies/contents/{path}?ref={c}");
+        match req.path.as_str() {
+            "/repos/acme/policies/commits/v1" if authorized => {
+                Response::new(200, format!("{{\"sha\": \"{c}\"}}"))
+            }
+            p if !authorized => Response::new(404, format!("{{\"message\": \"Not Found {p}\"}}")),
+            p if p == contents("packs/prod.yaml") && raw => Response::new(
+                200,
+                "name: acme-prod\nversion: 4.0.0\nextends: [base.yaml]\n",
+            ),
+            p if p == contents("packs/base.yaml") && raw => Response::new(200, BASE_PACK),
+            _ => Response::new(404, "{\"message\": \"Not Found\"}"),
+        }
+    });
+    (server, commit)
+}
+
+#[test]
+fn github_packs_are_read_through_the_api_with_the_token() {
+    let (server, commit) = fake_github();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let api = server.url("");
+    let gh = |spec: &str, token: &str, extra: &[&str]| {
+        readygate()
+            .args([
+                "check",
+                SAMPLE,
+                "--format",
+                "json",
+                "--policy",
+                spec,
+                "--cache-dir",
+                cache_dir,
+            ])
+            .args(extra)
+            .env("GITHUB_API_URL", &api)
+            .env("GITHUB_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let spec = "github:acme/policies@v1//packs/prod.yaml";
+    let out = gh(spec, "ghs_secret_token", &[]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+    let report = json(&out);
+    let chain = packs(&report);
+    assert!(
+        chain
+            .iter()
+            .any(|p| p.starts_with("acme-prod \"4.0.0\"") && p.contains(&commit[..12])),
+        "{chain:?}"
+    );
+    // The relative extends is read at the resolved commit.
+    assert!(
+        chain
+            .iter()
+            .any(|p| p.contains(&format!("github:acme/policies@{commit}//packs/base.yaml"))),
+        "{chain:?}"
+    );
+    assert_eq!(findings(&report, "acme.ci").len(), 1);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(requests.iter().all(|r| r.method == "GET"));
+    // The token never appears in what readygate prints.
+    assert!(!stdout(&out).contains("ghs_secret") && !stderr(&out).contains("ghs_secret"));
+
+    // A wrong token: GitHub hides private repositories behind a 404; the
+    // hint says what the token needs.
+    let other = tempfile::tempdir().unwrap();
+    let out = readygate()
+        .args([
+            "check",
+            SAMPLE,
+            "--policy",
+            spec,
+            "--cache-dir",
+            other.path().to_str().unwrap(),
+        ])
+        .env("GITHUB_API_URL", &api)
+        .env("GITHUB_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("404") && err.contains("contents: read"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong"), "{err}");
+
+    // A missing file, and --offline from the cache once GitHub is gone.
+    let out = gh(
+        "github:acme/policies@v1//packs/nope.yaml",
+        "ghs_secret_token",
+        &[],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("GitHub refused the file"),
+        "{}",
+        stderr(&out)
+    );
+    drop(server);
+    let out = gh(spec, "", &["--offline"]);
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
+}

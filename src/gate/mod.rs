@@ -14,7 +14,7 @@ use crate::changes::ChangedLines;
 use crate::diag::{ConfigError, Error, IoError, NetworkError};
 use crate::findings::{FailOn, Report};
 use crate::github::{self, api::Api, context::RunnerContext};
-use crate::policy::remote::{LOCK_FILE, Lock, Remotes};
+use crate::policy::remote::{GithubAccess, LOCK_FILE, Lock, Remotes};
 use crate::policy::{self, Policy, engine};
 use crate::probe::{Online, Probes};
 use crate::report::{self, Format};
@@ -175,6 +175,14 @@ impl Phases {
 pub struct PackFetch {
     pub cache_dir: Option<PathBuf>,
     pub offline: bool,
+    /// `--allow-unpinned`.
+    pub allow_unpinned: bool,
+    /// `--pack-allow-private`.
+    pub allow_private: bool,
+    /// `--pack-ca-file`.
+    pub ca_file: Option<PathBuf>,
+    /// `--pack-timeout`; `None`: the default.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl PackFetch {
@@ -191,12 +199,26 @@ impl PackFetch {
             })?),
             None => None,
         };
-        Ok(Remotes::new(
+        let mut remotes = Remotes::new(
             self.cache_dir.clone().or_else(|| default_cache_dir(env)),
             self.offline,
             lock,
             false,
-        ))
+        );
+        remotes.allow_unpinned = self.allow_unpinned;
+        remotes.net.allow_private = self.allow_private;
+        if let Some(t) = self.timeout {
+            remotes.net.timeout = t;
+        }
+        if let Some(ca) = &self.ca_file {
+            remotes.net.extra_roots = crate::probe::tls::read_ca_file(ca)?;
+            remotes.net.ca_file = Some(ca.clone());
+        }
+        remotes.github = GithubAccess {
+            api: env.var("GITHUB_API_URL").unwrap_or_default(),
+            token: env.var("GITHUB_TOKEN").filter(|t| !t.is_empty()),
+        };
+        Ok(remotes)
     }
 }
 
@@ -788,8 +810,8 @@ pub fn update_lock(root: &Path, packs: &PackFetch, env: &dyn Env) -> Result<Stri
                 .into(),
         );
     }
-    let fresh = packs.remotes(env, None)?;
-    let remotes = Remotes::new(fresh.cache.clone(), packs.offline, None, true);
+    let mut remotes = packs.remotes(env, None)?;
+    remotes.update = true;
     load_policy_with(None, root, &remotes)?;
     let sources = remotes.resolved();
     let path = lock_path(root);

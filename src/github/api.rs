@@ -28,6 +28,9 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+const JSON: &str = "application/vnd.github+json";
+const RAW: &str = "application/vnd.github.raw+json";
+
 /// The longest one artifact download may take, body included.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -71,6 +74,28 @@ impl Api {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
+    /// GET a file's content as it is (`application/vnd.github.raw+json`),
+    /// refusing more than `max` bytes.
+    pub async fn get_raw(&self, path: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        let mut resp = self
+            .request(reqwest::Method::GET, path, None, None, RAW)
+            .await?;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| ApiError {
+            status: None,
+            message: format!("the download broke off: {e}"),
+        })? {
+            body.extend_from_slice(&chunk);
+            if body.len() > max {
+                return Err(ApiError {
+                    status: None,
+                    message: format!("over {max} bytes"),
+                });
+            }
+        }
+        Ok(body)
+    }
+
     /// GET `path` into the file `to`, streamed, refusing more than `max`
     /// bytes. GitHub answers artifact downloads with a redirect to storage;
     /// the client follows it and drops the token when the host changes.
@@ -83,7 +108,13 @@ impl Api {
         use std::io::Write;
         // An artifact of hundreds of MB outlasts the 30 s an API call gets.
         let mut resp = self
-            .request(reqwest::Method::GET, path, None, Some(DOWNLOAD_TIMEOUT))
+            .request(
+                reqwest::Method::GET,
+                path,
+                None,
+                Some(DOWNLOAD_TIMEOUT),
+                JSON,
+            )
             .await?;
         let failed = |message: String| ApiError {
             status: None,
@@ -111,7 +142,7 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
-        let resp = self.request(method, path, body, None).await?;
+        let resp = self.request(method, path, body, None, JSON).await?;
         let text = resp.text().await.unwrap_or_default();
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
@@ -124,6 +155,7 @@ impl Api {
         path: &str,
         body: Option<&Value>,
         timeout: Option<Duration>,
+        accept: &str,
     ) -> Result<reqwest::Response, ApiError> {
         let idempotent = method != reqwest::Method::POST;
         let mut attempt = 0;
@@ -131,9 +163,12 @@ impl Api {
             let mut req = self
                 .client
                 .request(method.clone(), format!("{}{path}", self.base))
-                .bearer_auth(&self.token)
-                .header("Accept", "application/vnd.github+json")
+                .header("Accept", accept)
                 .header("X-GitHub-Api-Version", "2022-11-28");
+            // Anonymous reads of public repositories need no token.
+            if !self.token.is_empty() {
+                req = req.bearer_auth(&self.token);
+            }
             if let Some(body) = body {
                 req = req.json(body);
             }

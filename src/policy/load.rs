@@ -312,7 +312,7 @@ impl Loader<'_> {
         self.stack.push((key.clone(), display.clone()));
         for (i, parent) in pack.pack.extends.iter().enumerate() {
             let at = origin(&pack, &format!("/extends/{i}"));
-            self.load_spec(parent, source.resolve(parent), Some(at))?;
+            self.load_spec(parent.spec(), source.resolve_entry(parent), Some(at))?;
         }
         self.stack.pop();
         if let Some(file) = &pack.pack.quarantine {

@@ -18,10 +18,12 @@ pub struct PackFile {
     /// Pack version (semver recommended), shown in reports.
     pub version: Option<String>,
     pub description: Option<String>,
-    /// Packs this one builds on, applied first: `builtin:NAME` or a path
-    /// relative to this file.
+    /// Packs this one builds on, applied first: `builtin:NAME`, a path
+    /// relative to this file, a remote pack (`git+https://HOST/ORG/REPO@REF//path`,
+    /// `github:ORG/REPO@REF//path`, `https://...`), or a remote pack pinned
+    /// to the sha256 of its text (`{source: URL, sha256: DIGEST}`).
     #[serde(default)]
-    pub extends: Vec<String>,
+    pub extends: Vec<Extend>,
     /// The level ladder, lowest first (e.g. `[bronze, silver, gold]`).
     /// Replaces the inherited ladder.
     pub levels: Option<Vec<String>>,
@@ -48,6 +50,33 @@ pub struct PackFile {
     /// file, read with the pack (so from the base on a pull request); the
     /// lists of extended packs add up.
     pub quarantine: Option<String>,
+}
+
+/// One entry of `extends`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Extend {
+    /// `builtin:NAME`, a path, or a remote pack.
+    Spec(String),
+    /// A remote pack and the sha256 its text must have.
+    Pinned {
+        /// `https://...`, `git+https://...@REF//path` or
+        /// `github:ORG/REPO@REF//path`.
+        source: String,
+        /// The pack's digest, as `sha256sum` prints it.
+        #[schemars(regex(pattern = r"^[0-9a-fA-F]{64}$"))]
+        sha256: String,
+    },
+}
+
+impl Extend {
+    /// The source as written.
+    pub fn spec(&self) -> &str {
+        match self {
+            Extend::Spec(s) => s,
+            Extend::Pinned { source, .. } => source,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -14,7 +14,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin;
-use super::remote::{GitPack, Remotes};
+use super::model::Extend;
+use super::remote::{RemotePack, Remotes, is_remote};
 use crate::document::{normalize, parent_dir};
 use crate::git;
 
@@ -65,11 +66,12 @@ pub enum Source {
         commit: String,
         path: String,
     },
-    /// A pack in another git repository, and the commit it was read at
-    /// once it has been.
+    /// A pack elsewhere (another git repository, an https URL, GitHub),
+    /// and what it was read at once it has been: a commit, or
+    /// `sha256:DIGEST` for an https pack.
     Remote {
-        pack: GitPack,
-        commit: Option<String>,
+        pack: RemotePack,
+        at: Option<String>,
     },
 }
 
@@ -105,24 +107,15 @@ impl Source {
                 base: base.clone(),
             });
         }
-        if spec.starts_with("git+") {
+        if is_remote(spec) {
             let from_repo = match base {
                 Base::Dir { confined, .. } => confined.is_some(),
                 Base::Git { .. } => true,
             };
             return Ok(Source::Remote {
-                pack: GitPack::parse(spec, from_repo)?,
-                commit: None,
+                pack: RemotePack::parse(spec, from_repo)?,
+                at: None,
             });
-        }
-        if ["https://", "http://", "github:"]
-            .iter()
-            .any(|p| spec.starts_with(p))
-        {
-            return Err(SourceError::new(
-                format!("remote pack `{spec}` is not supported by this version"),
-                "publish the pack in a git repository and extend it with git+https://HOST/ORG/REPO@REF//path.yaml",
-            ));
         }
         match base {
             Base::Dir { dir, confined } => {
@@ -157,6 +150,34 @@ impl Source {
         }
     }
 
+    /// The source an `extends` entry names relative to `base`: a spec, or
+    /// a remote pack pinned to the digest of its text.
+    pub fn parse_entry(entry: &Extend, base: &Base) -> Result<Source, SourceError> {
+        Source::parse(entry.spec(), base)?.pinned(entry)
+    }
+
+    /// This source with the entry's `sha256` pin, if it has one.
+    fn pinned(self, entry: &Extend) -> Result<Source, SourceError> {
+        let Extend::Pinned { source, sha256 } = entry else {
+            return Ok(self);
+        };
+        match self {
+            Source::Remote { pack, at } => Ok(Source::Remote {
+                pack: pack.pinned_to(sha256)?,
+                at,
+            }),
+            _ => Err(SourceError::new(
+                format!("`{source}` is not a remote pack; `sha256` pins remote packs"),
+                "drop `sha256`, or name an https://, git+ or github: pack",
+            )),
+        }
+    }
+
+    /// The source an entry of this pack's `extends` names.
+    pub fn resolve_entry(&self, entry: &Extend) -> Result<Source, SourceError> {
+        self.resolve(entry.spec())?.pinned(entry)
+    }
+
     /// How the pack is named in messages and in the report's pack chain.
     pub fn display(&self) -> String {
         match self {
@@ -165,9 +186,11 @@ impl Source {
             Source::Git { commit, path, .. } => {
                 format!("{path}@{}", &commit[..commit.len().min(12)])
             }
-            Source::Remote { pack, commit } => match commit {
-                Some(c) if *c != pack.reference => {
-                    format!("{} ({})", pack.spec(), &c[..c.len().min(12)])
+            Source::Remote { pack, at } => match at {
+                Some(at) if !pack.spec().contains(&format!("@{at}//")) => {
+                    // 12 hex digits of the commit or digest.
+                    let short = if at.starts_with("sha256:") { 19 } else { 12 };
+                    format!("{} ({})", pack.spec(), &at[..at.len().min(short)])
                 }
                 _ => pack.spec(),
             },
@@ -183,12 +206,9 @@ impl Source {
                 .canonicalize()
                 .map_or_else(|_| self.display(), |p| p.display().to_string()),
             Source::Git { commit, path, .. } => format!("{commit}:{path}"),
-            Source::Remote { pack, commit } => format!(
-                "{}@{}//{}",
-                pack.url,
-                commit.as_deref().unwrap_or(&pack.reference),
-                pack.path
-            ),
+            Source::Remote { pack, at } => {
+                format!("{} at {}", pack.spec(), at.as_deref().unwrap_or("?"))
+            }
         }
     }
 
@@ -197,10 +217,10 @@ impl Source {
     pub fn fetch(&self, remotes: &Remotes) -> Result<(String, Source), SourceError> {
         match self {
             Source::Remote { pack, .. } => {
-                let (commit, text) = pack.read(remotes)?;
+                let (at, text) = pack.read(remotes)?;
                 let pinned = Source::Remote {
                     pack: pack.clone(),
-                    commit: Some(commit),
+                    at: Some(at),
                 };
                 Ok((text, pinned))
             }
@@ -247,7 +267,8 @@ impl Source {
         }
     }
 
-    /// The source an entry of this pack's `extends` names.
+    /// The source `spec` (an `extends` entry, a quarantine file) names
+    /// relative to this pack.
     pub fn resolve(&self, spec: &str) -> Result<Source, SourceError> {
         let base = match self {
             Source::Builtin { base, .. } => base.clone(),
@@ -261,33 +282,21 @@ impl Source {
                 dir: parent_dir(path),
             },
             // Relative to a remote pack: the same repository at the same
-            // commit; anything else as any pack names it.
-            Source::Remote { pack, commit } => {
+            // commit (the URL beside it); anything else as any pack names it.
+            Source::Remote { pack, at } => {
                 if spec.starts_with("builtin:") {
                     return Source::parse(spec, &Base::cwd());
                 }
-                if spec.starts_with("git+") {
+                if is_remote(spec) {
                     return Ok(Source::Remote {
-                        pack: GitPack::parse(spec, pack.from_repo)?,
-                        commit: None,
+                        pack: RemotePack::parse(spec, pack.from_repo)?,
+                        at: None,
                     });
                 }
-                let path = (!Path::new(spec).is_absolute())
-                    .then(|| normalize(&parent_dir(&pack.path), spec))
-                    .flatten()
-                    .ok_or_else(|| {
-                        SourceError::new(
-                            format!("`{spec}` is outside {}", pack.url),
-                            "a remote pack extends files of its own repository, builtin: packs or other remote packs",
-                        )
-                    })?;
-                let mut sibling = pack.sibling(path);
-                if let Some(c) = commit {
-                    sibling.reference = c.clone();
-                }
+                let commit = at.as_deref().filter(|a| !a.starts_with("sha256:"));
                 return Ok(Source::Remote {
-                    pack: sibling,
-                    commit: commit.clone(),
+                    pack: pack.sibling(spec, commit)?,
+                    at: None,
                 });
             }
         };
@@ -354,7 +363,14 @@ mod tests {
         let missing = Source::parse("builtin:nope", &Base::cwd()).unwrap();
         assert!(missing.read().unwrap_err().hint.contains("baseline"));
         let remote = Source::parse("https://example.com/org/packs/p.yaml", &Base::cwd());
-        assert!(remote.unwrap_err().message.contains("not supported"));
+        assert!(matches!(remote, Ok(Source::Remote { .. })));
+        let pin = "0".repeat(64);
+        let pinned = Extend::Pinned {
+            source: "builtin:baseline".into(),
+            sha256: pin,
+        };
+        let err = Source::parse_entry(&pinned, &Base::cwd()).unwrap_err();
+        assert!(err.message.contains("pins remote packs"), "{err:?}");
     }
 
     #[test]

@@ -74,6 +74,23 @@ pub async fn get(
     url: &url::Url,
     allow_private: bool,
 ) -> Result<Fetched, NetworkError> {
+    let (status, content_type, mut body) = get_bytes(client, url, allow_private, MAX_BODY).await?;
+    body.truncate(MAX_BODY);
+    Ok(Fetched {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// GET `url`: status, content type and the body, read until `max` bytes
+/// are exceeded (so a caller can tell "at most `max`" from "more").
+pub async fn get_bytes(
+    client: &reqwest::Client,
+    url: &url::Url,
+    allow_private: bool,
+    max: usize,
+) -> Result<(u16, String, Vec<u8>), NetworkError> {
     if let Some(reason) = refused_literal(url, allow_private) {
         return Err(NetworkError(reason));
     }
@@ -86,18 +103,13 @@ pub async fn get(
         .unwrap_or_default()
         .to_string();
     let mut body = Vec::new();
-    while body.len() < MAX_BODY {
+    while body.len() <= max {
         match resp.chunk().await.map_err(describe)? {
             Some(chunk) => body.extend_from_slice(&chunk),
             None => break,
         }
     }
-    body.truncate(MAX_BODY);
-    Ok(Fetched {
-        status,
-        content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Ok((status, content_type, body))
 }
 
 /// What an endpoint answered, its body unread.

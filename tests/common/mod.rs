@@ -202,7 +202,7 @@ pub fn write(dir: &Path, rel: &str, text: &str) {
 // ---------------------------------------------------------- http server --
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// A request as the loopback test server saw it.
@@ -278,6 +278,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
+        Self::listen(None, handler)
+    }
+
+    /// The same over TLS with `config` (a certificate the test made).
+    pub fn start_tls(
+        config: Arc<rustls::ServerConfig>,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        Self::listen(Some(config), handler)
+    }
+
+    fn listen(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -285,8 +300,17 @@ impl Server {
         let handler: Arc<Handler> = Arc::new(handler);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (recorded, handler) = (recorded.clone(), handler.clone());
-                std::thread::spawn(move || serve(stream, &recorded, &*handler));
+                let (recorded, handler, tls) = (recorded.clone(), handler.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &recorded, &*handler),
+                    Some(config) => {
+                        let conn = rustls::ServerConnection::new(config).unwrap();
+                        let mut tls = rustls::StreamOwned::new(conn, stream);
+                        serve(&mut tls, &recorded, &*handler);
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                    }
+                });
             }
         });
         Self { port, requests }
@@ -305,8 +329,8 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, recorded: &Mutex<Vec<Request>>, handler: &Handler) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+fn serve(mut stream: impl Read + Write, recorded: &Mutex<Vec<Request>>, handler: &Handler) {
+    let mut reader = BufReader::new(&mut stream);
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
         return;
@@ -328,6 +352,7 @@ fn serve(mut stream: TcpStream, recorded: &Mutex<Vec<Request>>, handler: &Handle
         .unwrap_or(0);
     let mut body = vec![0; length];
     let _ = reader.read_exact(&mut body);
+    drop(reader);
     let mut parts = request_line.split(' ');
     let request = Request {
         method: parts.next().unwrap_or_default().to_string(),
