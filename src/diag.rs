@@ -241,29 +241,43 @@ impl From<NetworkError> for Error {
 /// The candidate `name` was most likely meant to be, when one is close
 /// (a typo, not another word): for "did you mean" hints.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // A typo is of a short name; a long one (hostile, or pasted) gets no
+    // suggestion, and the distance's table stays small.
+    const LONGEST: usize = 100;
+    if name.len() > LONGEST {
+        return None;
+    }
     candidates
+        .filter(|c| c.len() <= LONGEST)
         .map(|c| (edit_distance(name, c), c))
         .min()
         .filter(|(d, c)| *d <= c.len().max(name.len()) / 3)
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance.
+/// Edit distance counting a swap of two neighbours as one edit (optimal
+/// string alignment): `titel` is one typo from `title`.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

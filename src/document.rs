@@ -11,6 +11,33 @@ use crate::evidence::{Location, Problem, ProblemKind};
 pub mod rules;
 use crate::yaml::{self, Node, Pos};
 
+/// A regular file (not a device, FIFO, directory or symlink to one) of at
+/// most `max` bytes, read without trusting its reported size: a policy
+/// pack, a lock file, a CA bundle named by a flag or the repository.
+pub fn read_regular_file(path: &std::path::Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::other(format!(
+            "{} bytes is over the {max}-byte limit",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(std::io::Error::other(
+            "grew past the limit while being read",
+        ));
+    }
+    Ok(text)
+}
+
 /// A document kind, by its published name (`prometheus-rules`, the key of
 /// `files.by_kind` in the evidence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

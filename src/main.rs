@@ -189,7 +189,7 @@ impl WalkArgs {
             );
         }
         let extra_roots = match &self.ca_file {
-            Some(path) => readygate::probe::tls::read_ca_file(path)?,
+            Some(path) => readygate::probe::tls::read_ca_file(path, "--ca-file")?,
             None => Vec::new(),
         };
         Ok(ScanPlan {

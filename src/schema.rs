@@ -49,7 +49,7 @@ pub fn validate(
     file: &str,
     hint: &str,
 ) -> Result<Json, ConfigError> {
-    validate_except(validator, doc, file, hint, |_| false)
+    validate_except(validator, &Json::Null, doc, file, hint, |_| false)
 }
 
 /// One violation of a schema: where (the key or item it concerns), the
@@ -66,9 +66,12 @@ pub struct Violation {
 
 /// Every violation of `validator` by `json` (the JSON form of `doc`), at
 /// most `limit`, leaving out those at instance paths `skip` accepts (a
-/// later, more specific check reports them better).
+/// later, more specific check reports them better). `schema`, the
+/// validator's schema when at hand (else `Null`), names the keys an object
+/// takes when one is unknown.
 pub fn violations(
     validator: &Validator,
+    schema: &Json,
     doc: &Node,
     json: &Json,
     limit: usize,
@@ -77,43 +80,100 @@ pub fn violations(
     validator
         .iter_errors(json)
         .filter(|err| !skip(err.instance_path().as_str()))
-        .take(limit)
-        .map(|err| {
-            let mut pointer = err.instance_path().as_str().to_string();
-            let message = match err.kind() {
-                // Point at the unexpected key itself, not at its parent.
-                ValidationErrorKind::AdditionalProperties { unexpected }
-                    if unexpected.len() == 1 =>
-                {
-                    pointer = format!(
-                        "{pointer}/{}",
-                        unexpected[0].replace('~', "~0").replace('/', "~1")
-                    );
-                    "unknown key".to_string()
-                }
-                _ => err.masked().to_string(),
+        .flat_map(|err| {
+            let at = err.instance_path().as_str().to_string();
+            let found: Vec<(String, String)> = match err.kind() {
+                // Each unexpected key at the key itself, not at its parent.
+                ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+                    .iter()
+                    .map(|key| {
+                        (
+                            format!("{at}/{}", key.replace('~', "~0").replace('/', "~1")),
+                            unknown_key(schema, err.schema_path().as_str(), key),
+                        )
+                    })
+                    .collect(),
+                kind => vec![(
+                    at,
+                    match allowed(kind) {
+                        Some(values) => format!("must be one of: {}", values.join(", ")),
+                        None => err.masked().to_string(),
+                    },
+                )],
             };
-            Violation {
+            found.into_iter().map(|(pointer, message)| Violation {
                 pos: doc.pointer_pos(&pointer),
                 key: pointer_to_key(&pointer),
                 pointer,
                 message,
-            }
+            })
         })
+        .take(limit)
         .collect()
+}
+
+/// "unknown key", with the key meant or the keys the object takes, read
+/// from the schema at the `additionalProperties` that refused it.
+fn unknown_key(schema: &Json, keyword: &str, key: &str) -> String {
+    let object = keyword
+        .strip_suffix("/additionalProperties")
+        .and_then(|p| schema.pointer(p));
+    let keys: Vec<&str> = object
+        .and_then(|o| o["properties"].as_object())
+        .map(|props| props.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    if keys.is_empty() {
+        return "unknown key".to_string();
+    }
+    match crate::diag::closest(key, keys.iter().copied()) {
+        Some(meant) => format!("unknown key; did you mean `{meant}`?"),
+        None => format!("unknown key (keys here: {})", keys.join(", ")),
+    }
+}
+
+/// The values a value must take, when the schema lists them: an `enum`, a
+/// `const`, or an `anyOf`/`oneOf` of those (a `null` branch of an optional
+/// field left out). `None` when some branch is not a list of values.
+fn allowed(kind: &ValidationErrorKind) -> Option<Vec<String>> {
+    let show = |v: &Json| match v {
+        Json::String(s) => format!("`{s}`"),
+        other => format!("`{other}`"),
+    };
+    match kind {
+        ValidationErrorKind::Enum { options } => {
+            Some(options.as_array()?.iter().map(show).collect())
+        }
+        ValidationErrorKind::Constant { expected_value } => Some(vec![show(expected_value)]),
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let mut values = Vec::new();
+            for branch in context {
+                match branch.as_slice() {
+                    [only] => match only.kind() {
+                        ValidationErrorKind::Type { kind }
+                            if format!("{kind:?}").to_lowercase().contains("null") => {}
+                        other => values.extend(allowed(other)?),
+                    },
+                    _ => return None,
+                }
+            }
+            (!values.is_empty()).then_some(values)
+        }
+        _ => None,
+    }
 }
 
 /// [`validate`], leaving out violations at instance paths `skip` accepts
 /// (those a later, more specific check reports better).
 pub fn validate_except(
     validator: &Validator,
+    schema: &Json,
     doc: &Node,
     file: &str,
     hint: &str,
     skip: impl Fn(&str) -> bool,
 ) -> Result<Json, ConfigError> {
     let json = doc.to_json();
-    let errors: Vec<ConfigError> = violations(validator, doc, &json, usize::MAX, skip)
+    let errors: Vec<ConfigError> = violations(validator, schema, doc, &json, usize::MAX, skip)
         .into_iter()
         .map(|v| {
             let mut e = ConfigError::new(v.message).in_file(file).at(v.pos);

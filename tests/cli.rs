@@ -972,3 +972,109 @@ fn completions_and_man_pages() {
     assert!(dir.path().join("readygate.1").is_file());
     assert!(dir.path().join("readygate-check.1").is_file());
 }
+
+#[test]
+fn two_packs_sharing_a_rule_id_run_both_under_full_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "  - id: ci.present\n    title: t\n    level: bronze\n    check: ci-present\n    why: w\n    remediation: r\n";
+    write(
+        dir.path(),
+        "org.yaml",
+        &format!("name: org\nextends: [builtin:baseline]\nrules:\n{rule}"),
+    );
+    write(
+        dir.path(),
+        "team.yaml",
+        &format!("name: team\nextends: [org.yaml]\nrules:\n{rule}"),
+    );
+    let team = dir.path().join("team.yaml");
+    let team = team.to_str().unwrap();
+    let out = run(&["policy", "lint", team]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("rule id `ci.present` is defined by 3 packs, and each rule runs"),
+        "{text}"
+    );
+    // The built-in rule keeps its id; the others take their full ids.
+    assert!(text.contains("`ci.present` (builtin:baseline:"), "{text}");
+    assert!(
+        text.contains("`org/ci.present` (") && text.contains("org.yaml:4:5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`team/ci.present` (") && text.contains("team.yaml:4:5"),
+        "{text}"
+    );
+    let report = check_report(SAMPLE, &["--policy", team]);
+    for id in ["ci.present", "org/ci.present", "team/ci.present"] {
+        assert_eq!(findings(&report, id).len(), 1, "{id}");
+    }
+    // The bare id names the built-in rule; the full ids the others.
+    let out = run(&["explain", "ci.present", "--policy", team]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("builtin:baseline"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["explain", "team/ci.present", "--policy", team]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Without a built-in rule of that id, a bare reference is ambiguous.
+    write(
+        dir.path(),
+        "team.yaml",
+        &format!(
+            "name: team\nextends: [org.yaml]\nrules:\n{}",
+            rule.replace("ci.present", "ci.mine")
+        ),
+    );
+    write(
+        dir.path(),
+        "org.yaml",
+        &format!(
+            "name: org\nextends: [builtin:baseline]\nrules:\n{}",
+            rule.replace("ci.present", "ci.mine")
+        ),
+    );
+    let out = run(&["explain", "ci.mine", "--policy", team]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`org/ci.mine`") && err.contains("`team/ci.mine`"),
+        "{err}"
+    );
+    assert!(err.contains("write the full id"), "{err}");
+}
+
+#[test]
+fn lint_warns_of_evidence_fields_an_expression_reads_that_do_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "team.yaml",
+        "name: team\nextends: [builtin:baseline]\nrules:\n  - id: team.replicas\n    title: t\n    level: bronze\n    for_each: evidence.iac.workloads\n    expr: item.replicas >= 2 && item.containers.all(c, has(c.limts))\n    why: w\n    remediation: r\n  - id: team.ns\n    title: t\n    level: bronze\n    expr: evidence.iac.workloads.all(w, w.namespce != '')\n    why: w\n    remediation: r\n",
+    );
+    let out = run(&[
+        "policy",
+        "lint",
+        dir.path().join("team.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "warnings, not errors: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("team.yaml:4:5: rule `team.replicas` reads `evidence.iac.workloads[].containers[].limts`, which the evidence schema does not have (did you mean `limits`?)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("team.yaml:11:5: rule `team.ns` reads `evidence.iac.workloads[].namespce`, which the evidence schema does not have (did you mean `namespace`?)"),
+        "{text}"
+    );
+    // The fixture that reads a missing key on purpose is flagged too.
+    let out = run(&["policy", "lint", &policy("cel-rules")]);
+    assert!(
+        stdout(&out).contains("rule `team.uses-missing-key` reads `evidence.service.runbooks`"),
+        "{}",
+        stdout(&out)
+    );
+}

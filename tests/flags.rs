@@ -213,7 +213,7 @@ fn formats_side_by_side_are_told_apart() {
             (
                 "providers/flagd/testdata/invalid.flagd.json".to_string(),
                 3,
-                "flag `x`: `state`: value is not one of \"ENABLED\" or \"DISABLED\"".to_string()
+                "flag `x`: `state`: must be one of: `ENABLED`, `DISABLED`".to_string()
             ),
         ]
     );

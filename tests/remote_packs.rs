@@ -306,6 +306,8 @@ fn pack_server(dir: &Path) -> (Server, String, Arc<Mutex<String>>) {
         "/packs/base.yaml" => Response::new(200, BASE_PACK),
         "/packs/prod.yaml" => Response::new(200, served.lock().unwrap().clone()),
         "/slow.yaml" => Response::stall(),
+        // Off https: refused even though the target is the same server.
+        "/to-http" => Response::new(302, "").header("Location", "http://127.0.0.1:9/p.yaml"),
         _ => Response::new(404, "not found"),
     });
     (server, ca, prod)
@@ -381,6 +383,12 @@ fn https_packs_are_pinned_by_digest_fetched_once_and_refused_when_wrong() {
     let out = check(&missing, &["--allow-unpinned"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("answered 404"), "{}", stderr(&out));
+    let out = check(
+        &format!("https://127.0.0.1:{}/to-http", server.port),
+        &["--allow-unpinned"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("cannot fetch"), "{}", stderr(&out));
     let slow = format!("https://127.0.0.1:{}/slow.yaml", server.port);
     let started = std::time::Instant::now();
     let out = check(&slow, &["--allow-unpinned", "--pack-timeout", "1"]);
@@ -479,17 +487,18 @@ fn fake_github() -> (Server, String) {
     let server = Server::start(move |req| {
         let authorized = req.header("authorization") == Some("Bearer ghs_secret_token");
         let raw = req.header("accept") == Some("application/vnd.github.raw+json");
+        let sha = req.header("accept") == Some("application/vnd.github.sha");
         let contents = |path: &str| format!("/repos/acme/policies/contents/{path}?ref={c}");
         match req.path.as_str() {
-            "/repos/acme/policies/commits/v1" if authorized => {
-                Response::new(200, format!("{{\"sha\": \"{c}\"}}"))
-            }
+            "/repos/acme/policies/commits/v1" if authorized && sha => Response::new(200, c.clone()),
             p if !authorized => Response::new(404, format!("{{\"message\": \"Not Found {p}\"}}")),
             p if p == contents("packs/prod.yaml") && raw => Response::new(
                 200,
                 "name: acme-prod\nversion: 4.0.0\nextends: [base.yaml]\n",
             ),
             p if p == contents("packs/base.yaml") && raw => Response::new(200, BASE_PACK),
+            // An answer without end would be read into memory whole.
+            "/repos/acme/huge/commits/v1" => Response::new(200, "f".repeat(1 << 20)),
             _ => Response::new(404, "{\"message\": \"Not Found\"}"),
         }
     });
@@ -569,6 +578,11 @@ fn github_packs_are_read_through_the_api_with_the_token() {
     );
     assert!(!err.contains("wrong"), "{err}");
 
+    // An answer far longer than a SHA: refused, not read whole.
+    let out = gh("github:acme/huge@v1//p.yaml", "ghs_secret_token", &[]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("over 256 bytes"), "{}", stderr(&out));
+
     // A missing file, and --offline from the cache once GitHub is gone.
     let out = gh(
         "github:acme/policies@v1//packs/nope.yaml",
@@ -584,4 +598,31 @@ fn github_packs_are_read_through_the_api_with_the_token() {
     drop(server);
     let out = gh(spec, "", &["--offline"]);
     assert_ne!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn a_lock_file_that_is_a_symlink_or_leads_out_is_refused_and_never_quoted() {
+    let repo = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(SAMPLE), repo.path());
+    let root = repo.path().to_str().unwrap();
+    write(
+        repo.path(),
+        ".readygate/policy.yaml",
+        "name: checkout\nextends: [\"github:acme/policies@main//p.yaml\"]\n",
+    );
+    let secret = tempfile::tempdir().unwrap();
+    write(secret.path(), "env", "GITHUB_TOKEN=ghs_FILESECRET\n");
+    let lock = repo.path().join(".readygate/readygate.lock");
+    std::os::unix::fs::symlink(secret.path().join("env"), &lock).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&["check", root, "--cache-dir", cache.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("is a symlink"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("FILESECRET"), "{}", stderr(&out));
+    // A regular lock with content that is not a lock: not quoted either.
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::write(&lock, "GITHUB_TOKEN=ghs_FILESECRET\n").unwrap();
+    let out = run(&["check", root, "--cache-dir", cache.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(!stderr(&out).contains("FILESECRET"), "{}", stderr(&out));
 }

@@ -211,7 +211,7 @@ impl PackFetch {
             remotes.net.timeout = t;
         }
         if let Some(ca) = &self.ca_file {
-            remotes.net.extra_roots = crate::probe::tls::read_ca_file(ca)?;
+            remotes.net.extra_roots = crate::probe::tls::read_ca_file(ca, "--pack-ca-file")?;
             remotes.net.ca_file = Some(ca.clone());
         }
         remotes.github = GithubAccess {
@@ -517,6 +517,10 @@ pub fn lint(
 /// `readygate explain RULE`: the rule's explanation, or which rules exist.
 pub fn explain_rule(policy: &Policy, source: &str, id: Option<&str>) -> Result<String, Error> {
     let id = id.unwrap_or_default();
+    let named = policy::named(&policy.rules, id);
+    if let Some((message, hint)) = named.ambiguity(id) {
+        return Err(ConfigError::new(message).hint(hint).into());
+    }
     match policy.rule(id) {
         Some(rule) => Ok(crate::docs::explain(rule)),
         None => {
@@ -585,11 +589,24 @@ fn repo_remotes(
     env: &dyn Env,
 ) -> Result<Remotes, ConfigError> {
     let lock = lock_path(root);
-    let text = match spec {
-        None => std::fs::read_to_string(&lock).ok(),
-        Some(_) => None,
-    };
     let shown = lock.display().to_string();
+    // The lock is the change's own file: a regular file in the repository,
+    // bounded, and an error never quotes it.
+    let text = match (spec, std::fs::symlink_metadata(&lock)) {
+        (Some(_), _) | (None, Err(_)) => None,
+        (None, Ok(meta)) if meta.file_type().is_symlink() => {
+            return Err(ConfigError::new(format!("{shown} is a symlink")).hint(
+                "the lock file is a regular file; regenerate it with `readygate policy update`",
+            ));
+        }
+        (None, Ok(_)) => Some(
+            crate::document::read_regular_file(&lock, crate::policy::source::MAX_PACK_BYTES)
+                .map_err(|e| {
+                    ConfigError::new(format!("cannot read {shown}: {e}"))
+                        .hint("regenerate it with `readygate policy update`")
+                })?,
+        ),
+    };
     packs.remotes(env, text.map(|t| (shown.as_str(), t)))
 }
 
@@ -635,7 +652,15 @@ fn read_evidence(path: &Path) -> Result<Evidence, Error> {
 /// and with `--evidence FILE` waivers that match no finding of it.
 fn lint_warnings(policy: &Policy, evidence_file: Option<&Path>) -> Result<Vec<String>, Error> {
     let today = chrono::Utc::now().date_naive();
-    let mut out = Vec::new();
+    let mut out = policy.collisions.clone();
+    let schema = crate::area::schema();
+    for rule in &policy.rules {
+        if let policy::Logic::Expr(expr) = &rule.logic {
+            for field in policy::fields::unknown_fields(expr.ast(), expr.each_path(), &schema) {
+                out.push(format!("{}: rule `{}` reads {field}", rule.origin, rule.id));
+            }
+        }
+    }
     for w in &policy.waivers {
         let days = (w.expires - today).num_days();
         if days < 0 {
@@ -736,9 +761,16 @@ pub fn policy_test(dir: &Path, packs: &PackFetch, env: &dyn Env) -> Result<(Stri
             &evidence,
             &engine::Context::local(case.tier, today),
         );
-        let wrong = compare(&report.findings, &case.expect);
+        // An expectation may name a rule in full (`PACK/ID`); findings
+        // carry the id as reported.
+        let expect = case
+            .expect
+            .into_iter()
+            .map(|(id, want)| (policy.rule(&id).map_or(id, |r| r.id.clone()), want))
+            .collect();
+        let wrong = compare(&report.findings, &expect);
         if wrong.is_empty() {
-            out.push_str(&format!("ok   {shown} ({} rule(s))\n", case.expect.len()));
+            out.push_str(&format!("ok   {shown} ({} rule(s))\n", expect.len()));
         } else {
             failed += 1;
             out.push_str(&format!("FAIL {shown}\n"));
@@ -827,12 +859,35 @@ pub fn update_lock(root: &Path, packs: &PackFetch, env: &dyn Env) -> Result<Stri
         sources,
     }
     .render();
-    std::fs::write(&path, text)
-        .map_err(|e| IoError::new(format!("cannot write {}", path.display()), e))?;
+    write_in_repo(root, &path, &text)?;
     Ok(crate::escape::line(&format!(
         "wrote {}: {n} remote pack(s) at the commits their refs name now; commit it",
         path.display()
     )))
+}
+
+/// Write `path` (a file the gate owns in the repository) whole, by
+/// renaming a temporary file over it: a symlink there is replaced, never
+/// followed, and a directory that leads out of the repository is refused.
+fn write_in_repo(root: &Path, path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| IoError::new(format!("cannot write {}", path.display()), e);
+    let dir = path.parent().unwrap_or(root);
+    let inside = match (dir.canonicalize(), root.canonicalize()) {
+        (Ok(d), Ok(r)) => d.starts_with(r),
+        _ => false,
+    };
+    if !inside {
+        return Err(ConfigError::new(format!(
+            "{} is not inside the repository (a symlinked directory?)",
+            dir.display()
+        ))
+        .into());
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    tmp.write_all(text.as_bytes()).map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
 }
 
 /// Paths the user typed are resolved from the working directory as written.

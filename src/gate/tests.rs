@@ -341,3 +341,31 @@ fn the_branch_comes_from_git_in_a_subdirectory_too() {
     let (run, _) = go(plan(&service), &FakeEnv::default()).unwrap();
     assert_eq!(run.report.verdict.branch.as_deref(), Some("release/9"));
 }
+
+#[test]
+fn the_lock_is_written_inside_the_repository_replacing_a_symlink() {
+    let repo = repo();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "keep\n").unwrap();
+    std::fs::create_dir(repo.path().join(".readygate")).unwrap();
+    let lock = lock_path(repo.path());
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    write_in_repo(repo.path(), &lock, "version: 1\n").unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
+    assert!(
+        !std::fs::symlink_metadata(&lock)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // A directory that leads out of the repository is refused.
+    std::fs::remove_dir_all(repo.path().join(".readygate")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), repo.path().join(".readygate")).unwrap();
+    let err = write_in_repo(repo.path(), &lock, "version: 1\n").unwrap_err();
+    assert!(
+        err.to_string().contains("not inside the repository"),
+        "{err}"
+    );
+    assert!(!outside.path().join("readygate.lock").exists());
+}

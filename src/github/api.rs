@@ -29,7 +29,15 @@ impl std::fmt::Display for ApiError {
 }
 
 const JSON: &str = "application/vnd.github+json";
-const RAW: &str = "application/vnd.github.raw+json";
+/// A file's content as it is.
+pub const RAW: &str = "application/vnd.github.raw+json";
+/// A commit's SHA only (`GET /repos/O/R/commits/REF`).
+pub const SHA: &str = "application/vnd.github.sha";
+/// Most of a JSON answer read: a page of comments or check runs is far
+/// below it; an endless answer stops here.
+const MAX_JSON: usize = 32 << 20;
+/// Most of an error answer read, for its message.
+const MAX_ERROR: usize = 64 << 10;
 
 /// The longest one artifact download may take, body included.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -48,10 +56,29 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: &str, token: String) -> Result<Self, NetworkError> {
+        Self::with(base, token, Duration::from_secs(30), &[])
+    }
+
+    /// A client with its own timeout (per request) and extra trusted roots.
+    pub fn with(
+        base: &str,
+        token: String,
+        timeout: Duration,
+        extra_roots: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Result<Self, NetworkError> {
+        let failed =
+            |e: reqwest::Error| NetworkError(format!("cannot build the GitHub client: {e}"));
+        let extra = extra_roots
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed)?;
         let client = crate::probe::http::client_builder()
-            .timeout(Duration::from_secs(30))
+            .tls_certs_merge(extra)
+            .timeout(timeout)
+            .connect_timeout(timeout)
             .build()
-            .map_err(|e| NetworkError(format!("cannot build the GitHub client: {e}")))?;
+            .map_err(failed)?;
         Ok(Self {
             client,
             base: base.trim_end_matches('/').to_string(),
@@ -74,26 +101,16 @@ impl Api {
         self.send(reqwest::Method::PATCH, path, Some(body)).await
     }
 
-    /// GET a file's content as it is (`application/vnd.github.raw+json`),
-    /// refusing more than `max` bytes.
-    pub async fn get_raw(&self, path: &str, max: usize) -> Result<Vec<u8>, ApiError> {
-        let mut resp = self
-            .request(reqwest::Method::GET, path, None, None, RAW)
+    /// GET `path` as the media type `accept` ([`RAW`], [`SHA`]), refusing
+    /// more than `max` bytes.
+    pub async fn get_as(&self, path: &str, accept: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        let resp = self
+            .request(reqwest::Method::GET, path, None, None, accept)
             .await?;
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| ApiError {
+        read_capped(resp, max).await.map_err(|message| ApiError {
             status: None,
-            message: format!("the download broke off: {e}"),
-        })? {
-            body.extend_from_slice(&chunk);
-            if body.len() > max {
-                return Err(ApiError {
-                    status: None,
-                    message: format!("over {max} bytes"),
-                });
-            }
-        }
-        Ok(body)
+            message,
+        })
     }
 
     /// GET `path` into the file `to`, streamed, refusing more than `max`
@@ -143,8 +160,13 @@ impl Api {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let resp = self.request(method, path, body, None, JSON).await?;
-        let text = resp.text().await.unwrap_or_default();
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        let bytes = read_capped(resp, MAX_JSON)
+            .await
+            .map_err(|message| ApiError {
+                status: None,
+                message,
+            })?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// A request with its retries: the successful response, or what
@@ -182,7 +204,8 @@ impl Api {
                         return Ok(resp);
                     }
                     let wait = rate_limit_wait(resp.headers());
-                    let text = resp.text().await.unwrap_or_default();
+                    let body = read_capped(resp, MAX_ERROR).await.unwrap_or_default();
+                    let text = String::from_utf8_lossy(&body);
                     let message = serde_json::from_str::<Value>(&text)
                         .ok()
                         .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -223,6 +246,22 @@ impl Api {
             attempt += 1;
         }
     }
+}
+
+/// A response body of at most `max` bytes; more is an error.
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| format!("the answer broke off: {e}"))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!("an answer over {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Run a burst of API calls from synchronous code.

@@ -131,6 +131,16 @@ impl std::fmt::Debug for Expr {
 }
 
 impl Expr {
+    /// The syntax tree, for checks over what the expression reads.
+    pub fn ast(&self) -> &cel::IdedExpr {
+        self.program.expression()
+    }
+
+    /// A `for_each` rule's list, as its path under `evidence`.
+    pub fn each_path(&self) -> Option<&[String]> {
+        self.each.as_ref().map(|e| e.path.as_slice())
+    }
+
     pub fn compile(source: &str) -> Result<Self, ExprError> {
         within_limits(source)?;
         // A panic inside the parser becomes an error naming the rule.

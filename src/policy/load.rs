@@ -74,6 +74,7 @@ pub fn parse_pack(display: &str, text: &str) -> Result<LoadedPack, ConfigError> 
     // `anyOf` mismatch) would say less.
     let json = schema::validate_except(
         &super::SCHEMA,
+        &super::SCHEMA_JSON,
         &node,
         display,
         "see schemas/policy.schema.json for the accepted keys; `readygate policy lint FILE` checks a pack",
@@ -423,7 +424,13 @@ impl Loader<'_> {
     fn build_rule(&self, lp: &LoadedPack, i: usize, def: &RuleDef) -> Result<Rule, ConfigError> {
         let at = origin(lp, &format!("/rules/{i}"));
         let key = |k: &str| format!("rules[{i}].{k}");
-        if let Some(prev) = self.rules.iter().find(|r| r.id == def.id) {
+        // Two packs may share an id (each rule is then `PACK/ID`); one
+        // pack may not define it twice.
+        if let Some(prev) = self
+            .rules
+            .iter()
+            .find(|r| r.id == def.id && r.pack == lp.pack.name)
+        {
             return Err(err_at(
                 &origin(lp, &format!("/rules/{i}/id")),
                 format!("rule `{}` is already defined at {}", def.id, prev.origin),
@@ -538,13 +545,20 @@ impl Loader<'_> {
         o: &OverrideDef,
     ) -> Result<(), ConfigError> {
         let at = origin(lp, &format!("/overrides/{i}"));
-        let Some(idx) = self.rules.iter().position(|r| r.id == o.rule) else {
-            return Err(err_at(
-                &origin(lp, &format!("/overrides/{i}/rule")),
-                format!("override of unknown rule `{}`", o.rule),
-            )
-            .key(format!("overrides[{i}].rule"))
-            .hint(did_you_mean(&self.rules, &o.rule, "overrides change rules from extended packs; check the id with `readygate explain --all`")));
+        let rule_at = origin(lp, &format!("/overrides/{i}/rule"));
+        let idx = match super::named(&self.rules, &o.rule) {
+            super::Named::One(idx) => idx,
+            super::Named::Nothing => {
+                return Err(err_at(&rule_at, format!("override of unknown rule `{}`", o.rule))
+                    .key(format!("overrides[{i}].rule"))
+                    .hint(did_you_mean(&self.rules, &o.rule, "overrides change rules from extended packs; check the id with `readygate explain --all`")));
+            }
+            named => {
+                let (message, hint) = named.ambiguity(&o.rule).unwrap_or_default();
+                return Err(err_at(&rule_at, message)
+                    .key(format!("overrides[{i}].rule"))
+                    .hint(hint));
+            }
         };
         let rule = &self.rules[idx];
         if rule.locked {
@@ -697,17 +711,27 @@ impl Loader<'_> {
             }
         }
         let mut waivers = Vec::new();
+        let (rules, collisions) = full_ids_where_shared(self.rules);
         for (w, at, rule_at) in self.waivers {
-            let Some(rule) = self.rules.iter().find(|r| r.id == w.rule) else {
-                let hint = did_you_mean(
-                    &self.rules,
-                    &w.rule,
-                    "waive a rule id that exists; list them with `readygate explain --all`",
-                );
-                errors.push(
-                    err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule)).hint(hint),
-                );
-                continue;
+            let rule = match super::named(&rules, &w.rule) {
+                super::Named::One(i) => &rules[i],
+                super::Named::Nothing => {
+                    let hint = did_you_mean(
+                        &rules,
+                        &w.rule,
+                        "waive a rule id that exists; list them with `readygate explain --all`",
+                    );
+                    errors.push(
+                        err_at(&rule_at, format!("waiver for unknown rule `{}`", w.rule))
+                            .hint(hint),
+                    );
+                    continue;
+                }
+                named => {
+                    let (message, hint) = named.ambiguity(&w.rule).unwrap_or_default();
+                    errors.push(err_at(&rule_at, message).hint(hint));
+                    continue;
+                }
             };
             if rule.locked {
                 errors.push(
@@ -741,7 +765,8 @@ impl Loader<'_> {
                 None => None,
             };
             waivers.push(Waiver {
-                rule: w.rule,
+                // As findings name the rule.
+                rule: rule.id.clone(),
                 target: w.target,
                 matcher,
                 reason: w.reason,
@@ -758,11 +783,43 @@ impl Loader<'_> {
             levels,
             tiers: self.tiers.into_iter().map(|(t, (l, _))| (t, l)).collect(),
             enforcement: self.enforcement.unwrap_or_default(),
-            rules: self.rules,
+            rules,
             waivers,
             quarantine: self.quarantine,
+            collisions,
         })
     }
+}
+
+/// Rules whose id another pack's rule shares take their full id
+/// (`PACK/ID`), so each finding names one rule; a built-in rule keeps its
+/// id. Each shared id is said once, with every source.
+fn full_ids_where_shared(mut rules: Vec<Rule>) -> (Vec<Rule>, Vec<String>) {
+    let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        by_id.entry(r.id.clone()).or_default().push(i);
+    }
+    let mut collisions = Vec::new();
+    for (id, shared) in by_id.into_iter().filter(|(_, v)| v.len() > 1) {
+        let builtin = |i: usize| rules[i].origin.file.starts_with("builtin:");
+        let each: Vec<String> = shared
+            .iter()
+            .map(|&i| match builtin(i) {
+                true => format!("`{id}` ({})", rules[i].origin),
+                false => format!("`{}` ({})", rules[i].full_id(), rules[i].origin),
+            })
+            .collect();
+        collisions.push(format!(
+            "rule id `{id}` is defined by {} packs, and each rule runs: {}; a waiver or override names the one it means by that id",
+            shared.len(),
+            each.join(", ")
+        ));
+        let renamed: Vec<usize> = shared.into_iter().filter(|&i| !builtin(i)).collect();
+        for i in renamed {
+            rules[i].id = rules[i].full_id();
+        }
+    }
+    (rules, collisions)
 }
 
 #[cfg(test)]
@@ -787,6 +844,108 @@ mod tests {
         format!(
             "name: p\nlevels: [bronze]\nrules:\n  - id: team.r\n    title: t\n    level: bronze\n    check: {check}\n    params: {params}\n    why: w\n    remediation: r\n"
         )
+    }
+
+    #[test]
+    fn packs_sharing_an_id_get_full_ids_and_a_bare_reference_must_be_unambiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = |id: &str| {
+            format!(
+                "  - id: {id}\n    title: t\n    level: bronze\n    check: ci-present\n    why: w\n    remediation: r\n"
+            )
+        };
+        std::fs::write(
+            dir.path().join("org.yaml"),
+            format!(
+                "name: org\nlevels: [bronze]\nrules:\n{}{}",
+                rule("ci.same"),
+                rule("ci.only")
+            ),
+        )
+        .unwrap();
+        let team = |rest: &str| {
+            let path = dir.path().join("team.yaml");
+            std::fs::write(
+                &path,
+                format!(
+                    "name: team\nextends: [org.yaml]\nrules:\n{}{rest}",
+                    rule("ci.same")
+                ),
+            )
+            .unwrap();
+            load(path.to_str().unwrap(), Path::new(""))
+        };
+        let waiver = |id: &str| {
+            format!(
+                "waivers:\n  - rule: {id}\n    reason: r\n    owner: o\n    expires: '2099-01-01'\n"
+            )
+        };
+        let policy = team(&format!(
+            "overrides:\n  - rule: org/ci.only\n    severity: warning\n{}",
+            waiver("team/ci.same")
+        ))
+        .unwrap();
+        let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["org/ci.same", "ci.only", "team/ci.same"]);
+        assert_eq!(policy.rules[1].severity, Severity::Warning);
+        assert_eq!(policy.waivers[0].rule, "team/ci.same");
+        assert_eq!(policy.collisions.len(), 1);
+        assert!(
+            policy.collisions[0].contains("org.yaml:4"),
+            "{:?}",
+            policy.collisions
+        );
+        assert!(
+            policy.collisions[0].contains("team.yaml:4"),
+            "{:?}",
+            policy.collisions
+        );
+        assert!(policy.rule("ci.only").is_some() && policy.rule("org/ci.only").is_some());
+        assert!(policy.rule("ci.same").is_none());
+
+        let err = team(&waiver("ci.same")).err().expect("ambiguous");
+        assert!(err.message.contains("`org/ci.same`"), "{err}");
+        assert!(err.message.contains("`team/ci.same`"), "{err}");
+        assert!(
+            err.hint.as_deref().unwrap_or_default().contains("PACK/ID"),
+            "{err}"
+        );
+        let err = team("overrides:\n  - rule: ci.same\n    enabled: false\n")
+            .err()
+            .expect("ambiguous");
+        assert!(err.message.contains("names rules of 2 packs"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_key_meant_and_the_values_allowed() {
+        let doc = crate::yaml::parse_single(
+            "name: p\nrules:\n  - id: a.b\n    titel: t\n    colour: red\n    level: bronze\n    on_unknown: maybe\n    check: ci-present\n    why: w\n    remediation: r\n",
+        )
+        .unwrap();
+        let schema = crate::policy::schema();
+        let err = crate::schema::validate_except(
+            &crate::schema::compile(schema.clone()),
+            &schema,
+            &doc,
+            "p.yaml",
+            "h",
+            |_| false,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("p.yaml:4:5: `rules[0].titel`: unknown key; did you mean `title`?"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.yaml:5:5: `rules[0].colour`: unknown key (keys here: id, title,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`rules[0].on_unknown`: must be one of: `pass`, `warn`, `fail`"),
+            "{text}"
+        );
+        assert!(!text.contains("anyOf"), "{text}");
     }
 
     #[test]

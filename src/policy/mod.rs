@@ -19,6 +19,7 @@ mod cost;
 pub mod diff;
 pub mod engine;
 pub mod expr;
+pub mod fields;
 pub mod load;
 pub mod model;
 pub mod remote;
@@ -80,6 +81,8 @@ fn to_pascal(id: &str) -> String {
 /// Compiled once per process: a pack chain validates several files.
 pub static SCHEMA: std::sync::LazyLock<jsonschema::Validator> =
     std::sync::LazyLock::new(|| crate::schema::compile(schema()));
+/// The schema itself, for the keys an object takes.
+pub static SCHEMA_JSON: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(schema);
 use model::{AppliesTo, Mode, OnUnknown, Severity};
 
 /// Where a rule, override or waiver was written.
@@ -137,6 +140,74 @@ pub struct Rule {
     pub overridden: Vec<(&'static str, String, Origin)>,
 }
 
+impl Rule {
+    /// The id without its pack: as the pack wrote it.
+    pub fn bare_id(&self) -> &str {
+        self.id.rsplit('/').next().unwrap_or(&self.id)
+    }
+
+    /// `PACK/ID`: the id no other pack can share.
+    pub fn full_id(&self) -> String {
+        format!("{}/{}", self.pack, self.bare_id())
+    }
+
+    /// Whether `reference` (an id as reported, a bare id, or `PACK/ID`)
+    /// names this rule.
+    pub fn answers_to(&self, reference: &str) -> bool {
+        self.id == reference || self.bare_id() == reference || self.full_id() == reference
+    }
+}
+
+/// What a rule reference names among `rules`.
+pub enum Named<'a> {
+    One(usize),
+    Nothing,
+    /// A bare id two packs define: the rules, each to be named in full.
+    Ambiguous(Vec<&'a Rule>),
+}
+
+/// The rule `reference` names: `ID` where only one pack defines it,
+/// `PACK/ID` always.
+pub fn named<'a>(rules: &'a [Rule], reference: &str) -> Named<'a> {
+    // The id a rule is reported by wins (a built-in rule keeps its bare
+    // id when another pack shares it).
+    if let [one] = (0..rules.len())
+        .filter(|&i| rules[i].id == reference)
+        .collect::<Vec<_>>()[..]
+    {
+        return Named::One(one);
+    }
+    let hits: Vec<usize> = (0..rules.len())
+        .filter(|&i| rules[i].answers_to(reference))
+        .collect();
+    match hits.as_slice() {
+        [] => Named::Nothing,
+        [one] => Named::One(*one),
+        many => Named::Ambiguous(many.iter().map(|&i| &rules[i]).collect()),
+    }
+}
+
+impl Named<'_> {
+    /// Why a reference to several rules names none, and how to name one.
+    pub fn ambiguity(&self, reference: &str) -> Option<(String, String)> {
+        let Named::Ambiguous(rules) = self else {
+            return None;
+        };
+        let each: Vec<String> = rules
+            .iter()
+            .map(|r| format!("`{}` ({})", r.full_id(), r.origin))
+            .collect();
+        Some((
+            format!(
+                "`{reference}` names rules of {} packs: {}",
+                rules.len(),
+                each.join(" and ")
+            ),
+            "write the full id, PACK/ID, for the rule meant".to_string(),
+        ))
+    }
+}
+
 pub struct Waiver {
     pub rule: String,
     pub target: Option<String>,
@@ -172,11 +243,18 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     /// Test ids whose failures and flakes do not count (`quarantine:`).
     pub quarantine: Vec<String>,
+    /// Ids two packs both define, each said once with both sources: the
+    /// rules run side by side, reported by their full ids.
+    pub collisions: Vec<String>,
 }
 
 impl Policy {
+    /// The one rule `id` names (`ID` or `PACK/ID`).
     pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
+        match named(&self.rules, id) {
+            Named::One(i) => Some(&self.rules[i]),
+            _ => None,
+        }
     }
 
     /// The level a release of a service of `tier` needs.

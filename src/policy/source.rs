@@ -10,13 +10,12 @@
 //! climbs out (the error names the spec, never content from the target).
 //! Every pack is a regular file under [`MAX_PACK_BYTES`].
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::builtin;
 use super::model::Extend;
 use super::remote::{RemotePack, Remotes, is_remote};
-use crate::document::{normalize, parent_dir};
+use crate::document::{normalize, parent_dir, read_regular_file};
 use crate::git;
 
 /// Largest policy pack read.
@@ -190,7 +189,8 @@ impl Source {
                 Some(at) if !pack.spec().contains(&format!("@{at}//")) => {
                     // 12 hex digits of the commit or digest.
                     let short = if at.starts_with("sha256:") { 19 } else { 12 };
-                    format!("{} ({})", pack.spec(), &at[..at.len().min(short)])
+                    let shown: String = at.chars().take(short).collect();
+                    format!("{} ({shown})", pack.spec())
                 }
                 _ => pack.spec(),
             },
@@ -242,7 +242,7 @@ impl Source {
                     )
                 })
             }
-            Source::File { path, .. } => read_regular_file(path).map_err(|e| {
+            Source::File { path, .. } => read_regular_file(path, MAX_PACK_BYTES).map_err(|e| {
                 SourceError::new(
                     format!("cannot read policy pack {}: {e}", path.display()),
                     "check the path; relative paths are resolved from the file that names them",
@@ -302,31 +302,6 @@ impl Source {
         };
         Source::parse(spec, &base)
     }
-}
-
-/// A regular file (not a device, FIFO or directory) of at most
-/// [`MAX_PACK_BYTES`], read without trusting its reported size.
-fn read_regular_file(path: &Path) -> std::io::Result<String> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_PACK_BYTES {
-        return Err(std::io::Error::other(format!(
-            "{} bytes is over the {MAX_PACK_BYTES}-byte limit for a policy pack",
-            meta.len()
-        )));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_PACK_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_PACK_BYTES {
-        return Err(std::io::Error::other(
-            "grew past the limit while being read",
-        ));
-    }
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub fn client(opts: &Online) -> Result<reqwest::Client, NetworkError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| NetworkError(format!("a --ca-file certificate: {}", root_cause(&e))))?;
     builder
+        .https_only(opts.https_only)
         .tls_certs_merge(extra)
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout)

@@ -37,6 +37,8 @@ pub struct Online {
     pub proxy: Option<String>,
     /// Roots trusted besides Mozilla's (`--ca-file`), DER.
     pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+    /// Refuse anything but https, redirects included (policy packs).
+    pub https_only: bool,
 }
 
 impl Default for Online {
@@ -49,6 +51,7 @@ impl Default for Online {
             allow_private: false,
             proxy: None,
             extra_roots: Vec::new(),
+            https_only: false,
         }
     }
 }

@@ -65,24 +65,28 @@ pub fn roots(extra: &[CertificateDer<'static>]) -> Result<Arc<RootCertStore>, Ne
 
 /// The certificates of a PEM file (`--ca-file`): a usage error names the
 /// file when it cannot be read or holds none.
-pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+/// The certificates of a PEM file named by `flag` (`--ca-file`,
+/// `--pack-ca-file`): a regular file of at most 4 MiB.
+pub fn read_ca_file(
+    path: &std::path::Path,
+    flag: &str,
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     use rustls::pki_types::pem::PemObject;
-    let shown = path.display().to_string();
-    let bytes =
-        std::fs::read(path).map_err(|e| ConfigError::new(format!("--ca-file {shown}: {e}")))?;
-    let certs = CertificateDer::pem_slice_iter(&bytes)
+    let shown = format!("{flag} {}", path.display());
+    let text = crate::document::read_regular_file(path, 4 << 20)
+        .map_err(|e| ConfigError::new(format!("{shown}: {e}")))?;
+    let bytes = text.as_bytes();
+    let certs = CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ConfigError::new(format!("--ca-file {shown}: not PEM certificates: {e}")))?;
+        .map_err(|e| ConfigError::new(format!("{shown}: not PEM certificates: {e}")))?;
     if certs.is_empty() {
-        return Err(
-            ConfigError::new(format!("--ca-file {shown}: no certificate in it"))
-                .hint("give a PEM file with one or more `-----BEGIN CERTIFICATE-----` blocks"),
-        );
+        return Err(ConfigError::new(format!("{shown}: no certificate in it"))
+            .hint("give a PEM file with one or more `-----BEGIN CERTIFICATE-----` blocks"));
     }
     for cert in &certs {
         if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
             return Err(ConfigError::new(format!(
-                "--ca-file {shown}: a certificate in it does not parse"
+                "{shown}: a certificate in it does not parse"
             )));
         }
     }

@@ -199,15 +199,21 @@ pub fn config(doc: &Document, node: &Node, validate: bool, out: &mut Sink<Fact>)
         };
         let json = node.to_json();
         let flag_at = |ptr: &str| entries.iter().find(|(_, _, _, p)| p == ptr);
-        for v in schema::violations(validator, node, &json, MAX_SCHEMA_VIOLATIONS, |p| {
-            explained.contains(p)
-        }) {
+        for v in schema::violations(
+            validator,
+            &Json::Null,
+            node,
+            &json,
+            MAX_SCHEMA_VIOLATIONS,
+            |p| explained.contains(p),
+        ) {
             // A flag that matches no typed flag schema: say why, from the
             // common flag shape, when that finds the reason.
             let any_of = v.message.contains("anyOf");
             if let Some((key, _, flag, _)) = any_of.then(|| flag_at(&v.pointer)).flatten() {
                 let reasons = schema::violations(
                     &BASE_FLAG,
+                    &Json::Null,
                     flag,
                     &flag.to_json(),
                     MAX_SCHEMA_VIOLATIONS,

@@ -45,6 +45,14 @@ impl GitPack {
         }
         let after = &rest[scheme_end..];
         let at = after.find('@').ok_or_else(|| refused(spec, "no @REF"))?;
+        // `user:password@host`: an `@` before any path. Not echoed: it
+        // would be printed in every message that names the pack.
+        if scheme == "https://" && !after[..at].contains('/') {
+            return Err(SourceError::new(
+                "credentials in a git+https pack URL are refused",
+                "name the repository without user or password; the runner's git credentials are not used for packs",
+            ));
+        }
         let sep = after[at..]
             .find("//")
             .map(|i| at + i)
@@ -194,13 +202,18 @@ impl GitPack {
         if self.url.starts_with("file://") {
             config.push("protocol.file.allow=always".to_string());
         } else {
-            super::guard(&self.url, net.allow_private).map_err(|why| {
+            let resolved = super::guard(&self.url, net.allow_private).map_err(|why| {
                 SourceError::new(
                     format!("`{}`: {why}", self.spec()),
                     "policy packs are fetched from public hosts",
                 )
             })?;
             config.push("protocol.https.allow=always".to_string());
+            // Connect to the addresses the guard checked, and follow no
+            // redirect: neither a second DNS answer nor a redirect can lead
+            // git to the runner's network.
+            config.push(format!("http.curloptResolve={resolved}"));
+            config.push("http.followRedirects=false".to_string());
             if let Some(ca) = &net.ca_file {
                 config.push(format!("http.sslCAInfo={}", ca.display()));
             }
@@ -279,6 +292,10 @@ mod tests {
         ] {
             assert!(GitPack::parse(bad, false).is_err(), "{bad}");
         }
+        let err =
+            GitPack::parse("git+https://user:hunter2@example.com/r@v1//p.yaml", false).unwrap_err();
+        assert!(err.message.contains("credentials"), "{err:?}");
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
         let err = GitPack::parse("git+file:///srv/packs@v1//p.yaml", true).unwrap_err();
         assert!(err.message.contains("may not name git+file"));
         assert!(GitPack::parse("git+file:///srv/packs@v1//p.yaml", false).is_ok());

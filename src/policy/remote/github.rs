@@ -6,7 +6,7 @@
 //! the address guard; the token goes to it and nowhere else.
 
 use super::{Remotes, cache_dir, cached, hex, is_commit, pack_text, ref_ok, sha256, store};
-use crate::github::api::{Api, ApiError, block_on};
+use crate::github::api::{Api, ApiError, RAW, SHA, block_on};
 use crate::policy::source::{MAX_PACK_BYTES, SourceError};
 
 /// The public API, when the runner names none.
@@ -114,9 +114,14 @@ impl GithubPack {
         };
         let repo_key = format!("{api_url}/{}/{}", self.owner, self.repo);
         let dir = cache_dir(cache, &["github", &sha256(repo_key.as_bytes())[..32]])?;
+        let net = &remotes.net;
         let api = || {
-            Api::new(api_url, remotes.github.token.clone().unwrap_or_default())
-                .map_err(|e| SourceError::new(format!("`{spec}`: {}", e.0), ""))
+            let token = remotes.github.token.clone().unwrap_or_default();
+            let mut api = Api::with(api_url, token, net.timeout, &net.extra_roots)
+                .map_err(|e| SourceError::new(format!("`{spec}`: {}", e.0), ""))?;
+            // One retry: a pack fetch is not worth minutes of backoff.
+            api.retries = 1;
+            Ok::<_, SourceError>(api)
         };
         let ref_file = dir.join(format!("ref-{}", hex(self.reference.as_bytes())));
         let commit = match locked {
@@ -132,10 +137,10 @@ impl GithubPack {
                     self.owner, self.repo, self.reference
                 );
                 let answer = self.call(&spec, "the ref", || async {
-                    api()?.get(&path).await.map_err(Into::into)
+                    api()?.get_as(&path, SHA, 256).await.map_err(Into::into)
                 })?;
-                let commit = answer["sha"]
-                    .as_str()
+                let answer = String::from_utf8_lossy(&answer);
+                let commit = Some(answer.trim())
                     .filter(|c| is_commit(c))
                     .ok_or_else(|| {
                         SourceError::new(
@@ -161,7 +166,7 @@ impl GithubPack {
         );
         let max = MAX_PACK_BYTES as usize;
         let bytes = self.call(&spec, "the file", || async {
-            api()?.get_raw(&path, max).await.map_err(Into::into)
+            api()?.get_as(&path, RAW, max).await.map_err(Into::into)
         })?;
         let text = pack_text(&spec, bytes)?;
         store(&file, &text)?;
@@ -185,7 +190,11 @@ impl GithubPack {
                     }
                     _ => "with no network, use --offline and a filled cache",
                 };
-                SourceError::new(format!("`{spec}`: GitHub refused {what}: {e}"), hint)
+                let message = match e.status {
+                    Some(_) => format!("`{spec}`: GitHub refused {what}: {e}"),
+                    None => format!("`{spec}`: could not read {what} from GitHub: {e}"),
+                };
+                SourceError::new(message, hint)
             }
         })
     }

@@ -43,7 +43,13 @@ impl HttpsPack {
         let pin = match url.fragment() {
             None => None,
             Some(f) => match f.strip_prefix("sha256=") {
-                Some(d) => Some(d.to_ascii_lowercase()),
+                Some(d) if super::is_digest(d) => Some(d.to_ascii_lowercase()),
+                Some(_) => {
+                    return Err(refused(
+                        spec,
+                        "#sha256= takes the 64 hex digits `sha256sum` prints",
+                    ));
+                }
                 None => {
                     return Err(refused(
                         spec,
@@ -82,8 +88,13 @@ impl HttpsPack {
     ) -> Result<String, SourceError> {
         let spec = self.url.as_str();
         let dir = cache_dir(cache, &["https", &sha256(spec.as_bytes())[..32]])?;
-        let held =
-            |digest: &str| cached(&dir.join(digest)).filter(|t| sha256(t.as_bytes()) == digest);
+        // Only a digest names a cache file.
+        let held = |digest: &str| {
+            super::is_digest(digest)
+                .then(|| cached(&dir.join(digest)))
+                .flatten()
+                .filter(|t| sha256(t.as_bytes()) == digest)
+        };
         if let Some(text) = expected.and_then(held) {
             return Ok(text);
         }
@@ -113,8 +124,12 @@ impl HttpsPack {
             timeout: remotes.net.timeout,
             allow_private: remotes.net.allow_private,
             extra_roots: remotes.net.extra_roots.clone(),
+            https_only: true,
             ..Online::default()
         };
+        // The guard's refusal names the probes' flag; packs have their own.
+        let failed =
+            |why: String| failed(why.replace("--online-allow-private", "--pack-allow-private"));
         let client = http::client(&online).map_err(|e| failed(e.0))?;
         let max = MAX_PACK_BYTES as usize;
         let (status, _, body) = crate::github::api::block_on(http::get_bytes(
@@ -149,6 +164,8 @@ mod tests {
             "http://packs.example/p.yaml",
             "https://user:secret@packs.example/p.yaml",
             "https://packs.example/p.yaml#main",
+            "https://packs.example/p.yaml#sha256=/dev/zero",
+            "https://packs.example/p.yaml#sha256=../../etc/passwd",
             "ftp://packs.example/p.yaml",
         ] {
             let err = HttpsPack::parse(bad).unwrap_err();

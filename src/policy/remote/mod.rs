@@ -120,12 +120,24 @@ impl Lock {
     pub fn parse(text: &str) -> Result<Lock, String> {
         let node = crate::yaml::parse_single(text)
             .map_err(|e| format!("line {}: {}", e.pos.line, e.message))?;
-        let lock: Lock = serde_json::from_value(node.to_json()).map_err(|e| e.to_string())?;
+        // serde's message quotes the offending value: never echo a file's
+        // content (the path may point anywhere a change can reach).
+        let lock: Lock = serde_json::from_value(node.to_json()).map_err(|_| {
+            "not a lock file: `version: 1` and `sources:`, each with `source`, `commit` (40 hex digits, absent for an https pack) and `sha256` (64 hex digits)".to_string()
+        })?;
         if lock.version != 1 {
             return Err(format!(
                 "version {} is not one this readygate reads (1)",
                 lock.version
             ));
+        }
+        for (i, l) in lock.sources.iter().enumerate() {
+            let commit_ok = l.commit.as_deref().is_none_or(is_commit);
+            if !commit_ok || !is_digest(&l.sha256) || l.source.is_empty() {
+                return Err(format!(
+                    "sources[{i}]: `commit` must be 40 hex digits and `sha256` 64"
+                ));
+            }
         }
         Ok(lock)
     }
@@ -222,7 +234,7 @@ impl RemotePack {
     /// Pin the pack's text to `digest` (an `extends` entry's `sha256`).
     pub fn pinned_to(mut self, digest: &str) -> Result<RemotePack, SourceError> {
         let digest = digest.to_ascii_lowercase();
-        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_digest(&digest) {
             return Err(SourceError::new(
                 format!("`{digest}` is not a sha256 digest"),
                 "write the 64 hex digits `sha256sum pack.yaml` prints",
@@ -367,6 +379,11 @@ fn is_commit(reference: &str) -> bool {
     reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A sha256 digest as hex.
+pub fn is_digest(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A tag, branch or commit name that git and URLs take as is: never an
 /// option, never a path out.
 fn ref_ok(reference: &str) -> bool {
@@ -380,8 +397,9 @@ fn ref_ok(reference: &str) -> bool {
 }
 
 /// The host of an https URL must resolve to public addresses only (unless
-/// `--pack-allow-private`).
-fn guard(url: &str, allow_private: bool) -> Result<(), String> {
+/// `--pack-allow-private`): `host:port:addresses` as curl's `--resolve`
+/// takes them, so git connects to exactly what was checked.
+fn guard(url: &str, allow_private: bool) -> Result<String, String> {
     use std::net::ToSocketAddrs;
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     let host = parsed.host_str().ok_or("the URL has no host")?;
@@ -398,7 +416,20 @@ fn guard(url: &str, allow_private: bool) -> Result<(), String> {
             "{host} resolves to {}, a private or loopback address (--pack-allow-private allows it)",
             bad.ip()
         )),
-        None => Ok(()),
+        None => {
+            let ips: Vec<String> = addrs
+                .iter()
+                .map(|a| match a.ip() {
+                    std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                    ip => ip.to_string(),
+                })
+                .collect();
+            Ok(format!(
+                "{}:{port}:{}",
+                host.trim_matches(['[', ']']),
+                ips.join(",")
+            ))
+        }
     }
 }
 
@@ -417,7 +448,7 @@ fn cache_dir(cache: &Path, parts: &[&str]) -> Result<PathBuf, SourceError> {
 /// A cache entry, or nothing when there is none (or it cannot be read:
 /// then it is fetched again).
 fn cached(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    crate::document::read_regular_file(path, super::source::MAX_PACK_BYTES).ok()
 }
 
 /// Write a cache entry whole or not at all, so a killed run never leaves
@@ -491,6 +522,23 @@ mod tests {
                 .contains("version 2")
         );
         assert!(Lock::parse("version: 1\nextra: 1\n").is_err());
+        // A commit or digest that is not one is refused: it would become a
+        // path in the cache and a query to GitHub.
+        let digest = "c".repeat(64);
+        for bad in [
+            format!(
+                "version: 1\nsources:\n  - {{source: s, commit: /tmp/evil, sha256: {digest}}}\n"
+            ),
+            format!(
+                "version: 1\nsources:\n  - {{source: s, commit: 'aéééééééééé', sha256: {digest}}}\n"
+            ),
+            "version: 1\nsources:\n  - {source: s, sha256: /dev/zero}\n".to_string(),
+        ] {
+            assert!(Lock::parse(&bad).is_err(), "{bad}");
+        }
+        // Its errors never quote the file.
+        let err = Lock::parse("root:x:0:0:root:/root:/bin/bash\n").unwrap_err();
+        assert!(!err.contains("root:x"), "{err}");
     }
 
     #[test]
