@@ -46,6 +46,9 @@ pub trait Area: Sync + 'static {
 /// What assembly may look at besides the area's own facts.
 pub struct Assembly<'a> {
     pub root: &'a Path,
+    /// The commit whose files are scanned instead of `root`'s (the
+    /// baseline): files an area reads after the walk come from it.
+    pub tree: Option<&'a crate::tree::CommitTree>,
     /// This repository on the web (`--repo-url`, else the `origin` remote).
     pub repo: Option<&'a RepoIdentity>,
     /// The manifest in force (the first by path).

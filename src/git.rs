@@ -30,6 +30,16 @@ fn trimmed(mut text: String) -> String {
     text
 }
 
+/// The transports a checkout uses, for fetching a partial clone's blobs.
+const CHECKOUT_PROTOCOLS: [&str; 6] = [
+    "-c",
+    "protocol.https.allow=always",
+    "-c",
+    "protocol.ssh.allow=always",
+    "-c",
+    "protocol.file.allow=always",
+];
+
 /// [`git_with_input`] that may fetch missing objects from the
 /// repository's own remote: in a partial clone (`--filter=blob:none`, as
 /// actions/checkout can make) the base's blobs the gate reads are fetched
@@ -43,15 +53,21 @@ pub fn git_may_fetch(
     input: Option<&[u8]>,
 ) -> Result<String, GitError> {
     let mut cmd = hardened(dir);
-    cmd.args([
-        "-c",
-        "protocol.https.allow=always",
-        "-c",
-        "protocol.ssh.allow=always",
-        "-c",
-        "protocol.file.allow=always",
-    ]);
+    cmd.args(CHECKOUT_PROTOCOLS);
     run(cmd, args, index, input).map(trimmed)
+}
+
+/// A long-lived git process in `dir` with piped standard input and output
+/// (`cat-file --batch`), hardened, that may fetch as [`git_may_fetch`].
+pub fn spawn_may_fetch(dir: &Path, args: &[&str]) -> std::io::Result<std::process::Child> {
+    use std::process::Stdio;
+    let mut cmd = hardened(dir);
+    cmd.args(CHECKOUT_PROTOCOLS);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
 }
 
 /// Run git; its stdout exactly.

@@ -3,7 +3,9 @@
 //! findings → report → exit code.
 //!
 //! Layers, each using only those below it: the shared vocabulary (`yaml`,
-//! `diag`, `escape`, `schema`, `git`, `evidence`, `document` (and its rule expressions), `check`, `probe`, `progress`, `contract`); the
+//! `diag`, `escape`, `schema`, `git`, `tree` (a commit's files, read from
+//! git), `evidence`, `document` (and its rule expressions), `check`, `probe`,
+//! `progress`, `contract`); the
 //! evidence areas (`area/*`, which never import each other) and their
 //! registry (`area`); the walk and scan (`discover`, `scan`); policy and
 //! findings; reports, GitHub and the baseline; and `gate`, the run itself.
@@ -20,6 +22,7 @@ pub mod evidence;
 pub mod git;
 pub mod probe;
 pub mod progress;
+pub mod tree;
 pub mod yaml;
 
 pub mod area;

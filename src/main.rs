@@ -201,6 +201,7 @@ impl WalkArgs {
                 },
                 repo_url: self.repo_url.clone(),
                 judging: None,
+                tree: None,
                 inputs: readygate::contract::Inputs {
                     junit: self.junit.clone(),
                     junit_history: self.junit_history.clone(),

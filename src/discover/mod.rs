@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
+use crate::tree::{CommitTree, Resolved};
+
 use crate::document::{DocKind, Document, Head, KindSpec, Named, with_key_escapes_decoded};
 use crate::evidence::{Location, Problem, ProblemKind};
 
@@ -246,6 +248,96 @@ pub fn walk(
     }
 }
 
+/// [`walk`] over a commit's files read from git (the baseline), without
+/// writing them: the same candidates, kinds and problems. Every tracked
+/// file is there, so no ignore file applies. The blobs stream from one
+/// `git cat-file`; judging them runs on the walk's threads.
+pub fn walk_tree(
+    tree: &CommitTree,
+    opts: &Options,
+    classifier: &Classifier,
+    sink: &(dyn Fn(Document) + Sync),
+) -> Walk {
+    let ctx = FileContext {
+        root: Path::new("."),
+        root_canonical: Path::new("."),
+        classifier,
+        opts,
+    };
+    let mut visited = 0u64;
+    // Regular files stream; symlinks are followed one by one.
+    let mut streamed: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut one_by_one: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (rel, blob) in tree.files() {
+        if rel.split('/').any(|part| PRUNED_DIRS.contains(&part)) {
+            continue;
+        }
+        visited += 1;
+        let candidates = classifier.candidates(rel);
+        if candidates.is_empty() {
+            continue;
+        }
+        if blob.symlink {
+            one_by_one.push((rel, candidates));
+        } else {
+            streamed.push((rel, candidates));
+        }
+    }
+    let problems = Mutex::new(Vec::new());
+    let binary = AtomicU64::new(0);
+    let record = |visit: Visit| match visit {
+        Visit::Document(doc) => sink(doc),
+        Visit::Problem(p) => problems.lock().unwrap().push(p),
+        Visit::Binary => {
+            binary.fetch_add(1, Ordering::Relaxed);
+        }
+        Visit::Nothing => {}
+    };
+    // Few files in flight: each may be up to the size cap.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>, u64)>(opts.threads.max(1) * 2);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let next = rx.lock().unwrap().recv();
+                    let Ok((i, bytes, size)) = next else { break };
+                    let (rel, candidates) = &streamed[i];
+                    record(ctx.judge_read(
+                        rel.to_string(),
+                        Kinding::Candidates(candidates),
+                        size,
+                        bytes,
+                    ));
+                }
+            });
+        }
+        let rels: Vec<&str> = streamed.iter().map(|(r, _)| *r).collect();
+        let result = tree.stream(&rels, opts.max_file_size, |i, bytes, size| {
+            let _ = tx.send((i, bytes, size));
+        });
+        drop(tx);
+        if let Err(err) = result {
+            problems.lock().unwrap().push(problem(
+                ProblemKind::Unreadable,
+                None,
+                ".",
+                format!("cannot read the files from git: {err}"),
+            ));
+        }
+    });
+    for (rel, candidates) in &one_by_one {
+        record(ctx.visit_tree(tree, rel, Kinding::Candidates(candidates)));
+    }
+    let mut problems = problems.into_inner().unwrap();
+    problems.sort();
+    Walk {
+        visited,
+        binary: binary.into_inner(),
+        problems,
+    }
+}
+
 /// Most files the documents of one run may name; the rest are a problem.
 pub const MAX_NAMED_FILES: usize = 10_000;
 /// Most directory entries listed to expand the named patterns of one run.
@@ -260,6 +352,7 @@ const MAX_NAMED_LISTING: usize = 100_000;
 /// every run.
 pub fn read_named(
     root: &Path,
+    tree: Option<&CommitTree>,
     opts: &Options,
     classifier: &Classifier,
     named: &[Named],
@@ -285,7 +378,13 @@ pub fn read_named(
             location: n.by.clone(),
             message: what,
         };
-        let paths = match expand(root, &n.pattern, &mut listed) {
+        let list = |dir: &str| -> Option<Listing> {
+            match tree {
+                Some(tree) => tree.is_dir(dir).then(|| tree.list(dir)),
+                None => list_dir(&root.join(dir)),
+            }
+        };
+        let paths = match expand(&list, &n.pattern, &mut listed) {
             Ok(paths) => paths,
             Err(e) => {
                 problems.push(over(e));
@@ -303,14 +402,23 @@ pub fn read_named(
                 )));
                 return problems;
             }
-            let path = root.join(&rel);
-            // A symlinked directory on the way may not lead out.
-            match path.canonicalize() {
-                Ok(c) if c.starts_with(&root_canonical) && c.is_file() => {}
-                _ => continue,
-            }
-            let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
-            match ctx.visit(&path, rel, Kinding::Named(n.kind), is_symlink) {
+            let visit = match tree {
+                Some(tree) => match tree.resolve(&rel) {
+                    Resolved::File(_) => ctx.visit_tree(tree, &rel, Kinding::Named(n.kind)),
+                    _ => continue,
+                },
+                None => {
+                    let path = root.join(&rel);
+                    // A symlinked directory on the way may not lead out.
+                    match path.canonicalize() {
+                        Ok(c) if c.starts_with(&root_canonical) && c.is_file() => {}
+                        _ => continue,
+                    }
+                    let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+                    ctx.visit(&path, rel, Kinding::Named(n.kind), is_symlink)
+                }
+            };
+            match visit {
                 Visit::Document(doc) => sink(doc),
                 Visit::Problem(p) => problems.push(p),
                 Visit::Binary | Visit::Nothing => {}
@@ -320,10 +428,35 @@ pub fn read_named(
     problems
 }
 
-/// The files `pattern` matches under `root`, sorted; `*`, `?` and `[...]`
-/// match within one segment, `**` any number of directories (symlinked
-/// directories are not descended). Errs when the run's listing budget is spent.
-fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>, String> {
+/// A directory's entries: each name, and whether it is a directory.
+type Listing = Vec<(String, bool)>;
+
+/// The entries of a directory on disk (a symlink to a directory is not
+/// one).
+fn list_dir(dir: &Path) -> Option<Listing> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(
+        entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                let is_dir = e.file_type().ok()?.is_dir();
+                Some((name, is_dir))
+            })
+            .collect(),
+    )
+}
+
+/// The files `pattern` matches, sorted, listing directories with `list`
+/// (a directory's entries by name, each with whether it is a directory);
+/// `*`, `?` and `[...]` match within one segment, `**` any number of
+/// directories (symlinked directories are not descended). Errs when the
+/// run's listing budget is spent.
+fn expand(
+    list: &dyn Fn(&str) -> Option<Listing>,
+    pattern: &str,
+    listed: &mut usize,
+) -> Result<Vec<String>, String> {
     let join = |dir: &str, name: &str| {
         if dir.is_empty() {
             name.to_string()
@@ -357,17 +490,13 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
             let mut all = Vec::new();
             let mut queue: Vec<String> = paths.clone();
             while let Some(dir) = queue.pop() {
-                let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+                let Some(entries) = list(if dir.is_empty() { "." } else { &dir }) else {
                     continue;
                 };
-                for entry in entries.flatten() {
+                for (name, is_dir) in entries {
                     count(listed)?;
-                    let name = entry.file_name();
-                    let (Some(name), Ok(t)) = (name.to_str(), entry.file_type()) else {
-                        continue;
-                    };
-                    if t.is_dir() && !PRUNED_DIRS.contains(&name) {
-                        queue.push(join(&dir, name));
+                    if is_dir && !PRUNED_DIRS.contains(&name.as_str()) {
+                        queue.push(join(&dir, &name));
                     }
                 }
                 all.push(dir);
@@ -382,16 +511,13 @@ fn expand(root: &Path, pattern: &str, listed: &mut usize) -> Result<Vec<String>,
         let glob = glob.compile_matcher();
         let mut next = Vec::new();
         for dir in &paths {
-            let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            let Some(entries) = list(if dir.is_empty() { "." } else { dir }) else {
                 continue;
             };
-            for entry in entries.flatten() {
+            for (name, _) in entries {
                 count(listed)?;
-                if let Some(name) = entry.file_name().to_str()
-                    && glob.is_match(name)
-                    && !PRUNED_DIRS.contains(&name)
-                {
-                    next.push(join(dir, name));
+                if glob.is_match(&name) && !PRUNED_DIRS.contains(&name.as_str()) {
+                    next.push(join(dir, &name));
                 }
             }
         }
@@ -477,14 +603,6 @@ impl FileContext<'_> {
             }
         }
 
-        let unreadable = |err: std::io::Error| {
-            Visit::Problem(problem(
-                ProblemKind::Unreadable,
-                by_path(),
-                &rel,
-                format!("cannot read: {err}"),
-            ))
-        };
         let size = match std::fs::metadata(path) {
             // A FIFO or device would block the read or never end.
             Ok(meta) if !meta.is_file() => {
@@ -496,12 +614,93 @@ impl FileContext<'_> {
                 ));
             }
             Ok(meta) => meta.len(),
-            Err(err) => return unreadable(err),
+            Err(err) => {
+                return Visit::Problem(problem(
+                    ProblemKind::Unreadable,
+                    by_path(),
+                    &rel,
+                    format!("cannot read: {err}"),
+                ));
+            }
+        };
+        self.judge(rel, how, size, || read_head(path), || std::fs::read(path))
+    }
+
+    /// Read one file of a commit's tree and give it its kind; a symlink is
+    /// followed inside the tree only.
+    fn visit_tree(&self, tree: &CommitTree, rel: &str, how: Kinding) -> Visit {
+        let by_path = || {
+            how.kind(self.classifier, "")
+                .map(|(k, _)| k.name().to_string())
+        };
+        let target = match tree.resolve(rel) {
+            Resolved::File(target) => target,
+            Resolved::Dir(_) => return Visit::Nothing,
+            Resolved::Outside(to) => {
+                return Visit::Problem(problem(
+                    ProblemKind::SymlinkOutsideRoot,
+                    by_path(),
+                    rel,
+                    format!("symlink points outside the repository ({to}); not followed"),
+                ));
+            }
+            Resolved::Missing => {
+                return Visit::Problem(problem(
+                    ProblemKind::Unreadable,
+                    by_path(),
+                    rel,
+                    "dangling symlink".into(),
+                ));
+            }
+        };
+        match tree.read(&target, self.opts.max_file_size) {
+            Ok((bytes, size)) => self.judge_read(rel.to_string(), how, size, bytes),
+            Err(err) => Visit::Problem(problem(
+                ProblemKind::Unreadable,
+                by_path(),
+                rel,
+                format!("cannot read: {err}"),
+            )),
+        }
+    }
+
+    /// [`Self::judge`] of a file already read: all of it, or its first
+    /// `max_file_size` bytes when it is larger.
+    fn judge_read(&self, rel: String, how: Kinding, size: u64, mut bytes: Vec<u8>) -> Visit {
+        if size > self.opts.max_file_size {
+            bytes.truncate(SNIFF_BYTES);
+            self.judge(rel, how, size, || Ok(bytes), || Ok(Vec::new()))
+        } else {
+            self.judge(rel, how, size, || Ok(Vec::new()), || Ok(bytes))
+        }
+    }
+
+    /// A file of `size` bytes, given its kind from its bytes: `head` reads
+    /// its start (for an oversize file), `read` all of it.
+    fn judge(
+        &self,
+        rel: String,
+        how: Kinding,
+        size: u64,
+        head: impl FnOnce() -> std::io::Result<Vec<u8>>,
+        read: impl FnOnce() -> std::io::Result<Vec<u8>>,
+    ) -> Visit {
+        let by_path = || {
+            how.kind(self.classifier, "")
+                .map(|(k, _)| k.name().to_string())
+        };
+        let unreadable = |err: std::io::Error| {
+            Visit::Problem(problem(
+                ProblemKind::Unreadable,
+                by_path(),
+                &rel,
+                format!("cannot read: {err}"),
+            ))
         };
         if size > self.opts.max_file_size {
             // Only an evidence-looking file over the cap is worth a finding;
             // a huge package-lock.json is not evidence of anything.
-            let head = match read_head(path) {
+            let head = match head() {
                 Ok(head) => head,
                 Err(err) => return unreadable(err),
             };
@@ -519,7 +718,7 @@ impl FileContext<'_> {
                 None => Visit::Nothing,
             };
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match read() {
             Ok(bytes) => bytes,
             Err(err) => return unreadable(err),
         };

@@ -1000,7 +1000,10 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
     if let Some(reference) = &plan.baseline {
         let base = baseline::checkout(root, reference)?;
         // The head's policy on the base's files: what changed is the code.
-        let base_settings = settings.for_copy_of(root);
+        let base_settings = Settings {
+            tree: Some(base.files.clone()),
+            ..settings.for_copy_of(root)
+        };
         let base_evidence = scan::scan(&base.root, &base_settings, &probes).map_err(|e| {
             ConfigError::new(format!("the baseline {reference} cannot be evaluated: {e}"))
                 .hint("fix it on the base branch, or drop --baseline")

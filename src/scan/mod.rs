@@ -34,6 +34,10 @@ pub struct Settings {
     pub judging: Option<Judging>,
     /// Test reports and history the run was pointed at.
     pub inputs: crate::contract::Inputs,
+    /// Read the repository's files from this commit's tree instead of the
+    /// directory (the baseline); the root is then only where nothing else
+    /// is.
+    pub tree: Option<std::sync::Arc<crate::tree::CommitTree>>,
 }
 
 impl Settings {
@@ -119,7 +123,11 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             }
         }
     };
-    let mut walk = discover::walk(root, opts, &classifier, &take);
+    let tree = settings.tree.as_deref();
+    let mut walk = match tree {
+        Some(tree) => discover::walk_tree(tree, opts, &classifier, &take),
+        None => discover::walk(root, opts, &classifier, &take),
+    };
     // Files that documents name as evidence (Prometheus `rule_files`),
     // whatever they are called: read once, as the kind they are named as.
     // Files they name are not followed further.
@@ -133,7 +141,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             .cloned()
             .chain(walk.problems.iter().map(|p| p.location.path.clone()))
             .collect();
-        let problems = discover::read_named(root, opts, &classifier, &named, &walked, &take);
+        let problems = discover::read_named(root, tree, opts, &classifier, &named, &walked, &take);
         walk.problems.extend(problems);
         collectors.iter().for_each(|c| drop(c.take_named()));
     }
@@ -175,7 +183,10 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     let judging = match &settings.judging {
         Some(judging) => judging.clone(),
         None => Judging {
-            ignore_file: scope::read_ignore_file(root),
+            ignore_file: match tree {
+                Some(tree) => ignore_file_in(tree),
+                None => scope::read_ignore_file(root),
+            },
             ..Judging::of(manifest.as_ref().map(|m| &m.manifest))
         },
     };
@@ -194,6 +205,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
     };
     let ctx = Assembly {
         root,
+        tree,
         repo: repo.as_ref(),
         manifest: manifest.as_ref(),
         manifests: &parsed,
@@ -213,4 +225,16 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         }
     }
     Ok(ev)
+}
+
+/// [`scope::read_ignore_file`] from a commit's tree.
+fn ignore_file_in(tree: &crate::tree::CommitTree) -> Option<String> {
+    if tree.blob(scope::IGNORE_FILE)?.symlink {
+        return None;
+    }
+    String::from_utf8(
+        tree.read_raw(scope::IGNORE_FILE, scope::MAX_IGNORE_FILE)
+            .ok()?,
+    )
+    .ok()
 }

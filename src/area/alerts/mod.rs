@@ -250,7 +250,7 @@ impl Area for AlertsArea {
         alerts
             .templated_sources
             .sort_by(|a, b| a.location.cmp(&b.location));
-        runbooks::resolve_runbooks(&mut alerts, ctx.root, ctx.repo, ctx.max_file_size);
+        runbooks::resolve_runbooks(&mut alerts, ctx.root, ctx.tree, ctx.repo, ctx.max_file_size);
         alerts
     }
     fn probe(&self, alerts: &mut Alerts, probes: &Probes) -> Result<(), ProbeError> {

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+
+use crate::tree::{CommitTree, Resolved};
 use std::rc::Rc;
 
 use super::collect::LinkCandidate;
@@ -58,12 +60,14 @@ pub fn choose(links: &[LinkCandidate], keys: &[String]) -> Runbook {
 pub fn resolve_runbooks(
     alerts: &mut Alerts,
     root: &Path,
+    tree: Option<&CommitTree>,
     repo: Option<&RepoIdentity>,
     max_file_size: u64,
 ) {
     alerts.repo_url = repo.map(RepoIdentity::web_url);
     let mut files = Files {
         root,
+        tree,
         max_file_size,
         cache: HashMap::new(),
     };
@@ -171,6 +175,18 @@ fn resolve_one(alert: &mut Alert, repo: Option<&RepoIdentity>, files: &mut Files
     }
 }
 
+/// What GitHub shows for a directory, in the order it looks.
+const README_NAMES: [&str; 4] = ["README.md", "readme.md", "README", "index.md"];
+
+/// `name` in the directory `dir` (`.` the top).
+fn in_dir(dir: &str, name: &str) -> String {
+    if dir == "." {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 /// A repository file a runbook link names.
 struct LocalPage {
     /// When a directory resolved to its README.
@@ -183,6 +199,8 @@ struct LocalPage {
 /// Repository files read for resolution, each read and parsed once.
 struct Files<'a> {
     root: &'a Path,
+    /// The commit read instead of `root` (the baseline).
+    tree: Option<&'a CommitTree>,
     max_file_size: u64,
     cache: HashMap<String, Option<Rc<LocalPage>>>,
 }
@@ -198,6 +216,9 @@ impl Files<'_> {
     }
 
     fn read(&self, rel: &str) -> Option<LocalPage> {
+        if let Some(tree) = self.tree {
+            return self.read_in(tree, rel);
+        }
         let full = self.root.join(rel);
         let meta = std::fs::metadata(&full).ok()?;
         // Symlinks may not lead out of the repository.
@@ -207,29 +228,52 @@ impl Files<'_> {
         }
         if meta.is_dir() {
             // GitHub shows a directory's README.
-            let readme = ["README.md", "readme.md", "README", "index.md"]
-                .iter()
-                .find(|r| full.join(r).is_file())?;
-            let path = if rel == "." {
-                readme.to_string()
-            } else {
-                format!("{rel}/{readme}")
-            };
+            let readme = README_NAMES.iter().find(|r| full.join(r).is_file())?;
+            let path = in_dir(rel, readme);
             let mut page = self.read(&path)?;
             page.path = Some(path);
             return Some(page);
         }
-        if meta.len() > self.max_file_size {
-            return Some(LocalPage {
+        Some(self.page_of(rel, meta.len(), || std::fs::read(&full)))
+    }
+
+    /// [`Self::read`] from a commit's tree: symlinks followed inside it.
+    fn read_in(&self, tree: &CommitTree, rel: &str) -> Option<LocalPage> {
+        match tree.resolve(rel) {
+            Resolved::Dir(dir) => {
+                let readme = README_NAMES
+                    .iter()
+                    .find(|r| matches!(tree.resolve(&in_dir(&dir, r)), Resolved::File(_)))?;
+                let path = in_dir(rel, readme);
+                let mut page = self.read_in(tree, &path)?;
+                page.path = Some(path);
+                Some(page)
+            }
+            Resolved::File(target) => Some(match tree.read(&target, self.max_file_size) {
+                Ok((bytes, size)) => self.page_of(rel, size, || Ok(bytes)),
+                Err(e) => self.page_of(rel, 0, || Err(e)),
+            }),
+            Resolved::Outside(_) | Resolved::Missing => None,
+        }
+    }
+
+    /// A page of `size` bytes, read with `read` unless over the cap.
+    fn page_of(
+        &self,
+        rel: &str,
+        size: u64,
+        read: impl FnOnce() -> std::io::Result<Vec<u8>>,
+    ) -> LocalPage {
+        if size > self.max_file_size {
+            return LocalPage {
                 path: None,
                 content: None,
                 note: Some(format!(
-                    "{} bytes, over the size cap: anchors not checked",
-                    meta.len()
+                    "{size} bytes, over the size cap: anchors not checked"
                 )),
-            });
+            };
         }
-        Some(match std::fs::read(&full).map(String::from_utf8) {
+        match read().map(String::from_utf8) {
             Ok(Ok(text)) => LocalPage {
                 path: None,
                 content: Some(Page::new(text, PageKind::of_path(rel))),
@@ -240,7 +284,7 @@ impl Files<'_> {
                 content: None,
                 note: Some("not readable as UTF-8 text: anchors not checked".into()),
             },
-        })
+        }
     }
 }
 
