@@ -85,9 +85,10 @@ enum PolicyCommand {
     /// Validate a pack and everything it extends.
     Lint {
         file: String,
-        /// An evidence document (`readygate evidence --format json`):
-        /// warn of waivers that match none of its findings.
-        #[arg(long, value_name = "FILE")]
+        /// An evidence document (`readygate evidence --format json`) or a
+        /// repository to scan: warn of waivers that match none of its
+        /// findings.
+        #[arg(long, value_name = "FILE|DIR")]
         evidence: Option<PathBuf>,
         #[command(flatten)]
         packs: PackArgs,

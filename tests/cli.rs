@@ -640,6 +640,18 @@ fn lint_warns_of_waivers_that_expire_or_match_nothing_and_suggests_rule_ids() {
         !text.contains("for `web-config` matches no finding"),
         "{text}"
     );
+    // The repository itself, scanned: the same verdict on each waiver.
+    let out = run(&["policy", "lint", pack.to_str().unwrap(), "--evidence", ZOO]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("waiver of `team.namespaced` for `gone` matches no finding in"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("for `web-config` matches no finding"),
+        "{text}"
+    );
     // A misspelt rule id: the one meant.
     let out = run(&["policy", "lint", &policy("waiver-unknown-rule")]);
     assert!(

@@ -676,7 +676,12 @@ fn lint_warnings(policy: &Policy, evidence_file: Option<&Path>) -> Result<Vec<St
         }
     }
     if let Some(path) = evidence_file {
-        let evidence = read_evidence(path)?;
+        // A repository is scanned (offline) for its evidence.
+        let evidence = if path.is_dir() {
+            scan::scan(path, &Settings::default(), &Probes::new(None))?
+        } else {
+            read_evidence(path)?
+        };
         let report = engine::evaluate(policy, &evidence, &engine::Context::local(None, today));
         for w in &policy.waivers {
             let used = report.findings.iter().any(|f| {
