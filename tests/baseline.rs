@@ -414,3 +414,54 @@ fn a_partial_clone_fetches_only_what_the_base_needs() {
     // The rule file was fetched to be read; main.go was not needed.
     assert_eq!(missing(), 1);
 }
+
+/// The base is read from git, the head from disk: on a clean checkout with
+/// itself as the base, every fixture repository must read the same both
+/// ways (no finding new, none fixed), symlinks and ignore files included.
+#[test]
+fn every_fixture_reads_the_same_from_git_as_from_disk() {
+    for fixture in [
+        "examples/sample-service",
+        "tests/fixtures/alerts-zoo",
+        "tests/fixtures/iac-zoo",
+        "tests/fixtures/flags",
+        "tests/fixtures/rollout",
+        "tests/fixtures/service-facts",
+        "tests/fixtures/tests",
+        "tests/fixtures/tls",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        copy_dir(Path::new(fixture), root);
+        // Symlinks inside the tree, one out of it, and an ignore file.
+        write(
+            root,
+            "linked/real.yaml",
+            "groups:\n  - name: linked\n    rules:\n      - alert: LinkedDown\n        expr: up == 0\n        labels: {severity: critical}\n",
+        );
+        std::os::unix::fs::symlink("real.yaml", root.join("linked/alias.rules.yml")).unwrap();
+        std::os::unix::fs::symlink("linked", root.join("linked-dir")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.join("outside.rules.yml")).unwrap();
+        write(root, ".readygateignore", "scratch/\n");
+        write(root, "scratch/ignored.rules.yml", "groups: []\n");
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-qm", "base"]);
+        let report = check_report(
+            root.to_str().unwrap(),
+            &["--baseline", "main", "--event", "local"],
+        );
+        let c = &report["comparison"];
+        assert_eq!(c["new"], 0, "{fixture}: {c}");
+        assert_eq!(c["fixed"], serde_json::json!([]), "{fixture}: {c}");
+        let moved: Vec<&Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                (f["state"] == "fail" || f["state"] == "warn") && f["baseline"] != "unchanged"
+            })
+            .collect();
+        assert!(moved.is_empty(), "{fixture}: {moved:?}");
+    }
+}

@@ -91,8 +91,15 @@ impl Area for TestsArea {
         // Found by name, reports are judged: a report git tracks was
         // committed (a JUnit library's fixtures, a stale copy), this run's
         // output never is; outside git, a report in test scope is test data.
-        let tracked = match source {
-            ReportSource::Discovered => crate::git::tracked(&root, "*.xml"),
+        let tracked = match (source, ctx.tree) {
+            // The baseline: every report of its tree was committed.
+            (ReportSource::Discovered, Some(tree)) => Ok(Some(
+                tree.files()
+                    .map(|(path, _)| path.to_string())
+                    .filter(|p| p.to_ascii_lowercase().ends_with(".xml"))
+                    .collect(),
+            )),
+            (ReportSource::Discovered, None) => crate::git::tracked(&root, "*.xml"),
             _ => Ok(None),
         };
         const COMMITTED: &str =
