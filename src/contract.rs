@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::check::SectionCheck;
+use crate::diag::InputError;
 use crate::document::{DocKind, Document, KindSpec, Sink};
 use crate::evidence::scope::ScopeMatcher;
 use crate::evidence::{Judging, ManifestFact, Problem, RepoIdentity};
@@ -94,7 +95,7 @@ pub const DEFAULT_MAX_REPORT_SIZE: u64 = 2 << 30;
 impl Inputs {
     /// Absolute report globs must point into the repository or a report
     /// root: a run reads nothing else it was not given a folder for.
-    pub fn validate(&self, root: &Path) -> Result<(), String> {
+    pub fn validate(&self, root: &Path) -> Result<(), InputError> {
         // `--junit $PWD/x.xml` with the default root `.` is inside it.
         let root = &std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         let allowed =
@@ -102,19 +103,24 @@ impl Inputs {
         for glob in &self.junit {
             let path = Path::new(glob);
             if glob.split(['/', '\\']).any(|s| s == "..") {
-                return Err(format!(
+                return Err(outside(format!(
                     "--junit `{glob}`: `..` may not climb out of the repository"
-                ));
+                )));
             }
             if path.is_absolute() && !allowed(path) {
-                return Err(format!(
+                return Err(outside(format!(
                     "--junit `{glob}` is outside the repository ({}) and $RUNNER_TEMP",
                     root.display()
-                ));
+                )));
             }
         }
         Ok(())
     }
+}
+
+fn outside(message: String) -> InputError {
+    InputError::new(message)
+        .hint("give report globs relative to the repository, or under $RUNNER_TEMP")
 }
 
 impl Default for Inputs {

@@ -11,6 +11,8 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::diag::ConfigError;
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
@@ -114,17 +116,17 @@ impl ScopeRules {
     }
 
     /// Globs compiled once; a glob that does not compile names itself.
-    pub fn matcher(&self) -> Result<ScopeMatcher, String> {
-        let set = |globs: &[String]| -> Result<GlobSet, String> {
+    pub fn matcher(&self) -> Result<ScopeMatcher, ConfigError> {
+        let set = |globs: &[String]| -> Result<GlobSet, ConfigError> {
             let mut b = GlobSetBuilder::new();
             for g in globs {
                 let glob: Glob = GlobBuilder::new(g)
                     .literal_separator(true)
                     .build()
-                    .map_err(|e| format!("`{g}`: {e}"))?;
+                    .map_err(|e| glob_error(format!("`{g}`: {e}")))?;
                 b.add(glob);
             }
-            b.build().map_err(|e| e.to_string())
+            b.build().map_err(|e| glob_error(e.to_string()))
         };
         Ok(ScopeMatcher {
             production: set(&self.production)?,
@@ -213,6 +215,13 @@ pub fn ignore_file_globs(text: &str) -> Vec<String> {
             if dir { format!("{base}/**") } else { base }
         })
         .collect()
+}
+
+fn glob_error(detail: String) -> ConfigError {
+    ConfigError::new(format!(
+        "a scope or exclude glob does not compile: {detail}"
+    ))
+    .hint("fix `scopes:` / `exclude:` in readygate.yaml, or .readygateignore")
 }
 
 #[cfg(test)]

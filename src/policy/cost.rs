@@ -233,7 +233,7 @@ fn collection<'a>(
 
 /// Literal `matches` patterns that compile to more than the regex size cap:
 /// a configuration error at load, naming the pattern's size.
-pub fn check_patterns(expr: &cel::IdedExpr) -> Result<(), String> {
+pub(super) fn check_patterns(expr: &cel::IdedExpr) -> Result<(), String> {
     let mut stack = vec![expr];
     while let Some(e) = stack.pop() {
         match &e.expr {

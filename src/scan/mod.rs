@@ -81,10 +81,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
             );
         }
     }
-    settings.inputs.validate(root).map_err(|e| {
-        InputError::new(e)
-            .hint("give report globs relative to the repository, or under $RUNNER_TEMP")
-    })?;
+    settings.inputs.validate(root)?;
     let collectors: Vec<_> = AREAS.iter().map(|a| a.start()).collect();
     let readers: Vec<(&dyn area::Registered, &dyn area::Collecting)> = AREAS
         .iter()
@@ -191,10 +188,7 @@ pub fn scan(root: &Path, settings: &Settings, probes: &Probes) -> Result<Evidenc
         },
     };
     let rules = judging.scope_rules();
-    let matcher = rules.matcher().map_err(|e| {
-        ConfigError::new(format!("a scope or exclude glob does not compile: {e}"))
-            .hint("fix `scopes:` / `exclude:` in readygate.yaml, or .readygateignore")
-    })?;
+    let matcher = rules.matcher()?;
     let mut files_by_scope = BTreeMap::new();
     for path in paths {
         *files_by_scope.entry(matcher.scope(&path)).or_insert(0u64) += 1;

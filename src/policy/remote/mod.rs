@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::source::SourceError;
+use crate::diag::ConfigError;
 
 mod git;
 mod github;
@@ -117,26 +118,26 @@ pub struct Locked {
 
 impl Lock {
     /// Parse a lock file's text; an error says what is wrong with it.
-    pub fn parse(text: &str) -> Result<Lock, String> {
-        let node = crate::yaml::parse_single(text)
-            .map_err(|e| format!("line {}: {}", e.pos.line, e.message))?;
+    pub fn parse(text: &str) -> Result<Lock, ConfigError> {
+        let node =
+            crate::yaml::parse_single(text).map_err(|e| ConfigError::new(e.message).at(e.pos))?;
         // serde's message quotes the offending value: never echo a file's
         // content (the path may point anywhere a change can reach).
         let lock: Lock = serde_json::from_value(node.to_json()).map_err(|_| {
-            "not a lock file: `version: 1` and `sources:`, each with `source`, `commit` (40 hex digits, absent for an https pack) and `sha256` (64 hex digits)".to_string()
+            ConfigError::new("not a lock file: `version: 1` and `sources:`, each with `source`, `commit` (40 hex digits, absent for an https pack) and `sha256` (64 hex digits)")
         })?;
         if lock.version != 1 {
-            return Err(format!(
+            return Err(ConfigError::new(format!(
                 "version {} is not one this readygate reads (1)",
                 lock.version
-            ));
+            )));
         }
         for (i, l) in lock.sources.iter().enumerate() {
             let commit_ok = l.commit.as_deref().is_none_or(is_commit);
             if !commit_ok || !is_digest(&l.sha256) || l.source.is_empty() {
-                return Err(format!(
+                return Err(ConfigError::new(format!(
                     "sources[{i}]: `commit` must be 40 hex digits and `sha256` 64"
-                ));
+                )));
             }
         }
         Ok(lock)
@@ -519,6 +520,7 @@ mod tests {
         assert!(
             Lock::parse("version: 2\n")
                 .unwrap_err()
+                .message
                 .contains("version 2")
         );
         assert!(Lock::parse("version: 1\nextra: 1\n").is_err());
@@ -537,7 +539,9 @@ mod tests {
             assert!(Lock::parse(&bad).is_err(), "{bad}");
         }
         // Its errors never quote the file.
-        let err = Lock::parse("root:x:0:0:root:/root:/bin/bash\n").unwrap_err();
+        let err = Lock::parse("root:x:0:0:root:/root:/bin/bash\n")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("root:x"), "{err}");
     }
 
