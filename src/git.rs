@@ -175,12 +175,15 @@ pub struct Purpose {
 /// The commit `reference` names in the repository holding `root`.
 pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String, Error> {
     let flag = purpose.flag;
-    if reference.is_empty() || reference.starts_with('-') {
-        return Err(ConfigError::new(format!("`{reference}` is not a git ref"))
-            .hint(format!(
+    let not_a_ref = || {
+        Error::from(
+            ConfigError::new(format!("`{reference}` is not a git ref")).hint(format!(
                 "name a branch, tag or commit, e.g. {flag} origin/main"
-            ))
-            .into());
+            )),
+        )
+    };
+    if reference.is_empty() || reference.starts_with(['-', '^']) {
+        return Err(not_a_ref());
     }
     git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(|e| match e {
         GitError::Failed(_) => InputError::new(format!(
@@ -193,13 +196,19 @@ pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String
         e => e.into_error("read the repository"),
     })?;
     let spec = format!("{reference}^{{commit}}");
-    git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
+    let commit = git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
         |e| match e {
             GitError::Failed(_) => {
                 let shallow = git(root, &["rev-parse", "--is-shallow-repository"], None)
                     .is_ok_and(|s| s == "true");
-                let hint = if shallow {
-                    format!("this is a shallow clone: fetch the base first (`git fetch --depth=1 origin {reference}`), or check out with `fetch-depth: 0`; readygate does not use the network for {flag}")
+                // `main~1`, `HEAD^`, `main@{1}`: history, not a ref to fetch.
+                let relative = reference.contains(['~', '^', '@', ':']);
+                let hint = if shallow && relative {
+                    format!("this is a shallow clone without that history: check out with `fetch-depth: 0` (or `git fetch --deepen=N`); readygate fetches no refs for {flag}")
+                } else if shallow {
+                    format!("this is a shallow clone: fetch the base first (`git fetch --depth=1 origin {reference}`), or check out with `fetch-depth: 0`; readygate fetches no refs for {flag}")
+                } else if relative {
+                    "name a branch, tag or commit that exists here (`git branch -a` and `git log` list them)".to_string()
                 } else {
                     format!("fetch it first (`git fetch origin {reference}`), or name a branch, tag or commit that exists here")
                 };
@@ -207,7 +216,13 @@ pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String
             }
             e => e.into_error(&format!("resolve {flag} {reference}")),
         },
-    )
+    )?;
+    // `^HEAD` verifies as `^<id>` (a negation), which names no commit.
+    let is_id = matches!(commit.len(), 40 | 64) && commit.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_id {
+        return Err(not_a_ref());
+    }
+    Ok(commit)
 }
 
 /// The repository's top and `root`'s place under it (`services/api`, or

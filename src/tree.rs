@@ -42,8 +42,16 @@ pub struct CommitTree {
     /// The commit it lists, for what a partial clone lacks.
     commit: String,
     files: BTreeMap<String, Blob>,
+    /// Files whose names are not UTF-8 and read alike once made UTF-8
+    /// (`a\xfe` and `a\xff`): the walk reads them all, as it does on
+    /// disk; a lookup by name finds the first.
+    shadowed: Vec<(String, Blob)>,
     dirs: BTreeSet<String>,
     reader: Mutex<Option<CatFile>>,
+    /// The first blob git could not give (missing from a partial clone
+    /// whose remote cannot be reached, or from a damaged repository): a
+    /// base read in part is no base to compare with.
+    failure: Mutex<Option<String>>,
 }
 
 impl Default for CommitTree {
@@ -53,8 +61,10 @@ impl Default for CommitTree {
             top: PathBuf::new(),
             commit: String::new(),
             files: BTreeMap::new(),
+            shadowed: Vec::new(),
             dirs: BTreeSet::from([".".to_string()]),
             reader: Mutex::new(None),
+            failure: Mutex::new(None),
         }
     }
 }
@@ -65,8 +75,9 @@ impl std::fmt::Debug for CommitTree {
     }
 }
 
-/// Most symlinks followed to resolve one path.
-const MAX_LINKS: usize = 8;
+/// Most symlinks followed to resolve one path: Linux's own limit
+/// (MAXSYMLINKS), so a path resolves in the base as in a checkout.
+const MAX_LINKS: usize = 40;
 
 impl CommitTree {
     /// The files of `tree_ish` (`COMMIT^{tree}` or `COMMIT:dir`) in the
@@ -74,6 +85,7 @@ impl CommitTree {
     pub fn load(top: &Path, tree_ish: &str) -> Result<CommitTree, GitError> {
         let listing = git::git(top, &["ls-tree", "-r", "-z", "--", tree_ish], None)?;
         let mut files = BTreeMap::new();
+        let mut shadowed = Vec::new();
         let mut dirs = BTreeSet::from([".".to_string()]);
         for record in listing.split('\0').filter(|r| !r.is_empty()) {
             // `MODE TYPE OID\tPATH`; submodules (commits) have no blob.
@@ -90,13 +102,15 @@ impl CommitTree {
             while dir != "." && dirs.insert(dir.clone()) {
                 dir = parent_dir(&dir);
             }
-            files.insert(
-                path.to_string(),
-                Blob {
-                    oid: oid.to_string(),
-                    symlink: mode == "120000",
-                },
-            );
+            let blob = Blob {
+                oid: oid.to_string(),
+                symlink: mode == "120000",
+            };
+            if files.contains_key(path) {
+                shadowed.push((path.to_string(), blob));
+            } else {
+                files.insert(path.to_string(), blob);
+            }
         }
         Ok(CommitTree {
             top: top.to_path_buf(),
@@ -106,14 +120,38 @@ impl CommitTree {
                 .unwrap_or(tree_ish)
                 .to_string(),
             files,
+            shadowed,
             dirs,
             reader: Mutex::new(None),
+            failure: Mutex::new(None),
         })
     }
 
-    /// Every file, in path order.
+    /// Every file, in path order (then the shadowed ones).
     pub fn files(&self) -> impl Iterator<Item = (&str, &Blob)> {
-        self.files.iter().map(|(p, b)| (p.as_str(), b))
+        self.files
+            .iter()
+            .chain(self.shadowed.iter().map(|(p, b)| (p, b)))
+            .map(|(p, b)| (p.as_str(), b))
+    }
+
+    /// What git could not give, if anything failed to read: the base is
+    /// then incomplete.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn failed<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(err) = &result {
+            self.failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| err.to_string());
+        }
+        result
     }
 
     pub fn blob(&self, rel: &str) -> Option<&Blob> {
@@ -125,7 +163,8 @@ impl CommitTree {
     }
 
     /// The entries directly in `dir`: each name and whether it is a
-    /// directory.
+    /// directory. Names that are not UTF-8 are left out, as a directory
+    /// listing on disk leaves them out.
     pub fn list(&self, dir: &str) -> Vec<(String, bool)> {
         let prefix = if dir == "." || dir.is_empty() {
             String::new()
@@ -134,7 +173,8 @@ impl CommitTree {
         };
         let child = |path: &str| {
             let rest = path.strip_prefix(&prefix)?;
-            (!rest.is_empty() && !rest.contains('/')).then(|| rest.to_string())
+            (!rest.is_empty() && !rest.contains('/') && !rest.contains(char::REPLACEMENT_CHARACTER))
+                .then(|| rest.to_string())
         };
         let mut out: Vec<(String, bool)> = self
             .files
@@ -156,7 +196,8 @@ impl CommitTree {
     /// Where `rel` leads once symlinks (in it or on its way) are followed.
     pub fn resolve(&self, rel: &str) -> Resolved {
         let mut path = rel.to_string();
-        for _ in 0..MAX_LINKS {
+        // One turn per link followed, and one to find none left.
+        for _ in 0..=MAX_LINKS {
             // The first symlink on the way, the path itself included.
             let segments: Vec<&str> = path.split('/').collect();
             let link = (1..=segments.len())
@@ -214,11 +255,7 @@ impl CommitTree {
     /// one round trip each). Best effort: what is still missing is fetched
     /// on demand, or reported when read.
     fn prefetch(&self, wanted: &[&Blob]) {
-        let Ok(remote) = git::git(
-            &self.top,
-            &["config", "--get", "extensions.partialclone"],
-            None,
-        ) else {
+        let Some(remote) = self.promisor_remote() else {
             return; // a full clone
         };
         let Ok(listing) = git::git(
@@ -252,7 +289,7 @@ impl CommitTree {
                 "-c",
                 "fetch.negotiationAlgorithm=noop",
                 "fetch",
-                remote.trim(),
+                &remote,
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--recurse-submodules=no",
@@ -264,15 +301,46 @@ impl CommitTree {
         );
     }
 
+    /// The remote a partial clone fetches missing objects from: the one
+    /// `extensions.partialclone` names, else (git 2.47 writes only this)
+    /// the first `remote.NAME.promisor = true`.
+    fn promisor_remote(&self) -> Option<String> {
+        if let Ok(remote) = git::git(
+            &self.top,
+            &["config", "--get", "extensions.partialclone"],
+            None,
+        ) {
+            let remote = remote.trim();
+            return (!remote.is_empty() && !remote.starts_with('-')).then(|| remote.to_string());
+        }
+        let promisors = git::git(
+            &self.top,
+            &[
+                "config",
+                "--type=bool",
+                "--get-regexp",
+                r"^remote\..*\.promisor$",
+            ],
+            None,
+        )
+        .ok()?;
+        promisors.lines().find_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            let name = key.strip_prefix("remote.")?.strip_suffix(".promisor")?;
+            (value == "true" && !name.is_empty() && !name.starts_with('-'))
+                .then(|| name.to_string())
+        })
+    }
+
     fn with_reader<T>(
         &self,
         work: impl FnOnce(&mut CatFile) -> std::io::Result<T>,
     ) -> std::io::Result<T> {
         let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         if reader.is_none() {
-            *reader = Some(CatFile::start(&self.top, false)?);
+            *reader = Some(self.failed(CatFile::start(&self.top, false))?);
         }
-        let result = work(reader.as_mut().expect("started"));
+        let result = self.failed(work(reader.as_mut().expect("started")));
         if result.is_err() {
             // The stream may be mid-object: start afresh next time.
             *reader = None;
@@ -280,25 +348,30 @@ impl CommitTree {
         result
     }
 
-    /// Stream the blobs of `rels` (files of the tree; a symlink as the
-    /// text of its target path), in order, to `each` with their first `max`
-    /// bytes and their size: one `cat-file` process, its input written
-    /// while its output is read. Stops at the first error.
+    /// Stream `blobs` (files of the tree; a symlink as the text of its
+    /// target path), in order, to `each` with their first `max` bytes and
+    /// their size: one `cat-file` process, its input written while its
+    /// output is read. Stops at the first error.
     pub fn stream(
         &self,
-        rels: &[&str],
+        blobs: &[&Blob],
+        max: u64,
+        each: impl FnMut(usize, Vec<u8>, u64),
+    ) -> std::io::Result<()> {
+        if blobs.is_empty() {
+            return Ok(());
+        }
+        self.prefetch(blobs);
+        let result = self.stream_from_git(blobs, max, each);
+        self.failed(result)
+    }
+
+    fn stream_from_git(
+        &self,
+        blobs: &[&Blob],
         max: u64,
         mut each: impl FnMut(usize, Vec<u8>, u64),
     ) -> std::io::Result<()> {
-        if rels.is_empty() {
-            return Ok(());
-        }
-        let blobs = rels
-            .iter()
-            .map(|r| self.files.get(*r))
-            .collect::<Option<Vec<&Blob>>>()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))?;
-        self.prefetch(&blobs);
         let mut cat = CatFile::start(&self.top, true)?;
         let mut input = cat.stdin.take().expect("piped");
         let oids: Vec<u8> = blobs
@@ -481,15 +554,40 @@ mod tests {
         );
         assert_eq!(tree.resolve("nope.yaml"), Resolved::Missing);
         let mut got = Vec::new();
-        tree.stream(
-            &["deploy/app.yaml", "big.txt", "docs/runbooks/README.md"],
-            100,
-            |i, b, n| got.push((i, b.len(), n)),
-        )
-        .unwrap();
+        let blobs: Vec<&Blob> = ["deploy/app.yaml", "big.txt", "docs/runbooks/README.md"]
+            .iter()
+            .map(|r| tree.blob(r).unwrap())
+            .collect();
+        tree.stream(&blobs, 100, |i, b, n| got.push((i, b.len(), n)))
+            .unwrap();
         assert_eq!(got, [(0, 17, 17), (1, 100, 10_000), (2, 11, 11)]);
         // A subdirectory as the scanned root.
         let sub = CommitTree::load(dir.path(), "HEAD:docs").unwrap();
         assert!(sub.blob("runbooks/README.md").is_some());
+    }
+
+    /// git 2.47's `clone --filter` marks the remote a promisor and sets no
+    /// `extensions.partialclone`: both say where missing blobs come from.
+    #[test]
+    fn a_partial_clone_is_known_by_either_setting() {
+        let dir = repo();
+        let tree = CommitTree::load(dir.path(), "HEAD^{tree}").unwrap();
+        assert_eq!(tree.promisor_remote(), None);
+        let config = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(dir.path())
+                .arg("config")
+                .args(args)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+        };
+        config(&["remote.upstream.promisor", "false"]);
+        config(&["remote.origin.promisor", "true"]);
+        assert_eq!(tree.promisor_remote().as_deref(), Some("origin"));
+        config(&["extensions.partialclone", "upstream"]);
+        assert_eq!(tree.promisor_remote().as_deref(), Some("upstream"));
     }
 }

@@ -465,3 +465,106 @@ fn every_fixture_reads_the_same_from_git_as_from_disk() {
         assert!(moved.is_empty(), "{fixture}: {moved:?}");
     }
 }
+
+/// Shapes a change can give the base that once read differently from git
+/// than from disk: a runbook reached through ten symlinks, `rule_files`
+/// through a symlinked directory, a `\` in a file name, two file names
+/// that are not UTF-8 and read alike, a test report that is a symlink.
+#[test]
+fn awkward_paths_read_the_same_from_git_as_from_disk() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(Path::new(SAMPLE), root);
+    let rules = std::fs::read_to_string(root.join(RULES)).unwrap();
+    let renamed = |name: &str| rules.replace("CheckoutApi", name);
+    // docs/sub/up leads back to docs: ten hops to the runbook page.
+    std::fs::create_dir_all(root.join("docs/sub")).unwrap();
+    std::os::unix::fs::symlink("../../docs", root.join("docs/sub/up")).unwrap();
+    let far = format!("../../docs/{}runbooks.md", "sub/up/".repeat(10));
+    write(
+        root,
+        "deploy/monitoring/far.rules.yml",
+        &renamed("Far").replace("../../docs/runbooks.md", &far),
+    );
+    write(root, "conf/real/named.conf", &renamed("Named"));
+    std::os::unix::fs::symlink("real", root.join("conf/linkdir")).unwrap();
+    write(
+        root,
+        "conf/prometheus.yml",
+        "global:\n  scrape_interval: 15s\nrule_files:\n  - linkdir/*.conf\n",
+    );
+    write(
+        root,
+        "deploy/monitoring/back\\slash.rules.yml",
+        &renamed("Back"),
+    );
+    for (byte, name) in [(0xfe, "Odd"), (0xff, "Other")] {
+        let mut file = b"deploy/monitoring/bad".to_vec();
+        file.extend([byte]);
+        file.extend(b".rules.yml");
+        std::fs::write(root.join(std::ffi::OsStr::from_bytes(&file)), renamed(name)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("real")).unwrap();
+    std::fs::rename(
+        root.join("reports/junit.xml"),
+        root.join("real/junit-real.xml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../real/junit-real.xml", root.join("reports/junit.xml")).unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    let report = check_report(
+        root.to_str().unwrap(),
+        &["--baseline", "main", "--event", "local"],
+    );
+    let c = &report["comparison"];
+    assert_eq!(c["new"], 0, "{c}");
+    assert_eq!(c["fixed"], serde_json::json!([]), "{c}");
+    assert_eq!(c["baseline_level"], report["verdict"]["level_reached"]);
+    // The head read them all: the shapes are there to be compared.
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let alerts = ev["alerts"].to_string();
+    for name in [
+        "FarErrorRate",
+        "NamedErrorRate",
+        "BackErrorRate",
+        "OddErrorRate",
+        "OtherErrorRate",
+    ] {
+        assert!(alerts.contains(name), "{name} not collected");
+    }
+    assert!(
+        alerts.contains("back\\\\slash.rules.yml"),
+        "a `\\` is a name's"
+    );
+}
+
+/// A base git cannot give in full (a partial clone whose remote is gone, a
+/// damaged repository) stops the run: compared in part, every file after
+/// the missing one would count as new.
+#[test]
+fn a_base_that_cannot_be_read_whole_stops_the_run() {
+    let temp = feature_repo("");
+    let repo = temp.path();
+    let base = git(repo, &["rev-parse", "main:.github/workflows/ci.yml"]);
+    let base = base.trim();
+    std::fs::remove_file(repo.join(format!(".git/objects/{}/{}", &base[..2], &base[2..]))).unwrap();
+    let out = gate(repo, &["--baseline", "main", "--event", "local"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("cannot read main (") && stderr(&out).contains("from git"),
+        "{}",
+        stderr(&out)
+    );
+
+    // `^main` verifies as a negation, not a commit.
+    let out = gate(repo, &["--baseline", "^main"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("`^main` is not a git ref"),
+        "{}",
+        stderr(&out)
+    );
+}

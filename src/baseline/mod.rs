@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::changes::ChangedLines;
-use crate::diag::{Error, IoError};
+use crate::diag::{Error, InputError, IoError};
 use crate::git::{self, git};
-use crate::tree::CommitTree;
+use crate::tree::{Blob, CommitTree, Resolved};
 
 pub mod compare;
 
@@ -75,26 +75,55 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
     })
 }
 
+impl BaseTree {
+    /// A base read in part is no base: every file after a blob git could
+    /// not give would count as new. So a read failure stops the run.
+    pub fn read_whole(&self, reference: &str) -> Result<(), Error> {
+        match self.files.failure() {
+            None => Ok(()),
+            Some(err) => Err(InputError::new(format!(
+                "cannot read {reference} ({}) from git: {err}",
+                self.commit
+            ))
+            .hint("a partial clone fetches the base's files from its remote: make the remote reachable (credentials, network), or fetch the base first (`git fetch origin COMMIT`)")
+            .into()),
+        }
+    }
+}
+
 /// Largest test report of the base written.
 const MAX_REPORT_WRITTEN: u64 = 64 << 20;
 
 /// Test reports the base commits (`*.xml`), written under `root`: the
 /// tests area finds reports by glob on disk, in the repository as in a
 /// runner's temporary directory. They are few; everything else is read
-/// from git.
+/// from git. A report that is a symlink in the tree is written as what it
+/// leads to; one that leads out of the tree or nowhere is written as that
+/// link, so the tests area says of it what it says in a checkout.
 fn write_reports(files: &CommitTree, root: &Path) -> Result<(), Error> {
-    let reports: Vec<&str> = files
-        .files()
-        .filter(|(rel, blob)| !blob.symlink && rel.to_ascii_lowercase().ends_with(".xml"))
-        .map(|(rel, _)| rel)
-        .collect();
+    let mut reports: Vec<(&str, &Blob)> = Vec::new();
+    for (rel, blob) in files.files() {
+        if !rel.to_ascii_lowercase().ends_with(".xml") {
+            continue;
+        }
+        if !blob.symlink {
+            reports.push((rel, blob));
+            continue;
+        }
+        match files.resolve(rel) {
+            Resolved::File(target) => reports.extend(files.blob(&target).map(|b| (rel, b))),
+            Resolved::Dir(_) => {}
+            Resolved::Outside(_) | Resolved::Missing => write_link(files, rel, root)?,
+        }
+    }
+    let blobs: Vec<&Blob> = reports.iter().map(|(_, b)| *b).collect();
     let mut failed = None;
     files
-        .stream(&reports, MAX_REPORT_WRITTEN, |i, bytes, size| {
+        .stream(&blobs, MAX_REPORT_WRITTEN, |i, bytes, size| {
             if size > MAX_REPORT_WRITTEN {
                 return;
             }
-            let path = root.join(reports[i]);
+            let path = root.join(reports[i].0);
             let written = path
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
@@ -108,6 +137,28 @@ fn write_reports(files: &CommitTree, root: &Path) -> Result<(), Error> {
         Some(e) => Err(IoError::new("cannot write the base's test reports", e).into()),
         None => Ok(()),
     }
+}
+
+/// The symlink `rel` of the tree, made under `root` as it is (its target
+/// text), on systems with symlinks.
+fn write_link(files: &CommitTree, rel: &str, root: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        let target = files
+            .read_raw(rel, 4096)
+            .map_err(|e| IoError::new(format!("cannot read the base's {rel} from git"), e))?;
+        let path = root.join(rel);
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| {
+                use std::os::unix::ffi::OsStrExt;
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &path)
+            })
+            .map_err(|e| IoError::new("cannot write the base's test reports", e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (files, rel, root);
+    Ok(())
 }
 
 /// The lines changed since `commit` (its merge base with HEAD, as a pull

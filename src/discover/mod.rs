@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
-use crate::tree::{CommitTree, Resolved};
+use crate::tree::{Blob, CommitTree, Resolved};
 
 use crate::document::{DocKind, Document, Head, KindSpec, Named, with_key_escapes_decoded};
 use crate::evidence::{Location, Problem, ProblemKind};
@@ -266,7 +266,7 @@ pub fn walk_tree(
     };
     let mut visited = 0u64;
     // Regular files stream; symlinks are followed one by one.
-    let mut streamed: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut streamed: Vec<(&str, &Blob, Vec<usize>)> = Vec::new();
     let mut one_by_one: Vec<(&str, Vec<usize>)> = Vec::new();
     for (rel, blob) in tree.files() {
         if rel.split('/').any(|part| PRUNED_DIRS.contains(&part)) {
@@ -280,7 +280,7 @@ pub fn walk_tree(
         if blob.symlink {
             one_by_one.push((rel, candidates));
         } else {
-            streamed.push((rel, candidates));
+            streamed.push((rel, blob, candidates));
         }
     }
     let problems = Mutex::new(Vec::new());
@@ -302,7 +302,7 @@ pub fn walk_tree(
                 loop {
                     let next = rx.lock().unwrap().recv();
                     let Ok((i, bytes, size)) = next else { break };
-                    let (rel, candidates) = &streamed[i];
+                    let (rel, _, candidates) = &streamed[i];
                     record(ctx.judge_read(
                         rel.to_string(),
                         Kinding::Candidates(candidates),
@@ -312,8 +312,8 @@ pub fn walk_tree(
                 }
             });
         }
-        let rels: Vec<&str> = streamed.iter().map(|(r, _)| *r).collect();
-        let result = tree.stream(&rels, opts.max_file_size, |i, bytes, size| {
+        let blobs: Vec<&Blob> = streamed.iter().map(|(_, b, _)| *b).collect();
+        let result = tree.stream(&blobs, opts.max_file_size, |i, bytes, size| {
             let _ = tx.send((i, bytes, size));
         });
         drop(tx);
@@ -380,7 +380,13 @@ pub fn read_named(
         };
         let list = |dir: &str| -> Option<Listing> {
             match tree {
-                Some(tree) => tree.is_dir(dir).then(|| tree.list(dir)),
+                // A symlinked directory named on the way is followed, as
+                // reading it on disk follows it.
+                Some(tree) if dir.is_empty() || dir == "." => Some(tree.list(".")),
+                Some(tree) => match tree.resolve(dir) {
+                    Resolved::Dir(real) => Some(tree.list(&real)),
+                    _ => None,
+                },
                 None => list_dir(&root.join(dir)),
             }
         };
@@ -565,7 +571,13 @@ struct FileContext<'a> {
 impl FileContext<'_> {
     fn relative(&self, path: &Path) -> String {
         let rel = path.strip_prefix(self.root).unwrap_or(path);
-        let text = rel.to_string_lossy().replace('\\', "/");
+        let text = rel.to_string_lossy();
+        // `\` separates paths on Windows only; elsewhere it is a name's.
+        let text = if cfg!(windows) {
+            text.replace('\\', "/")
+        } else {
+            text.into_owned()
+        };
         if text.is_empty() { ".".into() } else { text }
     }
 

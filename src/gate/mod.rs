@@ -194,7 +194,7 @@ impl PackFetch {
     ) -> Result<Remotes, ConfigError> {
         let lock = match lock {
             Some((file, text)) => Some(Lock::parse(&text).map_err(|e| {
-                ConfigError::new(format!("{file}: {e}"))
+                e.in_file(file)
                     .hint("regenerate it with `readygate policy update`")
             })?),
             None => None,
@@ -1013,6 +1013,7 @@ pub fn check(plan: CheckPlan, env: &dyn Env, console: &mut dyn Console) -> Resul
             ConfigError::new(format!("the baseline {reference} cannot be evaluated: {e}"))
                 .hint("fix it on the base branch, or drop --baseline")
         })?;
+        base.read_whole(reference)?;
         let base_report = engine::evaluate(&policy, &base_evidence, &ctx);
         baseline::compare::compare(
             &mut report,
