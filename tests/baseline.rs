@@ -568,3 +568,34 @@ fn a_base_that_cannot_be_read_whole_stops_the_run() {
         stderr(&out)
     );
 }
+
+/// The base's test reports are written to a temporary directory; a base
+/// whose names collide once made UTF-8 (a link out as `d\xff.xml`, a
+/// directory as `d\xfe.xml`) must not lead a write through the link.
+#[test]
+fn base_reports_are_never_written_through_a_link() {
+    use std::os::unix::ffi::OsStrExt;
+    let temp = feature_repo("");
+    let repo = temp.path();
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::write(victim.path().join("settings.xml"), "ORIGINAL\n").unwrap();
+    git(repo, &["checkout", "-q", "-b", "evil", "main"]);
+    let dir = repo.join(std::ffi::OsStr::from_bytes(b"d\xfe.xml"));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("settings.xml"), "<testsuite name=\"PWNED\"/>\n").unwrap();
+    std::os::unix::fs::symlink(
+        victim.path(),
+        repo.join(std::ffi::OsStr::from_bytes(b"d\xff.xml")),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../escape", repo.join("reports/out.xml")).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-qm", "evil"]);
+    git(repo, &["checkout", "-q", "feature"]);
+    let out = gate(repo, &["--baseline", "evil", "--event", "local"]);
+    assert!(matches!(code(&out), 0 | 1), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(victim.path().join("settings.xml")).unwrap(),
+        "ORIGINAL\n"
+    );
+}

@@ -100,10 +100,16 @@ const MAX_REPORT_WRITTEN: u64 = 64 << 20;
 /// from git. A report that is a symlink in the tree is written as what it
 /// leads to; one that leads out of the tree or nowhere is written as that
 /// link, so the tests area says of it what it says in a checkout.
+///
+/// The base is the change's to shape (a tree can hold `..`, names that are
+/// not UTF-8 and read alike, a link and a directory of one name), so
+/// nothing is written through a link: the regular files first, each only
+/// where no component of its path is a link; the links last.
 fn write_reports(files: &CommitTree, root: &Path) -> Result<(), Error> {
     let mut reports: Vec<(&str, &Blob)> = Vec::new();
+    let mut links: Vec<&str> = Vec::new();
     for (rel, blob) in files.files() {
-        if !rel.to_ascii_lowercase().ends_with(".xml") {
+        if !rel.to_ascii_lowercase().ends_with(".xml") || !plain_path(rel) {
             continue;
         }
         if !blob.symlink {
@@ -113,7 +119,7 @@ fn write_reports(files: &CommitTree, root: &Path) -> Result<(), Error> {
         match files.resolve(rel) {
             Resolved::File(target) => reports.extend(files.blob(&target).map(|b| (rel, b))),
             Resolved::Dir(_) => {}
-            Resolved::Outside(_) | Resolved::Missing => write_link(files, rel, root)?,
+            Resolved::Outside(_) | Resolved::Missing => links.push(rel),
         }
     }
     let blobs: Vec<&Blob> = reports.iter().map(|(_, b)| *b).collect();
@@ -123,20 +129,77 @@ fn write_reports(files: &CommitTree, root: &Path) -> Result<(), Error> {
             if size > MAX_REPORT_WRITTEN {
                 return;
             }
-            let path = root.join(reports[i].0);
-            let written = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|_| std::fs::write(&path, bytes));
-            if let Err(e) = written {
-                failed.get_or_insert(e);
+            match write_under(root, reports[i].0, |path| {
+                use std::io::Write;
+                no_follow_create(path)?.write_all(&bytes)
+            }) {
+                Err(e) if !clash(&e) => {
+                    failed.get_or_insert(e);
+                }
+                _ => {}
             }
         })
         .map_err(|e| IoError::new("cannot read the base's test reports from git", e))?;
-    match failed {
-        Some(e) => Err(IoError::new("cannot write the base's test reports", e).into()),
-        None => Ok(()),
+    if let Some(e) = failed {
+        return Err(IoError::new("cannot write the base's test reports", e).into());
     }
+    for rel in links {
+        write_link(files, rel, root)?;
+    }
+    Ok(())
+}
+
+/// A path the base may have written under the scan's root: `/`-separated
+/// names, none empty, `.` or `..`, all UTF-8 (a name made UTF-8 could
+/// stand for two files).
+fn plain_path(rel: &str) -> bool {
+    !rel.contains(char::REPLACEMENT_CHARACTER)
+        && rel.split('/').all(|part| !matches!(part, "" | "." | ".."))
+}
+
+/// Make `rel` under `root` with `make`, after creating its directories one
+/// by one: an existing component that is not a real directory (a link, a
+/// file) stops it.
+fn write_under(
+    root: &Path,
+    rel: &str,
+    make: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut dir = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    let (name, parents) = parts.split_last().expect("split yields one");
+    for part in parents {
+        dir.push(part);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("{rel}: {part} is not a directory"),
+                ));
+            }
+            Err(_) => std::fs::create_dir(&dir)?,
+        }
+    }
+    make(&dir.join(name))
+}
+
+/// A new file at `path`: `create_new` (O_EXCL) never opens through a link
+/// nor over what is there.
+fn no_follow_create(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Two names of one path in a malformed tree (a link and a directory, a
+/// name twice): the first written stands, as a checkout cannot hold both.
+fn clash(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory
+    )
 }
 
 /// The symlink `rel` of the tree, made under `root` as it is (its target
@@ -147,14 +210,14 @@ fn write_link(files: &CommitTree, rel: &str, root: &Path) -> Result<(), Error> {
         let target = files
             .read_raw(rel, 4096)
             .map_err(|e| IoError::new(format!("cannot read the base's {rel} from git"), e))?;
-        let path = root.join(rel);
-        path.parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| {
-                use std::os::unix::ffi::OsStrExt;
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), &path)
-            })
-            .map_err(|e| IoError::new("cannot write the base's test reports", e))?;
+        let made = write_under(root, rel, |path| {
+            use std::os::unix::ffi::OsStrExt;
+            std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&target), path)
+        });
+        match made {
+            Err(e) if clash(&e) => {}
+            made => made.map_err(|e| IoError::new("cannot write the base's test reports", e))?,
+        }
     }
     #[cfg(not(unix))]
     let _ = (files, rel, root);
