@@ -64,6 +64,11 @@ impl std::fmt::Display for ParseError {
 /// laughs" document to a few megabytes instead of gigabytes.
 const ALIAS_NODE_BUDGET: usize = 100_000;
 
+/// Most text (keys and strings) alias expansion may copy in one text: one
+/// anchored string of a megabyte aliased a thousand times is few nodes
+/// and a gigabyte.
+const ALIAS_BYTE_BUDGET: usize = 8 << 20;
+
 /// Most nodes one text may hold: the largest real documents (a CRD with
 /// its schema, a rule file of a thousand alerts) stay under a tenth of it;
 /// past it the text is a problem, not a tree that grows with the input.
@@ -248,6 +253,7 @@ struct Builder {
     docs: Vec<Node>,
     anchors: HashMap<usize, Node>,
     alias_nodes: usize,
+    alias_bytes: usize,
     nodes: usize,
     error: Option<ParseError>,
 }
@@ -268,13 +274,21 @@ fn wrap(tag: Option<String>, node: Node) -> Node {
     }
 }
 
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Seq(items) => items.iter().map(count_nodes).sum(),
-        Value::Map(entries) => entries.iter().map(|(_, v)| 1 + count_nodes(v)).sum(),
-        Value::Tagged(_, inner) => count_nodes(inner),
-        _ => 0,
-    }
+/// What copying `node` costs: its nodes, and the bytes of its keys,
+/// strings and tags.
+fn expansion(node: &Node) -> (usize, usize) {
+    let add = |(n, b): (usize, usize), (n2, b2): (usize, usize)| (n + n2, b + b2);
+    let inner = match &node.value {
+        Value::Seq(items) => items.iter().map(expansion).fold((0, 0), add),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add((1, k.name.len()), expansion(v)))
+            .fold((0, 0), add),
+        Value::Tagged(tag, inner) => add((0, tag.len()), expansion(inner)),
+        Value::Str(text) => (0, text.len()),
+        _ => (0, 0),
+    };
+    add((1, 0), inner)
 }
 
 impl Builder {
@@ -401,9 +415,11 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                     self.fail(pos, "alias to an unknown anchor");
                     return;
                 };
-                self.alias_nodes += count_nodes(&node);
-                if self.alias_nodes > ALIAS_NODE_BUDGET {
-                    self.fail(pos, "alias expansion exceeded the maximum node budget (possible billion-laughs attack)");
+                let (nodes, bytes) = expansion(&node);
+                self.alias_nodes += nodes;
+                self.alias_bytes += bytes;
+                if self.alias_nodes > ALIAS_NODE_BUDGET || self.alias_bytes > ALIAS_BYTE_BUDGET {
+                    self.fail(pos, "alias expansion exceeded its budget of nodes or bytes (possible billion-laughs attack)");
                     return;
                 }
                 self.insert(Node { pos, ..node }, 0);
@@ -715,5 +731,15 @@ mod tests {
         }
         let err = parse_documents(&text).unwrap_err();
         assert!(err.message.contains("alias"), "{}", err.message);
+        // Few nodes, many bytes: one long string aliased over and over.
+        let mut text = format!("big: &a \"{}\"\ncopies:\n", "x".repeat(100_000));
+        for _ in 0..100 {
+            text.push_str("  - *a\n");
+        }
+        let err = parse_documents(&text).unwrap_err();
+        assert!(err.message.contains("alias"), "{}", err.message);
+        // A merge of defaults, as Helm values and compose files write it.
+        let fine = "defaults: &d {image: app, replicas: 2}\nprod:\n  <<: *d\n  replicas: 3\n";
+        assert!(parse_documents(fine).is_ok());
     }
 }

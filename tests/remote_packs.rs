@@ -626,3 +626,37 @@ fn a_lock_file_that_is_a_symlink_or_leads_out_is_refused_and_never_quoted() {
     assert_eq!(code(&out), 2);
     assert!(!stderr(&out).contains("FILESECRET"), "{}", stderr(&out));
 }
+
+/// Runs sharing a cache (a self-hosted runner) take turns in a pack
+/// repository: one run fetching a pinned old commit while another resolves
+/// `main` must not hand the second the first's commit (FETCH_HEAD is the
+/// repository's, not the run's), nor make either fail.
+#[test]
+fn runs_sharing_a_cache_never_take_each_others_commit() {
+    let (packs_dir, v1, url) = pack_repo();
+    let main = git(packs_dir.path(), &["rev-parse", "main"]);
+    let main = format!("({})", &main.trim()[..12]);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap().to_string();
+    let show = |spec: String| {
+        readygate()
+            .args(["policy", "show", &spec, "--cache-dir", &cache_dir])
+            .output()
+            .unwrap()
+    };
+    std::thread::scope(|scope| {
+        let pinned = scope.spawn(|| {
+            for _ in 0..15 {
+                let out = show(format!("{url}@{v1}//packs/prod.yaml"));
+                assert_eq!(code(&out), 0, "{}", stderr(&out));
+                assert!(!stdout(&out).contains(&main), "{}", stdout(&out));
+            }
+        });
+        for _ in 0..15 {
+            let out = show(format!("{url}@main//packs/prod.yaml"));
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            assert!(stdout(&out).contains(&main), "{}", stdout(&out));
+        }
+        pinned.join().unwrap();
+    });
+}

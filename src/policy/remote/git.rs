@@ -114,7 +114,10 @@ impl GitPack {
         remotes: &Remotes,
     ) -> Result<(String, String), SourceError> {
         let spec = self.spec();
-        let repo = cache_repo(cache, &self.url)?;
+        // Runs sharing a cache (a self-hosted runner) take turns in one
+        // URL's repository: a fetch by one must not land in another's, nor
+        // two make it at once.
+        let (repo, _turn) = cache_repo(cache, &self.url)?;
         let commit = match locked {
             _ if is_commit(&self.reference) => self.reference.to_lowercase(),
             Some(c) => c.to_string(),
@@ -151,10 +154,17 @@ impl GitPack {
             )
             .map_err(|_| Remotes::offline_miss(&self.spec(), "its ref"));
         }
-        self.fetch(repo, &self.reference, &remotes.net)?;
+        // Into a ref of this run's own, not FETCH_HEAD, which any fetch
+        // in the repository rewrites.
+        let fetched = format!("refs/readygate-fetch/{}", std::process::id());
+        self.fetch(
+            repo,
+            &format!("+{}:{fetched}", self.reference),
+            &remotes.net,
+        )?;
         let commit = git::git(
             repo,
-            &["rev-parse", "--verify", "FETCH_HEAD^{commit}"],
+            &["rev-parse", "--verify", &format!("{fetched}^{{commit}}")],
             None,
         )
         .map_err(|e| {
@@ -162,7 +172,9 @@ impl GitPack {
                 format!("`{}`: {}", self.spec(), e.message()),
                 "".to_string(),
             )
-        })?;
+        });
+        let _ = git::git(repo, &["update-ref", "-d", &fetched], None);
+        let commit = commit?;
         let _ = git::git(repo, &["update-ref", &local, &commit], None);
         Ok(commit)
     }
@@ -247,9 +259,30 @@ impl GitPack {
     }
 }
 
-/// The cache's repository for one URL, made on first use.
-fn cache_repo(cache: &Path, url: &str) -> Result<PathBuf, SourceError> {
-    let repo = super::cache_dir(cache, &["packs", &sha256(url.as_bytes())[..32]])?;
+/// An exclusive hold on one URL's cache repository, released on drop.
+fn take_turn(path: &Path) -> Result<std::fs::File, SourceError> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| {
+            SourceError::new(
+                format!("cannot lock the pack cache {}: {e}", path.display()),
+                "pass a writable --cache-dir",
+            )
+        })?;
+    Ok(file)
+}
+
+/// The cache's repository for one URL, made on first use, and this run's
+/// turn in it (held until dropped).
+fn cache_repo(cache: &Path, url: &str) -> Result<(PathBuf, std::fs::File), SourceError> {
+    let name = &sha256(url.as_bytes())[..32];
+    let packs = super::cache_dir(cache, &["packs"])?;
+    let turn = take_turn(&packs.join(format!("{name}.turn")))?;
+    let repo = super::cache_dir(cache, &["packs", name])?;
     if !repo.join(".git").is_dir() {
         git::git(&repo, &["init", "--quiet"], None).map_err(|e| {
             SourceError::new(
@@ -258,7 +291,7 @@ fn cache_repo(cache: &Path, url: &str) -> Result<PathBuf, SourceError> {
             )
         })?;
     }
-    Ok(repo)
+    Ok((repo, turn))
 }
 
 #[cfg(test)]
