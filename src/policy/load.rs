@@ -38,6 +38,12 @@ pub fn load_at(spec: &str, base: &Base) -> Result<Policy, ConfigError> {
     load_with(spec, base, &Remotes::default())
 }
 
+/// Deepest chain of `extends`: real policies are three or four packs deep;
+/// a chain of thousands (each fetched) would exhaust the stack.
+const MAX_EXTENDS_DEPTH: usize = 32;
+/// Most packs one policy may load in all.
+const MAX_PACKS: usize = 256;
+
 /// [`load_at`], fetching remote packs as `remotes` says.
 pub fn load_with(spec: &str, base: &Base, remotes: &Remotes) -> Result<Policy, ConfigError> {
     let mut loader = Loader {
@@ -288,6 +294,14 @@ impl Loader<'_> {
             Some(o) => err_at(o, message).key("extends").hint(hint),
             None => ConfigError::new(message).hint(hint),
         };
+        if self.stack.len() >= MAX_EXTENDS_DEPTH || self.packs.len() >= MAX_PACKS {
+            return Err(not_found(
+                format!(
+                    "`{spec}` is past the limit of {MAX_EXTENDS_DEPTH} packs deep or {MAX_PACKS} packs in all"
+                ),
+                "a policy extends a few packs; flatten the chain".into(),
+            ));
+        }
         let source = source.map_err(|e| not_found(e.message, e.hint))?;
         let no_remotes = Remotes::default();
         let (text, source) = source
@@ -844,6 +858,34 @@ mod tests {
         format!(
             "name: p\nlevels: [bronze]\nrules:\n  - id: team.r\n    title: t\n    level: bronze\n    check: {check}\n    params: {params}\n    why: w\n    remediation: r\n"
         )
+    }
+
+    /// A chain of thousands of packs overflowed the stack; past 32 deep it
+    /// is a config error at the `extends` that goes one too far.
+    #[test]
+    fn a_chain_of_extends_ends_at_its_depth_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = |n: usize| {
+            for i in 0..n {
+                let extends = if i + 1 < n {
+                    format!("extends: [p{}.yaml]\n", i + 1)
+                } else {
+                    String::new()
+                };
+                std::fs::write(
+                    dir.path().join(format!("p{i}.yaml")),
+                    format!("name: p{i}\nlevels: [bronze]\n{extends}"),
+                )
+                .unwrap();
+            }
+            load(dir.path().join("p0.yaml").to_str().unwrap(), Path::new(""))
+        };
+        assert!(chain(MAX_EXTENDS_DEPTH).is_ok());
+        let Err(err) = chain(5_000) else {
+            panic!("a chain of 5,000 loaded")
+        };
+        assert!(err.message.contains("past the limit"), "{err}");
+        assert!(err.file.as_deref().unwrap().ends_with("p31.yaml"), "{err}");
     }
 
     #[test]

@@ -288,8 +288,20 @@ impl Source {
                     return Source::parse(spec, &Base::cwd());
                 }
                 if is_remote(spec) {
+                    let child = RemotePack::parse(spec, pack.from_repo)?;
+                    // What a pack server writes may not reach the runner's
+                    // own repositories.
+                    if child.on_runner() && !pack.on_runner() {
+                        return Err(SourceError::new(
+                            format!(
+                                "`{spec}`: a pack fetched from {} may not name a git+file pack (a repository on the runner)",
+                                pack.spec()
+                            ),
+                            "name git+file packs with --policy, or from a git+file pack",
+                        ));
+                    }
                     return Ok(Source::Remote {
-                        pack: RemotePack::parse(spec, pack.from_repo)?,
+                        pack: child,
                         at: None,
                     });
                 }
@@ -313,6 +325,37 @@ mod tests {
             dir: path.into(),
             confined: None,
         }
+    }
+
+    /// A pack server writes what its pack extends: never a repository on
+    /// the runner.
+    #[test]
+    fn a_fetched_pack_names_no_repository_on_the_runner() {
+        let remote = |spec: &str| Source::Remote {
+            pack: RemotePack::parse(spec, false).unwrap(),
+            at: None,
+        };
+        let https = remote(&format!(
+            "https://packs.example/p.yaml#sha256={}",
+            "a".repeat(64)
+        ));
+        let err = https
+            .resolve("git+file:///srv/other@main//secret.yaml")
+            .unwrap_err();
+        assert!(
+            err.message.contains("may not name a git+file pack"),
+            "{err:?}"
+        );
+        let github = remote("github:acme/policy@v1//p.yaml");
+        assert!(
+            github
+                .resolve("git+file:///srv/other@main//s.yaml")
+                .is_err()
+        );
+        // One repository on the runner may name another: both are the
+        // workflow's.
+        let local = remote("git+file:///srv/packs@main//p.yaml");
+        assert!(local.resolve("git+file:///srv/other@main//q.yaml").is_ok());
     }
 
     #[test]

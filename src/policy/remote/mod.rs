@@ -252,6 +252,11 @@ impl RemotePack {
     }
 
     /// The spec as written, without a pin (the lock's key).
+    /// A `git+file` pack: a repository on the runner itself.
+    pub fn on_runner(&self) -> bool {
+        matches!(&self.place, Place::Git(g) if g.url.starts_with("file://"))
+    }
+
     pub fn spec(&self) -> String {
         match &self.place {
             Place::Git(p) => p.spec(),
