@@ -32,11 +32,13 @@ const MATCHES_DYNAMIC: u64 = 200_000;
 /// compiled again on every call).
 const MAX_REGEX_SIZE: usize = 256 * 1024;
 
-/// The input's dimensions: its longest list or map, and its longest string.
+/// The input's dimensions: its longest list or map, its longest string,
+/// and all its values (what one deep comparison may walk).
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
     pub items: u64,
     pub chars: u64,
+    pub nodes: u64,
 }
 
 /// The estimate for one sub-expression: steps to evaluate it, the elements
@@ -55,15 +57,18 @@ struct Estimate {
 type Scope<'a> = Vec<(&'a str, u64)>;
 
 /// Upper bound on the steps evaluating `expr` takes over input `bounds`.
-pub fn estimate(expr: &cel::IdedExpr, bounds: Bounds) -> u64 {
+/// `deep`: the ids of the comparisons that may compare whole lists or maps
+/// ([`super::fields::deep_comparisons`]); each may walk all of the input.
+pub fn estimate(expr: &cel::IdedExpr, bounds: Bounds, deep: &[u64]) -> u64 {
     let bounds = Bounds {
         items: bounds.items.max(1),
         chars: bounds.chars.max(1),
+        nodes: bounds.nodes.max(1),
     };
-    walk(expr, bounds, &mut Vec::new()).cost
+    walk(expr, bounds, deep, &mut Vec::new()).cost
 }
 
-fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate {
+fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, deep: &[u64], scope: &mut Scope<'a>) -> Estimate {
     // Anything read from the evidence may be its longest list or string.
     let unknown = |cost| Estimate {
         cost,
@@ -94,19 +99,19 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
             None => unknown(1),
         },
         Expr::Select(s) => {
-            let operand = walk(&s.operand, b, scope);
+            let operand = walk(&s.operand, b, deep, scope);
             unknown(operand.cost.saturating_add(1))
         }
-        Expr::List(list) => collection(list.elements.iter(), b, scope),
-        Expr::Map(map) => collection(map.entries.iter().flat_map(entry), b, scope),
-        Expr::Struct(s) => collection(s.entries.iter().flat_map(entry), b, scope),
+        Expr::List(list) => collection(list.elements.iter(), b, deep, scope),
+        Expr::Map(map) => collection(map.entries.iter().flat_map(entry), b, deep, scope),
+        Expr::Struct(s) => collection(s.entries.iter().flat_map(entry), b, deep, scope),
         Expr::Call(call) => {
             let operands: Vec<Estimate> = call
                 .target
                 .iter()
                 .map(|t| &**t)
                 .chain(&call.args)
-                .map(|a| walk(a, b, scope))
+                .map(|a| walk(a, b, deep, scope))
                 .collect();
             let cost = operands
                 .iter()
@@ -119,6 +124,7 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
                     .fold(0u64, |acc, o| acc.saturating_add(f(o)))
             };
             let read = chars / CHARS_PER_STEP;
+            let compared = if deep.contains(&e.id) { b.nodes } else { 0 };
             match call.func_name.as_str() {
                 // Concatenation allocates both sides, as elements or text.
                 operators::ADD => Estimate {
@@ -129,10 +135,21 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
                     element: operands.iter().map(|o| o.element).max().unwrap_or(0),
                     chars: sum(|o| o.chars),
                 },
-                // Membership walks the list.
+                // Membership walks the list (and each element, when the
+                // needle is a list or map).
                 operators::IN => Estimate {
-                    cost: cost.saturating_add(largest).saturating_add(read),
+                    cost: cost
+                        .saturating_add(largest)
+                        .saturating_add(read)
+                        .saturating_add(compared),
                     ..unknown(0)
+                },
+                // Equality of two lists or maps walks them.
+                operators::EQUALS | operators::NOT_EQUALS => Estimate {
+                    cost: cost.saturating_add(compared),
+                    size: 1,
+                    element: 0,
+                    chars: 1,
                 },
                 // An element of the indexed list or map.
                 operators::INDEX | operators::OPT_INDEX => {
@@ -173,8 +190,8 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
             }
         }
         Expr::Comprehension(c) => {
-            let range = walk(&c.iter_range, b, scope);
-            let init = walk(&c.accu_init, b, scope);
+            let range = walk(&c.iter_range, b, deep, scope);
+            let init = walk(&c.accu_init, b, deep, scope);
             let depth = scope.len();
             scope.push((&c.iter_var, range.element));
             if let Some(v) = &c.iter_var2 {
@@ -183,9 +200,9 @@ fn walk<'a>(e: &'a cel::IdedExpr, b: Bounds, scope: &mut Scope<'a>) -> Estimate 
             // `map` and `filter` append to their accumulator in place
             // (the crate preallocates it), so reading it is one step.
             scope.push((&c.accu_var, 1));
-            let cond = walk(&c.loop_cond, b, scope);
-            let step = walk(&c.loop_step, b, scope);
-            let result = walk(&c.result, b, scope);
+            let cond = walk(&c.loop_cond, b, deep, scope);
+            let step = walk(&c.loop_step, b, deep, scope);
+            let result = walk(&c.result, b, deep, scope);
             scope.truncate(depth);
             let per_element = cond.cost.saturating_add(step.cost);
             Estimate {
@@ -214,6 +231,7 @@ fn entry(e: &cel::common::ast::IdedEntryExpr) -> Vec<&cel::IdedExpr> {
 fn collection<'a>(
     elements: impl Iterator<Item = &'a cel::IdedExpr>,
     b: Bounds,
+    deep: &[u64],
     scope: &mut Scope<'a>,
 ) -> Estimate {
     let mut out = Estimate {
@@ -223,7 +241,7 @@ fn collection<'a>(
         chars: 0,
     };
     for e in elements {
-        let est = walk(e, b, scope);
+        let est = walk(e, b, deep, scope);
         out.cost = out.cost.saturating_add(est.cost);
         out.element = out.element.max(est.size);
         out.size += 1;
@@ -276,8 +294,9 @@ pub(super) fn check_patterns(expr: &cel::IdedExpr) -> Result<(), String> {
 /// The longest list or map, and the longest string, anywhere in `value`.
 pub fn bounds(value: &serde_json::Value) -> Bounds {
     let mut stack = vec![value];
-    let (mut items, mut chars) = (0usize, 0usize);
+    let (mut items, mut chars, mut nodes) = (0usize, 0usize, 0usize);
     while let Some(v) = stack.pop() {
+        nodes += 1;
         match v {
             serde_json::Value::String(s) => chars = chars.max(s.len()),
             serde_json::Value::Array(a) => {
@@ -297,6 +316,7 @@ pub fn bounds(value: &serde_json::Value) -> Bounds {
     Bounds {
         items: items as u64,
         chars: chars as u64,
+        nodes: nodes as u64,
     }
 }
 
@@ -309,10 +329,38 @@ mod tests {
     }
 
     fn cost_with(source: &str, items: u64, chars: u64) -> u64 {
+        let program = cel::Program::compile(source).unwrap();
+        let deep = super::super::fields::deep_comparisons(program.expression(), None);
         estimate(
-            cel::Program::compile(source).unwrap().expression(),
-            Bounds { items, chars },
+            program.expression(),
+            Bounds {
+                items,
+                chars,
+                nodes: items * 10,
+            },
+            &deep,
         )
+    }
+
+    /// Comparing two lists or maps walks them: once per element of a
+    /// comprehension, that is quadratic however few nodes the expression
+    /// has. Fields the evidence schema says are strings stay one step.
+    #[test]
+    fn comparing_whole_lists_costs_what_they_hold() {
+        let k8s = "evidence.iac.kubernetes";
+        let deep = format!("{k8s}.all(o, {k8s} == {k8s})");
+        assert!(cost(&deep, 5_000) > MAX_EVAL_COST, "{}", cost(&deep, 5_000));
+        let member = format!("{k8s}.all(o, {k8s} in [{k8s}])");
+        assert!(cost(&member, 5_000) > MAX_EVAL_COST);
+        // Scalars on one side, or fields the schema types as scalars.
+        let scalar = format!("{k8s}.all(o, o.kind == 'ConfigMap' && o.name != o.kind)");
+        assert!(cost(&scalar, 5_000) < 100_000, "{}", cost(&scalar, 5_000));
+        let joined = "evidence.iac.workloads.all(w, evidence.iac.pod_disruption_budgets.exists(p, p.namespace == w.namespace))";
+        assert!(
+            cost(joined, 1_000) < MAX_EVAL_COST,
+            "{}",
+            cost(joined, 1_000)
+        );
     }
 
     #[test]
@@ -320,7 +368,8 @@ mod tests {
         let one = "evidence.alerts.alerts.all(a, a.runbook != null)";
         assert!(cost(one, 1_000) * 9 < cost(one, 10_000));
         assert!(cost(one, 10_000) < cost(one, 1_000) * 11);
-        let two = "evidence.a.all(x, evidence.a.exists(y, y.name == x.name))";
+        let two =
+            "evidence.iac.workloads.all(x, evidence.iac.workloads.exists(y, y.name == x.name))";
         assert!(cost(two, 1_000) * 90 < cost(two, 10_000));
         assert!(cost(two, 100_000) > MAX_EVAL_COST);
         assert!(cost(two, 1_000) < MAX_EVAL_COST);

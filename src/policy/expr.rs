@@ -13,6 +13,8 @@ pub struct Expr {
     sections: Option<Vec<String>>,
     /// `for_each`: judge each item of the list at this path.
     each: Option<Each>,
+    /// Comparisons that may walk whole lists or maps, priced by the input.
+    deep: Vec<u64>,
 }
 
 /// A `for_each` rule's list and how its items are named.
@@ -150,11 +152,13 @@ impl Expr {
             Err(_) => return Err(ExprError("the CEL parser failed on this expression".into())),
         };
         super::cost::check_patterns(program.expression()).map_err(ExprError)?;
+        let deep = super::fields::deep_comparisons(program.expression(), None);
         Ok(Self {
             source: source.to_string(),
             program,
             sections: sections(source),
             each: None,
+            deep,
         })
     }
 
@@ -186,6 +190,7 @@ impl Expr {
         if let Some(sections) = &mut expr.sections {
             sections.push(path[0].clone());
         }
+        expr.deep = super::fields::deep_comparisons(expr.program.expression(), Some(&path));
         expr.each = Some(Each { path, target });
         Ok(expr)
     }
@@ -271,15 +276,16 @@ impl Expr {
         times: usize,
         fail_message: &str,
     ) -> Outcome {
-        let cost =
-            super::cost::estimate(self.program.expression(), bounds).saturating_mul(times as u64);
+        let cost = super::cost::estimate(self.program.expression(), bounds, &self.deep)
+            .saturating_mul(times as u64);
         if cost > super::cost::MAX_EVAL_COST {
             return Outcome::new(
                 Status::Unknown,
                 format!(
-                    "not evaluated: over this evidence (longest list {}, longest string {} characters) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element",
+                    "not evaluated: over this evidence (longest list {}, longest string {} characters, {} values in all) the expression could take {cost} steps; the budget is {}. Iterate once over the evidence, not once per element, and compare fields, not whole lists or objects",
                     bounds.items,
                     bounds.chars,
+                    bounds.nodes,
                     super::cost::MAX_EVAL_COST
                 ),
             );

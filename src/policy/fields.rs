@@ -46,6 +46,8 @@ enum Member<'s> {
 struct Walk<'s> {
     root: &'s Json,
     found: Vec<UnknownField>,
+    /// `==`, `!=` and `in` calls that may compare whole lists or maps.
+    deep: Vec<u64>,
 }
 
 /// A value's schema node, if known, and how it was reached.
@@ -145,13 +147,24 @@ impl<'s> Walk<'s> {
                 }
             }
             Expr::Call(call) => {
-                let typed: Vec<Typed<'s>> = call
-                    .target
-                    .iter()
-                    .map(|t| &**t)
-                    .chain(&call.args)
-                    .map(|a| self.walk(a, scope))
-                    .collect();
+                let operands: Vec<&cel::IdedExpr> =
+                    call.target.iter().map(|t| &**t).chain(&call.args).collect();
+                let typed: Vec<Typed<'s>> = operands.iter().map(|a| self.walk(a, scope)).collect();
+                let scalar = |i: usize| {
+                    operands
+                        .get(i)
+                        .is_some_and(|o| self.is_scalar(o, typed[i].0))
+                };
+                let deep = match call.func_name.as_str() {
+                    // A scalar on either side ends the comparison at once.
+                    operators::EQUALS | operators::NOT_EQUALS => !scalar(0) && !scalar(1),
+                    // Each element is compared with the needle.
+                    operators::IN => !scalar(0),
+                    _ => false,
+                };
+                if deep {
+                    self.deep.push(e.id);
+                }
                 match call.func_name.as_str() {
                     operators::INDEX | operators::OPT_INDEX => match typed.first() {
                         Some((node, path)) => {
@@ -245,6 +258,64 @@ impl<'s> Walk<'s> {
     }
 }
 
+impl Walk<'_> {
+    /// Whether `e` (whose schema node is `node`, if known) is a string,
+    /// number, boolean or null: a literal, a field the schema says is one,
+    /// or a call that yields one.
+    fn is_scalar(&self, e: &cel::IdedExpr, node: Option<&Json>) -> bool {
+        match &e.expr {
+            Expr::Literal(_) => true,
+            Expr::Call(call) => {
+                !matches!(
+                    call.func_name.as_str(),
+                    operators::ADD
+                        | operators::INDEX
+                        | operators::OPT_INDEX
+                        | operators::OPT_SELECT
+                        | operators::CONDITIONAL
+                ) && (call.func_name.starts_with('_')
+                    || call.func_name.starts_with('!')
+                    || call.func_name.starts_with('@')
+                    || call.func_name == operators::NEGATE
+                    || matches!(
+                        call.func_name.as_str(),
+                        "size"
+                            | "contains"
+                            | "startsWith"
+                            | "endsWith"
+                            | "matches"
+                            | "string"
+                            | "int"
+                            | "uint"
+                            | "double"
+                            | "bool"
+                            | "lowerAscii"
+                            | "upperAscii"
+                            | "trim"
+                    ))
+            }
+            _ => node.is_some_and(|n| self.scalar_node(n)),
+        }
+    }
+
+    fn scalar_node(&self, node: &Json) -> bool {
+        let node = self.deref(node);
+        if let Some(branches) = self.branches(node) {
+            return !branches.is_empty() && branches.iter().all(|b| self.scalar_node(b));
+        }
+        let scalar = |t: &Json| {
+            matches!(
+                t.as_str(),
+                Some("string" | "integer" | "number" | "boolean" | "null")
+            )
+        };
+        match &node["type"] {
+            Json::Array(types) => !types.is_empty() && types.iter().all(scalar),
+            t => scalar(t),
+        }
+    }
+}
+
 fn is_null(node: &Json) -> bool {
     node["type"] == "null"
 }
@@ -270,9 +341,24 @@ pub fn unknown_fields(
     each: Option<&[String]>,
     schema: &Json,
 ) -> Vec<UnknownField> {
+    walked(expr, each, schema).found
+}
+
+/// The evidence schema, made once.
+static EVIDENCE_SCHEMA: std::sync::LazyLock<Json> = std::sync::LazyLock::new(crate::area::schema);
+
+/// The `==`, `!=` and `in` calls of `expr` (their ids) that may compare
+/// whole lists or maps, as far as the evidence schema tells: each costs
+/// what it compares, where one that meets a scalar costs a step.
+pub fn deep_comparisons(expr: &cel::IdedExpr, each: Option<&[String]>) -> Vec<u64> {
+    walked(expr, each, &EVIDENCE_SCHEMA).deep
+}
+
+fn walked<'s>(expr: &cel::IdedExpr, each: Option<&[String]>, schema: &'s Json) -> Walk<'s> {
     let mut walk = Walk {
         root: schema,
         found: Vec::new(),
+        deep: Vec::new(),
     };
     let mut scope = vec![(
         "evidence".to_string(),
@@ -286,7 +372,7 @@ pub fn unknown_fields(
     }
     walk.walk(expr, &mut scope);
     walk.found.dedup();
-    walk.found
+    walk
 }
 
 #[cfg(test)]
