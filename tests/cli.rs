@@ -584,6 +584,22 @@ fn policy_test_runs_the_builtin_packs_cases_and_shows_what_differs() {
     let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("bad.case.yaml"), "{}", stderr(&out));
+
+    // Evidence that is no file (a device that never ends) is refused, not
+    // read until memory runs out.
+    std::fs::write(
+        dir.path().join("bad.case.yaml"),
+        "policy: builtin:baseline\nevidence: /dev/zero\nexpect: {ci.present: pass}\n",
+    )
+    .unwrap();
+    let out = run(&["policy", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("cannot read /dev/zero")
+            && stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -598,6 +614,29 @@ fn policy_docs_renders_any_packs_catalogue() {
     // The built-in catalogue is the same generator's.
     let builtin = stdout(&run(&["policy", "docs", "builtin:production"]));
     assert_eq!(builtin, std::fs::read_to_string("docs/rules.md").unwrap());
+
+    // A pack's text is published (a job summary): it renders inert.
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack.yaml");
+    std::fs::write(
+        &pack,
+        "name: p\nlevels: [bronze]\nrules:\n  - id: team.r\n    title: '<img src=x onerror=alert(1)>'\n    level: bronze\n    check: ci-present\n    why: '[l](javascript:alert(1)) @admin <details>'\n    remediation: Run `terraform init`.\n",
+    )
+    .unwrap();
+    let text = stdout(&run(&["policy", "docs", pack.to_str().unwrap()]));
+    assert!(
+        text.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\[l\\](javascript:alert(1)) &#64;admin &lt;details&gt;"),
+        "{text}"
+    );
+    assert!(text.contains("Run `terraform init`."), "{text}");
+    assert!(
+        !text.contains("<img") && !text.contains("<details>"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -638,9 +638,13 @@ fn load_policy_with(
     }
 }
 
-/// A saved evidence document (`readygate evidence --format json`).
+/// Largest saved evidence document read (10 000 alerts make 20 MB).
+const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
+
+/// A saved evidence document (`readygate evidence --format json`): a
+/// regular file, bounded (a case may name `/dev/zero`).
 fn read_evidence(path: &Path) -> Result<Evidence, Error> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::document::read_regular_file(path, MAX_EVIDENCE_BYTES)
         .map_err(|e| IoError::new(format!("cannot read {}", path.display()), e))?;
     Ok(serde_json::from_str(&text).map_err(|e| {
         ConfigError::new(format!("{}: not an evidence document: {e}", path.display()))
@@ -723,7 +727,7 @@ pub fn policy_test(dir: &Path, packs: &PackFetch, env: &dyn Env) -> Result<(Stri
     let (mut out, mut failed) = (String::new(), 0);
     for file in &files {
         let shown = file.display().to_string();
-        let text = std::fs::read_to_string(file)
+        let text = crate::document::read_regular_file(file, crate::policy::source::MAX_PACK_BYTES)
             .map_err(|e| IoError::new(format!("cannot read {shown}"), e))?;
         let node = crate::yaml::parse_single(&text).map_err(|e| {
             ConfigError::new(format!("not valid YAML: {}", e.message))

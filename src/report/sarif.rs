@@ -85,16 +85,42 @@ fn rule(f: &Finding) -> Value {
         "defaultConfiguration": {"level": if f.severity.as_str() == "warning" { "warning" } else { "error" }},
         "properties": {"tags": ["readiness", f.area.as_str()], "level": f.level},
     });
-    if let Some(docs) = &f.docs {
-        // helpUri must be absolute; built-in docs are paths in this project.
-        let uri = if docs.contains("://") {
-            docs.clone()
-        } else {
-            format!("{}/blob/main/{docs}", crate::HOME)
-        };
+    if let Some(uri) = f.docs.as_deref().and_then(help_uri) {
         rule["helpUri"] = json!(uri);
     }
     rule
+}
+
+/// A rule's `docs` as the absolute http(s) URI SARIF wants, or none: a
+/// pack writes it. A relative path (the built-in packs' `docs/rules.md#id`)
+/// is a page of this project.
+fn help_uri(docs: &str) -> Option<String> {
+    if docs.contains("://") {
+        let url = url::Url::parse(docs).ok()?;
+        return matches!(url.scheme(), "https" | "http").then(|| url.to_string());
+    }
+    let (path, fragment) = match docs.split_once('#') {
+        Some((p, f)) => (p, Some(f)),
+        None => (docs, None),
+    };
+    let odd = |c: char| c.is_control() || c.is_whitespace() || c == ':' || c == '\\';
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.split('/').any(|s| s == "..")
+        || docs.chars().any(odd)
+    {
+        return None;
+    }
+    let mut uri = format!(
+        "{}/blob/main/{}",
+        crate::HOME,
+        crate::escape::uri_path(path)
+    );
+    if let Some(fragment) = fragment {
+        uri.push('#');
+        uri.push_str(&crate::escape::uri_path(fragment));
+    }
+    Some(uri)
 }
 
 fn result(f: &Finding, rule_index: usize) -> Value {
@@ -166,6 +192,33 @@ fn fingerprint(parts: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn help_uris_are_absolute_web_addresses_or_absent() {
+        assert_eq!(
+            help_uri("docs/rules.md#cipresent").as_deref(),
+            Some(&*format!(
+                "{}/blob/main/docs/rules.md#cipresent",
+                crate::HOME
+            ))
+        );
+        assert_eq!(
+            help_uri("https://wiki.acme.example/prr#ci").as_deref(),
+            Some("https://wiki.acme.example/prr#ci")
+        );
+        for hostile in [
+            "javascript:alert(1)",
+            "javascript:alert(1)//://",
+            "docs\n::error::DOCS",
+            "../../etc/passwd",
+            "/etc/passwd",
+            "file:///etc/passwd",
+            "",
+        ] {
+            assert_eq!(help_uri(hostile), None, "{hostile}");
+        }
+    }
+
     use super::*;
 
     #[test]
