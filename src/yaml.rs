@@ -64,10 +64,13 @@ impl std::fmt::Display for ParseError {
 /// laughs" document to a few megabytes instead of gigabytes.
 const ALIAS_NODE_BUDGET: usize = 100_000;
 
-/// Most text (keys and strings) alias expansion may copy in one text: one
-/// anchored string of a megabyte aliased a thousand times is few nodes
-/// and a gigabyte.
-const ALIAS_BYTE_BUDGET: usize = 8 << 20;
+/// Most text (keys and strings) alias expansion may copy in one text: four
+/// times the text, or 128 KiB for a short one. One anchored string of a megabyte
+/// aliased a thousand times is few nodes and a gigabyte; bounded by the
+/// text's own length, a repository of many such files costs what its text
+/// does. Real anchors (CI defaults, Helm values, compose `x-` blocks) copy
+/// a few lines each.
+const ALIAS_BYTES_FLOOR: usize = 128 << 10;
 
 /// Most nodes one text may hold: the largest real documents (a CRD with
 /// its schema, a rule file of a thousand alerts) stay under a tenth of it;
@@ -189,7 +192,10 @@ fn parse_strict(text: &str) -> Result<Vec<Node>, ParseError> {
     // which a hostile file turns into a stack overflow) and the first error
     // stops the parse.
     let mut parser = saphyr_parser::Parser::new_from_str(text);
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        alias_byte_budget: ALIAS_BYTES_FLOOR.max(text.len().saturating_mul(4)),
+        ..Builder::default()
+    };
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| ParseError {
             pos: pos_of(e.marker()),
@@ -254,6 +260,8 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     alias_nodes: usize,
     alias_bytes: usize,
+    /// [`ALIAS_BYTES_FLOOR`] or four times the text.
+    alias_byte_budget: usize,
     nodes: usize,
     error: Option<ParseError>,
 }
@@ -418,7 +426,8 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 let (nodes, bytes) = expansion(&node);
                 self.alias_nodes += nodes;
                 self.alias_bytes += bytes;
-                if self.alias_nodes > ALIAS_NODE_BUDGET || self.alias_bytes > ALIAS_BYTE_BUDGET {
+                if self.alias_nodes > ALIAS_NODE_BUDGET || self.alias_bytes > self.alias_byte_budget
+                {
                     self.fail(pos, "alias expansion exceeded its budget of nodes or bytes (possible billion-laughs attack)");
                     return;
                 }
@@ -741,5 +750,20 @@ mod tests {
         // A merge of defaults, as Helm values and compose files write it.
         let fine = "defaults: &d {image: app, replicas: 2}\nprod:\n  <<: *d\n  replicas: 3\n";
         assert!(parse_documents(fine).is_ok());
+        // A CI file of 150 jobs sharing an 800-byte block of defaults.
+        let mut ci = format!(".defaults: &defaults\n  script: \"{}\"\n", "x".repeat(800));
+        for i in 0..150 {
+            ci.push_str(&format!(
+                "job{i}:\n  <<: *defaults\n  stage: test\n  variables: {{N: '{i}'}}\n"
+            ));
+        }
+        assert!(parse_documents(&ci).is_ok());
+        // Many large files each copying past four times their text: each is
+        // refused, so a repository of them costs what its text does.
+        let mut big = format!("big: &a \"{}\"\ncopies:\n", "x".repeat(900_000));
+        for _ in 0..5 {
+            big.push_str("  - *a\n");
+        }
+        assert!(parse_documents(&big).is_err());
     }
 }

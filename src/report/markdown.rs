@@ -13,7 +13,11 @@ use crate::findings::{Finding, Report, State};
 /// Make repository text inert in Markdown: no HTML, no @mentions, no
 /// emphasis, links or table breaks. Balanced backticks stay code spans
 /// (`runbook_url` reads as code, not as escaped punctuation): nothing
-/// inside a code span is interpreted, and it cannot hold a backtick.
+/// inside a code span is interpreted, and it cannot hold a backtick. A span
+/// opens only after a space or opening punctuation: GitHub's autolinks
+/// (`www.x/`, `https://x/`) run up to the next space, so one written just
+/// before a backtick would take it, and the span's text would be read as
+/// HTML.
 pub fn escape(text: &str) -> String {
     let parts: Vec<&str> = text.split('`').collect();
     if parts.len() < 3 || parts.len().is_multiple_of(2) {
@@ -23,7 +27,10 @@ pub fn escape(text: &str) -> String {
     for (i, part) in parts.iter().enumerate() {
         if i % 2 == 0 {
             out.push_str(&escape_plain(part));
-        } else if part.trim().is_empty() || part.contains(['\n', '\r']) {
+        } else if part.trim().is_empty()
+            || part.contains(['\n', '\r'])
+            || !opens_a_span(parts[i - 1])
+        {
             // Not a code span GitHub would show as one: keep it inert.
             out.push_str("\\`");
             out.push_str(&escape_plain(part));
@@ -35,6 +42,14 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether a backtick after `before` can open a code span no autolink
+/// reaches: the run of text since the last space is empty or only opening
+/// punctuation (`(`, `"`), which starts no link.
+fn opens_a_span(before: &str) -> bool {
+    let run = before.rsplit(char::is_whitespace).next().unwrap_or("");
+    run.chars().all(|c| "([{\"'".contains(c))
 }
 
 fn escape_plain(text: &str) -> String {
@@ -274,5 +289,19 @@ mod tests {
         // Unbalanced or empty: escaped.
         assert_eq!(escape("a ` b"), "a \\` b");
         assert_eq!(escape("a `` b"), "a \\`\\` b");
+        // An autolink written up to a backtick would take it: no span.
+        assert_eq!(
+            escape("see www.example.com/`<img src=x onerror=alert(1)>`"),
+            "see www.example.com/\\`&lt;img src=x onerror=alert(1)&gt;\\`"
+        );
+        assert_eq!(
+            escape("https://e.example/`<a href=javascript:x>`"),
+            "https://e.example/\\`&lt;a href=javascript:x&gt;\\`"
+        );
+        // After a space or an opening bracket, a span stays a span.
+        assert_eq!(
+            escape("render (`helm template .`)"),
+            "render (`helm template .`)"
+        );
     }
 }
