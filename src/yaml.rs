@@ -299,6 +299,40 @@ fn expansion(node: &Node) -> (usize, usize) {
     add((1, 0), inner)
 }
 
+/// YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`), applied as
+/// Kubernetes, Helm, GitLab CI and compose apply them: the merged maps'
+/// entries follow the map's own, and a key the map (or an earlier merged
+/// map) already has wins. A `<<` whose value is no map stays a plain key.
+fn merge_keys(entries: Vec<(Key, Node)>) -> Vec<(Key, Node)> {
+    if !entries.iter().any(|(k, _)| k.name == "<<") {
+        return entries;
+    }
+    let is_map = |n: &Node| matches!(n.value, Value::Map(_));
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for (key, node) in entries {
+        match node.value {
+            Value::Map(_) if key.name == "<<" => merged.push(node),
+            Value::Seq(items) if key.name == "<<" && items.iter().all(is_map) => {
+                merged.extend(items)
+            }
+            value => own.push((key, Node { value, ..node })),
+        }
+    }
+    let mut names: std::collections::HashSet<String> =
+        own.iter().map(|(k, _)| k.name.clone()).collect();
+    for map in merged {
+        if let Value::Map(entries) = map.value {
+            for (key, node) in entries {
+                if names.insert(key.name.clone()) {
+                    own.push((key, node));
+                }
+            }
+        }
+    }
+    own
+}
+
 impl Builder {
     fn fail(&mut self, pos: Pos, message: &str) {
         self.error.get_or_insert(ParseError {
@@ -407,7 +441,7 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                 };
                 let value = match frame.kind {
                     FrameKind::Seq(items) => Value::Seq(items),
-                    FrameKind::Map { entries, .. } => Value::Map(entries),
+                    FrameKind::Map { entries, .. } => Value::Map(merge_keys(entries)),
                 };
                 let node = wrap(
                     frame.tag,
@@ -482,10 +516,11 @@ impl Node {
         self.entry(key).map(|(_, v)| v)
     }
 
-    /// The key and value under `key` when this node is a mapping.
-    /// The entry for `key`, or the one a merge key (`<<: *base`, YAML 1.1,
-    /// which Go's YAML library and so Prometheus and Kubernetes honour)
-    /// brings in; keys written in the mapping win over merged ones.
+    /// The key and value under `key` when this node is a mapping, or the
+    /// one a merge key (`<<: *base`, YAML 1.1, which Go's YAML library and
+    /// so Prometheus and Kubernetes honour) brings in; keys written in the
+    /// mapping win over merged ones. A parsed text has its merges applied
+    /// already ([`merge_keys`]); a tree built another way may not.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         self.entry_at(key, 0)
     }
@@ -750,6 +785,14 @@ mod tests {
         // A merge of defaults, as Helm values and compose files write it.
         let fine = "defaults: &d {image: app, replicas: 2}\nprod:\n  <<: *d\n  replicas: 3\n";
         assert!(parse_documents(fine).is_ok());
+        // Merge keys apply, the map's own keys first and winning.
+        let merged = parse_single(
+            "a: &a {x: 1, y: 2}\nb: &b {z: 3}\nc:\n  <<: [*a, *b]\n  y: 9\nd: {<<: 5}\n",
+        )
+        .unwrap()
+        .to_json();
+        assert_eq!(merged["c"], serde_json::json!({"y": 9, "x": 1, "z": 3}));
+        assert_eq!(merged["d"], serde_json::json!({"<<": 5}));
         // A CI file of 150 jobs sharing an 800-byte block of defaults.
         let mut ci = format!(".defaults: &defaults\n  script: \"{}\"\n", "x".repeat(800));
         for i in 0..150 {

@@ -410,3 +410,24 @@ fn overlays_test_jobs_and_templates_are_told_apart() {
         .collect();
     assert_eq!(progressive, ["warn", "pass"], "{progressive:?}");
 }
+
+/// Labels shared through YAML merge keys (`<<: *common`), which
+/// Kubernetes applies: every merged label is the workload's, not only the
+/// ones written beside the merge.
+#[test]
+fn labels_merged_from_an_anchor_are_the_workloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "k8s/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: &common {team: payments, tier: frontend}\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels:\n        <<: *common\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: web:1\n",
+    );
+    let ev = evidence(root.to_str().unwrap(), &[]);
+    let labels = &ev["iac"]["workloads"][0]["pod_labels"];
+    assert_eq!(
+        labels,
+        &serde_json::json!({"app": "web", "team": "payments", "tier": "frontend"}),
+        "{labels}"
+    );
+}
