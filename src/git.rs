@@ -378,3 +378,34 @@ pub fn read_at(
         .map_err(|e| BlobError::Git(e.message()))?;
     Ok(Some(text))
 }
+
+/// git for unit tests that build repositories: a fixed identity, no
+/// signing, `main` as the first branch, no user or system configuration.
+/// Fails the test when git does; its output, trimmed.
+#[cfg(test)]
+pub fn for_tests(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

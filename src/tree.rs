@@ -470,28 +470,7 @@ mod tests {
 
     fn repo() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir.path())
-                .args([
-                    "-c",
-                    "user.name=t",
-                    "-c",
-                    "user.email=t@t.invalid",
-                    "-c",
-                    "commit.gpgsign=false",
-                ])
-                .args(args)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
+        let run = |args: &[&str]| git::for_tests(dir.path(), args);
         run(&["init", "-q"]);
         let write = |rel: &str, text: &str| {
             let path = dir.path().join(rel);
@@ -574,15 +553,7 @@ mod tests {
         let tree = CommitTree::load(dir.path(), "HEAD^{tree}").unwrap();
         assert_eq!(tree.promisor_remote(), None);
         let config = |args: &[&str]| {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir.path())
-                .arg("config")
-                .args(args)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .output()
-                .unwrap();
-            assert!(out.status.success());
+            git::for_tests(dir.path(), &[&["config"], args].concat());
         };
         config(&["remote.upstream.promisor", "false"]);
         config(&["remote.origin.promisor", "true"]);

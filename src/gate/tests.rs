@@ -314,26 +314,7 @@ fn the_branch_comes_from_git_in_a_subdirectory_too() {
     let service = dir.path().join("services/api");
     std::fs::create_dir_all(&service).unwrap();
     std::fs::write(service.join("readygate.yaml"), "service: api\n").unwrap();
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir.path())
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap()
-            .status
-            .success();
-        assert!(ok, "git {args:?}");
-    };
+    let git = |args: &[&str]| crate::git::for_tests(dir.path(), args);
     git(&["init", "-q"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "x"]);

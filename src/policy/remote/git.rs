@@ -334,45 +334,21 @@ mod tests {
         assert!(GitPack::parse("git+file:///srv/packs@v1//p.yaml", false).is_ok());
     }
 
-    fn git_in(dir: &Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
     #[test]
     fn the_lock_decides_the_commit_and_the_digest_must_match() {
         let source = tempfile::tempdir().unwrap();
         let dir = source.path();
-        git_in(dir, &["init", "-q"]);
+        crate::git::for_tests(dir, &["init", "-q"]);
         std::fs::write(dir.join("p.yaml"), "name: one\n").unwrap();
-        git_in(dir, &["add", "."]);
-        git_in(dir, &["commit", "-qm", "one"]);
-        git_in(dir, &["tag", "v1"]);
-        let first = git_in(dir, &["rev-parse", "HEAD"]);
+        crate::git::for_tests(dir, &["add", "."]);
+        crate::git::for_tests(dir, &["commit", "-qm", "one"]);
+        crate::git::for_tests(dir, &["tag", "v1"]);
+        let first = crate::git::for_tests(dir, &["rev-parse", "HEAD"]);
         // The tag moves: the lock still says the first commit.
         std::fs::write(dir.join("p.yaml"), "name: two\n").unwrap();
-        git_in(dir, &["commit", "-qam", "two"]);
-        git_in(dir, &["tag", "-f", "v1"]);
-        let second = git_in(dir, &["rev-parse", "HEAD"]);
+        crate::git::for_tests(dir, &["commit", "-qam", "two"]);
+        crate::git::for_tests(dir, &["tag", "-f", "v1"]);
+        let second = crate::git::for_tests(dir, &["rev-parse", "HEAD"]);
         // As a repository's policy would name it (git+file is refused there
         // by the parser; the lock logic is the same for https).
         let pack = RemotePack {
