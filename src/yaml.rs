@@ -299,38 +299,53 @@ fn expansion(node: &Node) -> (usize, usize) {
     add((1, 0), inner)
 }
 
-/// YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`), applied as
-/// Kubernetes, Helm, GitLab CI and compose apply them: the merged maps'
-/// entries follow the map's own, and a key the map (or an earlier merged
-/// map) already has wins. A `<<` whose value is no map stays a plain key.
+/// YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`, YAML 1.1, which Go's
+/// YAML library and so Kubernetes, Prometheus, Helm and GitLab CI honour),
+/// applied once when the text is read, so a lookup and a walk over a map
+/// see the same entries: the merged maps' entries follow the map's own,
+/// and a key the map (or an earlier merged map) already has wins. A `<<`
+/// that brings in no map stays a plain key.
 fn merge_keys(entries: Vec<(Key, Node)>) -> Vec<(Key, Node)> {
     if !entries.iter().any(|(k, _)| k.name == "<<") {
         return entries;
     }
-    let is_map = |n: &Node| matches!(n.value, Value::Map(_));
+    let brings_maps = |n: &Node| match &n.untagged().value {
+        Value::Map(_) => true,
+        Value::Seq(items) => items.iter().any(|i| i.untagged().as_map().is_some()),
+        _ => false,
+    };
     let mut own = Vec::with_capacity(entries.len());
     let mut merged = Vec::new();
     for (key, node) in entries {
-        match node.value {
-            Value::Map(_) if key.name == "<<" => merged.push(node),
-            Value::Seq(items) if key.name == "<<" && items.iter().all(is_map) => {
-                merged.extend(items)
+        if key.name != "<<" || !brings_maps(&node) {
+            own.push((key, node));
+            continue;
+        }
+        match into_map(node) {
+            Ok(map) => merged.push(map),
+            Err(Value::Seq(items)) => {
+                merged.extend(items.into_iter().filter_map(|i| into_map(i).ok()))
             }
-            value => own.push((key, Node { value, ..node })),
+            Err(_) => {}
         }
     }
     let mut names: std::collections::HashSet<String> =
         own.iter().map(|(k, _)| k.name.clone()).collect();
-    for map in merged {
-        if let Value::Map(entries) = map.value {
-            for (key, node) in entries {
-                if names.insert(key.name.clone()) {
-                    own.push((key, node));
-                }
-            }
+    for (key, node) in merged.into_iter().flatten() {
+        if names.insert(key.name.clone()) {
+            own.push((key, node));
         }
     }
     own
+}
+
+/// A node's mapping entries, its tags stripped; else its untagged value.
+fn into_map(node: Node) -> Result<Vec<(Key, Node)>, Value> {
+    match node.value {
+        Value::Map(entries) => Ok(entries),
+        Value::Tagged(_, inner) => into_map(*inner),
+        other => Err(other),
+    }
 }
 
 impl Builder {
@@ -516,32 +531,16 @@ impl Node {
         self.entry(key).map(|(_, v)| v)
     }
 
-    /// The key and value under `key` when this node is a mapping, or the
-    /// one a merge key (`<<: *base`, YAML 1.1, which Go's YAML library and
-    /// so Prometheus and Kubernetes honour) brings in; keys written in the
-    /// mapping win over merged ones. A parsed text has its merges applied
-    /// already ([`merge_keys`]); a tree built another way may not.
+    /// The key and value under `key` when this node is a mapping (merge
+    /// keys were applied when the text was read: [`merge_keys`]).
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
-        self.entry_at(key, 0)
-    }
-
-    fn entry_at(&self, key: &str, depth: usize) -> Option<(&Key, &Node)> {
         let Value::Map(entries) = &self.untagged().value else {
             return None;
         };
-        if let Some((k, v)) = entries.iter().find(|(k, _)| k.name == key) {
-            return Some((k, v));
-        }
-        // Merges nest only as deep as the document; bounded all the same.
-        if depth > 16 {
-            return None;
-        }
-        let merged = entries.iter().find(|(k, _)| k.name == "<<")?;
-        match &merged.1.untagged().value {
-            Value::Map(_) => merged.1.entry_at(key, depth + 1),
-            Value::Seq(items) => items.iter().find_map(|m| m.entry_at(key, depth + 1)),
-            _ => None,
-        }
+        entries
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(k, v)| (k, v))
     }
 
     /// Follow a path of mapping keys.
@@ -793,6 +792,13 @@ mod tests {
         .to_json();
         assert_eq!(merged["c"], serde_json::json!({"y": 9, "x": 1, "z": 3}));
         assert_eq!(merged["d"], serde_json::json!({"<<": 5}));
+        // Lookups see the same entries; a list's maps merge, the rest not.
+        let node = parse_single("a: &a {x: 1}\ne: {<<: [*a, 3], w: 2}\n").unwrap();
+        assert_eq!(
+            node.path(&["e", "x"]).map(|n| n.to_json()),
+            Some(serde_json::json!(1))
+        );
+        assert_eq!(node.to_json()["e"], serde_json::json!({"w": 2, "x": 1}));
         // A CI file of 150 jobs sharing an 800-byte block of defaults.
         let mut ci = format!(".defaults: &defaults\n  script: \"{}\"\n", "x".repeat(800));
         for i in 0..150 {
