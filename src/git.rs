@@ -8,18 +8,13 @@ use std::process::Command;
 use crate::diag::{ConfigError, Error, InputError, IoError};
 
 /// Run git in `dir`; its stdout, trimmed of the final newline.
-pub fn git(dir: &Path, args: &[&str], index: Option<&Path>) -> Result<String, GitError> {
-    git_with_input(dir, args, index, None)
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    git_with_input(dir, args, None)
 }
 
 /// [`git`], with `input` on its standard input (`--stdin` lists).
-pub fn git_with_input(
-    dir: &Path,
-    args: &[&str],
-    index: Option<&Path>,
-    input: Option<&[u8]>,
-) -> Result<String, GitError> {
-    run(hardened(dir), args, index, input).map(trimmed)
+pub fn git_with_input(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<String, GitError> {
+    run(hardened(dir), args, input).map(trimmed)
 }
 
 /// The final newline of most commands' output is not part of what they say.
@@ -46,15 +41,10 @@ const CHECKOUT_PROTOCOLS: [&str; 6] = [
 /// on demand, over the transports a checkout uses. The remote is the
 /// repository's configuration, which the change under review does not
 /// write.
-pub fn git_may_fetch(
-    dir: &Path,
-    args: &[&str],
-    index: Option<&Path>,
-    input: Option<&[u8]>,
-) -> Result<String, GitError> {
+pub fn git_may_fetch(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<String, GitError> {
     let mut cmd = hardened(dir);
     cmd.args(CHECKOUT_PROTOCOLS);
-    run(cmd, args, index, input).map(trimmed)
+    run(cmd, args, input).map(trimmed)
 }
 
 /// A long-lived git process in `dir` with piped standard input and output
@@ -71,17 +61,9 @@ pub fn spawn_may_fetch(dir: &Path, args: &[&str]) -> std::io::Result<std::proces
 }
 
 /// Run git; its stdout exactly.
-fn run(
-    mut cmd: Command,
-    args: &[&str],
-    index: Option<&Path>,
-    input: Option<&[u8]>,
-) -> Result<String, GitError> {
+fn run(mut cmd: Command, args: &[&str], input: Option<&[u8]>) -> Result<String, GitError> {
     use std::io::Write;
     cmd.args(args);
-    if let Some(index) = index {
-        cmd.env("GIT_INDEX_FILE", index);
-    }
     let out = match input {
         None => cmd.output().map_err(GitError::Missing)?,
         Some(input) => {
@@ -185,7 +167,7 @@ pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String
     if reference.is_empty() || reference.starts_with(['-', '^']) {
         return Err(not_a_ref());
     }
-    git(root, &["rev-parse", "--is-inside-work-tree"], None).map_err(|e| match e {
+    git(root, &["rev-parse", "--is-inside-work-tree"]).map_err(|e| match e {
         GitError::Failed(_) => InputError::new(format!(
             "{} is not inside a git repository, so {}",
             root.display(),
@@ -196,10 +178,10 @@ pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String
         e => e.into_error("read the repository"),
     })?;
     let spec = format!("{reference}^{{commit}}");
-    let commit = git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None).map_err(
+    let commit = git(root, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).map_err(
         |e| match e {
             GitError::Failed(_) => {
-                let shallow = git(root, &["rev-parse", "--is-shallow-repository"], None)
+                let shallow = git(root, &["rev-parse", "--is-shallow-repository"])
                     .is_ok_and(|s| s == "true");
                 // `main~1`, `HEAD^`, `main@{1}`: history, not a ref to fetch.
                 let relative = reference.contains(['~', '^', '@', ':']);
@@ -228,12 +210,8 @@ pub fn resolve(root: &Path, reference: &str, purpose: &Purpose) -> Result<String
 /// The repository's top and `root`'s place under it (`services/api`, or
 /// empty at the top).
 pub fn places(root: &Path) -> Result<(PathBuf, String), Error> {
-    let places = git(
-        root,
-        &["rev-parse", "--show-toplevel", "--show-prefix"],
-        None,
-    )
-    .map_err(|e| e.into_error("find the repository's top"))?;
+    let places = git(root, &["rev-parse", "--show-toplevel", "--show-prefix"])
+        .map_err(|e| e.into_error("find the repository's top"))?;
     let (top, prefix) = places.split_once('\n').unwrap_or((&places, ""));
     Ok((PathBuf::from(top), prefix.trim_end_matches('/').to_string()))
 }
@@ -241,7 +219,7 @@ pub fn places(root: &Path) -> Result<(PathBuf, String), Error> {
 /// The branch checked out in the repository holding `root`, if any (not
 /// when detached).
 pub fn current_branch(root: &Path) -> Option<String> {
-    let branch = git(root, &["symbolic-ref", "--short", "-q", "HEAD"], None).ok()?;
+    let branch = git(root, &["symbolic-ref", "--short", "-q", "HEAD"]).ok()?;
     (!branch.is_empty()).then_some(branch)
 }
 
@@ -339,12 +317,8 @@ pub fn read_at(
 ) -> Result<Option<String>, BlobError> {
     let spec = format!("{commit}:{path}");
     // `ls-tree -l`: "MODE TYPE OBJECT SIZE\tPATH" for the entry, if any.
-    let entry = git(
-        top,
-        &["ls-tree", "-l", "--full-tree", commit, "--", path],
-        None,
-    )
-    .map_err(|e| BlobError::Git(e.message()))?;
+    let entry = git(top, &["ls-tree", "-l", "--full-tree", commit, "--", path])
+        .map_err(|e| BlobError::Git(e.message()))?;
     let Some(line) = entry.lines().next() else {
         return Ok(None);
     };
@@ -374,7 +348,7 @@ pub fn read_at(
     }
     // The blob as it is, final newline included (a digest of it must be
     // what `sha256sum` says of the file).
-    let text = run(hardened(top), &["cat-file", "blob", &spec], None, None)
+    let text = run(hardened(top), &["cat-file", "blob", &spec], None)
         .map_err(|e| BlobError::Git(e.message()))?;
     Ok(Some(text))
 }

@@ -83,7 +83,7 @@ impl CommitTree {
     /// The files of `tree_ish` (`COMMIT^{tree}` or `COMMIT:dir`) in the
     /// repository at `top`.
     pub fn load(top: &Path, tree_ish: &str) -> Result<CommitTree, GitError> {
-        let listing = git::git(top, &["ls-tree", "-r", "-z", "--", tree_ish], None)?;
+        let listing = git::git(top, &["ls-tree", "-r", "-z", "--", tree_ish])?;
         let mut files = BTreeMap::new();
         let mut shadowed = Vec::new();
         let mut dirs = BTreeSet::from([".".to_string()]);
@@ -267,7 +267,6 @@ impl CommitTree {
                 "--no-walk",
                 &self.commit,
             ],
-            None,
         ) else {
             return;
         };
@@ -296,7 +295,6 @@ impl CommitTree {
                 "--filter=blob:none",
                 "--stdin",
             ],
-            None,
             Some(&fetch),
         );
     }
@@ -305,11 +303,7 @@ impl CommitTree {
     /// `extensions.partialclone` names, else (git 2.47 writes only this)
     /// the first `remote.NAME.promisor = true`.
     fn promisor_remote(&self) -> Option<String> {
-        if let Ok(remote) = git::git(
-            &self.top,
-            &["config", "--get", "extensions.partialclone"],
-            None,
-        ) {
+        if let Ok(remote) = git::git(&self.top, &["config", "--get", "extensions.partialclone"]) {
             let remote = remote.trim();
             return (!remote.is_empty() && !remote.starts_with('-')).then(|| remote.to_string());
         }
@@ -321,7 +315,6 @@ impl CommitTree {
                 "--get-regexp",
                 r"^remote\..*\.promisor$",
             ],
-            None,
         )
         .ok()?;
         promisors.lines().find_map(|line| {

@@ -57,7 +57,7 @@ pub fn checkout(root: &Path, reference: &str) -> Result<BaseTree, Error> {
     };
     // A directory the base ref does not have yet: an empty baseline, so
     // every finding is new.
-    let files = if git(&top, &["rev-parse", "--verify", "--quiet", &tree], None).is_ok() {
+    let files = if git(&top, &["rev-parse", "--verify", "--quiet", &tree]).is_ok() {
         let _progress =
             crate::progress::Progress::start(None, &format!("reading {reference} ({commit:.12})"));
         CommitTree::load(&top, &tree)
@@ -228,8 +228,7 @@ fn write_link(files: &CommitTree, rel: &str, root: &Path) -> Result<(), Error> {
 /// request shows them) in the working tree under `root`, paths relative to
 /// `root`. Untracked files are not in git's diff.
 pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, Error> {
-    let base =
-        git(root, &["merge-base", commit, "HEAD"], None).unwrap_or_else(|_| commit.to_string());
+    let base = git(root, &["merge-base", commit, "HEAD"]).unwrap_or_else(|_| commit.to_string());
     let text = git(
         root,
         &[
@@ -243,7 +242,6 @@ pub fn diff(root: &Path, reference: &str, commit: &str) -> Result<ChangedLines, 
             &base,
             "--",
         ],
-        None,
     )
     .map_err(|e| e.into_error(&format!("diff against {reference}")))?;
     Ok(ChangedLines::from_git_diff(

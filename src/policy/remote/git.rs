@@ -150,7 +150,6 @@ impl GitPack {
                     "--quiet",
                     &format!("{local}^{{commit}}"),
                 ],
-                None,
             )
             .map_err(|_| Remotes::offline_miss(&self.spec(), "its ref"));
         }
@@ -165,7 +164,6 @@ impl GitPack {
         let commit = git::git(
             repo,
             &["rev-parse", "--verify", &format!("{fetched}^{{commit}}")],
-            None,
         )
         .map_err(|e| {
             SourceError::new(
@@ -173,9 +171,9 @@ impl GitPack {
                 "".to_string(),
             )
         });
-        let _ = git::git(repo, &["update-ref", "-d", &fetched], None);
+        let _ = git::git(repo, &["update-ref", "-d", &fetched]);
         let commit = commit?;
-        let _ = git::git(repo, &["update-ref", &local, &commit], None);
+        let _ = git::git(repo, &["update-ref", &local, &commit]);
         Ok(commit)
     }
 
@@ -186,7 +184,7 @@ impl GitPack {
         remotes: &Remotes,
     ) -> Result<(), SourceError> {
         let have =
-            |c: &str| git::git(repo, &["cat-file", "-e", &format!("{c}^{{commit}}")], None).is_ok();
+            |c: &str| git::git(repo, &["cat-file", "-e", &format!("{c}^{{commit}}")]).is_ok();
         if have(commit) {
             return Ok(());
         }
@@ -248,7 +246,7 @@ impl GitPack {
             &self.url,
             what,
         ]);
-        git::git(repo, &args, None)
+        git::git(repo, &args)
         .map(|_| ())
         .map_err(|e| {
             SourceError::new(
@@ -284,7 +282,7 @@ fn cache_repo(cache: &Path, url: &str) -> Result<(PathBuf, std::fs::File), Sourc
     let turn = take_turn(&packs.join(format!("{name}.turn")))?;
     let repo = super::cache_dir(cache, &["packs", name])?;
     if !repo.join(".git").is_dir() {
-        git::git(&repo, &["init", "--quiet"], None).map_err(|e| {
+        git::git(&repo, &["init", "--quiet"]).map_err(|e| {
             SourceError::new(
                 format!("cannot create the pack cache: {}", e.message()),
                 "pass a writable --cache-dir",
