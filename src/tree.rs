@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::document::{normalize, parent_dir};
 use crate::git::{self, GitError};
@@ -48,6 +48,8 @@ pub struct CommitTree {
     shadowed: Vec<(String, Blob)>,
     dirs: BTreeSet<String>,
     reader: Mutex<Option<CatFile>>,
+    /// The remote missing blobs come from, once asked: none in a full clone.
+    promisor: OnceLock<Option<String>>,
     /// The first blob git could not give (missing from a partial clone
     /// whose remote cannot be reached, or from a damaged repository): a
     /// base read in part is no base to compare with.
@@ -64,6 +66,7 @@ impl Default for CommitTree {
             shadowed: Vec::new(),
             dirs: BTreeSet::from([".".to_string()]),
             reader: Mutex::new(None),
+            promisor: OnceLock::new(),
             failure: Mutex::new(None),
         }
     }
@@ -123,6 +126,7 @@ impl CommitTree {
             shadowed,
             dirs,
             reader: Mutex::new(None),
+            promisor: OnceLock::new(),
             failure: Mutex::new(None),
         })
     }
@@ -255,7 +259,11 @@ impl CommitTree {
     /// one round trip each). Best effort: what is still missing is fetched
     /// on demand, or reported when read.
     fn prefetch(&self, wanted: &[&Blob]) {
-        let Some(remote) = self.promisor_remote() else {
+        let Some(remote) = self
+            .promisor
+            .get_or_init(|| promisor_remote(&self.top))
+            .as_deref()
+        else {
             return; // a full clone
         };
         let Ok(listing) = git::git(
@@ -288,7 +296,7 @@ impl CommitTree {
                 "-c",
                 "fetch.negotiationAlgorithm=noop",
                 "fetch",
-                &remote,
+                remote,
                 "--no-tags",
                 "--no-write-fetch-head",
                 "--recurse-submodules=no",
@@ -297,32 +305,6 @@ impl CommitTree {
             ],
             Some(&fetch),
         );
-    }
-
-    /// The remote a partial clone fetches missing objects from: the one
-    /// `extensions.partialclone` names, else (git 2.47 writes only this)
-    /// the first `remote.NAME.promisor = true`.
-    fn promisor_remote(&self) -> Option<String> {
-        if let Ok(remote) = git::git(&self.top, &["config", "--get", "extensions.partialclone"]) {
-            let remote = remote.trim();
-            return (!remote.is_empty() && !remote.starts_with('-')).then(|| remote.to_string());
-        }
-        let promisors = git::git(
-            &self.top,
-            &[
-                "config",
-                "--type=bool",
-                "--get-regexp",
-                r"^remote\..*\.promisor$",
-            ],
-        )
-        .ok()?;
-        promisors.lines().find_map(|line| {
-            let (key, value) = line.split_once(' ')?;
-            let name = key.strip_prefix("remote.")?.strip_suffix(".promisor")?;
-            (value == "true" && !name.is_empty() && !name.starts_with('-'))
-                .then(|| name.to_string())
-        })
     }
 
     fn with_reader<T>(
@@ -383,6 +365,31 @@ impl CommitTree {
         let _ = writer.join();
         Ok(())
     }
+}
+
+/// The remote a partial clone fetches missing objects from: the one
+/// `extensions.partialclone` names, else (git 2.47 writes only this)
+/// the first `remote.NAME.promisor = true`.
+fn promisor_remote(top: &Path) -> Option<String> {
+    if let Ok(remote) = git::git(top, &["config", "--get", "extensions.partialclone"]) {
+        let remote = remote.trim();
+        return (!remote.is_empty() && !remote.starts_with('-')).then(|| remote.to_string());
+    }
+    let promisors = git::git(
+        top,
+        &[
+            "config",
+            "--type=bool",
+            "--get-regexp",
+            r"^remote\..*\.promisor$",
+        ],
+    )
+    .ok()?;
+    promisors.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        let name = key.strip_prefix("remote.")?.strip_suffix(".promisor")?;
+        (value == "true" && !name.is_empty() && !name.starts_with('-')).then(|| name.to_string())
+    })
 }
 
 /// A `git cat-file --batch` process.
@@ -543,15 +550,14 @@ mod tests {
     #[test]
     fn a_partial_clone_is_known_by_either_setting() {
         let dir = repo();
-        let tree = CommitTree::load(dir.path(), "HEAD^{tree}").unwrap();
-        assert_eq!(tree.promisor_remote(), None);
+        assert_eq!(promisor_remote(dir.path()), None);
         let config = |args: &[&str]| {
             git::for_tests(dir.path(), &[&["config"], args].concat());
         };
         config(&["remote.upstream.promisor", "false"]);
         config(&["remote.origin.promisor", "true"]);
-        assert_eq!(tree.promisor_remote().as_deref(), Some("origin"));
+        assert_eq!(promisor_remote(dir.path()).as_deref(), Some("origin"));
         config(&["extensions.partialclone", "upstream"]);
-        assert_eq!(tree.promisor_remote().as_deref(), Some("upstream"));
+        assert_eq!(promisor_remote(dir.path()).as_deref(), Some("upstream"));
     }
 }
