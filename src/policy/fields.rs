@@ -303,16 +303,19 @@ impl Walk<'_> {
         if let Some(branches) = self.branches(node) {
             return !branches.is_empty() && branches.iter().all(|b| self.scalar_node(b));
         }
-        let scalar = |t: &Json| {
-            matches!(
-                t.as_str(),
-                Some("string" | "integer" | "number" | "boolean" | "null")
-            )
-        };
-        match &node["type"] {
-            Json::Array(types) => !types.is_empty() && types.iter().all(scalar),
-            t => scalar(t),
-        }
+        typed_only(node, SCALARS)
+    }
+}
+
+/// JSON Schema types that hold no members and no elements.
+const SCALARS: &[&str] = &["string", "integer", "number", "boolean", "null"];
+
+/// Whether `node`'s `type` (one, or a list of them) is only among `types`.
+fn typed_only(node: &Json, types: &[&str]) -> bool {
+    let allowed = |t: &Json| t.as_str().is_some_and(|t| types.contains(&t));
+    match &node["type"] {
+        Json::Array(listed) => !listed.is_empty() && listed.iter().all(allowed),
+        t => allowed(t),
     }
 }
 
@@ -322,16 +325,10 @@ fn is_null(node: &Json) -> bool {
 
 /// A node that cannot have members: a string, number, boolean or list.
 fn is_scalar_or_list(node: &Json) -> bool {
-    let scalar = |t: &Json| {
-        matches!(
-            t.as_str(),
-            Some("string" | "integer" | "number" | "boolean" | "array" | "null")
-        )
-    };
-    match &node["type"] {
-        Json::Array(types) => !types.is_empty() && types.iter().all(scalar),
-        t => scalar(t),
-    }
+    typed_only(
+        node,
+        &["string", "integer", "number", "boolean", "null", "array"],
+    )
 }
 
 /// The fields `expr` reads that `schema` (the evidence schema) does not
