@@ -32,6 +32,14 @@ fn by_baseline<'a>(report: &'a Value, state: &str) -> Vec<(&'a str, &'a str)> {
         .collect()
 }
 
+/// The base read from git found what the checkout found: nothing new,
+/// nothing fixed.
+fn same_as_base(report: &Value, what: &str) {
+    let c = &report["comparison"];
+    assert_eq!(c["new"], 0, "{what}: {c}");
+    assert_eq!(c["fixed"], serde_json::json!([]), "{what}: {c}");
+}
+
 #[test]
 fn new_unchanged_and_fixed_against_the_base_branch() {
     let temp = feature_repo("");
@@ -345,10 +353,11 @@ fn a_partial_base_finds_what_a_full_checkout_finds() {
         root.to_str().unwrap(),
         &["--baseline", "main", "--event", "local"],
     );
-    let c = &report["comparison"];
-    assert_eq!(c["new"], 0, "{c}");
-    assert_eq!(c["fixed"], serde_json::json!([]), "{c}");
-    assert_eq!(c["baseline_level"], report["verdict"]["level_reached"]);
+    same_as_base(&report, "");
+    assert_eq!(
+        report["comparison"]["baseline_level"],
+        report["verdict"]["level_reached"]
+    );
     // Every finding needing attention was there on the base too (the
     // runbook pages the sample links to were read there as well).
     let attention: Vec<&Value> = report["findings"]
@@ -451,9 +460,7 @@ fn every_fixture_reads_the_same_from_git_as_from_disk() {
             root.to_str().unwrap(),
             &["--baseline", "main", "--event", "local"],
         );
-        let c = &report["comparison"];
-        assert_eq!(c["new"], 0, "{fixture}: {c}");
-        assert_eq!(c["fixed"], serde_json::json!([]), "{fixture}: {c}");
+        same_as_base(&report, fixture);
         let moved: Vec<&Value> = report["findings"]
             .as_array()
             .unwrap()
@@ -519,10 +526,11 @@ fn awkward_paths_read_the_same_from_git_as_from_disk() {
         root.to_str().unwrap(),
         &["--baseline", "main", "--event", "local"],
     );
-    let c = &report["comparison"];
-    assert_eq!(c["new"], 0, "{c}");
-    assert_eq!(c["fixed"], serde_json::json!([]), "{c}");
-    assert_eq!(c["baseline_level"], report["verdict"]["level_reached"]);
+    same_as_base(&report, "");
+    assert_eq!(
+        report["comparison"]["baseline_level"],
+        report["verdict"]["level_reached"]
+    );
     // The head read them all: the shapes are there to be compared.
     let ev = evidence(root.to_str().unwrap(), &[]);
     let alerts = ev["alerts"].to_string();
