@@ -216,7 +216,7 @@ impl CommitTree {
                     Resolved::Missing
                 };
             };
-            let target = match self.read_raw(&link, 4096) {
+            let target = match self.link_target(&link) {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(_) => return Resolved::Missing,
             };
@@ -232,6 +232,12 @@ impl CommitTree {
             };
         }
         Resolved::Missing
+    }
+
+    /// What the symlink `rel` points at, as written (a path is at most
+    /// PATH_MAX, 4 KiB).
+    pub fn link_target(&self, rel: &str) -> std::io::Result<Vec<u8>> {
+        self.read_raw(rel, 4096)
     }
 
     /// The first `max` bytes of the file `rel` (no symlink followed) and

@@ -208,7 +208,7 @@ fn write_link(files: &CommitTree, rel: &str, root: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         let target = files
-            .read_raw(rel, 4096)
+            .link_target(rel)
             .map_err(|e| IoError::new(format!("cannot read the base's {rel} from git"), e))?;
         let made = write_under(root, rel, |path| {
             use std::os::unix::ffi::OsStrExt;
