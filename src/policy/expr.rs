@@ -144,6 +144,12 @@ impl Expr {
     }
 
     pub fn compile(source: &str) -> Result<Self, ExprError> {
+        Self::compile_over(source, None)
+    }
+
+    /// [`Self::compile`], its comparisons priced with `item` bound to an
+    /// element of the list at `each` (a `for_each` rule's).
+    fn compile_over(source: &str, each: Option<&[String]>) -> Result<Self, ExprError> {
         within_limits(source)?;
         // A panic inside the parser becomes an error naming the rule.
         let compiled = std::panic::catch_unwind(|| cel::Program::compile(source));
@@ -152,7 +158,7 @@ impl Expr {
             Err(_) => return Err(ExprError("the CEL parser failed on this expression".into())),
         };
         super::cost::check_patterns(program.expression()).map_err(ExprError)?;
-        let deep = super::fields::deep_comparisons(program.expression(), None);
+        let deep = super::fields::deep_comparisons(program.expression(), each);
         Ok(Self {
             source: source.to_string(),
             program,
@@ -186,11 +192,10 @@ impl Expr {
             })?),
             None => None,
         };
-        let mut expr = Self::compile(source)?;
+        let mut expr = Self::compile_over(source, Some(&path))?;
         if let Some(sections) = &mut expr.sections {
             sections.push(path[0].clone());
         }
-        expr.deep = super::fields::deep_comparisons(expr.program.expression(), Some(&path));
         expr.each = Some(Each { path, target });
         Ok(expr)
     }
