@@ -162,10 +162,6 @@ impl CommitTree {
         self.files.get(rel)
     }
 
-    pub fn is_dir(&self, rel: &str) -> bool {
-        self.dirs.contains(rel)
-    }
-
     /// The entries directly in `dir`: each name and whether it is a
     /// directory. Names that are not UTF-8 are left out, as a directory
     /// listing on disk leaves them out.
